@@ -1,0 +1,482 @@
+//! The command line (SPEC §3): one small function per command. Errors are
+//! returned to `main`, which prints them once, on one line.
+
+use crate::store::{self, posts::PostId};
+use crate::web::{auth, gateway};
+use crate::{home, posts};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "roost",
+    version,
+    about = "A microblog node for shared hosting: your posts as pages and feeds, your friends' feeds polled by cron.",
+    after_help = "The data directory is found from --home, then ROOST_HOME, then \"home = DIR\" in roost.conf next to the binary, else ./roost-data."
+)]
+pub struct Cli {
+    /// The data directory (holds the database)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the data directory and database (refuses to touch an existing one)
+    Init {
+        /// The address the node is reached at, e.g. https://example.org/notes/
+        #[arg(long)]
+        url: String,
+        /// The owner's name, shown on every page and feed
+        #[arg(long)]
+        name: String,
+        /// Read the owner's password from standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set the owner's password (read from stdin when it is not a terminal)
+    Passwd,
+    /// Publish a post and print its permalink
+    Post {
+        /// The text, or - to read it from stdin
+        text: Option<String>,
+        /// The address of the post this one replies to
+        #[arg(long, value_name = "URL")]
+        reply_to: Option<String>,
+    },
+    /// Change the text of a post
+    Edit {
+        id: String,
+        /// The new text, or - to read it from stdin
+        text: Option<String>,
+    },
+    /// Remove a post
+    Delete { id: String },
+    /// Show or change a setting: name, bio, url, public_timeline, allow_private_addresses
+    Config {
+        key: Option<String>,
+        value: Option<String>,
+    },
+    /// Write a consistent copy of the database to FILE while the site stays up
+    Backup { file: PathBuf },
+    /// Print every post, follow and setting as one JSON document
+    Export,
+    /// Run the built-in web server (for trying roost out, or behind a proxy)
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: String,
+    },
+    /// Answer FastCGI on ADDR (host:port or a Unix socket path), for nginx or lighttpd
+    Fastcgi {
+        #[arg(long, value_name = "ADDR")]
+        listen: String,
+    },
+}
+
+/// Settings `roost config` shows and changes; the rest are internal.
+const PUBLIC_SETTINGS: &[&str] = &[
+    "name",
+    "bio",
+    "url",
+    "public_timeline",
+    "allow_private_addresses",
+];
+
+pub fn run(cli: Cli) -> Result<()> {
+    let home = home::for_cli(cli.home)?;
+    match cli.command {
+        Command::Init {
+            url,
+            name,
+            password_stdin,
+        } => init(&home, &url, &name, password_stdin),
+        Command::Passwd => passwd(&home),
+        Command::Post { text, reply_to } => post(&home, text, reply_to),
+        Command::Edit { id, text } => edit(&home, &id, text),
+        Command::Delete { id } => delete(&home, &id),
+        Command::Config { key, value } => config(&home, key, value),
+        Command::Backup { file } => backup(&home, &file),
+        Command::Export => export(&home),
+        Command::Serve { listen } => serve(&home, &listen),
+        Command::Fastcgi { listen } => gateway::run_fastcgi_listener(&listen, absolute(&home)?),
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
+}
+
+fn init(home: &Path, url: &str, name: &str, password_stdin: bool) -> Result<()> {
+    let url = validate_setting("url", url)?;
+    let name = validate_setting("name", name)?;
+    if store::db_path(home).exists() {
+        bail!(
+            "{} already holds a roost database; refusing to touch it (use `roost config` to change settings)",
+            home.display()
+        );
+    }
+    let password = if password_stdin {
+        Some(read_password_from_stdin()?)
+    } else {
+        None
+    };
+    create_home(home, &url, &name, password.as_deref())?;
+    println!("Created {}", home.display());
+    if password.is_none() {
+        println!(
+            "Next: set the owner's password with `roost --home {} passwd`",
+            home.display()
+        );
+    }
+    Ok(())
+}
+
+/// Creates the data directory (owner-only) and its database with the first settings.
+fn create_home(home: &Path, url: &str, name: &str, password: Option<&str>) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !home.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(home)
+            .with_context(|| format!("creating the data directory {}", home.display()))?;
+    } else {
+        std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private", home.display()))?;
+    }
+    let password_hash = password.map(auth::hash_password).transpose()?;
+    let (id_prefix, feed_id) = entry_ids(url, now());
+    let mut conn = store::create(home)?;
+    store::write(&mut conn, |tx| {
+        store::settings::set(tx, "url", url)?;
+        store::settings::set(tx, "name", name)?;
+        store::settings::set(tx, "bio", "")?;
+        store::settings::set(tx, "public_timeline", "false")?;
+        store::settings::set(tx, "allow_private_addresses", "false")?;
+        store::settings::set(tx, "id_prefix", &id_prefix)?;
+        store::settings::set(tx, "feed_id", &feed_id)?;
+        if let Some(hash) = &password_hash {
+            store::settings::set(tx, "password_hash", hash)?;
+        }
+        Ok(())
+    })
+}
+
+/// RFC 4151 tag URIs, fixed at init so that a later change of address never
+/// makes feed readers see every post as new: `tag:HOST,DATE:/PATH/` for the
+/// feed and `tag:HOST,DATE:/PATH/posts/ID` for each post.
+fn entry_ids(url: &str, now: i64) -> (String, String) {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = host
+        .rsplit('@')
+        .next()
+        .unwrap_or(host)
+        .split(':')
+        .next()
+        .unwrap_or(host);
+    let date = crate::render::datetime(now).format("%Y-%m-%d");
+    let feed_id = format!("tag:{},{date}:/{}", host.to_ascii_lowercase(), path);
+    (format!("{feed_id}posts/"), feed_id)
+}
+
+fn open(home: &Path) -> Result<rusqlite::Connection> {
+    store::open(home)
+}
+
+fn passwd(home: &Path) -> Result<()> {
+    let mut conn = open(home)?;
+    let password = if std::io::stdin().is_terminal() {
+        let first = prompt_hidden("New password: ")?;
+        let second = prompt_hidden("Again: ")?;
+        if first != second {
+            bail!("the two passwords differ; nothing changed");
+        }
+        first
+    } else {
+        read_password_from_stdin()?
+    };
+    check_password_strength(&password)?;
+    let hash = auth::hash_password(&password)?;
+    store::write(&mut conn, |tx| {
+        store::settings::set(tx, "password_hash", &hash)?;
+        store::sessions::delete_all(tx)
+    })?;
+    println!("Password set; every session was signed out.");
+    Ok(())
+}
+
+fn read_password_from_stdin() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    check_password_strength(&password)?;
+    Ok(password)
+}
+
+fn check_password_strength(password: &str) -> Result<()> {
+    if password.chars().count() < 8 {
+        bail!("the password is too short: use at least 8 characters");
+    }
+    Ok(())
+}
+
+/// Reads a line from the terminal without echoing it.
+fn prompt_hidden(prompt: &str) -> Result<String> {
+    eprint!("{prompt}");
+    std::io::stderr().flush().ok();
+    let fd = libc::STDIN_FILENO;
+    // SAFETY: termios is plain data; tcgetattr fills it for a terminal fd.
+    let mut original: libc::termios = unsafe { std::mem::zeroed() };
+    let is_tty = unsafe { libc::tcgetattr(fd, &mut original) } == 0;
+    if is_tty {
+        let mut silent = original;
+        silent.c_lflag &= !libc::ECHO;
+        // SAFETY: restoring and changing attributes of our own stdin.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &silent) };
+    }
+    let mut line = String::new();
+    let read = std::io::stdin().read_line(&mut line);
+    if is_tty {
+        // SAFETY: as above.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &original) };
+        eprintln!();
+    }
+    read.context("reading the password")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// TEXT, `-` for stdin, or nothing: stdin when it is not a terminal.
+fn text_argument(text: Option<String>) -> Result<String> {
+    match text.as_deref() {
+        Some("-") => read_stdin_text(),
+        Some(_) => Ok(text.unwrap_or_default()),
+        None if !std::io::stdin().is_terminal() => read_stdin_text(),
+        None => bail!("no text given: pass it as an argument, or `-` to read it from stdin"),
+    }
+}
+
+fn read_stdin_text() -> Result<String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take((posts::MAX_POST_CHARS * 4 + 1024) as u64)
+        .read_to_end(&mut bytes)
+        .context("reading the text from stdin")?;
+    String::from_utf8(bytes).context("the text on stdin is not valid UTF-8")
+}
+
+fn permalink(conn: &rusqlite::Connection, id: PostId) -> Result<String> {
+    let mut url = store::settings::get(conn, "url")?.unwrap_or_default();
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    Ok(format!("{url}posts/{}", id.0))
+}
+
+fn parse_id(raw: &str) -> Result<PostId> {
+    posts::parse_id(raw)
+        .with_context(|| format!("{raw:?} is not a post number (see the end of its permalink)"))
+}
+
+fn post(home: &Path, text: Option<String>, reply_to: Option<String>) -> Result<()> {
+    let text = posts::PostText::parse(&text_argument(text)?)?;
+    let reply_to = reply_to.as_deref().map(posts::ReplyTo::parse).transpose()?;
+    let mut conn = open(home)?;
+    let id = posts::create(&mut conn, &text, reply_to.as_ref(), now())?;
+    println!("{}", permalink(&conn, id)?);
+    Ok(())
+}
+
+fn edit(home: &Path, id: &str, text: Option<String>) -> Result<()> {
+    let id = parse_id(id)?;
+    let text = posts::PostText::parse(&text_argument(text)?)?;
+    let mut conn = open(home)?;
+    if !posts::edit(&mut conn, id, &text, now())? {
+        bail!("there is no post {}", id.0);
+    }
+    println!("{}", permalink(&conn, id)?);
+    Ok(())
+}
+
+fn delete(home: &Path, id: &str) -> Result<()> {
+    let id = parse_id(id)?;
+    let mut conn = open(home)?;
+    if !posts::delete(&mut conn, id)? {
+        bail!("there is no post {}", id.0);
+    }
+    println!("Deleted post {}", id.0);
+    Ok(())
+}
+
+/// Checks and normalises a setting's new value.
+fn validate_setting(key: &str, value: &str) -> Result<String> {
+    let clean: String = value
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect();
+    let clean = clean.trim().to_string();
+    match key {
+        "name" => {
+            if clean.is_empty() || clean.chars().count() > 100 || clean.contains('\n') {
+                bail!("the name must be one line of 1 to 100 characters");
+            }
+            Ok(clean)
+        }
+        "bio" => {
+            if clean.chars().count() > 1000 {
+                bail!("the bio is limited to 1000 characters");
+            }
+            Ok(clean)
+        }
+        "url" => {
+            let parsed = posts::ReplyTo::parse(&clean)
+                .map_err(|_| anyhow::anyhow!("the url must be an absolute http:// or https:// address, e.g. https://example.org/notes/"))?;
+            let mut url = parsed
+                .as_str()
+                .split(['?', '#'])
+                .next()
+                .unwrap_or("")
+                .to_string();
+            if !url.ends_with('/') {
+                url.push('/');
+            }
+            Ok(url)
+        }
+        "public_timeline" | "allow_private_addresses" => match clean.as_str() {
+            "true" | "false" => Ok(clean),
+            _ => bail!("{key} is true or false, not {value:?}"),
+        },
+        _ => bail!(
+            "there is no setting {key:?}; the settings are {}",
+            PUBLIC_SETTINGS.join(", ")
+        ),
+    }
+}
+
+fn config(home: &Path, key: Option<String>, value: Option<String>) -> Result<()> {
+    let mut conn = open(home)?;
+    match (key, value) {
+        (None, _) => {
+            for key in PUBLIC_SETTINGS {
+                let value = store::settings::get(&conn, key)?.unwrap_or_default();
+                println!("{key} = {value}");
+            }
+        }
+        (Some(key), None) => {
+            validate_key(&key)?;
+            println!("{}", store::settings::get(&conn, &key)?.unwrap_or_default());
+        }
+        (Some(key), Some(value)) => {
+            let value = validate_setting(&key, &value)?;
+            store::write(&mut conn, |tx| store::settings::set(tx, &key, &value))?;
+            println!("{key} = {value}");
+        }
+    }
+    Ok(())
+}
+
+fn validate_key(key: &str) -> Result<()> {
+    if !PUBLIC_SETTINGS.contains(&key) {
+        bail!(
+            "there is no setting {key:?}; the settings are {}",
+            PUBLIC_SETTINGS.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn backup(home: &Path, file: &Path) -> Result<()> {
+    if file.exists() {
+        bail!("{} already exists; choose a new file name", file.display());
+    }
+    let conn = open(home)?;
+    store::backup(&conn, file)?;
+    println!("Backed up to {}", file.display());
+    Ok(())
+}
+
+/// The export format (documented in the README): `format`, `version`,
+/// `exported_at`, `settings` (without the password hash), `posts`, `follows`.
+fn export(home: &Path) -> Result<()> {
+    let conn = open(home)?;
+    let settings: serde_json::Map<String, serde_json::Value> = store::settings::all(&conn)?
+        .into_iter()
+        .filter(|(k, _)| k != "password_hash")
+        .map(|(k, v)| (k, v.into()))
+        .collect();
+    let posts: Vec<serde_json::Value> = store::posts::all(&conn)?
+        .into_iter()
+        .map(|p| {
+            serde_json::json!({
+                "id": p.id.0,
+                "uid": p.uid,
+                "text": p.body,
+                "reply_to": p.reply_to,
+                "published": crate::render::rfc3339(p.published),
+                "updated": crate::render::rfc3339(p.updated),
+            })
+        })
+        .collect();
+    let document = serde_json::json!({
+        "format": "roost-export",
+        "version": 1,
+        "exported_at": crate::render::rfc3339(now()),
+        "settings": settings,
+        "posts": posts,
+        "follows": store::follows::all(&conn)?,
+    });
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &document).context("writing the export")?;
+    writeln!(out).context("writing the export")?;
+    Ok(())
+}
+
+/// `roost serve`: on a data directory without a database, sets one up for
+/// the address being served, so trying roost out is one command.
+fn serve(home: &Path, listen: &str) -> Result<()> {
+    if !store::db_path(home).exists() {
+        let url = format!("http://{listen}/");
+        create_home(home, &url, "roost", None)?;
+        eprintln!(
+            "roost: created a new node in {} for {url}; set a password with `roost --home {} passwd` to post from the web",
+            home.display(),
+            home.display()
+        );
+    }
+    store::open(home)?;
+    gateway::run_http(listen, absolute(home)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_ids_are_tag_uris_from_host_and_path() {
+        let (prefix, feed) = entry_ids("https://Example.org:8443/notes/", 0);
+        assert_eq!(feed, "tag:example.org,1970-01-01:/notes/");
+        assert_eq!(prefix, "tag:example.org,1970-01-01:/notes/posts/");
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        assert_eq!(
+            validate_setting("url", "https://a.example/x").unwrap(),
+            "https://a.example/x/"
+        );
+        assert!(validate_setting("url", "ftp://a").is_err());
+        assert!(validate_setting("public_timeline", "yes").is_err());
+        assert!(validate_setting("name", "  ").is_err());
+        assert!(validate_setting("password_hash", "x").is_err());
+    }
+}

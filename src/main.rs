@@ -1,0 +1,70 @@
+//! roost: picks the way in (CGI, FastCGI, or the command line) and turns
+//! errors into one line on stderr and an exit code.
+
+mod cli;
+mod home;
+// Built and tested now so no later caller can get a proxy-obeying client;
+// polling is its first caller.
+#[allow(dead_code)]
+mod net;
+mod posts;
+mod render;
+mod store;
+mod web;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Everything roost creates (database, -wal, -shm, backups) is the owner's alone.
+    // SAFETY: umask only changes this process's file creation mask.
+    unsafe { libc::umask(0o077) };
+
+    // Under CGI the arguments are ignored entirely: Apache turns a query
+    // string without `=` into argv (CVE-2012-1823).
+    if std::env::var_os("GATEWAY_INTERFACE").is_some() {
+        web::gateway::run_cgi();
+        return ExitCode::SUCCESS;
+    }
+    if web::fastcgi::fd0_is_listening_socket() {
+        return report(web::gateway::run_fastcgi_on_fd0());
+    }
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return clap_error(error),
+    };
+    report(cli::run(cli))
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("roost: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Help and version go to stdout as clap writes them; a usage error becomes one line.
+fn clap_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let rendered = error.render().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("roost: {first} (see `roost --help`)");
+    ExitCode::from(2)
+}

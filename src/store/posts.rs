@@ -1,0 +1,108 @@
+//! The `posts` table: the owner's own posts.
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PostId(pub i64);
+
+#[derive(Debug, Clone)]
+pub struct Post {
+    pub id: PostId,
+    pub uid: String,
+    pub body: String,
+    pub reply_to: Option<String>,
+    pub published: i64,
+    pub updated: i64,
+}
+
+const COLUMNS: &str = "id, uid, body, reply_to, published, updated";
+
+fn from_row(r: &Row) -> rusqlite::Result<Post> {
+    Ok(Post {
+        id: PostId(r.get(0)?),
+        uid: r.get(1)?,
+        body: r.get(2)?,
+        reply_to: r.get(3)?,
+        published: r.get(4)?,
+        updated: r.get(5)?,
+    })
+}
+
+/// Inserts a post; `uid_prefix` plus the new id becomes its permanent feed id.
+pub fn insert(
+    conn: &Connection,
+    uid_prefix: &str,
+    body: &str,
+    reply_to: Option<&str>,
+    now: i64,
+) -> Result<PostId> {
+    // The uid needs the id, which only exists after the insert: a placeholder
+    // unique per row is set first, then replaced in the same transaction.
+    conn.execute(
+        "INSERT INTO posts (uid, body, reply_to, published, updated)
+         VALUES ('pending:' || hex(randomblob(16)), ?1, ?2, ?3, ?3)",
+        params![body, reply_to, now],
+    )
+    .context("saving the post")?;
+    let id = conn.last_insert_rowid();
+    conn.execute(
+        "UPDATE posts SET uid = ?1 WHERE id = ?2",
+        params![format!("{uid_prefix}{id}"), id],
+    )
+    .context("saving the post's id")?;
+    Ok(PostId(id))
+}
+
+pub fn get(conn: &Connection, id: PostId) -> Result<Option<Post>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM posts WHERE id = ?1"))
+        .and_then(|mut s| s.query_row([id.0], from_row).optional())
+        .with_context(|| format!("reading post {}", id.0))
+}
+
+/// Returns false when there is no such post.
+pub fn update_body(conn: &Connection, id: PostId, body: &str, now: i64) -> Result<bool> {
+    let n = conn
+        .execute(
+            "UPDATE posts SET body = ?1, updated = max(?2, published) WHERE id = ?3",
+            params![body, now, id.0],
+        )
+        .with_context(|| format!("changing post {}", id.0))?;
+    Ok(n == 1)
+}
+
+/// Returns false when there is no such post.
+pub fn delete(conn: &Connection, id: PostId) -> Result<bool> {
+    let n = conn
+        .execute("DELETE FROM posts WHERE id = ?1", [id.0])
+        .with_context(|| format!("deleting post {}", id.0))?;
+    Ok(n == 1)
+}
+
+/// Newest first, `limit` posts older than the cursor `before` (an id: ids only
+/// grow, so a page never shifts when new posts arrive).
+pub fn page(conn: &Connection, before: Option<PostId>, limit: usize) -> Result<Vec<Post>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM posts WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
+        ))
+        .context("listing posts")?;
+    let rows = stmt
+        .query_map(
+            params![before.map_or(i64::MAX, |p| p.0), limit as i64],
+            from_row,
+        )
+        .context("listing posts")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("listing posts")
+}
+
+/// Every post, oldest first (for `roost export`).
+pub fn all(conn: &Connection) -> Result<Vec<Post>> {
+    let mut stmt = conn
+        .prepare(&format!("SELECT {COLUMNS} FROM posts ORDER BY id"))
+        .context("listing posts")?;
+    let rows = stmt.query_map([], from_row).context("listing posts")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("listing posts")
+}

@@ -1,0 +1,217 @@
+//! The POST handlers: the owner's actions. Each checks, in order: a session
+//! (else to /login), a well-formed form (else 400), the CSRF token (else 403,
+//! nothing changed), then the input (else 400 with the form kept).
+
+use super::app::Ctx;
+use super::auth::{self, Session};
+use super::http::{self, Response};
+use super::pages;
+use crate::posts::{self, PostText, ReplyTo};
+use crate::render::{self, html::Draft};
+use crate::store;
+use anyhow::Result;
+
+/// A submitted urlencoded form.
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses the body as `application/x-www-form-urlencoded`, refusing anything else.
+fn form(ctx: &Ctx) -> Result<Form, Response> {
+    let content_type = ctx.req.header("content-type").unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(ctx.error(
+            415,
+            "This address takes a web form (application/x-www-form-urlencoded).",
+        ));
+    }
+    if !http::is_valid_urlencoded_utf8(&ctx.req.body) {
+        return Err(ctx.error(400, "The form is not valid UTF-8 text."));
+    }
+    Ok(Form(http::parse_urlencoded(&ctx.req.body)))
+}
+
+/// Redirect to the login page (an owner-only address asked without a session).
+pub fn to_login(ctx: &Ctx) -> Response {
+    Response::see_other(&ctx.site.link("login"))
+}
+
+/// The owner's session and form, or the response that refuses the request.
+fn owner_form(ctx: &Ctx) -> Result<(Session, Form), Response> {
+    let Some(session) = ctx.session.clone() else {
+        return Err(to_login(ctx));
+    };
+    let form = form(ctx)?;
+    let sent = form.get("csrf").unwrap_or("");
+    if !auth::tokens_match(sent, &session.csrf) {
+        return Err(ctx.error(
+            403,
+            "This form has expired or did not come from this site. Go back, reload the page and try again.",
+        ));
+    }
+    Ok((session, form))
+}
+
+/// POST /login
+pub fn login(ctx: &mut Ctx) -> Result<Response> {
+    if let Some(wait) = auth::login_throttled(ctx.conn, &ctx.req.remote_addr, ctx.now)? {
+        let minutes = (wait + 59) / 60;
+        return Ok(pages::login_form(
+            ctx,
+            429,
+            Some(&format!(
+                "Too many failed logins. Try again in {minutes} minutes."
+            )),
+        )?
+        .with_header("Retry-After", &wait.to_string()));
+    }
+    let form = match form(ctx) {
+        Ok(form) => form,
+        Err(response) => return Ok(response),
+    };
+    let sent = form.get("csrf").unwrap_or("");
+    let expected = ctx.req.cookie(auth::LOGIN_COOKIE).unwrap_or("");
+    if expected.is_empty() || !auth::tokens_match(sent, expected) {
+        return pages::login_form(
+            ctx,
+            403,
+            Some("The login form expired or did not come from this site. Please try again."),
+        );
+    }
+    let stored = store::settings::get(ctx.conn, "password_hash")?;
+    let password = form.get("password").unwrap_or("");
+    let correct = stored
+        .as_deref()
+        .is_some_and(|hash| auth::verify_password(password, hash));
+    let remote_addr = ctx.req.remote_addr.clone();
+    if !correct {
+        let now = ctx.now;
+        store::write(ctx.conn, |tx| {
+            store::sessions::record_login_failure(tx, &remote_addr, now)
+        })?;
+        return pages::login_form(ctx, 403, Some("That password is not right."));
+    }
+    let (req, now) = (ctx.req, ctx.now);
+    let cookie = store::write(ctx.conn, |tx| {
+        store::sessions::clear_login_failures(tx, &remote_addr)?;
+        auth::start_session(tx, req, now)
+    })?;
+    Ok(Response::see_other(&ctx.site.link(""))
+        .with_header("Set-Cookie", &cookie)
+        .with_header(
+            "Set-Cookie",
+            &auth::cookie(ctx.req, auth::LOGIN_COOKIE, "", 0),
+        ))
+}
+
+/// POST /logout: ends the session on the server, not just in the browser.
+pub fn logout(ctx: &mut Ctx) -> Result<Response> {
+    let (session, _) = match owner_form(ctx) {
+        Ok(ok) => ok,
+        Err(response) => return Ok(response),
+    };
+    store::write(ctx.conn, |tx| {
+        store::sessions::delete(tx, &session.token_hash)
+    })?;
+    Ok(Response::see_other(&ctx.site.link("")).with_header(
+        "Set-Cookie",
+        &auth::cookie(ctx.req, auth::SESSION_COOKIE, "", 0),
+    ))
+}
+
+/// POST /posts: publish from the compose form.
+pub fn create_post(ctx: &mut Ctx) -> Result<Response> {
+    let (session, form) = match owner_form(ctx) {
+        Ok(ok) => ok,
+        Err(response) => return Ok(response),
+    };
+    let raw_text = form.get("text").unwrap_or("");
+    let raw_reply = form.get("reply_to").unwrap_or("").trim();
+    let parsed = PostText::parse(raw_text).and_then(|text| {
+        let reply_to = (!raw_reply.is_empty())
+            .then(|| ReplyTo::parse(raw_reply))
+            .transpose()?;
+        Ok((text, reply_to))
+    });
+    let (text, reply_to) = match parsed {
+        Ok(ok) => ok,
+        Err(invalid) => {
+            let draft = Draft {
+                text: raw_text,
+                reply_to: raw_reply,
+                error: Some(capitalise(&invalid.to_string())),
+            };
+            let body = render::html::compose_refused(&ctx.page("Not posted"), &session, &draft);
+            return Ok(Response::html(400, body));
+        }
+    };
+    let id = posts::create(ctx.conn, &text, reply_to.as_ref(), ctx.now)?;
+    Ok(Response::see_other(&format!(
+        "{}#post-{}",
+        ctx.site.link(""),
+        id.0
+    )))
+}
+
+/// POST /posts/ID/edit
+pub fn edit_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
+    let (session, form) = match owner_form(ctx) {
+        Ok(ok) => ok,
+        Err(response) => return Ok(response),
+    };
+    let Some(id) = posts::parse_id(raw_id) else {
+        return Ok(ctx.not_found());
+    };
+    let raw_text = form.get("text").unwrap_or("");
+    let text = match PostText::parse(raw_text) {
+        Ok(text) => text,
+        Err(invalid) => {
+            let Some(post) = store::posts::get(ctx.conn, id)? else {
+                return Ok(ctx.not_found());
+            };
+            let draft = Draft {
+                text: raw_text,
+                error: Some(capitalise(&invalid.to_string())),
+                ..Default::default()
+            };
+            let body = render::html::edit(&ctx.page("Edit"), &post, &session, &draft);
+            return Ok(Response::html(400, body));
+        }
+    };
+    if !posts::edit(ctx.conn, id, &text, ctx.now)? {
+        return Ok(ctx.not_found());
+    }
+    Ok(Response::see_other(
+        &ctx.site.link(&format!("posts/{}", id.0)),
+    ))
+}
+
+/// POST /posts/ID/delete
+pub fn delete_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
+    if let Err(response) = owner_form(ctx) {
+        return Ok(response);
+    }
+    let Some(id) = posts::parse_id(raw_id) else {
+        return Ok(ctx.not_found());
+    };
+    if !posts::delete(ctx.conn, id)? {
+        return Ok(ctx.not_found());
+    }
+    Ok(Response::see_other(&ctx.site.link("")))
+}
+
+fn capitalise(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,224 @@
+//! The route table and the per-request context. Every way in (CGI, FastCGI,
+//! `serve`) calls `handle`; nothing here knows which one it was.
+
+use super::auth::{self, Session};
+use super::http::{Request, Response};
+use super::{actions, pages};
+use crate::render::{self, Site, layout};
+use crate::{home, store};
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+/// What a handler gets: the request, the open database, the settings it
+/// needs, the owner's session if any, and the time (injected, for tests).
+pub struct Ctx<'a> {
+    pub req: &'a Request,
+    pub conn: &'a mut Connection,
+    pub site: Site,
+    pub session: Option<Session>,
+    pub now: i64,
+}
+
+impl Ctx<'_> {
+    pub fn page<'p>(&'p self, title: &'p str) -> layout::Page<'p> {
+        layout::Page {
+            site: &self.site,
+            title,
+            session: self.session.as_ref(),
+        }
+    }
+
+    /// A full error page with the right status.
+    pub fn error(&self, status: u16, message: &str) -> Response {
+        Response::html(status, render::html::error(&self.page(""), status, message))
+    }
+
+    pub fn not_found(&self) -> Response {
+        self.error(404, "There is nothing at this address.")
+    }
+}
+
+/// Answers one request. Never fails: errors become a friendly 500 page and a
+/// line in the server's error log.
+pub fn handle(req: &Request) -> Response {
+    let response = match handle_inner(req) {
+        Ok(response) => response,
+        Err(error) => {
+            eprintln!("roost: {} {}: {error:#}", req.method, req.path);
+            internal_error_page()
+        }
+    };
+    finish(req, response)
+}
+
+fn handle_inner(req: &Request) -> Result<Response> {
+    let home = match home::for_web(req.home.as_deref()) {
+        Ok(home) => home,
+        Err(error) => {
+            eprintln!("roost: {error:#}");
+            return Ok(not_configured_page(&format!("{error:#}")));
+        }
+    };
+    with_connection(&home, |conn| {
+        let now = chrono::Utc::now().timestamp();
+        let settings = store::settings::all(conn)?;
+        let setting = |key: &str| {
+            settings
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let mut url = setting("url");
+        if !url.ends_with('/') {
+            url.push('/');
+        }
+        let site = Site {
+            name: setting("name"),
+            bio: setting("bio"),
+            url,
+            base: req.base.clone(),
+        };
+        let session = auth::current_session(conn, req, now)?;
+        let mut ctx = Ctx {
+            req,
+            conn,
+            site,
+            session,
+            now,
+        };
+        route(&mut ctx)
+    })
+}
+
+/// The route table: one match from (method, path) to handler.
+fn route(ctx: &mut Ctx) -> Result<Response> {
+    let path = ctx.req.path.clone();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let method = match ctx.req.method.as_str() {
+        "HEAD" => "GET",
+        other => other,
+    };
+    match (method, segments.as_slice()) {
+        ("GET", [""]) => pages::home(ctx),
+        ("GET", ["feed.atom"]) => pages::feed(ctx, pages::FeedFormat::Atom),
+        ("GET", ["feed.json"]) => pages::feed(ctx, pages::FeedFormat::Json),
+        ("GET", ["feed.rss"]) => pages::feed(ctx, pages::FeedFormat::Rss),
+        ("GET", ["posts", id]) => pages::post(ctx, id),
+        ("GET", ["posts", id, "edit"]) => pages::edit(ctx, id),
+        ("GET", ["login"]) => pages::login(ctx),
+        ("POST", ["login"]) => actions::login(ctx),
+        ("POST", ["logout"]) => actions::logout(ctx),
+        ("POST", ["posts"]) => actions::create_post(ctx),
+        ("POST", ["posts", id, "edit"]) => actions::edit_post(ctx, id),
+        ("POST", ["posts", id, "delete"]) => actions::delete_post(ctx, id),
+        (_, segments) => Ok(match allowed_methods(segments) {
+            Some(allow) => ctx
+                .error(
+                    405,
+                    &format!("This address does not accept {}.", ctx.req.method),
+                )
+                .with_header("Allow", allow),
+            None => ctx.not_found(),
+        }),
+    }
+}
+
+/// For a path that exists under another method: the `Allow` header of a 405.
+fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
+    match segments {
+        [""]
+        | ["feed.atom"]
+        | ["feed.json"]
+        | ["feed.rss"]
+        | ["posts", _]
+        | ["posts", _, "edit"] => Some("GET, HEAD"),
+        ["login"] => Some("GET, HEAD, POST"),
+        ["logout"] | ["posts"] | ["posts", _, "delete"] => Some("POST"),
+        _ => None,
+    }
+}
+
+/// FastCGI answers many requests per process: keep the last database open
+/// (per thread; SQLite connections are not shared between threads).
+fn with_connection<T>(home: &Path, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    thread_local! {
+        static CACHED: RefCell<Option<(PathBuf, Connection)>> = const { RefCell::new(None) };
+    }
+    CACHED.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.as_ref().is_none_or(|(path, _)| path != home) {
+            *cached = None;
+            let conn = store::open(home).context("opening the data directory")?;
+            *cached = Some((home.to_path_buf(), conn));
+        }
+        let (_, conn) = cached.as_mut().expect("just set");
+        f(conn)
+    })
+}
+
+/// Headers every response carries, and HEAD's empty body.
+fn finish(req: &Request, mut response: Response) -> Response {
+    for (name, value) in [
+        ("Content-Security-Policy", layout::content_security_policy()),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+    ] {
+        if response.header(name).is_none() {
+            response.headers.push((name.into(), value.into()));
+        }
+    }
+    if req.method == "HEAD" {
+        let length = response.body.len().to_string();
+        response.headers.push(("Content-Length".into(), length));
+        response.body.clear();
+    }
+    response
+}
+
+fn bare_site() -> Site {
+    Site {
+        name: "roost".into(),
+        bio: String::new(),
+        url: "/".into(),
+        base: String::new(),
+    }
+}
+
+/// 500 without a database or settings to hand: says sorry, never internals.
+pub fn internal_error_page() -> Response {
+    let site = bare_site();
+    let page = layout::Page {
+        site: &site,
+        title: "Error",
+        session: None,
+    };
+    Response::html(
+        500,
+        render::html::error(
+            &page,
+            500,
+            "Something went wrong on this site. The owner can find the details in the web server's error log.",
+        ),
+    )
+}
+
+fn not_configured_page(message: &str) -> Response {
+    let site = bare_site();
+    let page = layout::Page {
+        site: &site,
+        title: "Not set up",
+        session: None,
+    };
+    Response::html(
+        500,
+        render::html::error(
+            &page,
+            500,
+            &format!("This roost is not set up yet: {message}."),
+        ),
+    )
+}

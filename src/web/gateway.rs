@@ -1,0 +1,176 @@
+//! The ways a request arrives (CGI, FastCGI, the built-in server), each turned
+//! into one `Request` for `app::handle`. Only this module reads the CGI
+//! environment or a socket.
+
+use super::app;
+use super::fastcgi;
+use super::http::{MAX_BODY_BYTES, Params, Request, Response, percent_decode};
+use anyhow::{Context, Result};
+use std::io::{Read, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+
+/// CGI and FastCGI: raw meta-variables and body in, response out; a panic
+/// becomes the friendly 500 page.
+pub fn respond(params: Params, body: Vec<u8>) -> Response {
+    let request = Request::from_params(&params, body);
+    catch_unwind(AssertUnwindSafe(|| app::handle(&request))).unwrap_or_else(|_| {
+        eprintln!(
+            "roost: {} {}: internal error (panic)",
+            request.method, request.path
+        );
+        app::internal_error_page()
+    })
+}
+
+/// One CGI request: the environment and stdin in, stdout out. Command-line
+/// arguments are never looked at (Apache passes a query string without `=`
+/// as argv: CVE-2012-1823).
+pub fn run_cgi() {
+    let params = Params::from_env();
+    let response = match params.body_length_within_limit() {
+        Err(refusal) => refusal,
+        Ok(length) => {
+            let mut body = Vec::with_capacity(length);
+            match std::io::stdin()
+                .lock()
+                .take(length as u64)
+                .read_to_end(&mut body)
+            {
+                Ok(_) => respond(params, body),
+                Err(e) => {
+                    eprintln!("roost: reading the request body: {e}");
+                    Response::plain(400, "Bad Request: the request body could not be read\n")
+                }
+            }
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out
+        .write_all(&response.to_cgi_bytes())
+        .and_then(|_| out.flush())
+    {
+        eprintln!("roost: writing the response: {e}");
+    }
+}
+
+fn fastcgi_handler(params: Params, body: Vec<u8>) -> Response {
+    respond(params, body)
+}
+
+/// mod_fcgid started us with a listening socket on fd 0.
+pub fn run_fastcgi_on_fd0() -> Result<()> {
+    fastcgi::serve_fd0(&fastcgi_handler).context("serving FastCGI on fd 0")
+}
+
+/// `roost fastcgi --listen ADDR`; `home` is passed to every request as
+/// ROOST_HOME unless the server sends its own.
+pub fn run_fastcgi_listener(addr: &str, home: PathBuf) -> Result<()> {
+    let home: &'static PathBuf = Box::leak(Box::new(home));
+    let handler: &'static fastcgi::Handler =
+        Box::leak(Box::new(move |mut params: Params, body: Vec<u8>| {
+            if params.get("ROOST_HOME").is_none() {
+                use std::os::unix::ffi::OsStrExt;
+                params
+                    .0
+                    .push((b"ROOST_HOME".to_vec(), home.as_os_str().as_bytes().to_vec()));
+            }
+            respond(params, body)
+        }));
+    fastcgi::serve_listen(addr, handler)
+}
+
+/// `roost serve`: a small HTTP server in front of the same handler.
+pub fn run_http(addr: &str, home: PathBuf) -> Result<()> {
+    let server = tiny_http::Server::http(addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    eprintln!(
+        "roost: serving on http://{}/ (Ctrl-C to stop)",
+        server.server_addr()
+    );
+    let server = std::sync::Arc::new(server);
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let server = server.clone();
+            let home = home.clone();
+            std::thread::spawn(move || {
+                while let Ok(request) = server.recv() {
+                    serve_one(request, &home);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
+    }
+    Ok(())
+}
+
+fn serve_one(mut incoming: tiny_http::Request, home: &std::path::Path) {
+    let response = match http_request(&mut incoming, home) {
+        Ok(request) => catch_unwind(AssertUnwindSafe(|| app::handle(&request)))
+            .unwrap_or_else(|_| app::internal_error_page()),
+        Err(refusal) => refusal,
+    };
+    let headers = response
+        .headers
+        .iter()
+        .filter_map(|(k, v)| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).ok())
+        .collect();
+    let length = response.body.len();
+    let reply = tiny_http::Response::new(
+        tiny_http::StatusCode(response.status),
+        headers,
+        std::io::Cursor::new(response.body),
+        Some(length),
+        None,
+    );
+    if let Err(e) = incoming.respond(reply) {
+        eprintln!("roost: writing a response: {e}");
+    }
+}
+
+fn http_request(
+    incoming: &mut tiny_http::Request,
+    home: &std::path::Path,
+) -> Result<Request, Response> {
+    let declared = incoming.body_length().unwrap_or(0);
+    if declared > MAX_BODY_BYTES {
+        return Err(Response::plain(413, "Payload Too Large\n"));
+    }
+    let mut body = Vec::with_capacity(declared);
+    incoming
+        .as_reader()
+        .take(MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|_| Response::plain(400, "Bad Request: the body could not be read\n"))?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Response::plain(413, "Payload Too Large\n"));
+    }
+    let url = incoming.url().to_string();
+    let (raw_path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let path = String::from_utf8_lossy(&percent_decode(raw_path.as_bytes())).into_owned();
+    Ok(Request {
+        method: incoming.method().as_str().to_ascii_uppercase(),
+        path: if path.is_empty() { "/".into() } else { path },
+        query: query.to_string(),
+        headers: incoming
+            .headers()
+            .iter()
+            .map(|h| {
+                (
+                    h.field.as_str().as_str().to_ascii_lowercase(),
+                    h.value.as_str().to_string(),
+                )
+            })
+            .collect(),
+        body,
+        base: String::new(),
+        https: false,
+        remote_addr: incoming
+            .remote_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
+        home: Some(home.to_path_buf()),
+    })
+}

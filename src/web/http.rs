@@ -1,0 +1,436 @@
+//! The one `Request` and `Response` that every way in (CGI, FastCGI, `serve`)
+//! converts to and from, and the CGI meta-variable parsing they share.
+//! Does not route, render or touch the database.
+
+use std::path::PathBuf;
+
+/// Request bodies above this many bytes are refused with 413 before they are read.
+/// Large enough for the biggest post form (see `posts::MAX_POST_CHARS`) percent-encoded.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// CGI meta-variables as the server sent them: raw bytes, because Apache puts
+/// undecodable bytes into `PATH_INFO` and such, and they must not be dropped.
+#[derive(Debug, Default, Clone)]
+pub struct Params(pub Vec<(Vec<u8>, Vec<u8>)>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k.as_slice() == name.as_bytes())
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The value as text; bytes that are not UTF-8 become U+FFFD, so they can
+    /// never match a route or a stored value by accident.
+    pub fn get_str(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// From the process environment (CGI). Uses `vars_os`, which never panics on bytes.
+    pub fn from_env() -> Params {
+        use std::os::unix::ffi::OsStringExt;
+        Params(
+            std::env::vars_os()
+                .map(|(k, v)| (k.into_vec(), v.into_vec()))
+                .collect(),
+        )
+    }
+
+    /// `CONTENT_LENGTH` as a number; missing or empty means 0, garbage is an error.
+    pub fn content_length(&self) -> Result<usize, Response> {
+        match self.get_str("CONTENT_LENGTH").as_deref().map(str::trim) {
+            None | Some("") => Ok(0),
+            Some(n) => n
+                .parse()
+                .map_err(|_| Response::plain(400, "Bad Request: Content-Length is not a number\n")),
+        }
+    }
+
+    /// Refuses a body over `MAX_BODY_BYTES` before anything reads it.
+    pub fn body_length_within_limit(&self) -> Result<usize, Response> {
+        let len = self.content_length()?;
+        if len > MAX_BODY_BYTES {
+            return Err(Response::plain(
+                413,
+                &format!(
+                    "Payload Too Large: request bodies are limited to {MAX_BODY_BYTES} bytes\n"
+                ),
+            ));
+        }
+        Ok(len)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// The path below the mount point, percent-decoded, always starting with `/`.
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    /// Request headers with lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Where the node is mounted: `""` at the root of a site, `"/notes"` below it.
+    pub base: String,
+    pub https: bool,
+    pub remote_addr: String,
+    /// `ROOST_HOME` as set by the web server's configuration (`SetEnv`).
+    pub home: Option<PathBuf>,
+}
+
+impl Request {
+    /// Builds a request from CGI meta-variables, as CGI and FastCGI both deliver them.
+    pub fn from_params(params: &Params, body: Vec<u8>) -> Request {
+        let mut headers = Vec::new();
+        for (k, v) in &params.0 {
+            if let Some(name) = k.strip_prefix(b"HTTP_") {
+                let name = String::from_utf8_lossy(name)
+                    .to_ascii_lowercase()
+                    .replace('_', "-");
+                headers.push((name, String::from_utf8_lossy(v).into_owned()));
+            }
+        }
+        // CGI passes these two outside the HTTP_ namespace.
+        for (param, name) in [("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")] {
+            if let Some(v) = params.get_str(param).filter(|v| !v.is_empty()) {
+                headers.push((name.into(), v));
+            }
+        }
+        // Apache withholds Authorization from scripts; the sample.htaccess
+        // fallbacks hand it over under these names instead.
+        if !headers.iter().any(|(k, _)| k == "authorization") {
+            for alt in ["REDIRECT_HTTP_AUTHORIZATION", "HTTP_AUTHORIZATION"] {
+                if let Some(v) = params.get_str(alt).filter(|v| !v.is_empty()) {
+                    headers.push(("authorization".into(), v));
+                    break;
+                }
+            }
+        }
+        let path_info = params.get_str("PATH_INFO").unwrap_or_default();
+        let path = if path_info.is_empty() {
+            "/".to_string()
+        } else {
+            path_info.clone()
+        };
+        let request_uri = params.get_str("REQUEST_URI").unwrap_or_default();
+        let base = mount_point(
+            &request_uri,
+            &path_info,
+            params.get_str("SCRIPT_NAME").as_deref(),
+        );
+        let https = params
+            .get_str("HTTPS")
+            .is_some_and(|v| v.eq_ignore_ascii_case("on") || v == "1")
+            || params
+                .get_str("REQUEST_SCHEME")
+                .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+        let home = ["ROOST_HOME", "REDIRECT_ROOST_HOME"]
+            .iter()
+            .find_map(|k| params.get(k).filter(|v| !v.is_empty()))
+            .map(|v| {
+                use std::os::unix::ffi::OsStrExt;
+                PathBuf::from(std::ffi::OsStr::from_bytes(v))
+            });
+        Request {
+            method: params
+                .get_str("REQUEST_METHOD")
+                .unwrap_or_else(|| "GET".into()),
+            path,
+            query: params.get_str("QUERY_STRING").unwrap_or_default(),
+            headers,
+            body,
+            base,
+            https,
+            remote_addr: params.get_str("REMOTE_ADDR").unwrap_or_default(),
+            home,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.header("cookie")?
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.trim())
+    }
+
+    /// One query parameter, decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        parse_urlencoded(self.query.as_bytes())
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// Where the node is mounted. Apache hands over `REQUEST_URI` (raw) and
+/// `PATH_INFO` (decoded): the mount point is what precedes `PATH_INFO` in the
+/// decoded URI path. `SCRIPT_NAME` is used only when that does not work,
+/// because through the rewrite it names `roost.cgi`, which must not leak into links.
+fn mount_point(request_uri: &str, path_info: &str, script_name: Option<&str>) -> String {
+    let uri_path = request_uri.split('?').next().unwrap_or("");
+    let decoded = percent_decode(uri_path.as_bytes());
+    let decoded = String::from_utf8_lossy(&decoded);
+    let base = if !request_uri.is_empty() {
+        if path_info.is_empty() {
+            decoded.trim_end_matches('/').to_string()
+        } else if let Some(prefix) = decoded.strip_suffix(path_info) {
+            prefix.to_string()
+        } else {
+            script_name.unwrap_or("").to_string()
+        }
+    } else {
+        script_name.unwrap_or("").to_string()
+    };
+    base.trim_end_matches('/').to_string()
+}
+
+pub fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let b = input[i];
+        if b == b'%' && i + 2 < input.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(input[i + 1]), hex(input[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    out
+}
+
+/// `application/x-www-form-urlencoded` pairs. Undecodable bytes become U+FFFD;
+/// callers that must refuse them check `is_valid_urlencoded_utf8` first.
+pub fn parse_urlencoded(input: &[u8]) -> Vec<(String, String)> {
+    input
+        .split(|&b| b == b'&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (k, v) = match part.iter().position(|&b| b == b'=') {
+                Some(i) => (&part[..i], &part[i + 1..]),
+                None => (part, &b""[..]),
+            };
+            (decode_component(k), decode_component(v))
+        })
+        .collect()
+}
+
+fn decode_component(raw: &[u8]) -> String {
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    String::from_utf8_lossy(&percent_decode(&plus_as_space)).into_owned()
+}
+
+/// True when every field of a urlencoded body decodes to valid UTF-8.
+pub fn is_valid_urlencoded_utf8(input: &[u8]) -> bool {
+    input.split(|&b| b == b'&').all(|part| {
+        let plus_as_space: Vec<u8> = part
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        std::str::from_utf8(&percent_decode(&plus_as_space)).is_ok()
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        Response {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+
+    pub fn plain(status: u16, text: &str) -> Response {
+        Response::new(
+            status,
+            "text/plain; charset=utf-8",
+            text.as_bytes().to_vec(),
+        )
+    }
+
+    pub fn html(status: u16, markup: String) -> Response {
+        Response::new(status, "text/html; charset=utf-8", markup.into_bytes())
+    }
+
+    /// 303 See Other: after a form POST the browser fetches `location` with GET.
+    pub fn see_other(location: &str) -> Response {
+        Response::new(
+            303,
+            "text/plain; charset=utf-8",
+            format!("See {location}\n"),
+        )
+        .with_header("Location", location)
+    }
+
+    pub fn not_modified() -> Response {
+        Response {
+            status: 304,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Response {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The response as a CGI script prints it: `Status:` line, headers, blank line, body.
+    /// FastCGI sends exactly these bytes in its STDOUT records.
+    pub fn to_cgi_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.body.len() + 256);
+        out.extend_from_slice(
+            format!("Status: {} {}\r\n", self.status, reason(self.status)).as_bytes(),
+        );
+        for (k, v) in &self.headers {
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if self.status != 304 && self.header("Content-Length").is_none() {
+            out.extend_from_slice(format!("Content-Length: {}\r\n", self.body.len()).as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &[u8])]) -> Params {
+        Params(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.as_bytes().to_vec(), v.to_vec()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn mount_point_at_root_and_in_subdirectory() {
+        assert_eq!(
+            mount_point("/posts/1?x=1", "/posts/1", Some("/roost.cgi")),
+            ""
+        );
+        assert_eq!(
+            mount_point("/notes/posts/1", "/posts/1", Some("/notes/roost.cgi")),
+            "/notes"
+        );
+        assert_eq!(
+            mount_point("/notes/", "/", Some("/notes/roost.cgi")),
+            "/notes"
+        );
+        assert_eq!(mount_point("/~me/n/a%20b", "/a b", None), "/~me/n");
+        assert_eq!(
+            mount_point("/roost.cgi/feed.atom", "/feed.atom", Some("/roost.cgi")),
+            "/roost.cgi"
+        );
+    }
+
+    #[test]
+    fn non_utf8_path_info_is_kept_as_replacement_characters() {
+        let p = params(&[("PATH_INFO", b"/posts/\xe9"), ("REQUEST_METHOD", b"GET")]);
+        let req = Request::from_params(&p, Vec::new());
+        assert_eq!(req.path, "/posts/\u{fffd}");
+    }
+
+    #[test]
+    fn authorization_fallback_is_read() {
+        let p = params(&[("REDIRECT_HTTP_AUTHORIZATION", b"Bearer x")]);
+        assert_eq!(
+            Request::from_params(&p, Vec::new()).header("Authorization"),
+            Some("Bearer x")
+        );
+    }
+
+    #[test]
+    fn oversize_and_garbage_content_length_are_refused() {
+        let big = (MAX_BODY_BYTES + 1).to_string();
+        assert_eq!(
+            params(&[("CONTENT_LENGTH", big.as_bytes())])
+                .body_length_within_limit()
+                .unwrap_err()
+                .status,
+            413
+        );
+        assert_eq!(
+            params(&[("CONTENT_LENGTH", b"12x")])
+                .body_length_within_limit()
+                .unwrap_err()
+                .status,
+            400
+        );
+        assert_eq!(params(&[]).body_length_within_limit().unwrap(), 0);
+    }
+
+    #[test]
+    fn urlencoded_decoding() {
+        let pairs = parse_urlencoded(b"a=1+2&b=%C3%A9&c&=x");
+        assert_eq!(pairs[0], ("a".into(), "1 2".into()));
+        assert_eq!(pairs[1], ("b".into(), "é".into()));
+        assert_eq!(pairs[2], ("c".into(), "".into()));
+        assert!(is_valid_urlencoded_utf8(b"a=%C3%A9"));
+        assert!(!is_valid_urlencoded_utf8(b"a=%E9"));
+        assert_eq!(percent_decode(b"%4"), b"%4");
+        assert_eq!(percent_decode(b"%41%"), b"A%");
+    }
+}

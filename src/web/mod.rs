@@ -1,0 +1,9 @@
+//! The web side: every way a request arrives, the route table, and the handlers.
+
+pub mod actions;
+pub mod app;
+pub mod auth;
+pub mod fastcgi;
+pub mod gateway;
+pub mod http;
+pub mod pages;

@@ -1,0 +1,199 @@
+//! The GET handlers: pages and feeds. Each answers a conditional request with
+//! 304 before rendering anything.
+
+use super::app::Ctx;
+use super::auth;
+use super::http::Response;
+use crate::posts;
+use crate::render::{self, html::Draft};
+use crate::store;
+use anyhow::Result;
+
+/// Posts per page on `/`.
+pub const PAGE_SIZE: usize = 20;
+
+#[derive(Debug, Clone, Copy)]
+pub enum FeedFormat {
+    Atom,
+    Json,
+    Rss,
+}
+
+/// `ETag` and `Last-Modified` for a response that depends only on the site's
+/// state, the address and who is asking: known before rendering.
+struct Validators {
+    etag: String,
+    last_modified: i64,
+    cache_control: &'static str,
+}
+
+/// Whether a response differs for the signed-in owner (pages) or not (feeds).
+#[derive(PartialEq)]
+enum Audience {
+    Everyone,
+    Viewer,
+}
+
+fn validators(ctx: &Ctx, audience: Audience) -> Result<Validators> {
+    let state = store::site_state(ctx.conn)?;
+    let viewer = match (&ctx.session, &audience) {
+        (Some(session), Audience::Viewer) => session.token_hash.as_str(),
+        _ => "public",
+    };
+    let variant = auth::sha256_hex(
+        format!(
+            "{}\n{}\n{}\n{}",
+            ctx.req.path, ctx.req.query, ctx.req.base, viewer
+        )
+        .as_bytes(),
+    );
+    Ok(Validators {
+        etag: format!("\"{}-{}\"", state.version, &variant[..16]),
+        last_modified: state.changed_at,
+        // The owner's views carry a CSRF token: never in a shared cache.
+        // Feeds may be reused for a minute by caches and readers.
+        cache_control: match (viewer, audience) {
+            ("public", Audience::Everyone) => "public, max-age=60",
+            ("public", Audience::Viewer) => "no-cache",
+            _ => "private, no-cache",
+        },
+    })
+}
+
+/// `Some(304)` when the client's copy is current (RFC 9110 §13.2.2:
+/// If-None-Match wins over If-Modified-Since).
+fn not_modified(ctx: &Ctx, v: &Validators) -> Option<Response> {
+    let fresh = match ctx.req.header("if-none-match") {
+        Some(tags) => tags
+            .split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t.trim_start_matches("W/") == v.etag),
+        None => ctx
+            .req
+            .header("if-modified-since")
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+            .and_then(|d| d.duration_since(std::time::UNIX_EPOCH).ok())
+            .is_some_and(|since| since.as_secs() as i64 >= v.last_modified),
+    };
+    fresh.then(|| with_validators(Response::not_modified(), v))
+}
+
+fn with_validators(response: Response, v: &Validators) -> Response {
+    let last_modified = httpdate::fmt_http_date(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(v.last_modified.max(0) as u64),
+    );
+    response
+        .with_header("ETag", &v.etag)
+        .with_header("Last-Modified", &last_modified)
+        .with_header("Cache-Control", v.cache_control)
+}
+
+/// GET /: the owner's posts, newest first, `?before=ID` for older pages.
+pub fn home(ctx: &mut Ctx) -> Result<Response> {
+    let before = match ctx.req.query_param("before") {
+        None => None,
+        Some(raw) => match posts::parse_id(&raw) {
+            Some(id) => Some(id),
+            None => return Ok(ctx.error(400, "The page cursor `before` must be a post number.")),
+        },
+    };
+    let v = validators(ctx, Audience::Viewer)?;
+    if let Some(response) = not_modified(ctx, &v) {
+        return Ok(response);
+    }
+    let mut page = store::posts::page(ctx.conn, before, PAGE_SIZE + 1)?;
+    let older = (page.len() > PAGE_SIZE).then(|| {
+        page.truncate(PAGE_SIZE);
+        page[PAGE_SIZE - 1].id
+    });
+    let body = render::html::home(&ctx.page(""), &page, older, None);
+    Ok(with_validators(Response::html(200, body), &v))
+}
+
+/// GET /posts/ID: one post's permalink page.
+pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
+    let Some(id) = posts::parse_id(raw_id) else {
+        return Ok(ctx.not_found());
+    };
+    let v = validators(ctx, Audience::Viewer)?;
+    if let Some(response) = not_modified(ctx, &v) {
+        return Ok(response);
+    }
+    let Some(post) = store::posts::get(ctx.conn, id)? else {
+        return Ok(ctx.not_found());
+    };
+    let title = posts::excerpt(&post.body, 60);
+    let body = render::html::post(&ctx.page(&title), &post);
+    Ok(with_validators(Response::html(200, body), &v))
+}
+
+/// GET /posts/ID/edit: the owner's edit form.
+pub fn edit(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
+    let Some(id) = posts::parse_id(raw_id) else {
+        return Ok(ctx.not_found());
+    };
+    let Some(session) = ctx.session.clone() else {
+        return Ok(super::actions::to_login(ctx));
+    };
+    let Some(post) = store::posts::get(ctx.conn, id)? else {
+        return Ok(ctx.not_found());
+    };
+    let draft = Draft {
+        text: &post.body,
+        ..Default::default()
+    };
+    let body = render::html::edit(&ctx.page("Edit"), &post, &session, &draft);
+    Ok(Response::html(200, body).with_header("Cache-Control", "no-store"))
+}
+
+/// GET /login: the login form, with a fresh double-submit CSRF cookie.
+pub fn login(ctx: &mut Ctx) -> Result<Response> {
+    if ctx.session.is_some() {
+        return Ok(Response::see_other(&ctx.site.link("")));
+    }
+    login_form(ctx, 200, None)
+}
+
+/// The login form with `status` and an optional message; used again after a failure.
+pub fn login_form(ctx: &mut Ctx, status: u16, message: Option<&str>) -> Result<Response> {
+    let csrf = auth::random_token()?;
+    let has_password = store::settings::get(ctx.conn, "password_hash")?.is_some();
+    let body = render::html::login(&ctx.page("Log in"), &csrf, message, has_password);
+    Ok(Response::html(status, body)
+        .with_header(
+            "Set-Cookie",
+            &auth::cookie(ctx.req, auth::LOGIN_COOKIE, &csrf, 3600),
+        )
+        .with_header("Cache-Control", "no-store"))
+}
+
+/// GET /feed.atom, /feed.json, /feed.rss.
+pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
+    let v = validators(ctx, Audience::Everyone)?;
+    if let Some(response) = not_modified(ctx, &v) {
+        return Ok(response);
+    }
+    let recent = store::posts::page(ctx.conn, None, render::feeds::FEED_LENGTH)?;
+    let (content_type, body) = match format {
+        FeedFormat::Atom => {
+            let feed_id =
+                store::settings::get(ctx.conn, "feed_id")?.unwrap_or_else(|| ctx.site.absolute(""));
+            (
+                "application/atom+xml; charset=utf-8",
+                render::feeds::atom(&ctx.site, &feed_id, &recent, v.last_modified),
+            )
+        }
+        FeedFormat::Json => (
+            "application/feed+json; charset=utf-8",
+            render::feeds::json(&ctx.site, &recent),
+        ),
+        FeedFormat::Rss => (
+            "application/rss+xml; charset=utf-8",
+            render::feeds::rss(&ctx.site, &recent, v.last_modified),
+        ),
+    };
+    Ok(with_validators(
+        Response::new(200, content_type, body.into_bytes()),
+        &v,
+    ))
+}

@@ -1,0 +1,337 @@
+//! The Apache fixture and sample.htaccess, proven under a real Apache: first
+//! with a shell CGI that prints its environment (so the tests see exactly what
+//! roost would get), then with the real roost under mod_cgid and mod_fcgid.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use common::apache::{self, ENV_SCRIPT, Kind, SAMPLE_HTACCESS, Site, apache};
+use common::http::HttpResponse;
+
+/// The shared env-printing site at /shell/ (sample.htaccess in a subdirectory).
+fn shell() -> &'static Site {
+    static SITE: OnceLock<Site> = OnceLock::new();
+    SITE.get_or_init(|| apache().shell_site("shell", ENV_SCRIPT))
+}
+
+/// The CGI environment printed by ENV_SCRIPT, as raw bytes per variable.
+fn env_of(resp: &HttpResponse) -> HashMap<String, Vec<u8>> {
+    assert_eq!(
+        resp.status,
+        200,
+        "the shell CGI did not answer:\n{resp:?}\n{}",
+        apache().error_log()
+    );
+    assert_eq!(resp.mime().as_deref(), Some("text/plain"), "{resp:?}");
+    resp.body
+        .split(|b| *b == b'\n')
+        .filter_map(|line| {
+            let eq = line.iter().position(|b| *b == b'=')?;
+            Some((
+                String::from_utf8_lossy(&line[..eq]).into_owned(),
+                line[eq + 1..].to_vec(),
+            ))
+        })
+        .collect()
+}
+
+fn var(env: &HashMap<String, Vec<u8>>, name: &str) -> Option<String> {
+    env.get(name)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// Asserts `path` is routed to the script with this PATH_INFO and QUERY_STRING.
+fn assert_routed(
+    site: &Site,
+    path: &str,
+    path_info: &str,
+    query: &str,
+) -> HashMap<String, Vec<u8>> {
+    let env = env_of(&site.get(path, &[]));
+    assert_eq!(
+        var(&env, "PATH_INFO").as_deref(),
+        Some(path_info),
+        "PATH_INFO for {path}"
+    );
+    assert_eq!(
+        var(&env, "QUERY_STRING").as_deref(),
+        Some(query),
+        "QUERY_STRING for {path}"
+    );
+    assert_eq!(
+        var(&env, "SCRIPT_NAME"),
+        Some(format!("{}/roost.cgi", site.path_prefix)),
+        "SCRIPT_NAME for {path}"
+    );
+    env
+}
+
+#[test]
+fn fixture_apache_serves_static_files_from_its_document_root() {
+    let a = apache();
+    let resp = a.get("/roost-fixture-alive.txt", &[]);
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert!(resp.text().starts_with("alive "), "{resp:?}");
+    assert!(a.root().join("httpd.conf").is_file());
+    assert!(
+        a.error_log().contains("resuming normal operations"),
+        "{}",
+        a.error_log()
+    );
+}
+
+#[test]
+fn config_template_placeholders_are_all_filled() {
+    let conf = apache::render_config("/r".as_ref(), 8080, "/d".as_ref(), "www-data", "www-data");
+    for line in conf.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        assert!(!line.contains('@'), "unfilled placeholder: {line}");
+    }
+    assert!(conf.contains("Listen 127.0.0.1:8080"));
+    assert!(conf.contains("DocumentRoot \"/d\""));
+}
+
+#[test]
+fn htaccess_routes_the_front_page_with_path_info_slash() {
+    let env = assert_routed(shell(), "/", "/", "");
+    assert_eq!(var(&env, "REQUEST_URI").as_deref(), Some("/shell/"));
+    assert_eq!(var(&env, "GATEWAY_INTERFACE").as_deref(), Some("CGI/1.1"));
+}
+
+#[test]
+fn htaccess_routes_paths_and_query_strings() {
+    let env = assert_routed(shell(), "/posts/1?x=1", "/posts/1", "x=1");
+    assert_eq!(
+        var(&env, "REQUEST_URI").as_deref(),
+        Some("/shell/posts/1?x=1")
+    );
+    assert_routed(shell(), "/feed.atom", "/feed.atom", "");
+    assert_routed(
+        shell(),
+        "/posts/1/edit?a=1&b=%20",
+        "/posts/1/edit",
+        "a=1&b=%20",
+    );
+    assert_routed(shell(), "/posts/1/", "/posts/1/", "");
+}
+
+#[test]
+fn htaccess_routes_post_requests_with_their_body() {
+    let resp = shell().post_form("/posts", "text=hello", &[]);
+    let env = env_of(&resp);
+    assert_eq!(var(&env, "REQUEST_METHOD").as_deref(), Some("POST"));
+    assert_eq!(var(&env, "PATH_INFO").as_deref(), Some("/posts"));
+    assert_eq!(var(&env, "CONTENT_LENGTH").as_deref(), Some("10"));
+    assert_eq!(var(&env, "FIXTURE_BODY").as_deref(), Some("text=hello"));
+    assert_eq!(
+        var(&env, "CONTENT_TYPE").as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+}
+
+#[test]
+fn htaccess_decodes_the_path_exactly_once() {
+    // Without the B=%?# flag, %2520 would arrive as "/a b" and %3F be refused.
+    assert_routed(shell(), "/a%2520b", "/a%20b", "");
+    assert_routed(shell(), "/a%3Fb?q=1", "/a?b", "q=1");
+    assert_routed(shell(), "/sp%20ace", "/sp ace", "");
+    assert_routed(shell(), "/x%23y", "/x#y", "");
+    assert_routed(shell(), "/~u/%C3%A9", "/~u/\u{e9}", "");
+}
+
+#[test]
+fn htaccess_passes_non_utf8_path_bytes_through() {
+    for path in [&b"/caf%E9"[..], &b"/caf\xe9"[..]] {
+        let env = env_of(&shell().get_raw_path(path));
+        assert_eq!(
+            env.get("PATH_INFO").map(Vec::as_slice),
+            Some(&b"/caf\xe9"[..])
+        );
+    }
+}
+
+#[test]
+fn htaccess_passes_the_authorization_header() {
+    let auth = "Basic dGVzdDpzZWNyZXQ=";
+    let env = env_of(&shell().get("/auth", &[("Authorization", auth)]));
+    // CGIPassAuth gives HTTP_AUTHORIZATION; the rewrite fallback arrives renamed.
+    assert_eq!(var(&env, "HTTP_AUTHORIZATION").as_deref(), Some(auth));
+    assert_eq!(
+        var(&env, "REDIRECT_HTTP_AUTHORIZATION").as_deref(),
+        Some(auth)
+    );
+
+    // No header: no variable, rather than an empty one.
+    let env = env_of(&shell().get("/auth", &[]));
+    assert_eq!(var(&env, "HTTP_AUTHORIZATION"), None);
+    assert_eq!(var(&env, "REDIRECT_HTTP_AUTHORIZATION"), None);
+}
+
+#[test]
+fn htaccess_setenv_roost_home_reaches_the_cgi() {
+    let env = env_of(&shell().get("/", &[]));
+    assert_eq!(
+        var(&env, "ROOST_HOME"),
+        Some(shell().home.display().to_string())
+    );
+}
+
+#[test]
+fn cgi_runs_as_the_cgi_user() {
+    let env = env_of(&shell().get("/", &[]));
+    let want = match common::cgi_user() {
+        Some(u) => u.uid,
+        None => common::current_ids().0,
+    };
+    assert_eq!(var(&env, "FIXTURE_UID"), Some(want.to_string()));
+}
+
+#[test]
+fn htaccess_refuses_data_and_config_files() {
+    let site = apache().shell_site("deny", ENV_SCRIPT);
+    let secret = b"SECRET-DATA-must-not-be-served";
+    for file in [
+        "roost.conf",
+        "x.db",
+        "x.db-wal",
+        "x.db-shm",
+        "x.db-journal",
+        "roost-data/roost.db",
+        "roost-data/notes.txt",
+        "sub/roost-data/notes.txt",
+        "sub/roost.conf",
+    ] {
+        site.write_file(file, secret);
+    }
+    for path in [
+        "/roost.conf",
+        "/x.db",
+        "/x.db-wal",
+        "/x.db-shm",
+        "/x.db-journal",
+        "/roost-data",
+        "/roost-data/",
+        "/roost-data/roost.db",
+        "/roost-data/notes.txt",
+        "/sub/roost-data/notes.txt",
+        "/sub/roost.conf",
+        "/.htaccess",
+    ] {
+        let resp = site.get(path, &[]);
+        assert!(
+            resp.status == 403 || resp.status == 404,
+            "{path} must be refused:\n{resp:?}"
+        );
+        assert!(
+            !resp.body.windows(secret.len()).any(|w| w == secret),
+            "{path} leaked"
+        );
+        assert!(
+            !resp.text().contains("GATEWAY_INTERFACE"),
+            "{path} reached the CGI"
+        );
+    }
+}
+
+#[test]
+fn htaccess_serves_existing_files_directly() {
+    let site = apache().shell_site("static", ENV_SCRIPT);
+    site.write_file("style.css", b"body { color: black }\n");
+    site.write_file("img/a.txt", b"plain file\n");
+    let resp = site.get("/style.css", &[]);
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(resp.mime().as_deref(), Some("text/css"));
+    assert_eq!(resp.body, b"body { color: black }\n");
+    let resp = site.get("/img/a.txt", &[]);
+    assert_eq!(resp.body, b"plain file\n", "{resp:?}");
+    // A directory is not a file: it is roost's path.
+    assert_routed(&site, "/img/", "/img/", "");
+    // An index.html does not shadow the front page.
+    site.write_file("index.html", b"<p>old index</p>\n");
+    assert_routed(&site, "/", "/", "");
+}
+
+#[test]
+fn htaccess_at_the_document_root_routes_too() {
+    let site = apache().vhost_root_site();
+    assert_eq!(site.path_prefix, "");
+    let env = assert_routed(site, "/", "/", "");
+    assert_eq!(var(&env, "REQUEST_URI").as_deref(), Some("/"));
+    let env = assert_routed(site, "/posts/1?x=1", "/posts/1", "x=1");
+    assert_eq!(var(&env, "REQUEST_URI").as_deref(), Some("/posts/1?x=1"));
+    assert_eq!(var(&env, "HTTP_HOST"), Some(site.host.clone()));
+    let resp = site.get("/roost.conf", &[]);
+    assert_eq!(resp.status, 403, "{resp:?}");
+}
+
+#[test]
+fn htaccess_directory_without_slash_redirects_to_it() {
+    shell();
+    let resp = apache().get("/shell", &[]);
+    assert_eq!(resp.status, 301, "{resp:?}");
+    assert!(
+        resp.header("Location")
+            .is_some_and(|l| l.ends_with("/shell/")),
+        "{resp:?}"
+    );
+}
+
+#[test]
+fn fcgid_variant_is_a_plain_text_switch() {
+    let cgi = SAMPLE_HTACCESS;
+    let fcgid = apache::fcgid_variant(cgi);
+    assert!(
+        cgi.contains("#FCGID# "),
+        "the marked fcgid lines are gone from sample.htaccess"
+    );
+    assert!(!fcgid.lines().any(|l| l.starts_with("#FCGID#")));
+    let active = |text: &str, directive: &str| {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#'))
+            .any(|l| l == directive)
+    };
+    assert!(active(cgi, "AddHandler cgi-script .cgi"));
+    assert!(!active(cgi, "AddHandler fcgid-script .cgi"));
+    assert!(active(&fcgid, "AddHandler fcgid-script .cgi"));
+    // The only cgi-script handler left is the fallback for hosts without fcgid.
+    let fallback = fcgid
+        .find("<IfModule !mod_fcgid.c>")
+        .expect("fallback block");
+    let handler = fcgid
+        .find("AddHandler cgi-script .cgi")
+        .expect("fallback handler");
+    assert!(handler > fallback);
+    assert_eq!(fcgid.matches("AddHandler cgi-script").count(), 1);
+}
+
+// ---- The real roost, as a host would run it ----
+
+fn assert_front_page(site: &Site) {
+    let resp = site.get("/", &[]);
+    assert_eq!(
+        resp.status,
+        200,
+        "{} front page:\n{resp:?}\n{}",
+        site.name,
+        apache().error_log()
+    );
+    assert_eq!(resp.mime().as_deref(), Some("text/html"), "{resp:?}");
+    assert!(resp.text().contains(common::OWNER_NAME), "{resp:?}");
+}
+
+#[test]
+fn roost_under_cgi_serves_the_front_page() {
+    assert_front_page(apache().cgi());
+}
+
+#[test]
+fn roost_under_fcgid_serves_the_front_page() {
+    let site = apache().fcgi();
+    // Its data is found through roost.conf only.
+    let htaccess = std::fs::read_to_string(site.dir.join(".htaccess")).unwrap();
+    assert!(!htaccess.contains("ROOST_HOME \""), "{htaccess}");
+    assert!(site.dir.join("roost.conf").is_file());
+    assert_front_page(site);
+}

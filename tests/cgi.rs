@@ -1,0 +1,663 @@
+//! The real binary run as a CGI script (environment + stdin, as Apache runs
+//! it), without a web server in between: every status, header and refusal.
+
+mod common;
+
+use common::{OWNER_PASSWORD, TempDir, expect_success, roost_cli};
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::Stdio;
+
+struct CgiResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl CgiResponse {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn headers_named(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    /// `name=value` of a Set-Cookie with that name.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers_named("Set-Cookie")
+            .into_iter()
+            .filter_map(|c| c.split(';').next())
+            .find(|kv| kv.starts_with(&format!("{name}=")))
+            .map(str::to_string)
+    }
+}
+
+/// One CGI request. `path_info` is bytes: Apache passes undecodable bytes through.
+struct Cgi<'a> {
+    home: &'a Path,
+    method: &'a str,
+    path_info: &'a [u8],
+    query: &'a str,
+    headers: Vec<(&'a str, String)>,
+    body: &'a [u8],
+    args: &'a [&'a str],
+}
+
+impl<'a> Cgi<'a> {
+    fn get(home: &'a Path, path: &'a str) -> Cgi<'a> {
+        Cgi {
+            home,
+            method: "GET",
+            path_info: path.as_bytes(),
+            query: "",
+            headers: vec![],
+            body: b"",
+            args: &[],
+        }
+    }
+    fn post(home: &'a Path, path: &'a str, body: &'a [u8]) -> Cgi<'a> {
+        let mut cgi = Cgi::get(home, path);
+        cgi.method = "POST";
+        cgi.body = body;
+        cgi.headers
+            .push(("CONTENT_TYPE", "application/x-www-form-urlencoded".into()));
+        cgi
+    }
+    fn header(mut self, name: &'a str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+    fn run(&self) -> CgiResponse {
+        let mut cmd = common::roost_command();
+        cmd.env_clear()
+            .env("GATEWAY_INTERFACE", "CGI/1.1")
+            .env("SERVER_PROTOCOL", "HTTP/1.1")
+            .env("REQUEST_METHOD", self.method)
+            .env("PATH_INFO", std::ffi::OsStr::from_bytes(self.path_info))
+            .env("QUERY_STRING", self.query)
+            .env("REQUEST_URI", std::ffi::OsStr::from_bytes(self.path_info))
+            .env("SCRIPT_NAME", "/roost.cgi")
+            .env("REMOTE_ADDR", "192.0.2.7")
+            .env("ROOST_HOME", self.home)
+            .env("CONTENT_LENGTH", self.body.len().to_string())
+            .args(self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.headers {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("run roost as CGI");
+        let _ = child.stdin.take().unwrap().write_all(self.body);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "CGI exited {}: {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "CGI panicked: {stderr}");
+        parse_cgi(&out.stdout)
+    }
+}
+
+fn parse_cgi(raw: &[u8]) -> CgiResponse {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("CGI header block ends");
+    let head = String::from_utf8(raw[..split].to_vec()).expect("headers are text");
+    let mut status = 200;
+    let mut headers = Vec::new();
+    for line in head.split("\r\n") {
+        let (k, v) = line.split_once(": ").expect("header line");
+        if k == "Status" {
+            status = v[..3].parse().unwrap();
+        } else {
+            headers.push((k.to_string(), v.to_string()));
+        }
+    }
+    let body = raw[split + 4..].to_vec();
+    if let Some(length) = headers.iter().find(|(k, _)| k == "Content-Length") {
+        // A HEAD response announces the GET body's length and sends none.
+        if status != 304 && !body.is_empty() {
+            assert_eq!(
+                length.1.parse::<usize>().unwrap(),
+                body.len(),
+                "Content-Length is right"
+            );
+        }
+    }
+    CgiResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn new_home() -> TempDir {
+    let dir = TempDir::new("roost-cgi");
+    let home = dir.join("data");
+    let out = roost_cli(
+        &home,
+        &[
+            "init",
+            "--url",
+            "https://example.org/notes/",
+            "--name",
+            "Ann Example",
+            "--password-stdin",
+        ],
+        Some(&format!("{OWNER_PASSWORD}\n")),
+    );
+    expect_success("init", &out);
+    dir
+}
+
+fn home_of(dir: &TempDir) -> std::path::PathBuf {
+    dir.join("data")
+}
+
+fn post(home: &Path, text: &str) -> String {
+    expect_success("post", &roost_cli(home, &["post", text], None))
+        .trim()
+        .to_string()
+}
+
+fn post_count(home: &Path) -> usize {
+    let out = expect_success("export", &roost_cli(home, &["export"], None));
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    doc["posts"].as_array().unwrap().len()
+}
+
+/// Logs in through the form, as a browser would; returns the session cookie and a CSRF token.
+fn log_in(home: &Path) -> (String, String) {
+    let form = Cgi::get(home, "/login").run();
+    assert_eq!(form.status, 200);
+    let login_cookie = form
+        .cookie("roost_login")
+        .expect("login sets its CSRF cookie");
+    let token = hidden_csrf(&form.text());
+    let body = format!("csrf={token}&password={}", OWNER_PASSWORD.replace(' ', "+"));
+    let done = Cgi::post(home, "/login", body.as_bytes())
+        .header("HTTP_COOKIE", login_cookie)
+        .run();
+    assert_eq!(done.status, 303, "{}", done.text());
+    let session = done.cookie("roost_session").expect("a session cookie");
+    let set = done.headers_named("Set-Cookie").join("\n");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    let page = Cgi::get(home, "/")
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    let csrf = hidden_csrf(&page.text());
+    (session, csrf)
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a CSRF field in the page")
+        + 19;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+#[test]
+fn home_page_shows_posts_with_microformats_and_feed_links() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let permalink = post(&home, "Hello <b>world</b> from https://example.com/x");
+    assert_eq!(permalink, "https://example.org/notes/posts/1");
+    let page = Cgi::get(&home, "/").run();
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = page.text();
+    for needle in [
+        "class=\"h-card profile\"",
+        "class=\"h-feed\"",
+        "class=\"h-entry\"",
+        "e-content",
+        "dt-published",
+        "Hello &lt;b&gt;world&lt;/b&gt;",
+        "<a href=\"https://example.com/x\" rel=\"nofollow\">",
+        "rel=\"alternate\" type=\"application/atom+xml\"",
+        "type=\"application/feed+json\"",
+        "type=\"application/rss+xml\"",
+        "Ann Example",
+    ] {
+        assert!(html.contains(needle), "{needle} missing from {html}");
+    }
+    assert!(!html.contains("<b>world"), "post text is escaped");
+    assert!(
+        !html.contains("name=\"text\""),
+        "no compose box for visitors"
+    );
+    for header in [
+        "Content-Security-Policy",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "ETag",
+        "Last-Modified",
+    ] {
+        assert!(page.header(header).is_some(), "{header} missing");
+    }
+    assert!(
+        page.header("Content-Security-Policy")
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+}
+
+#[test]
+fn pages_are_paginated_with_a_stable_cursor() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    for i in 1..=25 {
+        post(&home, &format!("numbered post {i:02}"));
+    }
+    let first = Cgi::get(&home, "/").run().text();
+    assert!(first.contains("numbered post 25") && first.contains("numbered post 06"));
+    assert!(!first.contains("numbered post 05"));
+    let next = first.find("?before=").map(|i| &first[i + 8..]).unwrap();
+    let cursor: String = next.chars().take_while(char::is_ascii_digit).collect();
+    assert_eq!(cursor, "6");
+    // A post arriving between page loads does not shift the second page.
+    post(&home, "numbered post 26");
+    let mut second = Cgi::get(&home, "/");
+    second.query = "before=6";
+    let second = second.run().text();
+    assert!(second.contains("numbered post 05") && second.contains("numbered post 01"));
+    assert!(!second.contains("numbered post 06") && !second.contains("?before="));
+    let mut bad = Cgi::get(&home, "/");
+    bad.query = "before=abc";
+    assert_eq!(bad.run().status, 400);
+}
+
+#[test]
+fn conditional_requests_get_304_until_something_changes() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "first");
+    for path in ["/", "/feed.atom", "/feed.json", "/feed.rss", "/posts/1"] {
+        let full = Cgi::get(&home, path).run();
+        assert_eq!(full.status, 200, "{path}");
+        let etag = full.header("ETag").unwrap().to_string();
+        let last_modified = full.header("Last-Modified").unwrap().to_string();
+        let again = Cgi::get(&home, path)
+            .header("HTTP_IF_NONE_MATCH", etag.clone())
+            .run();
+        assert_eq!(again.status, 304, "{path} If-None-Match");
+        assert!(again.body.is_empty());
+        assert_eq!(again.header("ETag"), Some(etag.as_str()));
+        let since = Cgi::get(&home, path)
+            .header("HTTP_IF_MODIFIED_SINCE", last_modified)
+            .run();
+        assert_eq!(since.status, 304, "{path} If-Modified-Since");
+        let other = Cgi::get(&home, path)
+            .header("HTTP_IF_NONE_MATCH", "\"other\"")
+            .run();
+        assert_eq!(other.status, 200, "{path} other tag");
+    }
+    let etag = Cgi::get(&home, "/feed.atom")
+        .run()
+        .header("ETag")
+        .unwrap()
+        .to_string();
+    post(&home, "second");
+    let changed = Cgi::get(&home, "/feed.atom")
+        .header("HTTP_IF_NONE_MATCH", etag)
+        .run();
+    assert_eq!(changed.status, 200, "a new post changes the feed's ETag");
+    assert!(changed.text().contains("second"));
+}
+
+#[test]
+fn wrong_methods_unknown_paths_and_bad_ids() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "exists");
+    let mut delete = Cgi::get(&home, "/");
+    delete.method = "DELETE";
+    let r = delete.run();
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("Allow"), Some("GET, HEAD"));
+    let mut get_posts = Cgi::get(&home, "/posts");
+    get_posts.method = "GET";
+    assert_eq!(get_posts.run().status, 405);
+    for path in [
+        "/nope",
+        "/posts/abc",
+        "/posts/0",
+        "/posts/999",
+        "/posts/1/x",
+        "/feed.atom/x",
+        "/posts/-1",
+    ] {
+        let r = Cgi::get(&home, path).run();
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.text().contains("404 Not Found"), "a 404 page for {path}");
+    }
+    let mut head = Cgi::get(&home, "/posts/1");
+    head.method = "HEAD";
+    let r = head.run();
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty());
+}
+
+#[test]
+fn invalid_utf8_in_path_and_form_is_refused_without_panic() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let mut bad_path = Cgi::get(&home, "/");
+    bad_path.path_info = b"/posts/\xe9";
+    assert_eq!(bad_path.run().status, 404);
+    let (session, csrf) = log_in(&home);
+    let body = format!("csrf={csrf}&text=%E9%FF");
+    let r = Cgi::post(&home, "/posts", body.as_bytes())
+        .header("HTTP_COOKIE", session)
+        .run();
+    assert_eq!(r.status, 400);
+    assert_eq!(post_count(&home), 0);
+}
+
+#[test]
+fn query_string_without_equals_is_not_taken_as_arguments() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "still a page");
+    // Apache passes `?-s` or `?--help` as argv to a CGI (CVE-2012-1823).
+    for args in [
+        &["-s"][..],
+        &["--help"],
+        &["post", "injected"],
+        &["--home", "/tmp"],
+    ] {
+        let mut r = Cgi::get(&home, "/");
+        r.args = args;
+        r.query = "--help";
+        let r = r.run();
+        assert_eq!(r.status, 200, "{args:?}");
+        assert!(r.text().contains("still a page"), "{args:?}");
+    }
+    assert_eq!(post_count(&home), 1, "nothing was posted through argv");
+}
+
+#[test]
+fn oversize_bodies_are_refused_with_413_and_nothing_is_stored() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (session, csrf) = log_in(&home);
+    let big = format!("csrf={csrf}&text={}", "a".repeat(300 * 1024));
+    let r = Cgi::post(&home, "/posts", big.as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 413);
+    let long_post = format!("csrf={csrf}&text={}", "b".repeat(5001));
+    let r = Cgi::post(&home, "/posts", long_post.as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("limit is 5000"), "the reason is given");
+    assert!(
+        r.text().contains(&"b".repeat(5001)),
+        "the text is kept in the form"
+    );
+    let empty = format!("csrf={csrf}&text=+%0A+");
+    let r = Cgi::post(&home, "/posts", empty.as_bytes())
+        .header("HTTP_COOKIE", session)
+        .run();
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("empty"));
+    assert_eq!(post_count(&home), 0);
+}
+
+#[test]
+fn owner_actions_need_a_session_and_a_csrf_token() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "to keep");
+    // No session: to the login page, nothing changed.
+    let r = Cgi::post(&home, "/posts", b"text=hi").run();
+    assert_eq!(r.status, 303);
+    assert!(r.header("Location").unwrap().ends_with("/login"));
+    let r = Cgi::post(&home, "/posts/1/delete", b"")
+        .header("HTTP_COOKIE", "roost_session=garbage; x")
+        .run();
+    assert_eq!(r.status, 303);
+    let r = Cgi::post(&home, "/posts", b"text=hi")
+        .header("HTTP_COOKIE", format!("roost_session={}", "a".repeat(64)))
+        .run();
+    assert_eq!(r.status, 303, "an unknown session is no session");
+    let (session, csrf) = log_in(&home);
+    // Session but no or a wrong token: 403, nothing changed.
+    for body in [
+        "text=forged".to_string(),
+        format!("text=forged&csrf={}", "0".repeat(32)),
+        "csrf=&text=x".into(),
+    ] {
+        let r = Cgi::post(&home, "/posts", body.as_bytes())
+            .header("HTTP_COOKIE", session.clone())
+            .run();
+        assert_eq!(r.status, 403, "{body}");
+    }
+    let r = Cgi::post(&home, "/posts/1/delete", b"")
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 403);
+    let r = Cgi::post(&home, "/posts/1/edit", b"text=x")
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 403);
+    assert_eq!(post_count(&home), 1);
+    // Wrong content type: refused.
+    let mut json =
+        Cgi::post(&home, "/posts", b"{\"text\":\"x\"}").header("HTTP_COOKIE", session.clone());
+    json.headers.retain(|(k, _)| *k != "CONTENT_TYPE");
+    let json = json.header("CONTENT_TYPE", "application/json").run();
+    assert_eq!(json.status, 415);
+    // With the token: it works.
+    let body =
+        format!("csrf={csrf}&text=from+the+web&reply_to=https%3A%2F%2Fother.example%2Fp%2F9");
+    let r = Cgi::post(&home, "/posts", body.as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 303);
+    let page = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", session.clone())
+        .run()
+        .text();
+    assert!(page.contains("from the web") && page.contains("u-in-reply-to"));
+    assert!(
+        page.contains("name=\"text\""),
+        "the owner sees the compose box"
+    );
+    let body = format!("csrf={csrf}&text=edited+text");
+    let r = Cgi::post(&home, "/posts/2/edit", body.as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 303);
+    assert!(
+        Cgi::get(&home, "/posts/2")
+            .run()
+            .text()
+            .contains("edited text")
+    );
+    let body = format!("csrf={csrf}");
+    let r = Cgi::post(&home, "/posts/1/delete", body.as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 303);
+    assert_eq!(Cgi::get(&home, "/posts/1").run().status, 404);
+    // Logout ends the session on the server: the old cookie is worthless.
+    let r = Cgi::post(&home, "/logout", body.as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 303);
+    let r = Cgi::post(
+        &home,
+        "/posts",
+        format!("csrf={csrf}&text=after+logout").as_bytes(),
+    )
+    .header("HTTP_COOKIE", session)
+    .run();
+    assert_eq!(r.status, 303);
+    assert!(r.header("Location").unwrap().ends_with("/login"));
+    assert_eq!(post_count(&home), 1);
+}
+
+#[test]
+fn failed_logins_are_throttled_across_processes() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let form = Cgi::get(&home, "/login").run();
+    let cookie = form.cookie("roost_login").unwrap();
+    let token = hidden_csrf(&form.text());
+    for attempt in 1..=5 {
+        let body = format!("csrf={token}&password=wrong{attempt}");
+        let r = Cgi::post(&home, "/login", body.as_bytes())
+            .header("HTTP_COOKIE", cookie.clone())
+            .run();
+        assert_eq!(r.status, 403, "attempt {attempt}");
+        assert!(r.cookie("roost_session").is_none());
+    }
+    let body = format!("csrf={token}&password={}", OWNER_PASSWORD.replace(' ', "+"));
+    let r = Cgi::post(&home, "/login", body.as_bytes())
+        .header("HTTP_COOKIE", cookie.clone())
+        .run();
+    assert_eq!(r.status, 429, "even the right password waits");
+    assert!(r.header("Retry-After").is_some());
+    assert!(r.cookie("roost_session").is_none());
+    // A login form without its cookie is refused too.
+    let r = Cgi::post(&home, "/login", b"csrf=x&password=y").run();
+    assert!(r.status == 403 || r.status == 429);
+}
+
+#[test]
+fn feeds_parse_with_an_independent_parser_and_ids_survive_edits() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "first post");
+    expect_success(
+        "reply",
+        &roost_cli(
+            &home,
+            &[
+                "post",
+                "a reply",
+                "--reply-to",
+                "https://other.example/posts/7",
+            ],
+            None,
+        ),
+    );
+    post(&home, "third & last <3");
+    let mut before: HashMap<&str, Vec<String>> = HashMap::new();
+    let formats = [
+        ("/feed.atom", "application/atom+xml; charset=utf-8"),
+        ("/feed.json", "application/feed+json; charset=utf-8"),
+        ("/feed.rss", "application/rss+xml; charset=utf-8"),
+    ];
+    for (path, content_type) in formats {
+        let r = Cgi::get(&home, path).run();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("Content-Type"), Some(content_type));
+        let feed = feed_rs::parser::parse(&r.body[..]).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(feed.entries.len(), 3, "{path}");
+        let ids: Vec<String> = feed.entries.iter().map(|e| e.id.clone()).collect();
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), 3, "{path} ids are unique: {ids:?}");
+        assert!(
+            ids.iter().all(|id| id.starts_with("tag:example.org,")),
+            "{ids:?}"
+        );
+        let newest = &feed.entries[0];
+        assert_eq!(
+            newest.links[0].href, "https://example.org/notes/posts/3",
+            "{path}"
+        );
+        let content = newest
+            .content
+            .as_ref()
+            .and_then(|c| c.body.clone())
+            .or_else(|| newest.summary.as_ref().map(|s| s.content.clone()))
+            .unwrap();
+        assert!(
+            content.contains("third &amp; last &lt;3"),
+            "{path}: {content}"
+        );
+        before.insert(path, ids);
+    }
+    let atom = Cgi::get(&home, "/feed.atom").run().text();
+    assert!(atom.contains("xmlns:thr=\"http://purl.org/syndication/thread/1.0\""));
+    assert!(
+        atom.contains("<thr:in-reply-to") && atom.contains("ref=\"https://other.example/posts/7\"")
+    );
+    assert!(
+        Cgi::get(&home, "/feed.rss")
+            .run()
+            .text()
+            .contains("<thr:in-reply-to ref=\"https://other.example/posts/7\"")
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&Cgi::get(&home, "/feed.json").run().body).unwrap();
+    assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
+    assert_eq!(
+        json["items"][1]["_thread"]["in_reply_to"],
+        "https://other.example/posts/7"
+    );
+
+    expect_success(
+        "edit",
+        &roost_cli(&home, &["edit", "1", "first post, edited"], None),
+    );
+    expect_success(
+        "config",
+        &roost_cli(&home, &["config", "url", "https://moved.example/"], None),
+    );
+    for (path, _) in formats {
+        let feed = feed_rs::parser::parse(&Cgi::get(&home, path).run().body[..]).unwrap();
+        let ids: Vec<String> = feed.entries.iter().map(|e| e.id.clone()).collect();
+        assert_eq!(
+            &ids, &before[path],
+            "{path}: ids are stable across edits and a new address"
+        );
+    }
+    let atom = Cgi::get(&home, "/feed.atom").run().text();
+    assert!(atom.contains("first post, edited") && atom.contains("https://moved.example/posts/1"));
+}
+
+#[test]
+fn a_missing_data_directory_gets_a_clear_page_not_a_traceback() {
+    let dir = TempDir::new("roost-unset");
+    let mut cmd = common::roost_command();
+    cmd.env_clear()
+        .env("GATEWAY_INTERFACE", "CGI/1.1")
+        .env("REQUEST_METHOD", "GET")
+        .env("PATH_INFO", "/")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = cmd.output().unwrap();
+    let r = parse_cgi(&out.stdout);
+    assert_eq!(r.status, 500);
+    assert!(
+        r.text().contains("ROOST_HOME") && r.text().contains("roost.conf"),
+        "{}",
+        r.text()
+    );
+    // A configured directory without a database: a friendly page, no internals.
+    let r = Cgi::get(&dir.join("nothing-here"), "/").run();
+    assert_eq!(r.status, 500);
+    assert!(!r.text().contains("nothing-here"), "no paths in the page");
+}

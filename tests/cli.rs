@@ -1,0 +1,265 @@
+//! The command line as scripts and cron drive it (SPEC §3): exit codes, one-line
+//! errors, data directory discovery, permissions, backup and export.
+
+mod common;
+
+use common::{OWNER_PASSWORD, TempDir, expect_success, roost_cli};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+fn init(home: &Path) {
+    expect_success(
+        "init",
+        &roost_cli(
+            home,
+            &[
+                "init",
+                "--url",
+                "https://example.org/",
+                "--name",
+                "Ann",
+                "--password-stdin",
+            ],
+            Some(&format!("{OWNER_PASSWORD}\n")),
+        ),
+    );
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A failure is a non-zero exit and exactly one line on stderr.
+fn assert_one_line_failure(out: &std::process::Output, expected: &str) {
+    assert!(!out.status.success(), "should fail: {}", stderr(out));
+    let err = stderr(out);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(err.contains(expected), "{expected:?} not in {err:?}");
+}
+
+#[test]
+fn init_creates_a_private_data_directory_and_refuses_an_existing_one() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    let mode = std::fs::metadata(&home).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    let db_mode = std::fs::metadata(home.join("roost.db"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(db_mode, 0o600);
+    let again = roost_cli(
+        &home,
+        &["init", "--url", "https://x.example/", "--name", "B"],
+        None,
+    );
+    assert_one_line_failure(&again, "already holds a roost database");
+    let bad = roost_cli(
+        &dir.join("other"),
+        &["init", "--url", "not a url", "--name", "B"],
+        None,
+    );
+    assert_one_line_failure(&bad, "http");
+    assert!(!dir.join("other").join("roost.db").exists());
+}
+
+#[test]
+fn post_edit_delete_round_trip() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    let link = expect_success("post", &roost_cli(&home, &["post", "hello"], None));
+    assert_eq!(link.trim(), "https://example.org/posts/1");
+    let link = expect_success(
+        "post -",
+        &roost_cli(&home, &["post", "-"], Some("from stdin\nline two\n")),
+    );
+    assert_eq!(link.trim(), "https://example.org/posts/2");
+    let reply = roost_cli(
+        &home,
+        &["post", "re", "--reply-to", "https://other.example/1"],
+        None,
+    );
+    expect_success("reply", &reply);
+    expect_success(
+        "edit",
+        &roost_cli(&home, &["edit", "1", "-"], Some("changed")),
+    );
+    expect_success("delete", &roost_cli(&home, &["delete", "2"], None));
+    let export: serde_json::Value = serde_json::from_str(&expect_success(
+        "export",
+        &roost_cli(&home, &["export"], None),
+    ))
+    .unwrap();
+    let posts = export["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0]["text"], "changed");
+    assert_eq!(posts[1]["reply_to"], "https://other.example/1");
+    assert_eq!(export["format"], "roost-export");
+    assert_eq!(export["settings"]["name"], "Ann");
+    assert!(
+        export["settings"].get("password_hash").is_none(),
+        "the hash is never exported"
+    );
+    assert!(export["follows"].is_array());
+
+    assert_one_line_failure(&roost_cli(&home, &["delete", "2"], None), "no post 2");
+    assert_one_line_failure(
+        &roost_cli(&home, &["edit", "x", "t"], None),
+        "not a post number",
+    );
+    assert_one_line_failure(&roost_cli(&home, &["post", "  "], None), "empty");
+    assert_one_line_failure(
+        &roost_cli(
+            &home,
+            &["post", "x", "--reply-to", "javascript:alert(1)"],
+            None,
+        ),
+        "http",
+    );
+    assert_one_line_failure(&roost_cli(&home, &["post"], None), "empty");
+    assert_one_line_failure(&roost_cli(&home, &["frobnicate"], None), "frobnicate");
+}
+
+#[test]
+fn config_shows_and_validates_settings() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    let all = expect_success("config", &roost_cli(&home, &["config"], None));
+    assert!(all.contains("name = Ann") && all.contains("public_timeline = false"));
+    assert!(!all.contains("password"), "{all}");
+    expect_success(
+        "set",
+        &roost_cli(&home, &["config", "bio", "I write"], None),
+    );
+    assert_eq!(
+        expect_success("get", &roost_cli(&home, &["config", "bio"], None)).trim(),
+        "I write"
+    );
+    assert_one_line_failure(
+        &roost_cli(&home, &["config", "public_timeline", "maybe"], None),
+        "true or false",
+    );
+    assert_one_line_failure(
+        &roost_cli(&home, &["config", "password_hash", "x"], None),
+        "no setting",
+    );
+    assert_one_line_failure(&roost_cli(&home, &["config", "nope"], None), "no setting");
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = TempDir::new("roost-cli");
+    for command in [
+        "init", "passwd", "post", "edit", "delete", "config", "backup", "export", "serve",
+        "fastcgi",
+    ] {
+        let out = roost_cli(dir.path(), &[command, "--help"], None);
+        let text = expect_success(command, &out);
+        assert!(text.contains("Usage: roost"), "{command}: {text}");
+    }
+    let top = expect_success("help", &roost_cli(dir.path(), &["--help"], None));
+    assert!(top.contains("ROOST_HOME"));
+}
+
+#[test]
+fn home_is_found_from_flag_env_and_roost_conf() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    // --home after the command.
+    let mut cmd = common::roost_command();
+    cmd.args(["post", "flag after", "--home"]).arg(&home);
+    expect_success("--home after", &common::run_with_stdin(&mut cmd, None));
+    // ROOST_HOME.
+    let mut cmd = common::roost_command();
+    cmd.env("ROOST_HOME", &home).args(["post", "from env"]);
+    expect_success("ROOST_HOME", &common::run_with_stdin(&mut cmd, None));
+    // roost.conf beside a copy of the binary, with a relative path.
+    let bin_dir = dir.join("bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    std::fs::copy(common::roost_bin(), bin_dir.join("roost")).unwrap();
+    std::fs::set_permissions(
+        bin_dir.join("roost"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::write(
+        bin_dir.join("roost.conf"),
+        "# where the data lives\nhome = ../data\n",
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(bin_dir.join("roost"));
+    common::run_as_cgi_user(&mut cmd);
+    cmd.env_remove("ROOST_HOME").args(["post", "from conf"]);
+    expect_success("roost.conf", &common::run_with_stdin(&mut cmd, None));
+    let export = expect_success("export", &roost_cli(&home, &["export"], None));
+    for text in ["flag after", "from env", "from conf"] {
+        assert!(export.contains(text), "{text}");
+    }
+}
+
+#[test]
+fn backup_is_a_working_copy_and_passwd_changes_the_login() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    expect_success(
+        "post",
+        &roost_cli(&home, &["post", "kept in the backup"], None),
+    );
+    let copy = dir.join("copy.db");
+    expect_success(
+        "backup",
+        &roost_cli(&home, &["backup", copy.to_str().unwrap()], None),
+    );
+    assert_eq!(
+        std::fs::metadata(&copy).unwrap().permissions().mode() & 0o077,
+        0,
+        "backup is private"
+    );
+    assert_one_line_failure(
+        &roost_cli(&home, &["backup", copy.to_str().unwrap()], None),
+        "already exists",
+    );
+    // The copy is a roost database in its own right.
+    let restored = dir.join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    std::fs::copy(&copy, restored.join("roost.db")).unwrap();
+    common::chown_to_cgi_user(&restored);
+    common::chown_to_cgi_user(&restored.join("roost.db"));
+    let export = expect_success("export restored", &roost_cli(&restored, &["export"], None));
+    assert!(export.contains("kept in the backup"));
+
+    assert_one_line_failure(&roost_cli(&home, &["passwd"], Some("short\n")), "too short");
+    expect_success(
+        "passwd",
+        &roost_cli(&home, &["passwd"], Some("a much longer password\n")),
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_roost_is_refused() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    conn.pragma_update(None, "user_version", 999).unwrap();
+    drop(conn);
+    assert_one_line_failure(
+        &roost_cli(&home, &["post", "x"], None),
+        "schema version 999",
+    );
+}
+
+#[test]
+fn commands_without_a_database_say_how_to_create_one() {
+    let dir = TempDir::new("roost-cli");
+    assert_one_line_failure(
+        &roost_cli(&dir.join("none"), &["post", "x"], None),
+        "roost --home",
+    );
+}
