@@ -335,3 +335,124 @@ fn roost_under_fcgid_serves_the_front_page() {
     assert!(site.dir.join("roost.conf").is_file());
     assert_front_page(site);
 }
+
+#[test]
+fn roost_under_cgi_serves_the_atom_feed() {
+    let resp = apache().cgi().get("/feed.atom", &[]);
+    assert_eq!(resp.status, 200, "{resp:?}\n{}", apache().error_log());
+    assert_eq!(
+        resp.mime().as_deref(),
+        Some("application/atom+xml"),
+        "{resp:?}"
+    );
+    assert!(resp.text().contains("<feed"), "{resp:?}");
+}
+
+#[test]
+fn roost_under_fcgid_serves_the_atom_feed() {
+    let resp = apache().fcgi().get("/feed.atom", &[]);
+    assert_eq!(resp.status, 200, "{resp:?}\n{}", apache().error_log());
+    assert_eq!(
+        resp.mime().as_deref(),
+        Some("application/atom+xml"),
+        "{resp:?}"
+    );
+}
+
+#[test]
+fn roost_under_cgi_answers_unknown_paths_with_404() {
+    let resp = apache().cgi().get("/no/such/page", &[]);
+    assert_eq!(resp.status, 404, "{resp:?}\n{}", apache().error_log());
+    // roost's own page, not Apache's.
+    assert_eq!(resp.mime().as_deref(), Some("text/html"), "{resp:?}");
+    assert!(!resp.text().contains("<address>Apache"), "{resp:?}");
+}
+
+#[test]
+fn roost_under_fcgid_answers_unknown_paths_with_404() {
+    let resp = apache().fcgi().get("/no/such/page", &[]);
+    assert_eq!(resp.status, 404, "{resp:?}\n{}", apache().error_log());
+    assert!(!resp.text().contains("<address>Apache"), "{resp:?}");
+}
+
+#[test]
+fn roost_conf_beside_the_fastcgi_binary_is_refused() {
+    let site = apache().fcgi();
+    let resp = site.get("/roost.conf", &[]);
+    assert_eq!(resp.status, 403, "{resp:?}");
+    assert!(!resp.text().contains("home ="), "{resp:?}");
+}
+
+#[test]
+fn roost_data_written_by_the_cli_belongs_to_the_cgi_user() {
+    use std::os::unix::fs::MetadataExt;
+    let site = apache().cgi();
+    let text = common::unique("cli-post");
+    let out = site.cli(&["post", &text], None);
+    common::expect_success("roost post", &out);
+    // The CGI must be able to write next to the database (-wal, -shm).
+    let page = site.get("/", &[]);
+    assert!(
+        page.text().contains(&text),
+        "{page:?}\n{}",
+        apache().error_log()
+    );
+    let want = common::cgi_user().map_or_else(|| common::current_ids().0, |u| u.uid);
+    for entry in std::fs::read_dir(&site.home).unwrap() {
+        let entry = entry.unwrap();
+        let uid = entry.metadata().unwrap().uid();
+        assert_eq!(
+            uid,
+            want,
+            "{} is owned by uid {uid}",
+            entry.path().display()
+        );
+    }
+}
+
+#[test]
+fn roost_under_fcgid_shows_a_post_made_with_the_cli() {
+    let site = apache().fcgi();
+    assert_front_page(site); // a FastCGI process is running now
+    let text = common::unique("fcgi-post");
+    common::expect_success("roost post", &site.cli(&["post", &text], None));
+    let page = site.get("/", &[]);
+    assert!(
+        page.text().contains(&text),
+        "{page:?}\n{}",
+        apache().error_log()
+    );
+}
+
+#[test]
+fn roost_under_fcgid_stays_running_between_requests() {
+    let site = apache().fcgi();
+    assert_front_page(site);
+    let bin = site.binary.clone().unwrap();
+    let running = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path().join("exe")).ok())
+        .any(|exe| exe == bin);
+    assert!(
+        running,
+        "no process runs {} after a FastCGI request",
+        bin.display()
+    );
+}
+
+#[test]
+fn roost_site_of_its_own_starts_empty() {
+    let shared = apache().cgi();
+    let text = common::unique("shared-only");
+    common::expect_success("roost post", &shared.cli(&["post", &text], None));
+    let name = common::unique("own");
+    let own = apache().roost_site(&name, Kind::Cgi);
+    assert_eq!(
+        own.base_url(),
+        format!("http://127.0.0.1:{}/{name}/", apache().port())
+    );
+    assert_ne!(own.home, shared.home);
+    assert_front_page(&own);
+    let page = own.get("/", &[]);
+    assert!(!page.text().contains(&text), "{page:?}");
+}

@@ -870,8 +870,7 @@ pub fn write_response<W: Write>(w: &mut W, id: u16, response_bytes: &[u8]) -> io
         push_record(&mut out, STDOUT, id, chunk);
     }
     push_record(&mut out, STDOUT, id, &[]);
-    if false { push_record(&mut out, END_REQUEST, id, &[]); }
-    let _ = (
+    push_record(
         &mut out,
         END_REQUEST,
         id,

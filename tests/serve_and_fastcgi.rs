@@ -1,0 +1,256 @@
+//! `roost serve` and `roost fastcgi --listen`: the same pages through the
+//! built-in server and through a FastCGI socket, driven by real clients.
+
+mod common;
+
+use common::http;
+use common::{OWNER_PASSWORD, TempDir, expect_success, roost_cli};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn new_home(dir: &TempDir, url: &str) -> std::path::PathBuf {
+    let home = dir.join("data");
+    let out = roost_cli(
+        &home,
+        &["init", "--url", url, "--name", "Served Owner", "--password-stdin"],
+        Some(&format!("{OWNER_PASSWORD}\n")),
+    );
+    expect_success("init", &out);
+    home
+}
+
+/// A child process killed (by its PID) when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(home: &Path, args: &[&str]) -> Running {
+    let mut cmd = common::roost_command();
+    cmd.arg("--home").arg(home).args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    Running(cmd.spawn().expect("start roost"))
+}
+
+fn wait_for_tcp(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nothing listening on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+#[test]
+fn serve_answers_pages_feeds_and_the_login_flow() {
+    let dir = TempDir::new("roost-serve");
+    let port = free_port();
+    let home = new_home(&dir, &format!("http://127.0.0.1:{port}/"));
+    expect_success("post", &roost_cli(&home, &["post", "served by roost serve"], None));
+    let _server = start(&home, &["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for_tcp(addr);
+
+    let page = http::get(addr, "/", &[]);
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("served by roost serve"));
+    let etag = page.header("ETag").unwrap().to_string();
+    assert_eq!(http::get(addr, "/", &[("If-None-Match", &etag)]).status, 304);
+    assert_eq!(http::get(addr, "/feed.atom", &[]).mime().as_deref(), Some("application/atom+xml"));
+    assert_eq!(http::get(addr, "/missing", &[]).status, 404);
+    assert_eq!(http::send(addr, "PUT", "/", &[], Some(b"x")).status, 405);
+    let big = vec![b'a'; 300 * 1024];
+    let refused = http::send(addr, "POST", "/posts", &[("Content-Type", "application/x-www-form-urlencoded")], Some(&big));
+    assert_eq!(refused.status, 413);
+
+    // Log in through the form and post through the compose box.
+    let form = http::get(addr, "/login", &[]);
+    let login_cookie = form.cookie("roost_login").expect("login CSRF cookie");
+    let body = http::form_encode(&[("csrf", &hidden_csrf(&form.text())), ("password", OWNER_PASSWORD)]);
+    let cookie_header = format!("roost_login={login_cookie}");
+    let done = http::post_form(addr, "/login", &body, &[("Cookie", &cookie_header)]);
+    assert_eq!(done.status, 303, "{}", done.text());
+    let session = format!("roost_session={}", done.cookie("roost_session").expect("session"));
+    let owner_page = http::get(addr, "/", &[("Cookie", &session)]);
+    let csrf = hidden_csrf(&owner_page.text());
+    let body = http::form_encode(&[("csrf", &csrf), ("text", "posted through serve")]);
+    assert_eq!(http::post_form(addr, "/posts", &body, &[("Cookie", &session)]).status, 303);
+    let forged = http::form_encode(&[("text", "forged")]);
+    assert_eq!(http::post_form(addr, "/posts", &forged, &[("Cookie", &session)]).status, 403);
+    let page = http::get(addr, "/", &[]).text();
+    assert!(page.contains("posted through serve") && !page.contains("forged"));
+}
+
+#[test]
+fn serve_creates_a_node_on_an_empty_home() {
+    let dir = TempDir::new("roost-serve");
+    let port = free_port();
+    let home = dir.join("fresh");
+    let _server = start(&home, &["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for_tcp(addr);
+    let page = http::get(addr, "/", &[]);
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("Nothing posted yet"));
+    assert!(home.join("roost.db").exists());
+}
+
+// --- a minimal FastCGI client, written from the specification ---
+
+fn record(kind: u8, id: u16, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![1, kind, (id >> 8) as u8, id as u8, (content.len() >> 8) as u8, content.len() as u8, 0, 0];
+    out.extend_from_slice(content);
+    out
+}
+
+fn name_value(name: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for len in [name.len(), value.len()] {
+        if len < 128 {
+            out.push(len as u8);
+        } else {
+            out.extend_from_slice(&((len as u32) | 0x8000_0000).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(name);
+    out.extend_from_slice(value);
+    out
+}
+
+fn fastcgi_request(params: &[(&[u8], &[u8])], body: &[u8]) -> Vec<u8> {
+    let mut out = record(1, 1, &[0, 1, 0, 0, 0, 0, 0, 0]);
+    let mut encoded = Vec::new();
+    for (k, v) in params {
+        encoded.extend(name_value(k, v));
+    }
+    out.extend(record(4, 1, &encoded));
+    out.extend(record(4, 1, b""));
+    if !body.is_empty() {
+        out.extend(record(5, 1, body));
+    }
+    out.extend(record(5, 1, b""));
+    out
+}
+
+/// Sends a request and collects STDOUT until END_REQUEST; returns the CGI-style response bytes.
+fn fastcgi_exchange(stream: &mut (impl Read + Write), request: &[u8]) -> Vec<u8> {
+    stream.write_all(request).unwrap();
+    let mut stdout = Vec::new();
+    loop {
+        let mut header = [0u8; 8];
+        stream.read_exact(&mut header).expect("a record header");
+        let len = u16::from_be_bytes([header[4], header[5]]) as usize + header[6] as usize;
+        let mut content = vec![0u8; len];
+        stream.read_exact(&mut content).unwrap();
+        match header[1] {
+            6 => stdout.extend_from_slice(&content[..len - header[6] as usize]),
+            3 => return stdout,
+            _ => {}
+        }
+    }
+}
+
+fn status_of(response: &[u8]) -> u16 {
+    let text = String::from_utf8_lossy(response);
+    let line = text.lines().find(|l| l.starts_with("Status: ")).expect("a Status line");
+    line[8..11].parse().unwrap()
+}
+
+#[test]
+fn fastcgi_listener_keeps_non_utf8_params_and_survives_garbage() {
+    let dir = TempDir::new("roost-fcgi");
+    let home = new_home(&dir, "https://example.org/");
+    expect_success("post", &roost_cli(&home, &["post", "over fastcgi"], None));
+    let port = free_port();
+    let mut server = start(&home, &["fastcgi", "--listen", &format!("127.0.0.1:{port}")]);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for_tcp(addr);
+
+    let ok = fastcgi_exchange(
+        &mut TcpStream::connect(addr).unwrap(),
+        &fastcgi_request(&[(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/"), (b"REQUEST_URI", b"/")], b""),
+    );
+    assert_eq!(status_of(&ok), 200);
+    assert!(String::from_utf8_lossy(&ok).contains("over fastcgi"));
+
+    // A parameter that is not UTF-8 comes first; the ones after it must survive:
+    // PATH_INFO decides the route, so a 405 (not 200 for `/`) proves it arrived.
+    let tricky = fastcgi_exchange(
+        &mut TcpStream::connect(addr).unwrap(),
+        &fastcgi_request(
+            &[(b"HTTP_X_ODD", b"\xe9\xff"), (b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/posts")],
+            b"",
+        ),
+    );
+    assert_eq!(status_of(&tricky), 405, "{}", String::from_utf8_lossy(&tricky));
+    let bad_path = fastcgi_exchange(
+        &mut TcpStream::connect(addr).unwrap(),
+        &fastcgi_request(&[(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/posts/\xe9")], b""),
+    );
+    assert_eq!(status_of(&bad_path), 404);
+
+    // Garbage and a truncated record: the connection is dropped, the process lives on.
+    for garbage in [&b"GET / HTTP/1.1\r\n\r\n"[..], &[1, 1, 0, 1, 0xff, 0xff, 0, 0, 1]] {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(garbage).unwrap();
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    }
+    let still = fastcgi_exchange(
+        &mut TcpStream::connect(addr).unwrap(),
+        &fastcgi_request(&[(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/feed.json")], b""),
+    );
+    assert_eq!(status_of(&still), 200);
+    assert!(server.0.try_wait().unwrap().is_none(), "still running");
+
+    // SIGTERM ends it cleanly.
+    // SAFETY: signalling the child this test started, by its PID.
+    unsafe { libc::kill(server.0.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "SIGTERM did not end the FastCGI process");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+#[test]
+fn fastcgi_listener_on_a_unix_socket_uses_its_home() {
+    let dir = TempDir::new("roost-fcgi");
+    let home = new_home(&dir, "https://example.org/");
+    expect_success("post", &roost_cli(&home, &["post", "over a unix socket"], None));
+    let socket = dir.join("roost.sock");
+    let _server = start(&home, &["fastcgi", "--listen", socket.to_str().unwrap()]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stream = loop {
+        if let Ok(s) = std::os::unix::net::UnixStream::connect(&socket) {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no socket at {}", socket.display());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let response = fastcgi_exchange(
+        &mut stream,
+        &fastcgi_request(&[(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/")], b""),
+    );
+    assert_eq!(status_of(&response), 200);
+    assert!(String::from_utf8_lossy(&response).contains("over a unix socket"));
+}
