@@ -12,14 +12,25 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn new_home(dir: &TempDir, url: &str) -> std::path::PathBuf {
     let home = dir.join("data");
     let out = roost_cli(
         &home,
-        &["init", "--url", url, "--name", "Served Owner", "--password-stdin"],
+        &[
+            "init",
+            "--url",
+            url,
+            "--name",
+            "Served Owner",
+            "--password-stdin",
+        ],
         Some(&format!("{OWNER_PASSWORD}\n")),
     );
     expect_success("init", &out);
@@ -38,7 +49,12 @@ impl Drop for Running {
 
 fn start(home: &Path, args: &[&str]) -> Running {
     let mut cmd = common::roost_command();
-    cmd.arg("--home").arg(home).args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.arg("--home")
+        .arg(home)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     Running(cmd.spawn().expect("start roost"))
 }
 
@@ -60,7 +76,10 @@ fn serve_answers_pages_feeds_and_the_login_flow() {
     let dir = TempDir::new("roost-serve");
     let port = free_port();
     let home = new_home(&dir, &format!("http://127.0.0.1:{port}/"));
-    expect_success("post", &roost_cli(&home, &["post", "served by roost serve"], None));
+    expect_success(
+        "post",
+        &roost_cli(&home, &["post", "served by roost serve"], None),
+    );
     let _server = start(&home, &["serve", "--listen", &format!("127.0.0.1:{port}")]);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     wait_for_tcp(addr);
@@ -69,28 +88,52 @@ fn serve_answers_pages_feeds_and_the_login_flow() {
     assert_eq!(page.status, 200);
     assert!(page.text().contains("served by roost serve"));
     let etag = page.header("ETag").unwrap().to_string();
-    assert_eq!(http::get(addr, "/", &[("If-None-Match", &etag)]).status, 304);
-    assert_eq!(http::get(addr, "/feed.atom", &[]).mime().as_deref(), Some("application/atom+xml"));
+    assert_eq!(
+        http::get(addr, "/", &[("If-None-Match", &etag)]).status,
+        304
+    );
+    assert_eq!(
+        http::get(addr, "/feed.atom", &[]).mime().as_deref(),
+        Some("application/atom+xml")
+    );
     assert_eq!(http::get(addr, "/missing", &[]).status, 404);
     assert_eq!(http::send(addr, "PUT", "/", &[], Some(b"x")).status, 405);
     let big = vec![b'a'; 300 * 1024];
-    let refused = http::send(addr, "POST", "/posts", &[("Content-Type", "application/x-www-form-urlencoded")], Some(&big));
+    let refused = http::send(
+        addr,
+        "POST",
+        "/posts",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(&big),
+    );
     assert_eq!(refused.status, 413);
 
     // Log in through the form and post through the compose box.
     let form = http::get(addr, "/login", &[]);
     let login_cookie = form.cookie("roost_login").expect("login CSRF cookie");
-    let body = http::form_encode(&[("csrf", &hidden_csrf(&form.text())), ("password", OWNER_PASSWORD)]);
+    let body = http::form_encode(&[
+        ("csrf", &hidden_csrf(&form.text())),
+        ("password", OWNER_PASSWORD),
+    ]);
     let cookie_header = format!("roost_login={login_cookie}");
     let done = http::post_form(addr, "/login", &body, &[("Cookie", &cookie_header)]);
     assert_eq!(done.status, 303, "{}", done.text());
-    let session = format!("roost_session={}", done.cookie("roost_session").expect("session"));
+    let session = format!(
+        "roost_session={}",
+        done.cookie("roost_session").expect("session")
+    );
     let owner_page = http::get(addr, "/", &[("Cookie", &session)]);
     let csrf = hidden_csrf(&owner_page.text());
     let body = http::form_encode(&[("csrf", &csrf), ("text", "posted through serve")]);
-    assert_eq!(http::post_form(addr, "/posts", &body, &[("Cookie", &session)]).status, 303);
+    assert_eq!(
+        http::post_form(addr, "/posts", &body, &[("Cookie", &session)]).status,
+        303
+    );
     let forged = http::form_encode(&[("text", "forged")]);
-    assert_eq!(http::post_form(addr, "/posts", &forged, &[("Cookie", &session)]).status, 403);
+    assert_eq!(
+        http::post_form(addr, "/posts", &forged, &[("Cookie", &session)]).status,
+        403
+    );
     let page = http::get(addr, "/", &[]).text();
     assert!(page.contains("posted through serve") && !page.contains("forged"));
 }
@@ -112,7 +155,16 @@ fn serve_creates_a_node_on_an_empty_home() {
 // --- a minimal FastCGI client, written from the specification ---
 
 fn record(kind: u8, id: u16, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![1, kind, (id >> 8) as u8, id as u8, (content.len() >> 8) as u8, content.len() as u8, 0, 0];
+    let mut out = vec![
+        1,
+        kind,
+        (id >> 8) as u8,
+        id as u8,
+        (content.len() >> 8) as u8,
+        content.len() as u8,
+        0,
+        0,
+    ];
     out.extend_from_slice(content);
     out
 }
@@ -166,7 +218,10 @@ fn fastcgi_exchange(stream: &mut (impl Read + Write), request: &[u8]) -> Vec<u8>
 
 fn status_of(response: &[u8]) -> u16 {
     let text = String::from_utf8_lossy(response);
-    let line = text.lines().find(|l| l.starts_with("Status: ")).expect("a Status line");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Status: "))
+        .expect("a Status line");
     line[8..11].parse().unwrap()
 }
 
@@ -176,13 +231,23 @@ fn fastcgi_listener_keeps_non_utf8_params_and_survives_garbage() {
     let home = new_home(&dir, "https://example.org/");
     expect_success("post", &roost_cli(&home, &["post", "over fastcgi"], None));
     let port = free_port();
-    let mut server = start(&home, &["fastcgi", "--listen", &format!("127.0.0.1:{port}")]);
+    let mut server = start(
+        &home,
+        &["fastcgi", "--listen", &format!("127.0.0.1:{port}")],
+    );
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     wait_for_tcp(addr);
 
     let ok = fastcgi_exchange(
         &mut TcpStream::connect(addr).unwrap(),
-        &fastcgi_request(&[(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/"), (b"REQUEST_URI", b"/")], b""),
+        &fastcgi_request(
+            &[
+                (b"REQUEST_METHOD", b"GET"),
+                (b"PATH_INFO", b"/"),
+                (b"REQUEST_URI", b"/"),
+            ],
+            b"",
+        ),
     );
     assert_eq!(status_of(&ok), 200);
     assert!(String::from_utf8_lossy(&ok).contains("over fastcgi"));
@@ -192,19 +257,34 @@ fn fastcgi_listener_keeps_non_utf8_params_and_survives_garbage() {
     let tricky = fastcgi_exchange(
         &mut TcpStream::connect(addr).unwrap(),
         &fastcgi_request(
-            &[(b"HTTP_X_ODD", b"\xe9\xff"), (b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/posts")],
+            &[
+                (b"HTTP_X_ODD", b"\xe9\xff"),
+                (b"REQUEST_METHOD", b"GET"),
+                (b"PATH_INFO", b"/posts"),
+            ],
             b"",
         ),
     );
-    assert_eq!(status_of(&tricky), 405, "{}", String::from_utf8_lossy(&tricky));
+    assert_eq!(
+        status_of(&tricky),
+        405,
+        "{}",
+        String::from_utf8_lossy(&tricky)
+    );
     let bad_path = fastcgi_exchange(
         &mut TcpStream::connect(addr).unwrap(),
-        &fastcgi_request(&[(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/posts/\xe9")], b""),
+        &fastcgi_request(
+            &[(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/posts/\xe9")],
+            b"",
+        ),
     );
     assert_eq!(status_of(&bad_path), 404);
 
     // Garbage and a truncated record: the connection is dropped, the process lives on.
-    for garbage in [&b"GET / HTTP/1.1\r\n\r\n"[..], &[1, 1, 0, 1, 0xff, 0xff, 0, 0, 1]] {
+    for garbage in [
+        &b"GET / HTTP/1.1\r\n\r\n"[..],
+        &[1, 1, 0, 1, 0xff, 0xff, 0, 0, 1],
+    ] {
         let mut s = TcpStream::connect(addr).unwrap();
         s.write_all(garbage).unwrap();
         let _ = s.shutdown(std::net::Shutdown::Write);
@@ -213,7 +293,10 @@ fn fastcgi_listener_keeps_non_utf8_params_and_survives_garbage() {
     }
     let still = fastcgi_exchange(
         &mut TcpStream::connect(addr).unwrap(),
-        &fastcgi_request(&[(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/feed.json")], b""),
+        &fastcgi_request(
+            &[(b"REQUEST_METHOD", b"GET"), (b"PATH_INFO", b"/feed.json")],
+            b"",
+        ),
     );
     assert_eq!(status_of(&still), 200);
     assert!(server.0.try_wait().unwrap().is_none(), "still running");
@@ -226,7 +309,10 @@ fn fastcgi_listener_keeps_non_utf8_params_and_survives_garbage() {
         if let Some(status) = server.0.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "SIGTERM did not end the FastCGI process");
+        assert!(
+            Instant::now() < deadline,
+            "SIGTERM did not end the FastCGI process"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "exit status after SIGTERM: {status}");
@@ -236,7 +322,10 @@ fn fastcgi_listener_keeps_non_utf8_params_and_survives_garbage() {
 fn fastcgi_listener_on_a_unix_socket_uses_its_home() {
     let dir = TempDir::new("roost-fcgi");
     let home = new_home(&dir, "https://example.org/");
-    expect_success("post", &roost_cli(&home, &["post", "over a unix socket"], None));
+    expect_success(
+        "post",
+        &roost_cli(&home, &["post", "over a unix socket"], None),
+    );
     let socket = dir.join("roost.sock");
     let _server = start(&home, &["fastcgi", "--listen", socket.to_str().unwrap()]);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -244,7 +333,11 @@ fn fastcgi_listener_on_a_unix_socket_uses_its_home() {
         if let Ok(s) = std::os::unix::net::UnixStream::connect(&socket) {
             break s;
         }
-        assert!(Instant::now() < deadline, "no socket at {}", socket.display());
+        assert!(
+            Instant::now() < deadline,
+            "no socket at {}",
+            socket.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let response = fastcgi_exchange(

@@ -95,7 +95,10 @@ impl Request {
             }
         }
         // CGI passes these two outside the HTTP_ namespace.
-        for (param, name) in [("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")] {
+        for (param, name) in [
+            ("CONTENT_TYPE", "content-type"),
+            ("CONTENT_LENGTH", "content-length"),
+        ] {
             if let Some(v) = params.get_str(param).filter(|v| !v.is_empty()) {
                 headers.push((name.into(), v));
             }
