@@ -23,13 +23,24 @@ pub fn respond(params: Params, body: Vec<u8>) -> Response {
     })
 }
 
+/// How much of a refused body a CGI reads and discards before answering.
+const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// One CGI request: the environment and stdin in, stdout out. Command-line
 /// arguments are never looked at (Apache passes a query string without `=`
 /// as argv: CVE-2012-1823).
 pub fn run_cgi() {
     let params = Params::from_env();
     let response = match params.body_length_within_limit() {
-        Err(refusal) => refusal,
+        Err(refusal) => {
+            // Apache resets the client's connection when a CGI leaves its
+            // body unread, and the refusal would never be seen: read it away.
+            let _ = std::io::copy(
+                &mut std::io::stdin().lock().take(DRAIN_LIMIT),
+                &mut std::io::sink(),
+            );
+            refusal
+        }
         Ok(length) => {
             let mut body = Vec::with_capacity(length);
             match std::io::stdin()

@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 /// Request bodies above this many bytes are refused with 413 before they are read.
-/// Large enough for the biggest post form (see `posts::MAX_POST_CHARS`) percent-encoded.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Large enough for the biggest post form (5,000 four-byte characters percent-encoded
+/// is 60,000 bytes), and below mod_fcgid's own 128 KiB cap, so every way in answers 413 alike.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// CGI meta-variables as the server sent them: raw bytes, because Apache puts
 /// undecodable bytes into `PATH_INFO` and such, and they must not be dropped.
