@@ -258,6 +258,9 @@ fn home_page_shows_posts_with_microformats_and_feed_links() {
             .unwrap()
             .contains("default-src 'none'")
     );
+    // Pages rendered per request (the login form) still carry an ETag.
+    let login = Cgi::get(&home, "/login").run();
+    assert!(login.header("ETag").is_some_and(|t| t.starts_with("\"b-")));
 }
 
 #[test]

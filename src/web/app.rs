@@ -171,6 +171,16 @@ fn finish(req: &Request, mut response: Response) -> Response {
             response.headers.push((name.into(), value.into()));
         }
     }
+    // Pages whose validators are not known before rendering (forms, errors)
+    // still get an ETag, from their bytes, and a 304 when it matches.
+    if response.status == 200 && response.header("ETag").is_none() {
+        let etag = format!("\"b-{}\"", &auth::sha256_hex(&response.body)[..20]);
+        if req.header("if-none-match").is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag)) {
+            response.status = 304;
+            response.body.clear();
+        }
+        response.headers.push(("ETag".into(), etag));
+    }
     if req.method == "HEAD" {
         let length = response.body.len().to_string();
         response.headers.push(("Content-Length".into(), length));
