@@ -456,3 +456,16 @@ fn roost_site_of_its_own_starts_empty() {
     let page = own.get("/", &[]);
     assert!(!page.text().contains(&text), "{page:?}");
 }
+
+#[test]
+fn roost_under_fcgid_finds_its_data_through_setenv_too() {
+    // mod_fcgid starts the process with PATH alone: SetEnv values arrive as
+    // FastCGI parameters of each request, never in the process environment.
+    let name = common::unique("fcgi-setenv");
+    let site = apache().roost_site(&name, Kind::Fcgid);
+    std::fs::remove_file(site.dir.join("roost.conf")).unwrap();
+    let mut htaccess = std::fs::read_to_string(site.dir.join(".htaccess")).unwrap();
+    htaccess.push_str(&format!("SetEnv ROOST_HOME \"{}\"\n", site.home.display()));
+    site.write_file(".htaccess", htaccess.as_bytes());
+    assert_front_page(&site);
+}
