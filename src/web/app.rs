@@ -175,7 +175,10 @@ fn finish(req: &Request, mut response: Response) -> Response {
     // still get an ETag, from their bytes, and a 304 when it matches.
     if response.status == 200 && response.header("ETag").is_none() {
         let etag = format!("\"b-{}\"", &auth::sha256_hex(&response.body)[..20]);
-        if req.header("if-none-match").is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag)) {
+        if req
+            .header("if-none-match")
+            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag))
+        {
             response.status = 304;
             response.body.clear();
         }
