@@ -1,18 +1,8 @@
 //! roost: picks the way in (CGI, FastCGI, or the command line) and turns
 //! errors into one line on stderr and an exit code.
 
-mod cli;
-mod home;
-// Built and tested now so no later caller can get a proxy-obeying client;
-// polling is its first caller.
-#[allow(dead_code)]
-mod net;
-mod posts;
-mod render;
-mod store;
-mod web;
-
 use clap::Parser;
+use roost::{cli, web};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -1,0 +1,10 @@
+//! roost as a library: everything the binary does, so that fuzz targets and
+//! benchmarks can call the same code. `main.rs` only picks the way in.
+
+pub mod cli;
+pub mod home;
+pub mod net;
+pub mod posts;
+pub mod render;
+pub mod store;
+pub mod web;
