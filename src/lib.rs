@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod home;
 pub mod net;
+pub mod poll;
 pub mod posts;
 pub mod render;
 pub mod store;
