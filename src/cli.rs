@@ -56,6 +56,36 @@ pub enum Command {
     },
     /// Remove a post
     Delete { id: String },
+    /// Follow a feed, or a web page whose <link rel="alternate"> names one
+    Follow {
+        url: String,
+        /// A short name to use instead of the address
+        #[arg(long, value_name = "NICK")]
+        name: Option<String>,
+    },
+    /// Stop following (by address or nickname)
+    Unfollow {
+        #[arg(value_name = "URL|NICK")]
+        target: String,
+    },
+    /// List followed feeds with their last poll, status and error
+    Following,
+    /// Fetch the feeds that are due (safe to run from cron every minute)
+    Poll {
+        /// Print nothing unless something on this node is broken
+        #[arg(long)]
+        quiet: bool,
+        /// Stop starting new fetches after this many seconds; the next run goes on
+        #[arg(long, value_name = "N")]
+        max_seconds: Option<u64>,
+        /// Poll every feed now (still with conditional requests)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Follow every feed in an OPML file
+    ImportOpml { file: PathBuf },
+    /// Print the follow list as OPML 2.0
+    ExportOpml,
     /// Show or change a setting: name, bio, url, public_timeline, allow_private_addresses
     Config {
         key: Option<String>,
@@ -98,6 +128,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Post { text, reply_to } => post(&home, text, reply_to),
         Command::Edit { id, text } => edit(&home, &id, text),
         Command::Delete { id } => delete(&home, &id),
+        Command::Follow { url, name } => follow(&home, &url, name.as_deref()),
+        Command::Unfollow { target } => unfollow(&home, &target),
+        Command::Following => following(&home),
+        Command::Poll {
+            quiet,
+            max_seconds,
+            force,
+        } => poll(&home, quiet, max_seconds, force),
+        Command::ImportOpml { file } => import_opml(&home, &file),
+        Command::ExportOpml => export_opml(&home),
         Command::Config { key, value } => config(&home, key, value),
         Command::Backup { file } => backup(&home, &file),
         Command::Export => export(&home),
@@ -318,6 +358,176 @@ fn delete(home: &Path, id: &str) -> Result<()> {
     Ok(())
 }
 
+fn follow(home: &Path, url: &str, name: Option<&str>) -> Result<()> {
+    let mut conn = open(home)?;
+    let followed = crate::follows::follow(&mut conn, url, name, now())?;
+    println!(
+        "Following {} ({} entries) at {}",
+        followed.title.as_deref().unwrap_or("an untitled feed"),
+        followed.entries,
+        followed.url
+    );
+    Ok(())
+}
+
+fn unfollow(home: &Path, target: &str) -> Result<()> {
+    let mut conn = open(home)?;
+    let url = crate::follows::unfollow(&mut conn, target)?;
+    println!("No longer following {url}");
+    Ok(())
+}
+
+fn following(home: &Path) -> Result<()> {
+    let conn = open(home)?;
+    let follows = store::follows::all(&conn)?;
+    if follows.is_empty() {
+        println!("Not following anyone yet: `roost follow URL` starts.");
+        return Ok(());
+    }
+    let now = now();
+    for f in follows {
+        let checked = f.last_checked.map_or("never polled".to_string(), |t| {
+            format!("polled {}", ago(now - t))
+        });
+        let status = f.last_status.as_deref().unwrap_or("new");
+        let next = if f.gone {
+            "not polled again".to_string()
+        } else if f.next_check <= now {
+            "due now".to_string()
+        } else {
+            format!("next in {}", duration(f.next_check - now))
+        };
+        println!(
+            "{}\t{}\t{checked}, {status}, {next}",
+            f.display_name(),
+            f.url
+        );
+        if let Some(error) = &f.last_error {
+            let backoff = if f.failures > 1 {
+                format!(" ({} failures in a row)", f.failures)
+            } else {
+                String::new()
+            };
+            println!("\terror: {error}{backoff}");
+        }
+    }
+    Ok(())
+}
+
+fn ago(seconds: i64) -> String {
+    format!("{} ago", duration(seconds))
+}
+
+fn duration(seconds: i64) -> String {
+    match seconds.max(0) {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+fn poll(home: &Path, quiet: bool, max_seconds: Option<u64>, force: bool) -> Result<()> {
+    let mut conn = open(home)?;
+    let show_progress = !quiet && std::io::stderr().is_terminal();
+    let options = crate::poll::run::Options {
+        force,
+        max_seconds,
+        progress: show_progress.then_some(progress_line as fn(usize, usize, &str, usize)),
+    };
+    let summary = crate::poll::run::run(&mut conn, &options)?;
+    if show_progress && summary.polled > 0 {
+        eprintln!();
+    }
+    if quiet {
+        return Ok(());
+    }
+    if summary.skipped {
+        println!("Another poll is running; nothing to do.");
+        return Ok(());
+    }
+    println!(
+        "Polled {} of {} due feeds: {} new entries, {} updated, {} errors",
+        summary.polled,
+        summary.due,
+        summary.new_entries,
+        summary.updated_entries,
+        summary.errors.len()
+    );
+    for (feed, error) in &summary.errors {
+        println!("  {feed}: {error}");
+    }
+    if summary.polled < summary.due {
+        println!("Stopped at the time limit; the next run goes on with the rest.");
+    }
+    Ok(())
+}
+
+/// One line, rewritten in place: feeds done of total, the host in hand, errors so far.
+fn progress_line(done: usize, total: usize, host: &str, errors: usize) {
+    let errors = if errors > 0 {
+        format!(", {errors} errors")
+    } else {
+        String::new()
+    };
+    eprint!("\r\x1b[2K{done}/{total} feeds{errors} · {host}");
+    std::io::stderr().flush().ok();
+}
+
+fn import_opml(home: &Path, file: &Path) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let outlines = crate::opml::parse(&bytes).with_context(|| format!("{}", file.display()))?;
+    let mut conn = open(home)?;
+    let show_progress = std::io::stderr().is_terminal();
+    let (mut added, mut already, mut failed) = (0, 0, Vec::new());
+    for (i, outline) in outlines.iter().enumerate() {
+        if show_progress {
+            progress_line(
+                i,
+                outlines.len(),
+                crate::poll::run::host_of(&outline.xml_url),
+                failed.len(),
+            );
+        }
+        if store::follows::find(&conn, &outline.xml_url)?.is_some() {
+            already += 1;
+            continue;
+        }
+        match crate::follows::follow(&mut conn, &outline.xml_url, None, now()) {
+            Ok(_) => added += 1,
+            Err(error) => failed.push(format!("{}: {error:#}", outline.xml_url)),
+        }
+    }
+    if show_progress {
+        eprintln!();
+    }
+    println!(
+        "Imported {added} of {} feeds ({already} already followed, {} failed)",
+        outlines.len(),
+        failed.len()
+    );
+    for failure in &failed {
+        println!("  {failure}");
+    }
+    Ok(())
+}
+
+fn export_opml(home: &Path) -> Result<()> {
+    let conn = open(home)?;
+    let owner = store::settings::get(&conn, "name")?.unwrap_or_default();
+    let follows = store::follows::all(&conn)?;
+    let feeds: Vec<crate::opml::ExportedFeed> = follows
+        .iter()
+        .map(|f| crate::opml::ExportedFeed {
+            xml_url: &f.url,
+            title: f.display_name(),
+            html_url: f.home_url.as_deref(),
+        })
+        .collect();
+    print!("{}", crate::opml::write(&owner, &feeds, now()));
+    Ok(())
+}
+
 /// Checks and normalises a setting's new value.
 fn validate_setting(key: &str, value: &str) -> Result<String> {
     let clean: String = value
@@ -427,13 +637,17 @@ fn export(home: &Path) -> Result<()> {
             })
         })
         .collect();
+    let follows: Vec<serde_json::Value> = store::follows::all(&conn)?
+        .into_iter()
+        .map(|f| serde_json::json!({ "url": f.url, "name": f.name, "title": f.title, "added": f.added }))
+        .collect();
     let document = serde_json::json!({
         "format": "roost-export",
         "version": 1,
         "exported_at": crate::render::rfc3339(now()),
         "settings": settings,
         "posts": posts,
-        "follows": store::follows::all(&conn)?,
+        "follows": follows,
     });
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &document).context("writing the export")?;

@@ -2,8 +2,10 @@
 //! benchmarks can call the same code. `main.rs` only picks the way in.
 
 pub mod cli;
+pub mod follows;
 pub mod home;
 pub mod net;
+pub mod opml;
 pub mod poll;
 pub mod posts;
 pub mod render;

@@ -4,17 +4,11 @@
 
 mod common;
 
+use common::process::hidden_csrf;
+
 use common::apache::{Kind, Site, apache};
 use common::http::{HttpResponse, form_encode};
 use common::{OWNER_PASSWORD, unique};
-
-fn hidden_csrf(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .expect("a CSRF field in the page")
-        + 19;
-    html[at..].split('"').next().unwrap().to_string()
-}
 
 fn describe(site: &Site, r: &HttpResponse) -> String {
     format!(

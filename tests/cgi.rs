@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::process::hidden_csrf;
+
 use common::{OWNER_PASSWORD, TempDir, expect_success, roost_cli};
 use std::collections::HashMap;
 use std::io::Write;
@@ -201,14 +203,6 @@ fn log_in(home: &Path) -> (String, String) {
         .run();
     let csrf = hidden_csrf(&page.text());
     (session, csrf)
-}
-
-fn hidden_csrf(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .expect("a CSRF field in the page")
-        + 19;
-    html[at..].split('"').next().unwrap().to_string()
 }
 
 #[test]

@@ -4,20 +4,11 @@
 mod common;
 
 use common::http;
+use common::process::{free_port, hidden_csrf, start, wait_for_tcp};
 use common::{OWNER_PASSWORD, TempDir, expect_success, roost_cli};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Stdio};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn new_home(dir: &TempDir, url: &str) -> std::path::PathBuf {
     let home = dir.join("data");
@@ -35,40 +26,6 @@ fn new_home(dir: &TempDir, url: &str) -> std::path::PathBuf {
     );
     expect_success("init", &out);
     home
-}
-
-/// A child process killed (by its PID) when the test ends, pass or fail.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(home: &Path, args: &[&str]) -> Running {
-    let mut cmd = common::roost_command();
-    cmd.arg("--home")
-        .arg(home)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    Running(cmd.spawn().expect("start roost"))
-}
-
-fn wait_for_tcp(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "nothing listening on {addr}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn hidden_csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    html[at..].split('"').next().unwrap().to_string()
 }
 
 #[test]

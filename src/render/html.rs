@@ -5,7 +5,9 @@
 use super::layout::{Page, render};
 use super::{Site, human_date, rfc3339};
 use crate::posts;
-use crate::store::posts::{Post, PostId};
+use crate::store::entries::Entry;
+use crate::store::follows::Follow;
+use crate::store::posts::{Cursor, Post, PostId};
 use crate::web::auth::Session;
 use maud::{Markup, PreEscaped, html};
 
@@ -42,16 +44,154 @@ pub fn home(page: &Page, posts: &[Post], older: Option<PostId>, draft: Option<&D
     render(page, body)
 }
 
-/// GET /posts/ID: one post, and the replies seen to it.
-pub fn post(page: &Page, post: &Post) -> String {
+/// GET /posts/ID: one post, and the replies seen to it (oldest first).
+pub fn post(page: &Page, post: &Post, replies: &[Entry]) -> String {
     let body = html! {
         (entry(page.site, post, page.session))
         section.replies {
-            h2.visually-hidden { "Replies" }
-            p.empty { "No replies seen yet." }
+            h2 { "Replies" }
+            @if replies.is_empty() {
+                p.empty { "No replies seen yet." }
+            }
+            @for reply in replies { (followed_entry(page.site, reply, page.session.is_some())) }
         }
     };
     render(page, body)
+}
+
+/// One item of the merged timeline.
+pub enum TimelineItem {
+    Own(Post),
+    Followed(Entry),
+}
+
+impl TimelineItem {
+    pub fn cursor(&self) -> Cursor {
+        match self {
+            TimelineItem::Own(p) => Cursor {
+                time: p.published,
+                kind: 0,
+                id: p.id.0,
+            },
+            TimelineItem::Followed(e) => Cursor {
+                time: e.sort_time,
+                kind: 1,
+                id: e.id,
+            },
+        }
+    }
+
+    /// Sorting key matching the cursor order: newer first, own before followed, higher id first.
+    pub fn cursor_key(&self) -> (i64, std::cmp::Reverse<u8>, i64) {
+        let c = self.cursor();
+        (c.time, std::cmp::Reverse(c.kind), c.id)
+    }
+}
+
+/// GET /timeline: own and followed posts merged, newest first.
+pub fn timeline(page: &Page, items: &[TimelineItem], older: Option<&str>) -> String {
+    let site = page.site;
+    let owner = page.session.is_some();
+    let body = html! {
+        h1 { "Timeline" }
+        div.h-feed {
+            @for item in items {
+                @match item {
+                    TimelineItem::Own(post) => (entry(site, post, page.session)),
+                    TimelineItem::Followed(e) => (followed_entry(site, e, owner)),
+                }
+            }
+            @if items.is_empty() {
+                p.empty { "Nothing here yet. Follow someone with " code { "roost follow URL" } "." }
+            }
+        }
+        @if let Some(cursor) = older {
+            p.pager { a rel="next" href=(format!("{}?before={cursor}", site.link("timeline"))) { "Older →" } }
+        }
+    };
+    render(page, body)
+}
+
+/// An entry from a followed feed. Its HTML went through the sanitizer when it
+/// was stored; titles and names are text, escaped here like everything else.
+fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
+    let author = e.author.as_deref().unwrap_or(&e.source_name);
+    html! {
+        article.h-entry.followed {
+            div.meta {
+                span.p-author.h-card {
+                    @if let Some(home) = &e.source_home {
+                        a.p-name.u-url href=(home) rel="noopener noreferrer" { (author) }
+                    } @else {
+                        span.p-name { (author) }
+                    }
+                }
+                @if e.author.is_some() && e.author.as_deref() != Some(e.source_name.as_str()) {
+                    span.source { "via " (e.source_name) }
+                }
+            }
+            @if let Some(reply_to) = &e.in_reply_to {
+                div.reply-to { "↪ in reply to " a.u-in-reply-to href=(reply_to) rel="noopener noreferrer" { (reply_to) } }
+            }
+            @if let Some(title) = &e.title {
+                h2.p-name { (title) }
+            }
+            @if let Some(content) = &e.content {
+                div.e-content { (content) }
+            }
+            @for enclosure in &e.enclosures {
+                (media(enclosure))
+            }
+            div.meta {
+                @if let Some(link) = &e.link {
+                    a.u-url href=(link) rel="noopener noreferrer" {
+                        time.dt-published datetime=(rfc3339(e.sort_time)) { (human_date(e.sort_time)) }
+                    }
+                } @else {
+                    time.dt-published datetime=(rfc3339(e.sort_time)) { (human_date(e.sort_time)) }
+                }
+                @if owner {
+                    @if let Some(link) = &e.link {
+                        a href=(format!("{}?reply_to={}", site.link(""), url_component(link))) { "Reply" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Images inline, audio and video with controls, anything else as a link.
+fn media(enclosure: &crate::store::entries::Enclosure) -> Markup {
+    let mime = enclosure.mime_type.as_deref().unwrap_or("");
+    let size = enclosure
+        .length
+        .filter(|n| *n > 0)
+        .map(|n| format!(" ({:.1} MB)", n as f64 / 1_000_000.0));
+    html! {
+        div.enclosure {
+            @if mime.starts_with("image/") {
+                img src=(enclosure.url) alt="" loading="lazy";
+            } @else if mime.starts_with("audio/") {
+                audio controls preload="none" src=(enclosure.url) {}
+            } @else if mime.starts_with("video/") {
+                video controls preload="none" src=(enclosure.url) {}
+            }
+            a href=(enclosure.url) rel="noopener noreferrer" {
+                "Attachment" @if !mime.is_empty() { " (" (mime) ")" } @if let Some(size) = &size { (size) }
+            }
+        }
+    }
+}
+
+fn url_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// GET /posts/ID/edit, and the same form again after a refused edit.
@@ -152,4 +292,70 @@ fn entry(site: &Site, post: &Post, session: Option<&Session>) -> Markup {
             }
         }
     }
+}
+
+/// The follow form's state after a refusal: the reason and what was typed.
+pub struct FollowForm<'a> {
+    pub error: Option<&'a str>,
+    pub url: &'a str,
+    pub name: &'a str,
+}
+
+/// GET /following
+pub fn following(page: &Page, follows: &[Follow], form: &FollowForm, now: i64) -> String {
+    let site = page.site;
+    let body = html! {
+        h1 { "Following" }
+        @if let Some(session) = page.session {
+            form.compose method="post" action=(site.link("follow")) {
+                @if let Some(error) = form.error { p.notice role="alert" { (error) } }
+                input type="hidden" name="csrf" value=(session.csrf);
+                label for="follow-url" { "Address of a feed or a site" }
+                input #follow-url type="url" name="url" required placeholder="https://example.org/" value=(form.url);
+                label for="follow-name" { "Nickname (optional)" }
+                input #follow-name type="text" name="name" maxlength="40" value=(form.name);
+                div.row { button type="submit" { "Follow" } }
+            }
+        }
+        @if follows.is_empty() {
+            p.empty { "Not following anyone yet." }
+        }
+        ul.following {
+            @for f in follows {
+                li.h-card {
+                    a.p-name.u-url href=(f.home_url.as_deref().unwrap_or(&f.url)) rel="noopener noreferrer" { (f.display_name()) }
+                    " "
+                    a.feed href=(f.url) rel="noopener noreferrer" { "feed" }
+                    @if let Some(session) = page.session {
+                        div.meta {
+                            span { (poll_state(f, now)) }
+                            form method="post" action=(site.link("unfollow")) {
+                                input type="hidden" name="csrf" value=(session.csrf);
+                                input type="hidden" name="url" value=(f.url);
+                                button.link type="submit" { "Unfollow" }
+                            }
+                        }
+                        @if let Some(error) = &f.last_error { div.meta.error { "Error: " (error) } }
+                    }
+                }
+            }
+        }
+        p { a href=(site.link("following.opml")) { "This list as OPML" } }
+    };
+    render(page, body)
+}
+
+fn poll_state(f: &Follow, now: i64) -> String {
+    let checked = f.last_checked.map_or("never polled".to_string(), |t| {
+        format!("polled {}", human_date(t))
+    });
+    let status = f.last_status.as_deref().unwrap_or("new");
+    let next = if f.gone {
+        "no longer polled".to_string()
+    } else if f.next_check <= now {
+        "due now".to_string()
+    } else {
+        format!("next {}", human_date(f.next_check))
+    };
+    format!("{checked} · {status} · {next}")
 }

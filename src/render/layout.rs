@@ -36,6 +36,17 @@ button.link { background: none; border: none; color: var(--muted); padding: 0; t
 .pager { padding: 1rem 0; }
 .empty { color: var(--muted); padding: 1rem 0; }
 footer.site { padding: 1.5rem 1rem 2rem; font-size: .85rem; color: var(--muted); }
+article.followed h2.p-name { font-size: 1.05rem; margin: .2rem 0 .4rem; }
+article.followed .e-content img, .enclosure img, .enclosure video { max-width: 100%; height: auto; }
+article.followed .e-content pre { overflow-x: auto; }
+.enclosure { margin: .4rem 0; font-size: .9rem; }
+.enclosure audio, .enclosure video { display: block; width: 100%; margin-bottom: .3rem; }
+.replies h2 { font-size: 1.1rem; margin: 1.5rem 0 .3rem; }
+ul.following { list-style: none; padding: 0; }
+ul.following li { padding: .6rem 0; border-bottom: 1px solid var(--line); }
+ul.following a.feed { font-size: .85rem; }
+.meta.error { color: var(--accent); }
+form.compose label { display: block; margin-top: .5rem; font-size: .9rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 "#;
 
@@ -46,7 +57,7 @@ pub fn content_security_policy() -> &'static str {
     POLICY.get_or_init(|| {
         let hash = base64(&Sha256::digest(STYLE.as_bytes()));
         format!(
-            "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self' https: data:; \
+            "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self' https: http: data:; media-src https: http:; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         )
     })
@@ -81,6 +92,10 @@ pub fn render(page: &Page, body: Markup) -> String {
                 header.site {
                     a.home href=(site.link("")) { (site.name) }
                     nav {
+                        @if page.session.is_some() {
+                            a href=(site.link("timeline")) { "Timeline" }
+                            a href=(site.link("following")) { "Following" }
+                        }
                         a href=(site.link("feed.atom")) { "Feed" }
                         @if let Some(session) = page.session {
                             form method="post" action=(site.link("logout")) {

@@ -26,30 +26,15 @@ const STEPS: &[&str] = &[
         updated   INTEGER NOT NULL
     );
 
-    -- One row: bumped by the triggers below on every change a page or feed
-    -- shows, so ETag / Last-Modified can be answered before rendering.
+    -- One row: bumped by every write transaction (store::write), so ETag /
+    -- Last-Modified can be answered before rendering. Not by triggers: every
+    -- CGI request parses the whole schema, and triggers made it dearer.
     CREATE TABLE site_state (
         id         INTEGER PRIMARY KEY CHECK (id = 1),
         version    INTEGER NOT NULL,
         changed_at INTEGER NOT NULL
     );
     INSERT INTO site_state (id, version, changed_at) VALUES (1, 1, CAST(strftime('%s','now') AS INTEGER));
-
-    CREATE TRIGGER posts_changed_insert AFTER INSERT ON posts BEGIN
-        UPDATE site_state SET version = version + 1, changed_at = CAST(strftime('%s','now') AS INTEGER);
-    END;
-    CREATE TRIGGER posts_changed_update AFTER UPDATE ON posts BEGIN
-        UPDATE site_state SET version = version + 1, changed_at = CAST(strftime('%s','now') AS INTEGER);
-    END;
-    CREATE TRIGGER posts_changed_delete AFTER DELETE ON posts BEGIN
-        UPDATE site_state SET version = version + 1, changed_at = CAST(strftime('%s','now') AS INTEGER);
-    END;
-    CREATE TRIGGER settings_changed_insert AFTER INSERT ON settings BEGIN
-        UPDATE site_state SET version = version + 1, changed_at = CAST(strftime('%s','now') AS INTEGER);
-    END;
-    CREATE TRIGGER settings_changed_update AFTER UPDATE ON settings BEGIN
-        UPDATE site_state SET version = version + 1, changed_at = CAST(strftime('%s','now') AS INTEGER);
-    END;
 
     -- Only a hash of the token is kept: a leaked database is no session.
     CREATE TABLE sessions (
@@ -72,6 +57,63 @@ const STEPS: &[&str] = &[
         name  TEXT,
         added INTEGER NOT NULL
     );
+    "#,
+    // 2: polling state on each follow, the entries fetched from followed
+    // feeds, and the lease that keeps overlapping polls apart.
+    r#"
+    ALTER TABLE follows ADD COLUMN title TEXT;
+    ALTER TABLE follows ADD COLUMN home_url TEXT;
+    ALTER TABLE follows ADD COLUMN etag TEXT;
+    ALTER TABLE follows ADD COLUMN last_modified TEXT;
+    -- Unix seconds; 0 = due now.
+    ALTER TABLE follows ADD COLUMN next_check INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE follows ADD COLUMN last_checked INTEGER;
+    -- 'ok', 'not modified', 'error', 'gone', 'retry later'
+    ALTER TABLE follows ADD COLUMN last_status TEXT;
+    ALTER TABLE follows ADD COLUMN last_error TEXT;
+    -- Consecutive failures, for exponential backoff.
+    ALTER TABLE follows ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    -- 1 after 410 Gone: never polled again.
+    ALTER TABLE follows ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE entries (
+        id           INTEGER PRIMARY KEY,
+        follow_id    INTEGER NOT NULL REFERENCES follows (id) ON DELETE CASCADE,
+        -- The feed's id, else the link, else a content hash: unique per feed.
+        identity     TEXT NOT NULL,
+        link         TEXT,
+        title        TEXT,
+        -- Sanitized before it was stored; rendered as is.
+        content_html TEXT,
+        author       TEXT,
+        published    INTEGER,
+        updated      INTEGER,
+        -- What the timeline sorts by: published, else when first seen.
+        sort_time    INTEGER NOT NULL,
+        first_seen   INTEGER NOT NULL,
+        -- Detects a changed entry so it is updated in place.
+        content_hash TEXT NOT NULL,
+        in_reply_to  TEXT,
+        -- JSON array of {url, mime_type, length}.
+        enclosures   TEXT NOT NULL DEFAULT '[]',
+        UNIQUE (follow_id, identity)
+    );
+    CREATE INDEX entries_by_time ON entries (sort_time DESC, id DESC);
+    CREATE INDEX entries_by_reply ON entries (in_reply_to) WHERE in_reply_to IS NOT NULL;
+
+    -- Pages that show entries (timeline, replies under a post) validate on
+    -- this counter too (bumped by store::write_entries); the owner's feeds do
+    -- not, so polling never makes thousands of feed readers download the
+    -- feed again.
+    ALTER TABLE site_state ADD COLUMN entries_version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE site_state ADD COLUMN entries_changed_at INTEGER NOT NULL DEFAULT 0;
+    -- One row: who polls now, until when. A crashed poll's lease goes stale.
+    CREATE TABLE poll_lease (
+        id      INTEGER PRIMARY KEY CHECK (id = 1),
+        holder  TEXT,
+        expires INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO poll_lease (id, holder, expires) VALUES (1, NULL, 0);
     "#,
 ];
 

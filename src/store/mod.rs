@@ -2,7 +2,9 @@
 //! thing the rest of roost needs to read or change. Nothing outside `store/`
 //! writes SQL.
 
+pub mod entries;
 pub mod follows;
+pub mod lease;
 pub mod migrations;
 pub mod posts;
 pub mod sessions;
@@ -60,16 +62,74 @@ fn configure(conn: &Connection) -> Result<()> {
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         .context("configuring the database")?;
+    // Under CGI every request opens and closes the database. By default the
+    // last connection to close checkpoints and deletes the -wal file, so the
+    // next request recreates it: a plain page view became writes. Leave the
+    // WAL in place; SQLite's automatic checkpoint on commit keeps it short.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .context("configuring the database")?;
+    let mut persist: std::os::raw::c_int = 1;
+    // SAFETY: a valid open handle, the "main" schema, and an int argument as
+    // SQLITE_FCNTL_PERSIST_WAL documents.
+    unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
+            (&mut persist as *mut std::os::raw::c_int).cast(),
+        );
+    }
     Ok(())
 }
 
-/// Runs `f` inside `BEGIN IMMEDIATE`: the write lock is taken up front, so a
-/// read-then-write never fails half way with SQLITE_BUSY.
+/// Runs `f` inside `BEGIN IMMEDIATE` (the write lock is taken up front, so a
+/// read-then-write never fails half way with SQLITE_BUSY) and marks the
+/// owner's pages and feeds changed, so their ETags move.
 pub fn write<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    transaction(
+        conn,
+        f,
+        "UPDATE site_state SET version = version + 1, changed_at = ?1",
+    )
+}
+
+/// `write` for what followed feeds bring (follows, entries): marks only the
+/// pages that show them changed, never the owner's feeds.
+pub fn write_entries<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    transaction(
+        conn,
+        f,
+        "UPDATE site_state SET entries_version = entries_version + 1, entries_changed_at = ?1",
+    )
+}
+
+/// `write` for bookkeeping no page shows (sessions, failed logins, the poll lease).
+pub fn write_unseen<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    transaction(conn, f, "")
+}
+
+fn transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Connection) -> Result<T>,
+    mark_changed: &str,
+) -> Result<T> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .context("starting a write transaction")?;
     let value = f(&tx)?;
+    if !mark_changed.is_empty() {
+        tx.execute(mark_changed, [chrono::Utc::now().timestamp()])
+            .context("marking the site changed")?;
+    }
     tx.commit().context("committing a write transaction")?;
     Ok(value)
 }
@@ -77,21 +137,29 @@ pub fn write<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>)
 /// What changed last: every page and feed derives its ETag and Last-Modified from this.
 #[derive(Debug, Clone, Copy)]
 pub struct SiteState {
+    /// Own posts and settings.
     pub version: i64,
     pub changed_at: i64,
+    /// Entries from followed feeds, and the follow list.
+    pub entries_version: i64,
+    pub entries_changed_at: i64,
 }
 
 pub fn site_state(conn: &Connection) -> Result<SiteState> {
-    conn.query_row(
-        "SELECT version, changed_at FROM site_state WHERE id = 1",
-        [],
-        |r| {
+    // Asked on every page view: the statement is kept prepared.
+    conn.prepare_cached(
+        "SELECT version, changed_at, entries_version, entries_changed_at FROM site_state WHERE id = 1",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row([], |r| {
             Ok(SiteState {
                 version: r.get(0)?,
                 changed_at: r.get(1)?,
+                entries_version: r.get(2)?,
+                entries_changed_at: r.get(3)?,
             })
-        },
-    )
+        })
+    })
     .context("reading the site state")
 }
 

@@ -106,3 +106,37 @@ pub fn all(conn: &Connection) -> Result<Vec<Post>> {
     rows.collect::<rusqlite::Result<_>>()
         .context("listing posts")
 }
+
+/// A position in the merged timeline, ordered by time (newest first), then
+/// own posts (kind 0) before followed entries (kind 1), then id (highest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub time: i64,
+    pub kind: u8,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub const START: Cursor = Cursor {
+        time: i64::MAX,
+        kind: 0,
+        id: i64::MAX,
+    };
+}
+
+/// Own posts after the timeline cursor, newest first.
+pub fn before_cursor(conn: &Connection, before: Option<Cursor>, limit: usize) -> Result<Vec<Post>> {
+    let c = before.unwrap_or(Cursor::START);
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM posts
+             WHERE published < ?1 OR (published = ?1 AND ?2 = 0 AND id < ?3)
+             ORDER BY published DESC, id DESC LIMIT ?4"
+        ))
+        .context("listing posts for the timeline")?;
+    let rows = stmt
+        .query_map(params![c.time, c.kind, c.id, limit as i64], from_row)
+        .context("listing posts for the timeline")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("listing posts for the timeline")
+}

@@ -94,13 +94,13 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
     let remote_addr = ctx.req.remote_addr.clone();
     if !correct {
         let now = ctx.now;
-        store::write(ctx.conn, |tx| {
+        store::write_unseen(ctx.conn, |tx| {
             store::sessions::record_login_failure(tx, &remote_addr, now)
         })?;
         return pages::login_form(ctx, 403, Some("That password is not right."));
     }
     let (req, now) = (ctx.req, ctx.now);
-    let cookie = store::write(ctx.conn, |tx| {
+    let cookie = store::write_unseen(ctx.conn, |tx| {
         store::sessions::clear_login_failures(tx, &remote_addr)?;
         auth::start_session(tx, req, now)
     })?;
@@ -118,7 +118,7 @@ pub fn logout(ctx: &mut Ctx) -> Result<Response> {
         Ok(ok) => ok,
         Err(response) => return Ok(response),
     };
-    store::write(ctx.conn, |tx| {
+    store::write_unseen(ctx.conn, |tx| {
         store::sessions::delete(tx, &session.token_hash)
     })?;
     Ok(Response::see_other(&ctx.site.link("")).with_header(
@@ -213,5 +213,39 @@ fn capitalise(message: &str) -> String {
     match chars.next() {
         Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
         None => String::new(),
+    }
+}
+
+/// POST /follow: follow a feed (or the feed a page names) from the web.
+pub fn follow(ctx: &mut Ctx) -> Result<Response> {
+    let (_, form) = match owner_form(ctx) {
+        Ok(ok) => ok,
+        Err(response) => return Ok(response),
+    };
+    let url = form.get("url").unwrap_or("").trim().to_string();
+    let name = form.get("name").unwrap_or("").trim().to_string();
+    let nick = (!name.is_empty()).then_some(name.as_str());
+    match crate::follows::follow(ctx.conn, &url, nick, ctx.now) {
+        Ok(_) => Ok(Response::see_other(&ctx.site.link("following"))),
+        Err(error) => pages::following_page(
+            ctx,
+            400,
+            Some(&format!("Not followed: {error:#}")),
+            &url,
+            &name,
+        ),
+    }
+}
+
+/// POST /unfollow
+pub fn unfollow(ctx: &mut Ctx) -> Result<Response> {
+    let (_, form) = match owner_form(ctx) {
+        Ok(ok) => ok,
+        Err(response) => return Ok(response),
+    };
+    let target = form.get("url").unwrap_or("").to_string();
+    match crate::follows::unfollow(ctx.conn, &target) {
+        Ok(_) => Ok(Response::see_other(&ctx.site.link("following"))),
+        Err(error) => pages::following_page(ctx, 400, Some(&format!("{error:#}")), "", ""),
     }
 }

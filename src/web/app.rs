@@ -106,6 +106,11 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
         ("GET", ["feed.atom"]) => pages::feed(ctx, pages::FeedFormat::Atom),
         ("GET", ["feed.json"]) => pages::feed(ctx, pages::FeedFormat::Json),
         ("GET", ["feed.rss"]) => pages::feed(ctx, pages::FeedFormat::Rss),
+        ("GET", ["timeline"]) => pages::timeline(ctx),
+        ("GET", ["following"]) => pages::following(ctx),
+        ("GET", ["following.opml"]) => pages::following_opml(ctx),
+        ("POST", ["follow"]) => actions::follow(ctx),
+        ("POST", ["unfollow"]) => actions::unfollow(ctx),
         ("GET", ["posts", id]) => pages::post(ctx, id),
         ("GET", ["posts", id, "edit"]) => pages::edit(ctx, id),
         ("GET", ["login"]) => pages::login(ctx),
@@ -133,10 +138,13 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["feed.atom"]
         | ["feed.json"]
         | ["feed.rss"]
+        | ["timeline"]
+        | ["following"]
+        | ["following.opml"]
         | ["posts", _]
         | ["posts", _, "edit"] => Some("GET, HEAD"),
         ["login"] => Some("GET, HEAD, POST"),
-        ["logout"] | ["posts"] | ["posts", _, "delete"] => Some("POST"),
+        ["logout"] | ["follow"] | ["unfollow"] | ["posts"] | ["posts", _, "delete"] => Some("POST"),
         _ => None,
     }
 }

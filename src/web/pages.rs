@@ -5,8 +5,9 @@ use super::app::Ctx;
 use super::auth;
 use super::http::Response;
 use crate::posts;
-use crate::render::{self, html::Draft};
+use crate::render::{self, html::Draft, html::TimelineItem};
 use crate::store;
+use crate::store::posts::Cursor;
 use anyhow::Result;
 
 /// Posts per page on `/`.
@@ -27,17 +28,21 @@ struct Validators {
     cache_control: &'static str,
 }
 
-/// Whether a response differs for the signed-in owner (pages) or not (feeds).
-#[derive(PartialEq)]
-enum Audience {
-    Everyone,
-    Viewer,
+/// What a response is built from, and so what its validators depend on.
+#[derive(PartialEq, Clone, Copy)]
+enum Shows {
+    /// The owner's feeds: the same for everyone, own posts only.
+    Feed,
+    /// A page of own posts; the owner's view differs (forms, tokens).
+    Page,
+    /// A page that also shows entries from followed feeds.
+    PageWithEntries,
 }
 
-fn validators(ctx: &Ctx, audience: Audience) -> Result<Validators> {
+fn validators(ctx: &Ctx, shows: Shows) -> Result<Validators> {
     let state = store::site_state(ctx.conn)?;
-    let viewer = match (&ctx.session, &audience) {
-        (Some(session), Audience::Viewer) => session.token_hash.as_str(),
+    let viewer = match (&ctx.session, shows) {
+        (Some(session), Shows::Page | Shows::PageWithEntries) => session.token_hash.as_str(),
         _ => "public",
     };
     let variant = auth::sha256_hex(
@@ -47,14 +52,29 @@ fn validators(ctx: &Ctx, audience: Audience) -> Result<Validators> {
         )
         .as_bytes(),
     );
+    let (etag, last_modified) = match shows {
+        Shows::PageWithEntries => (
+            format!(
+                "\"{}.{}-{}\"",
+                state.version,
+                state.entries_version,
+                &variant[..16]
+            ),
+            state.changed_at.max(state.entries_changed_at),
+        ),
+        _ => (
+            format!("\"{}-{}\"", state.version, &variant[..16]),
+            state.changed_at,
+        ),
+    };
     Ok(Validators {
-        etag: format!("\"{}-{}\"", state.version, &variant[..16]),
-        last_modified: state.changed_at,
+        etag,
+        last_modified,
         // The owner's views carry a CSRF token: never in a shared cache.
         // Feeds may be reused for a minute by caches and readers.
-        cache_control: match (viewer, audience) {
-            ("public", Audience::Everyone) => "public, max-age=60",
-            ("public", Audience::Viewer) => "no-cache",
+        cache_control: match (viewer, shows) {
+            ("public", Shows::Feed) => "public, max-age=60",
+            ("public", _) => "no-cache",
             _ => "private, no-cache",
         },
     })
@@ -97,7 +117,7 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
             None => return Ok(ctx.error(400, "The page cursor `before` must be a post number.")),
         },
     };
-    let v = validators(ctx, Audience::Viewer)?;
+    let v = validators(ctx, Shows::Page)?;
     if let Some(response) = not_modified(ctx, &v) {
         return Ok(response);
     }
@@ -106,8 +126,65 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
         page.truncate(PAGE_SIZE);
         page[PAGE_SIZE - 1].id
     });
-    let body = render::html::home(&ctx.page(""), &page, older, None);
+    // The reply button on a timeline entry opens the compose box addressed to it.
+    let reply_to = ctx.req.query_param("reply_to").unwrap_or_default();
+    let draft = Draft {
+        reply_to: &reply_to,
+        ..Default::default()
+    };
+    let body = render::html::home(&ctx.page(""), &page, older, Some(&draft));
     Ok(with_validators(Response::html(200, body), &v))
+}
+
+/// GET /timeline: own posts and followed entries merged, newest first.
+/// The owner's only, unless `public_timeline` is set.
+pub fn timeline(ctx: &mut Ctx) -> Result<Response> {
+    let public = store::settings::get(ctx.conn, "public_timeline")?.as_deref() == Some("true");
+    if ctx.session.is_none() && !public {
+        return Ok(super::actions::to_login(ctx));
+    }
+    let before = match ctx.req.query_param("before") {
+        None => None,
+        Some(raw) => match parse_cursor(&raw) {
+            Some(cursor) => Some(cursor),
+            None => {
+                return Ok(ctx.error(400, "The page cursor `before` is not one this site made."));
+            }
+        },
+    };
+    let v = validators(ctx, Shows::PageWithEntries)?;
+    if let Some(response) = not_modified(ctx, &v) {
+        return Ok(response);
+    }
+    let own = store::posts::before_cursor(ctx.conn, before, PAGE_SIZE + 1)?;
+    let followed = store::entries::page(ctx.conn, before, PAGE_SIZE + 1)?;
+    let mut items: Vec<TimelineItem> = own
+        .into_iter()
+        .map(TimelineItem::Own)
+        .chain(followed.into_iter().map(TimelineItem::Followed))
+        .collect();
+    items.sort_by_key(|item| std::cmp::Reverse(item.cursor_key()));
+    let older = (items.len() > PAGE_SIZE).then(|| {
+        items.truncate(PAGE_SIZE);
+        format_cursor(items[PAGE_SIZE - 1].cursor())
+    });
+    let body = render::html::timeline(&ctx.page("Timeline"), &items, older.as_deref());
+    Ok(with_validators(Response::html(200, body), &v))
+}
+
+/// `TIME.KIND.ID`, e.g. `1795000000.1.42`.
+fn format_cursor(c: Cursor) -> String {
+    format!("{}.{}.{}", c.time, c.kind, c.id)
+}
+
+fn parse_cursor(raw: &str) -> Option<Cursor> {
+    let mut parts = raw.split('.');
+    let cursor = Cursor {
+        time: parts.next()?.parse().ok()?,
+        kind: parts.next()?.parse().ok().filter(|k| *k <= 1)?,
+        id: parts.next()?.parse().ok()?,
+    };
+    parts.next().is_none().then_some(cursor)
 }
 
 /// GET /posts/ID: one post's permalink page.
@@ -115,7 +192,7 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     let Some(id) = posts::parse_id(raw_id) else {
         return Ok(ctx.not_found());
     };
-    let v = validators(ctx, Audience::Viewer)?;
+    let v = validators(ctx, Shows::PageWithEntries)?;
     if let Some(response) = not_modified(ctx, &v) {
         return Ok(response);
     }
@@ -123,7 +200,9 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         return Ok(ctx.not_found());
     };
     let title = posts::excerpt(&post.body, 60);
-    let body = render::html::post(&ctx.page(&title), &post);
+    let permalink = ctx.site.absolute(&format!("posts/{}", post.id.0));
+    let replies = store::entries::replies_to(ctx.conn, &[&permalink, &post.uid])?;
+    let body = render::html::post(&ctx.page(&title), &post, &replies);
     Ok(with_validators(Response::html(200, body), &v))
 }
 
@@ -169,7 +248,7 @@ pub fn login_form(ctx: &mut Ctx, status: u16, message: Option<&str>) -> Result<R
 
 /// GET /feed.atom, /feed.json, /feed.rss.
 pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
-    let v = validators(ctx, Audience::Everyone)?;
+    let v = validators(ctx, Shows::Feed)?;
     if let Some(response) = not_modified(ctx, &v) {
         return Ok(response);
     }
@@ -196,4 +275,47 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
         Response::new(200, content_type, body.into_bytes()),
         &v,
     ))
+}
+
+/// GET /following: who the owner follows; the owner also sees each feed's
+/// polling state and the forms to follow and unfollow.
+pub fn following(ctx: &mut Ctx) -> Result<Response> {
+    following_page(ctx, 200, None, "", "")
+}
+
+/// The following page with a status and, after a refused follow, the reason and the typed input.
+pub fn following_page(
+    ctx: &mut Ctx,
+    status: u16,
+    error: Option<&str>,
+    url: &str,
+    name: &str,
+) -> Result<Response> {
+    let follows = store::follows::all(ctx.conn)?;
+    let form = render::html::FollowForm { error, url, name };
+    let body = render::html::following(&ctx.page("Following"), &follows, &form, ctx.now);
+    let cache = if ctx.session.is_some() {
+        "private, no-cache"
+    } else {
+        "no-cache"
+    };
+    Ok(Response::html(status, body).with_header("Cache-Control", cache))
+}
+
+/// GET /following.opml: the follow list for feed readers (OPML 2.0).
+pub fn following_opml(ctx: &mut Ctx) -> Result<Response> {
+    let follows = store::follows::all(ctx.conn)?;
+    let feeds: Vec<crate::opml::ExportedFeed> = follows
+        .iter()
+        .map(|f| crate::opml::ExportedFeed {
+            xml_url: &f.url,
+            title: f.display_name(),
+            html_url: f.home_url.as_deref(),
+        })
+        .collect();
+    let body = crate::opml::write(&ctx.site.name, &feeds, ctx.now);
+    Ok(
+        Response::new(200, "text/x-opml; charset=utf-8", body.into_bytes())
+            .with_header("Cache-Control", "no-cache"),
+    )
 }

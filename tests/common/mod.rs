@@ -7,7 +7,9 @@
 #![allow(dead_code)]
 
 pub mod apache;
+pub mod feed_server;
 pub mod http;
+pub mod process;
 
 use std::ffi::OsStr;
 use std::io::Write;

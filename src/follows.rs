@@ -1,0 +1,166 @@
+//! The rules for following: what a followable address is, finding the feed
+//! behind a web page, and the first fetch that proves it works. Nothing is
+//! stored for a follow that fails.
+
+use crate::poll::fetch::{self, FetchOutcome, FetchRequest};
+use crate::poll::{ingest, parse, schedule};
+use crate::store::{self, follows::NewFollow};
+use anyhow::{Result, bail};
+use rusqlite::Connection;
+
+/// A nickname: short, one line, no spaces (it is typed on the command line).
+pub const MAX_NICK_CHARS: usize = 40;
+
+/// What a successful follow found.
+#[derive(Debug)]
+pub struct Followed {
+    pub url: String,
+    pub title: Option<String>,
+    pub entries: usize,
+}
+
+/// Checks the address typed by the owner: absolute http(s), nothing else.
+pub fn parse_url(raw: &str) -> Result<String> {
+    let raw = raw.trim();
+    match url::Url::parse(raw) {
+        Ok(url)
+            if (url.scheme() == "http" || url.scheme() == "https") && url.host_str().is_some() =>
+        {
+            Ok(url.to_string())
+        }
+        _ => bail!(
+            "{raw:?} is not a web address: give the full http:// or https:// address of a feed or a page"
+        ),
+    }
+}
+
+pub fn parse_nick(raw: &str) -> Result<String> {
+    let nick = raw.trim();
+    if nick.is_empty()
+        || nick.chars().count() > MAX_NICK_CHARS
+        || nick.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        bail!("a nickname is 1 to {MAX_NICK_CHARS} characters without spaces");
+    }
+    Ok(nick.to_string())
+}
+
+/// Fetches `url` (a feed, or a page naming one), checks it parses, and stores
+/// the follow with its entries in one transaction.
+pub fn follow(
+    conn: &mut Connection,
+    raw_url: &str,
+    nick: Option<&str>,
+    now: i64,
+) -> Result<Followed> {
+    let url = parse_url(raw_url)?;
+    let nick = nick.map(parse_nick).transpose()?;
+    let node_url = store::settings::get(conn, "url")?.unwrap_or_default();
+    let allow_private =
+        store::settings::get(conn, "allow_private_addresses")?.as_deref() == Some("true");
+    let fetch_one = |url: &str| {
+        fetch::fetch(&FetchRequest {
+            url,
+            etag: None,
+            last_modified: None,
+            node_url: &node_url,
+            allow_private,
+        })
+        .map_err(|e| anyhow::anyhow!("{url}: {e}"))
+    };
+    let (mut feed_url, mut outcome) = (url.clone(), fetch_one(&url)?);
+    // A web page: follow the feed it names. Parsing comes first, so a feed
+    // that merely looks like HTML (Atom inside XHTML) is still a feed.
+    if let FetchOutcome::Fetched {
+        body,
+        final_url,
+        content_type,
+        ..
+    } = &outcome
+        && parse::parse(body, content_type.as_deref(), final_url).is_err()
+        && parse::looks_like_html(body)
+    {
+        let candidates = parse::discover_feeds(body, final_url);
+        let Some(first) = candidates.first() else {
+            bail!("no feed found at {url}: the page names no Atom, RSS or JSON feed");
+        };
+        feed_url = first.clone();
+        outcome = fetch_one(&feed_url)?;
+    }
+    let FetchOutcome::Fetched {
+        final_url,
+        permanent_url,
+        body,
+        content_type,
+        etag,
+        last_modified,
+        cache,
+    } = outcome
+    else {
+        bail!(
+            "{feed_url} did not send a feed (it answered {})",
+            describe(&outcome)
+        );
+    };
+    let feed = parse::parse(&body, content_type.as_deref(), &final_url)
+        .map_err(|e| anyhow::anyhow!("{feed_url}: {e}"))?;
+    let stored_url = permanent_url.unwrap_or(feed_url);
+    if let Some(existing) = store::follows::find(conn, &stored_url)? {
+        bail!(
+            "already following {} ({})",
+            existing.url,
+            existing.display_name()
+        );
+    }
+    if let Some(nick) = &nick
+        && store::follows::find(conn, nick)?.is_some()
+    {
+        bail!("the nickname {nick} is taken: choose another with --name");
+    }
+    let prepared = ingest::prepare(&feed);
+    let next_check =
+        schedule::after_success(now, &cache, feed.ttl_minutes, feed.update_period_minutes);
+    let title = feed
+        .title
+        .as_deref()
+        .map(|t| crate::poll::sanitize::plain_text(t, 200));
+    store::write_entries(conn, |tx| {
+        let id = store::follows::insert(
+            tx,
+            &NewFollow {
+                url: &stored_url,
+                name: nick.as_deref(),
+                title: title.as_deref(),
+                home_url: feed.home_url.as_deref(),
+                etag: etag.as_deref(),
+                last_modified: last_modified.as_deref(),
+                next_check,
+            },
+            now,
+        )?;
+        ingest::store(tx, id, &prepared, now)
+    })?;
+    Ok(Followed {
+        url: stored_url,
+        title,
+        entries: prepared.len(),
+    })
+}
+
+fn describe(outcome: &FetchOutcome) -> String {
+    match outcome {
+        FetchOutcome::NotModified { .. } => "304 Not Modified".into(),
+        FetchOutcome::Gone => "410 Gone".into(),
+        FetchOutcome::RetryLater { status, .. } => format!("{status}: try again later"),
+        FetchOutcome::Fetched { .. } => "200".into(),
+    }
+}
+
+/// Stops following (by address or nickname); the feed's entries go too.
+pub fn unfollow(conn: &mut Connection, url_or_nick: &str) -> Result<String> {
+    let Some(follow) = store::follows::find(conn, url_or_nick.trim())? else {
+        bail!("not following {url_or_nick:?}: `roost following` lists what you follow");
+    };
+    store::write_entries(conn, |tx| store::follows::delete(tx, follow.id))?;
+    Ok(follow.url)
+}

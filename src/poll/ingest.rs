@@ -1,0 +1,105 @@
+//! Turns a parsed feed into entries ready to store (sanitized HTML, plain-text
+//! titles and names), and stores them. Shared by `follow` and `poll`.
+
+use super::parse::IncomingFeed;
+use super::sanitize::{self, SafeHtml};
+use crate::store::entries::{self, Enclosure, NewEntry, Upserted};
+use crate::store::follows::FollowId;
+use anyhow::Result;
+use rusqlite::Connection;
+
+/// Titles and author names are plain text of at most this many characters.
+const MAX_TITLE_CHARS: usize = 300;
+const MAX_AUTHOR_CHARS: usize = 100;
+
+/// One entry after the sanitizer: nothing in it can run in a page.
+pub struct PreparedEntry {
+    identity: String,
+    link: Option<String>,
+    title: Option<String>,
+    content: Option<SafeHtml>,
+    author: Option<String>,
+    published: Option<i64>,
+    updated: Option<i64>,
+    in_reply_to: Option<String>,
+    enclosures: Vec<Enclosure>,
+}
+
+/// Sanitizes every entry (CPU work: done on the fetching thread, not the writer).
+pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
+    feed.entries
+        .iter()
+        .map(|e| {
+            let html = e.content_html.as_deref().or(e.summary_html.as_deref());
+            PreparedEntry {
+                identity: e.identity.clone(),
+                link: e.link.clone().filter(|l| is_web_url(l)),
+                title: e
+                    .title
+                    .as_deref()
+                    .map(|t| sanitize::plain_text(t, MAX_TITLE_CHARS))
+                    .filter(|t| !t.is_empty()),
+                content: html.map(|h| sanitize::sanitize(h, &e.base_url)),
+                author: e
+                    .author
+                    .as_deref()
+                    .map(|a| sanitize::plain_text(a, MAX_AUTHOR_CHARS))
+                    .filter(|a| !a.is_empty()),
+                published: e.published,
+                updated: e.updated,
+                in_reply_to: e.in_reply_to.first().cloned(),
+                enclosures: e
+                    .enclosures
+                    .iter()
+                    .filter(|x| is_web_url(&x.url))
+                    .map(|x| Enclosure {
+                        url: x.url.clone(),
+                        mime_type: x.mime_type.clone(),
+                        length: x.length,
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Links and media are shown as links: only http(s) may become one.
+fn is_web_url(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub inserted: usize,
+    pub updated: usize,
+}
+
+/// Stores entries for a follow; the caller holds the transaction.
+pub fn store(
+    conn: &Connection,
+    follow: FollowId,
+    prepared: &[PreparedEntry],
+    now: i64,
+) -> Result<Stored> {
+    let mut stored = Stored::default();
+    for e in prepared {
+        let new = NewEntry {
+            identity: &e.identity,
+            link: e.link.as_deref(),
+            title: e.title.as_deref(),
+            content: e.content.as_ref(),
+            author: e.author.as_deref(),
+            published: e.published,
+            updated: e.updated,
+            in_reply_to: e.in_reply_to.as_deref(),
+            enclosures: &e.enclosures,
+        };
+        match entries::upsert(conn, follow, &new, now)? {
+            Upserted::Inserted => stored.inserted += 1,
+            Upserted::Updated => stored.updated += 1,
+            Upserted::Unchanged => {}
+        }
+    }
+    Ok(stored)
+}

@@ -1,0 +1,210 @@
+//! The `entries` table: posts fetched from followed feeds, already sanitized.
+
+use super::follows::FollowId;
+use super::posts::Cursor;
+use crate::poll::sanitize::SafeHtml;
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use sha2::{Digest, Sha256};
+
+/// A media file attached to an entry (podcast episode, photo).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Enclosure {
+    pub url: String,
+    pub mime_type: Option<String>,
+    pub length: Option<u64>,
+}
+
+/// An entry as pages show it, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: i64,
+    pub follow_id: FollowId,
+    pub link: Option<String>,
+    pub title: Option<String>,
+    pub content: Option<SafeHtml>,
+    pub author: Option<String>,
+    pub published: Option<i64>,
+    pub sort_time: i64,
+    pub in_reply_to: Option<String>,
+    pub enclosures: Vec<Enclosure>,
+    /// The follow's nickname, else the feed's title, else its address.
+    pub source_name: String,
+    pub source_home: Option<String>,
+}
+
+/// An entry ready to store: its HTML has been through the sanitizer.
+pub struct NewEntry<'a> {
+    pub identity: &'a str,
+    pub link: Option<&'a str>,
+    pub title: Option<&'a str>,
+    pub content: Option<&'a SafeHtml>,
+    pub author: Option<&'a str>,
+    pub published: Option<i64>,
+    pub updated: Option<i64>,
+    pub in_reply_to: Option<&'a str>,
+    pub enclosures: &'a [Enclosure],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+const COLUMNS: &str = "e.id, e.follow_id, e.link, e.title, e.content_html, e.author, e.published, \
+     e.sort_time, e.in_reply_to, e.enclosures, coalesce(f.name, f.title, f.url), f.home_url";
+
+fn from_row(r: &Row) -> rusqlite::Result<Entry> {
+    let enclosures: String = r.get(9)?;
+    Ok(Entry {
+        id: r.get(0)?,
+        follow_id: FollowId(r.get(1)?),
+        link: r.get(2)?,
+        title: r.get(3)?,
+        content: r
+            .get::<_, Option<String>>(4)?
+            .map(SafeHtml::from_stored_sanitized),
+        author: r.get(5)?,
+        published: r.get(6)?,
+        sort_time: r.get(7)?,
+        in_reply_to: r.get(8)?,
+        enclosures: serde_json::from_str(&enclosures).unwrap_or_default(),
+        source_name: r.get(10)?,
+        source_home: r.get(11)?,
+    })
+}
+
+/// Inserts a new entry, updates a changed one in place, leaves an unchanged one alone.
+pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -> Result<Upserted> {
+    let enclosures = serde_json::to_string(entry.enclosures).context("encoding enclosures")?;
+    let hash = {
+        let mut h = Sha256::new();
+        for part in [
+            entry.link,
+            entry.title,
+            entry.content.map(SafeHtml::as_str),
+            entry.author,
+            entry.in_reply_to,
+            Some(enclosures.as_str()),
+        ] {
+            h.update(part.unwrap_or("\u{0}").as_bytes());
+            h.update([0xff]);
+        }
+        h.update(format!("{:?}{:?}", entry.published, entry.updated).as_bytes());
+        format!("{:x}", h.finalize())
+    };
+    // A date in the future would pin an entry to the top of the timeline.
+    let sort_time = entry.published.or(entry.updated).unwrap_or(now).min(now);
+    let existing: Option<String> = conn
+        .prepare_cached("SELECT content_hash FROM entries WHERE follow_id = ?1 AND identity = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![follow.0, entry.identity], |r| r.get(0))
+                .optional()
+        })
+        .context("looking up an entry")?;
+    match existing {
+        Some(stored) if stored == hash => Ok(Upserted::Unchanged),
+        Some(_) => {
+            conn.prepare_cached(
+                "UPDATE entries SET link = ?3, title = ?4, content_html = ?5, author = ?6, published = ?7,
+                        updated = ?8, content_hash = ?9, in_reply_to = ?10, enclosures = ?11
+                 WHERE follow_id = ?1 AND identity = ?2",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    follow.0,
+                    entry.identity,
+                    entry.link,
+                    entry.title,
+                    entry.content.map(SafeHtml::as_str),
+                    entry.author,
+                    entry.published,
+                    entry.updated,
+                    hash,
+                    entry.in_reply_to,
+                    enclosures
+                ])
+            })
+            .context("updating an entry")?;
+            Ok(Upserted::Updated)
+        }
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO entries (follow_id, identity, link, title, content_html, author, published,
+                                      updated, sort_time, first_seen, content_hash, in_reply_to, enclosures)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    follow.0,
+                    entry.identity,
+                    entry.link,
+                    entry.title,
+                    entry.content.map(SafeHtml::as_str),
+                    entry.author,
+                    entry.published,
+                    entry.updated,
+                    sort_time,
+                    now,
+                    hash,
+                    entry.in_reply_to,
+                    enclosures
+                ])
+            })
+            .context("saving an entry")?;
+            Ok(Upserted::Inserted)
+        }
+    }
+}
+
+/// Newest first, after the timeline cursor (see `store::posts::before_cursor`).
+pub fn page(conn: &Connection, before: Option<Cursor>, limit: usize) -> Result<Vec<Entry>> {
+    let c = before.unwrap_or(Cursor::START);
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM entries e JOIN follows f ON f.id = e.follow_id
+             WHERE e.sort_time < ?1 OR (e.sort_time = ?1 AND (?2 = 0 OR e.id < ?3))
+             ORDER BY e.sort_time DESC, e.id DESC LIMIT ?4"
+        ))
+        .context("listing the timeline")?;
+    let rows = stmt
+        .query_map(params![c.time, c.kind, c.id, limit as i64], from_row)
+        .context("listing the timeline")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("listing the timeline")
+}
+
+/// Entries that reply to any of `targets` (a post's permalink, its feed id), oldest first.
+pub fn replies_to(conn: &Connection, targets: &[&str]) -> Result<Vec<Entry>> {
+    let mut found = Vec::new();
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM entries e JOIN follows f ON f.id = e.follow_id
+             WHERE e.in_reply_to = ?1 ORDER BY e.sort_time, e.id"
+        ))
+        .context("finding replies")?;
+    for target in targets {
+        let rows = stmt
+            .query_map([target], from_row)
+            .context("finding replies")?;
+        for row in rows {
+            let entry = row.context("finding replies")?;
+            if !found.iter().any(|e: &Entry| e.id == entry.id) {
+                found.push(entry);
+            }
+        }
+    }
+    found.sort_by_key(|e| (e.sort_time, e.id));
+    Ok(found)
+}
+
+pub fn count_for(conn: &Connection, follow: FollowId) -> Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM entries WHERE follow_id = ?1",
+        [follow.0],
+        |r| r.get(0),
+    )
+    .context("counting entries")
+}

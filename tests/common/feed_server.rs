@@ -1,0 +1,167 @@
+//! A small HTTP server on 127.0.0.1 that serves feeds the way real sites do:
+//! ETag / Last-Modified with 304, redirects, 410, 429 with Retry-After, and a
+//! slow-drip path. It records every request so tests can see what roost sent.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub enum Route {
+    /// 200 with validators; answers 304 to a matching conditional request.
+    Feed {
+        body: Vec<u8>,
+        content_type: String,
+        etag: String,
+        last_modified: String,
+    },
+    Redirect {
+        status: u16,
+        location: String,
+    },
+    /// Any status with extra headers and a short body.
+    Status {
+        status: u16,
+        headers: Vec<(String, String)>,
+    },
+    /// Headers, then one body byte every 200 ms, forever.
+    SlowDrip,
+}
+
+/// One request as received: method, path, headers (lower-case names).
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+}
+
+pub struct FeedServer {
+    addr: SocketAddr,
+    routes: Arc<Mutex<HashMap<String, Route>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl FeedServer {
+    pub fn start() -> FeedServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the feed server");
+        let addr = listener.local_addr().unwrap();
+        let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::default();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let (r, s) = (routes.clone(), seen.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (r, s) = (r.clone(), s.clone());
+                std::thread::spawn(move || serve(stream, &r, &s));
+            }
+        });
+        FeedServer { addr, routes, seen }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn set(&self, path: &str, route: Route) {
+        self.routes.lock().unwrap().insert(path.to_string(), route);
+    }
+
+    pub fn feed(&self, path: &str, body: &[u8], content_type: &str) {
+        self.set(
+            path,
+            Route::Feed {
+                body: body.to_vec(),
+                content_type: content_type.into(),
+                etag: format!("\"{}-{}\"", path.len(), body.len()),
+                last_modified: "Mon, 23 Nov 2026 10:00:00 GMT".into(),
+            },
+        );
+    }
+
+    /// Requests made for `path` so far.
+    pub fn requests(&self, path: &str) -> Vec<Seen> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+fn serve(stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, seen: &Mutex<Vec<Seen>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    seen.lock().unwrap().push(Seen {
+        path: path.clone(),
+        headers: headers.clone(),
+    });
+    let route = routes.lock().unwrap().get(&path).cloned();
+    let mut out = stream;
+    let respond = |out: &mut TcpStream, status: u16, extra: &[(String, String)], body: &[u8]| {
+        let mut head = format!(
+            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        let _ = out.write_all(head.as_bytes());
+        let _ = out.write_all(body);
+    };
+    match route {
+        None => respond(&mut out, 404, &[], b"not found"),
+        Some(Route::Feed {
+            body,
+            content_type,
+            etag,
+            last_modified,
+        }) => {
+            let fresh = headers.get("if-none-match") == Some(&etag)
+                || (!headers.contains_key("if-none-match")
+                    && headers.get("if-modified-since") == Some(&last_modified));
+            let validators = vec![
+                ("ETag".to_string(), etag),
+                ("Last-Modified".to_string(), last_modified),
+            ];
+            if fresh {
+                respond(&mut out, 304, &validators, b"");
+            } else {
+                let mut extra = validators;
+                extra.push(("Content-Type".into(), content_type));
+                respond(&mut out, 200, &extra, &body);
+            }
+        }
+        Some(Route::Redirect { status, location }) => {
+            respond(&mut out, status, &[("Location".into(), location)], b"")
+        }
+        Some(Route::Status { status, headers }) => respond(&mut out, status, &headers, b"status"),
+        Some(Route::SlowDrip) => {
+            let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n\r\n<rss");
+            for _ in 0..1000 {
+                std::thread::sleep(Duration::from_millis(200));
+                if out.write_all(b" ").is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

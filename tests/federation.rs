@@ -1,0 +1,639 @@
+//! Following and polling against real feed files served on loopback: the
+//! etiquette (conditional GET, redirects, 410, 429), the limits (a slow-drip
+//! server), the lease, the internal-address guard, sanitizing, OPML, and two
+//! roost nodes holding a conversation.
+
+mod common;
+
+use common::feed_server::{FeedServer, Route};
+use common::process::{free_port, hidden_csrf, serve, start};
+use common::{OWNER_PASSWORD, TempDir, expect_success, roost_cli};
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn corpus(rel: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus")
+        .join(rel);
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("the corpus file {} is missing: {e}", path.display()))
+}
+
+/// A node whose polling may reach loopback (the test feeds live there).
+fn node(dir: &TempDir, name: &str, url: &str) -> PathBuf {
+    let home = dir.join(name);
+    expect_success(
+        "init",
+        &roost_cli(
+            &home,
+            &["init", "--url", url, "--name", name, "--password-stdin"],
+            Some(&format!("{OWNER_PASSWORD}\n")),
+        ),
+    );
+    expect_success(
+        "config",
+        &roost_cli(&home, &["config", "allow_private_addresses", "true"], None),
+    );
+    home
+}
+
+fn cli(home: &Path, args: &[&str]) -> String {
+    expect_success(&args.join(" "), &roost_cli(home, args, None))
+}
+
+fn cli_fails(home: &Path, args: &[&str]) -> String {
+    let out = roost_cli(home, args, None);
+    assert!(
+        !out.status.success(),
+        "{args:?} should fail: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn atom(title: &str, entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>{title}</title>\
+         <id>urn:test:{title}</id><updated>2026-11-20T10:00:00Z</updated><link href=\"https://friend.example/\"/>"
+    );
+    for (id, text) in entries {
+        xml.push_str(&format!(
+            "<entry><id>urn:test:{id}</id><title>{text}</title><updated>2026-11-20T10:00:00Z</updated>\
+             <link href=\"https://friend.example/{id}\"/><content type=\"html\">&lt;p&gt;{text}&lt;/p&gt;</content></entry>"
+        ));
+    }
+    xml.push_str("</feed>");
+    xml.into_bytes()
+}
+
+fn export(home: &Path) -> serde_json::Value {
+    serde_json::from_str(&cli(home, &["export"])).unwrap()
+}
+
+#[test]
+fn polling_is_conditional_and_picks_up_changes() {
+    let server = FeedServer::start();
+    server.feed(
+        "/a.atom",
+        &atom("Friend A", &[("1", "first from A")]),
+        "application/atom+xml",
+    );
+    let dir = TempDir::new("roost-fed");
+    let home = node(&dir, "Owner", "https://owner.example/");
+    let out = cli(
+        &home,
+        &["follow", &server.url("/a.atom"), "--name", "friend-a"],
+    );
+    assert!(out.contains("Following Friend A (1 entries)"), "{out}");
+    let first = &server.requests("/a.atom")[0];
+    assert!(
+        first.headers["user-agent"].starts_with("roost/"),
+        "{:?}",
+        first.headers
+    );
+    assert!(first.headers["user-agent"].contains("https://owner.example/"));
+
+    // Nothing is due right after following; --force polls anyway, conditionally.
+    assert!(cli(&home, &["poll"]).contains("Polled 0 of 0"));
+    cli(&home, &["poll", "--force"]);
+    let second = server.requests("/a.atom").pop().unwrap();
+    assert!(
+        second.headers.contains_key("if-none-match"),
+        "{:?}",
+        second.headers
+    );
+    assert!(second.headers.contains_key("if-modified-since"));
+    assert!(cli(&home, &["following"]).contains("not modified"));
+
+    // A changed feed: new entries stored, a changed one updated in place.
+    server.feed(
+        "/a.atom",
+        &atom(
+            "Friend A",
+            &[("1", "first from A, edited"), ("2", "second from A")],
+        ),
+        "application/atom+xml",
+    );
+    let out = cli(&home, &["poll", "--force"]);
+    assert!(out.contains("1 new entries, 1 updated"), "{out}");
+    cli(&home, &["poll", "--force"]);
+    let following = cli(&home, &["following"]);
+    assert!(
+        following.contains("friend-a") && following.contains("not modified"),
+        "{following}"
+    );
+    assert!(cli(&home, &["unfollow", "friend-a"]).contains("No longer following"));
+    assert!(cli_fails(&home, &["unfollow", "friend-a"]).contains("not following"));
+}
+
+#[test]
+fn redirects_gone_and_retry_after_are_respected() {
+    let server = FeedServer::start();
+    let body = atom("Moving", &[("m1", "moved entry")]);
+    server.feed("/new.atom", &body, "application/atom+xml");
+    server.set(
+        "/old.atom",
+        Route::Redirect {
+            status: 301,
+            location: server.url("/new.atom"),
+        },
+    );
+    server.feed(
+        "/temp-target.atom",
+        &atom("Temp", &[("t1", "temp entry")]),
+        "application/atom+xml",
+    );
+    server.set(
+        "/temp.atom",
+        Route::Redirect {
+            status: 302,
+            location: "/temp-target.atom".into(),
+        },
+    );
+    let dir = TempDir::new("roost-fed");
+    let home = node(&dir, "Owner", "https://owner.example/");
+    assert!(
+        cli(&home, &["follow", &server.url("/old.atom")]).contains(&server.url("/new.atom")),
+        "301 updates the address"
+    );
+    assert!(
+        cli(&home, &["follow", &server.url("/temp.atom")]).contains(&server.url("/temp.atom")),
+        "302 keeps it"
+    );
+
+    server.set(
+        "/temp.atom",
+        Route::Status {
+            status: 410,
+            headers: vec![],
+        },
+    );
+    server.set(
+        "/new.atom",
+        Route::Status {
+            status: 429,
+            headers: vec![("Retry-After".into(), "7200".into())],
+        },
+    );
+    let out = cli(&home, &["poll", "--force"]);
+    assert!(out.contains("gone (410)"), "{out}");
+    let following = cli(&home, &["following"]);
+    assert!(
+        following.contains("gone") && following.contains("not polled again"),
+        "{following}"
+    );
+    assert!(
+        following.contains("retry later") && following.contains("next in 2 h"),
+        "{following}"
+    );
+    let before = server.requests("/temp.atom").len();
+    cli(&home, &["poll", "--force"]);
+    assert_eq!(
+        server.requests("/temp.atom").len(),
+        before,
+        "a gone feed is never fetched again"
+    );
+    let entries_kept = export(&home)["follows"].as_array().unwrap().len();
+    assert_eq!(entries_kept, 2);
+}
+
+#[test]
+fn a_slow_feed_is_an_error_the_run_goes_on_and_overlapping_runs_skip() {
+    let server = FeedServer::start();
+    server.feed(
+        "/fast.atom",
+        &atom("Fast", &[("f1", "fast one")]),
+        "application/atom+xml",
+    );
+    server.feed(
+        "/slow.atom",
+        &atom("Slow", &[("s1", "slow one")]),
+        "application/atom+xml",
+    );
+    let dir = TempDir::new("roost-fed");
+    let home = node(&dir, "Owner", "https://owner.example/");
+    cli(&home, &["follow", &server.url("/fast.atom")]);
+    cli(&home, &["follow", &server.url("/slow.atom")]);
+    server.set("/slow.atom", Route::SlowDrip);
+    server.feed(
+        "/fast.atom",
+        &atom("Fast", &[("f1", "fast one"), ("f2", "fast two")]),
+        "application/atom+xml",
+    );
+
+    let started = Instant::now();
+    let mut first = start(&home, &["poll", "--force"]);
+    // While it drips, a second run (cron a minute later) does nothing.
+    std::thread::sleep(Duration::from_millis(1500));
+    let second = cli(&home, &["poll", "--force"]);
+    assert!(second.contains("Another poll is running"), "{second}");
+    let status = first.0.wait().unwrap();
+    let mut stdout = String::new();
+    first
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert!(
+        status.success(),
+        "a remote failure is not a local one: {stdout}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the total timeout bounds the run"
+    );
+    assert!(
+        stdout.contains("1 new entries") && stdout.contains("1 errors"),
+        "{stdout}"
+    );
+    let following = cli(&home, &["following"]);
+    assert!(
+        following.contains("error: timed out") || following.contains("error: time"),
+        "{following}"
+    );
+}
+
+#[test]
+fn a_killed_poll_keeps_finished_feeds_and_frees_the_lease() {
+    let server = FeedServer::start();
+    let dir = TempDir::new("roost-fed");
+    let home = node(&dir, "Owner", "https://owner.example/");
+    for name in ["one", "two", "slow"] {
+        let path = format!("/{name}.atom");
+        server.feed(
+            &path,
+            &atom(name, &[(name, "initial")]),
+            "application/atom+xml",
+        );
+        cli(&home, &["follow", &server.url(&path)]);
+    }
+    server.feed(
+        "/one.atom",
+        &atom("one", &[("one", "initial"), ("one-b", "one, new")]),
+        "application/atom+xml",
+    );
+    server.feed(
+        "/two.atom",
+        &atom("two", &[("two", "initial"), ("two-b", "two, new")]),
+        "application/atom+xml",
+    );
+    server.set("/slow.atom", Route::SlowDrip);
+    let mut poll = start(&home, &["poll", "--force"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.requests("/slow.atom").len() < 2
+        || server.requests("/two.atom").len() < 2
+        || server.requests("/one.atom").len() < 2
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the poll never fetched all three"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    poll.0.kill().unwrap(); // SIGKILL: no chance to clean up
+    poll.0.wait().unwrap();
+    let doc = export(&home);
+    assert_eq!(
+        doc["follows"].as_array().unwrap().len(),
+        3,
+        "the database is intact"
+    );
+    // The next run does not wait for the dead run's lease to expire.
+    server.feed(
+        "/slow.atom",
+        &atom("slow", &[("slow", "initial")]),
+        "application/atom+xml",
+    );
+    let out = cli(&home, &["poll", "--force"]);
+    assert!(!out.contains("Another poll is running"), "{out}");
+    // The two feeds finished before the kill had their new entries stored then.
+    assert!(
+        out.contains("Polled 3 of 3 due feeds: 0 new entries"),
+        "only the feed in hand was lost: {out}"
+    );
+}
+
+#[test]
+fn internal_addresses_are_refused_with_the_guard_on() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = TempDir::new("roost-fed");
+    let home = dir.join("guarded");
+    expect_success(
+        "init",
+        &roost_cli(
+            &home,
+            &["init", "--url", "https://owner.example/", "--name", "G"],
+            None,
+        ),
+    );
+    for url in [
+        format!("http://127.0.0.1:{port}/feed"),
+        format!("http://localhost:{port}/feed"),
+        format!("http://0x7f.1:{port}/feed"),
+        format!("http://2130706433:{port}/feed"),
+        format!("http://[::ffff:127.0.0.1]:{port}/feed"),
+        format!("http://0.0.0.0:{port}/feed"),
+    ] {
+        let err = cli_fails(&home, &["follow", &url]);
+        assert!(err.contains("internal address"), "{url}: {err}");
+    }
+    assert!(
+        listener.accept().is_err(),
+        "no connection reached the internal listener"
+    );
+    assert_eq!(
+        export(&home)["follows"].as_array().unwrap().len(),
+        0,
+        "nothing stored"
+    );
+}
+
+#[test]
+fn remote_html_is_sanitized_before_it_is_shown() {
+    let server = FeedServer::start();
+    let hostile = br#"<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Evil &lt;script&gt;alert(1)&lt;/script&gt;</title><link>https://evil.example/</link>
+<item><title>&lt;img src=x onerror=alert(1)&gt;Title</title><guid>e1</guid><link>javascript:alert(1)</link>
+<author>x@example.org (&lt;b onmouseover=alert(1)&gt;Mallory&lt;/b&gt;)</author>
+<description>&lt;p&gt;Hi&lt;script&gt;alert(1)&lt;/script&gt;&lt;a href="javascript:alert(1)"&gt;x&lt;/a&gt;&lt;img src="/pic.png" onerror="alert(1)"&gt;&lt;svg onload=alert(1)&gt;&lt;/svg&gt;&lt;a href="/rel"&gt;relative&lt;/a&gt;&lt;/p&gt;</description>
+<enclosure url="javascript:alert(1)" type="audio/mpeg" length="1"/>
+</item></channel></rss>"#;
+    server.feed("/evil.rss", hostile, "application/rss+xml");
+    let dir = TempDir::new("roost-fed");
+    let port = free_port();
+    let home = node(&dir, "Owner", &format!("http://127.0.0.1:{port}/"));
+    cli(&home, &["follow", &server.url("/evil.rss")]);
+    cli(&home, &["config", "public_timeline", "true"]);
+    let (_server, addr) = serve(&home, port);
+    let page = common::http::get(addr, "/timeline", &[]);
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains("Hi"), "the text survives");
+    for bad in [
+        "<script",
+        "onerror",
+        "onload",
+        "onmouseover",
+        "javascript:",
+        "<svg",
+    ] {
+        assert!(!html.contains(bad), "{bad} reached the page:\n{html}");
+    }
+    assert!(
+        html.contains(&format!("href=\"{}\"", server.url("/rel"))),
+        "relative links resolved against the feed"
+    );
+    assert!(html.contains("noopener"), "remote links get rel=noopener");
+}
+
+#[test]
+fn the_timeline_is_the_owners_unless_made_public() {
+    let server = FeedServer::start();
+    server.feed(
+        "/t.atom",
+        &atom("Timeline Friend", &[("t1", "followed entry text")]),
+        "application/atom+xml",
+    );
+    let dir = TempDir::new("roost-fed");
+    let port = free_port();
+    let home = node(&dir, "Owner", &format!("http://127.0.0.1:{port}/"));
+    cli(&home, &["follow", &server.url("/t.atom")]);
+    cli(&home, &["post", "own post text"]);
+    let (_server, addr) = serve(&home, port);
+    let anonymous = common::http::get(addr, "/timeline", &[]);
+    assert_eq!(anonymous.status, 303, "owner-only by default");
+    let session = log_in(addr);
+    let page = common::http::get(addr, "/timeline", &[("Cookie", &session)]);
+    let html = page.text();
+    assert!(html.contains("followed entry text") && html.contains("own post text"));
+    assert!(
+        html.find("own post text") < html.find("followed entry text"),
+        "newest first (the entry is from 2026-11-20)"
+    );
+    for class in [
+        "h-entry",
+        "p-name",
+        "e-content",
+        "u-url",
+        "p-author",
+        "dt-published",
+    ] {
+        assert!(html.contains(class), "{class} microformat");
+    }
+    assert!(
+        html.contains("?reply_to="),
+        "a reply button on followed entries"
+    );
+    let etag = page.header("ETag").unwrap().to_string();
+    assert_eq!(
+        common::http::get(
+            addr,
+            "/timeline",
+            &[("Cookie", &session), ("If-None-Match", &etag)]
+        )
+        .status,
+        304
+    );
+    // Following from the web form, refused input kept.
+    let csrf = hidden_csrf(&common::http::get(addr, "/following", &[("Cookie", &session)]).text());
+    let body = common::http::form_encode(&[("csrf", &csrf), ("url", "ftp://nope"), ("name", "")]);
+    let refused = common::http::post_form(addr, "/follow", &body, &[("Cookie", &session)]);
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.text().contains("ftp://nope"),
+        "the typed address is kept"
+    );
+    let forged = common::http::form_encode(&[("url", &server.url("/t.atom"))]);
+    assert_eq!(
+        common::http::post_form(addr, "/unfollow", &forged, &[("Cookie", &session)]).status,
+        403
+    );
+    cli(&home, &["config", "public_timeline", "true"]);
+    assert_eq!(common::http::get(addr, "/timeline", &[]).status, 200);
+    let opml = common::http::get(addr, "/following.opml", &[]);
+    assert!(opml.text().contains(&server.url("/t.atom")));
+}
+
+fn log_in(addr: std::net::SocketAddr) -> String {
+    let form = common::http::get(addr, "/login", &[]);
+    let login_cookie = form.cookie("roost_login").unwrap();
+    let body = common::http::form_encode(&[
+        ("csrf", &hidden_csrf(&form.text())),
+        ("password", OWNER_PASSWORD),
+    ]);
+    let done = common::http::post_form(
+        addr,
+        "/login",
+        &body,
+        &[("Cookie", &format!("roost_login={login_cookie}"))],
+    );
+    assert_eq!(done.status, 303);
+    format!("roost_session={}", done.cookie("roost_session").unwrap())
+}
+
+#[test]
+fn opml_imports_whole_or_not_at_all_and_exports() {
+    let server = FeedServer::start();
+    server.feed(
+        "/o1.atom",
+        &atom("OPML One", &[("o1", "x")]),
+        "application/atom+xml",
+    );
+    server.feed(
+        "/o2.json",
+        &corpus("jsonfeed/spec-examples/jsonfeed-1.1-podcast.json"),
+        "application/feed+json",
+    );
+    let dir = TempDir::new("roost-fed");
+    let home = node(&dir, "Owner", "https://owner.example/");
+    let bad = dir.join("bad.opml");
+    std::fs::write(&bad, "<opml><body><outline xmlUrl=\"x\"></body>").unwrap();
+    common::chown_to_cgi_user(&bad);
+    assert!(cli_fails(&home, &["import-opml", bad.to_str().unwrap()]).contains("not well-formed"));
+    assert_eq!(export(&home)["follows"].as_array().unwrap().len(), 0);
+
+    // Shaped like a FreshRSS export: categories, text/title, htmlUrl.
+    let good = dir.join("subs.opml");
+    std::fs::write(
+        &good,
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>FreshRSS</title></head><body>
+<outline text="Friends"><outline text="One" type="rss" xmlUrl="{}" htmlUrl="https://one.example/"/>
+<outline text="Pod" type="rss" xmlUrl="{}"/></outline>
+<outline text="Dead" type="rss" xmlUrl="{}"/>
+</body></opml>"#,
+            server.url("/o1.atom"),
+            server.url("/o2.json"),
+            server.url("/missing.xml")
+        ),
+    )
+    .unwrap();
+    common::chown_to_cgi_user(&good);
+    let out = cli(&home, &["import-opml", good.to_str().unwrap()]);
+    assert!(
+        out.contains("Imported 2 of 3") && out.contains("1 failed"),
+        "{out}"
+    );
+    let exported = cli(&home, &["export-opml"]);
+    assert!(
+        exported.contains(&server.url("/o1.atom")) && exported.contains(&server.url("/o2.json"))
+    );
+    assert!(!exported.contains("/missing.xml"));
+    // The podcast's enclosure arrived.
+    let (_s, addr) = {
+        let port = free_port();
+        cli(
+            &home,
+            &["config", "url", &format!("http://127.0.0.1:{port}/")],
+        );
+        cli(&home, &["config", "public_timeline", "true"]);
+        serve(&home, port)
+    };
+    let html = common::http::get(addr, "/timeline", &[]).text();
+    assert!(
+        html.contains("<audio controls"),
+        "enclosures shown as media"
+    );
+}
+
+#[test]
+fn two_roosts_follow_each_other_and_converse() {
+    let dir = TempDir::new("roost-fed");
+    let (port_a, port_b) = (free_port(), free_port());
+    let alice = node(&dir, "Alice", &format!("http://127.0.0.1:{port_a}/"));
+    let bob = node(&dir, "Bob", &format!("http://127.0.0.1:{port_b}/"));
+    let (_a, addr_a) = serve(&alice, port_a);
+    let (_b, addr_b) = serve(&bob, port_b);
+    let alice_post = cli(&alice, &["post", "Alice asks: feeds or streams?"])
+        .trim()
+        .to_string();
+    cli(
+        &bob,
+        &[
+            "follow",
+            &format!("http://127.0.0.1:{port_a}/"),
+            "--name",
+            "alice",
+        ],
+    );
+    cli(
+        &alice,
+        &[
+            "follow",
+            &format!("http://127.0.0.1:{port_b}/feed.json"),
+            "--name",
+            "bob",
+        ],
+    );
+    let bob_reply = cli(
+        &bob,
+        &["post", "--reply-to", &alice_post, "Bob answers: feeds."],
+    )
+    .trim()
+    .to_string();
+    cli(
+        &alice,
+        &["post", "--reply-to", &bob_reply, "Alice: agreed."],
+    );
+    cli(&alice, &["poll", "--force"]);
+    cli(&bob, &["poll", "--force"]);
+    let alice_page = common::http::get(addr_a, "/posts/1", &[]).text();
+    assert!(
+        alice_page.contains("Bob answers: feeds."),
+        "Bob's reply shows under Alice's post:\n{alice_page}"
+    );
+    let bob_page = common::http::get(addr_b, "/posts/1", &[]).text();
+    assert!(
+        bob_page.contains("Alice: agreed."),
+        "and Alice's under Bob's:\n{bob_page}"
+    );
+    let atom = common::http::get(addr_b, "/feed.atom", &[]).text();
+    assert!(
+        atom.contains(&format!("ref=\"{alice_post}\"")),
+        "Bob's feed carries thr:in-reply-to"
+    );
+}
+
+#[test]
+fn following_a_web_page_finds_its_feed_or_says_there_is_none() {
+    let server = FeedServer::start();
+    server.feed(
+        "/feeds/main.atom",
+        &atom("Discovered", &[("d1", "found through the page")]),
+        "application/atom+xml",
+    );
+    server.feed(
+        "/feeds/main.rss",
+        b"<rss version=\"2.0\"><channel><title>RSS twin</title></channel></rss>",
+        "application/rss+xml",
+    );
+    let page = b"<!DOCTYPE html><html><head><title>Home</title>\
+        <link rel=\"alternate\" type=\"application/rss+xml\" href=\"feeds/main.rss\">\
+        <link rel=\"alternate\" type=\"application/atom+xml\" href=\"/feeds/main.atom\">\
+        </head><body>hello</body></html>";
+    server.feed("/blog/", page, "text/html; charset=utf-8");
+    server.feed(
+        "/plain/",
+        b"<!DOCTYPE html><html><head><title>No feed</title></head><body>x</body></html>",
+        "text/html",
+    );
+    let dir = TempDir::new("roost-fed");
+    let home = node(&dir, "Owner", "https://owner.example/");
+    let out = cli(&home, &["follow", &server.url("/blog/")]);
+    assert!(
+        out.contains("Following Discovered") && out.contains(&server.url("/feeds/main.atom")),
+        "Atom preferred: {out}"
+    );
+    let err = cli_fails(&home, &["follow", &server.url("/plain/")]);
+    assert!(err.contains("no feed found"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert_eq!(export(&home)["follows"].as_array().unwrap().len(), 1);
+}
