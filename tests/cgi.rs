@@ -658,3 +658,33 @@ fn a_missing_data_directory_gets_a_clear_page_not_a_traceback() {
     assert_eq!(r.status, 500);
     assert!(!r.text().contains("nothing-here"), "no paths in the page");
 }
+
+#[test]
+fn public_pages_are_served_from_the_page_cache_until_something_changes() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "cached words");
+    let first = Cgi::get(&home, "/").run();
+    assert_eq!(first.status, 200);
+    // With the database moved away, a kept page is still answered...
+    let db = home.join("roost.db");
+    let aside = home.join("aside.db");
+    std::fs::rename(&db, &aside).unwrap();
+    let cached = Cgi::get(&home, "/").run();
+    assert_eq!(cached.status, 200, "served without the database");
+    assert_eq!(cached.body, first.body);
+    let not_modified = Cgi::get(&home, "/")
+        .header("HTTP_IF_NONE_MATCH", first.header("ETag").unwrap())
+        .run();
+    assert_eq!(not_modified.status, 304);
+    // ...but nothing private is: the owner's view always comes from the database.
+    let owner = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", format!("roost_session={}", "a".repeat(64)))
+        .run();
+    assert_eq!(owner.status, 500);
+    std::fs::rename(&aside, &db).unwrap();
+    // Any change, from the command line too, retires the kept pages.
+    post(&home, "fresh words");
+    let after = Cgi::get(&home, "/").run().text();
+    assert!(after.contains("fresh words") && after.contains("cached words"));
+}

@@ -131,6 +131,11 @@ fn transaction<T>(
             .context("marking the site changed")?;
     }
     tx.commit().context("committing a write transaction")?;
+    if !mark_changed.is_empty()
+        && let Some(home) = conn.path().and_then(|p| Path::new(p).parent())
+    {
+        crate::web::page_cache::invalidate(home);
+    }
     Ok(value)
 }
 

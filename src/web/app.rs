@@ -3,7 +3,7 @@
 
 use super::auth::{self, Session};
 use super::http::{Request, Response};
-use super::{actions, pages};
+use super::{actions, page_cache, pages};
 use crate::render::{self, Site, layout};
 use crate::{home, store};
 use anyhow::{Context, Result};
@@ -61,7 +61,15 @@ fn handle_inner(req: &Request) -> Result<Response> {
             return Ok(not_configured_page(&format!("{error:#}")));
         }
     };
-    with_connection(&home, |conn| {
+    // A page a visitor may share with others: served from the page cache
+    // when nothing changed since it was kept, without opening the database.
+    let cached = page_cache::key(req).and_then(|key| Some((page_cache::generation(&home)?, key)));
+    if let Some((generation, key)) = &cached
+        && let Some(page) = page_cache::lookup(&home, generation, key)
+    {
+        return Ok(answer_from_cache(req, page));
+    }
+    let response = with_connection(&home, |conn| {
         let now = chrono::Utc::now().timestamp();
         let settings = store::settings::all(conn)?;
         let setting = |key: &str| {
@@ -90,7 +98,31 @@ fn handle_inner(req: &Request) -> Result<Response> {
             now,
         };
         route(&mut ctx)
-    })
+    })?;
+    if let Some((generation, key)) = &cached {
+        page_cache::save(&home, generation, key, &response);
+    }
+    Ok(response)
+}
+
+/// A kept page, or 304 when the client already has it.
+fn answer_from_cache(req: &Request, page: Response) -> Response {
+    let etag = page.header("ETag").unwrap_or("").to_string();
+    let last_modified = page
+        .header("Last-Modified")
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .and_then(|d| d.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(i64::MAX, |d| d.as_secs() as i64);
+    if !etag.is_empty() && req.has_fresh_copy(&etag, last_modified) {
+        let mut not_modified = Response::not_modified();
+        not_modified.headers = page
+            .headers
+            .into_iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("Content-Type"))
+            .collect();
+        return not_modified;
+    }
+    page
 }
 
 /// The route table: one match from (method, path) to handler.

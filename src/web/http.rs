@@ -169,6 +169,22 @@ impl Request {
             .map(|(_, v)| v.trim())
     }
 
+    /// Whether the client's cached copy is current (RFC 9110 §13.2.2:
+    /// If-None-Match, when sent, decides; else If-Modified-Since).
+    pub fn has_fresh_copy(&self, etag: &str, last_modified_unix: i64) -> bool {
+        match self.header("if-none-match") {
+            Some(tags) => tags
+                .split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.trim_start_matches("W/") == etag),
+            None => self
+                .header("if-modified-since")
+                .and_then(|d| httpdate::parse_http_date(d).ok())
+                .and_then(|d| d.duration_since(std::time::UNIX_EPOCH).ok())
+                .is_some_and(|since| since.as_secs() as i64 >= last_modified_unix),
+        }
+    }
+
     /// One query parameter, decoded.
     pub fn query_param(&self, name: &str) -> Option<String> {
         parse_urlencoded(self.query.as_bytes())

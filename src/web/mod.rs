@@ -6,4 +6,5 @@ pub mod auth;
 pub mod fastcgi;
 pub mod gateway;
 pub mod http;
+pub mod page_cache;
 pub mod pages;

@@ -83,19 +83,9 @@ fn validators(ctx: &Ctx, shows: Shows) -> Result<Validators> {
 /// `Some(304)` when the client's copy is current (RFC 9110 §13.2.2:
 /// If-None-Match wins over If-Modified-Since).
 fn not_modified(ctx: &Ctx, v: &Validators) -> Option<Response> {
-    let fresh = match ctx.req.header("if-none-match") {
-        Some(tags) => tags
-            .split(',')
-            .map(str::trim)
-            .any(|t| t == "*" || t.trim_start_matches("W/") == v.etag),
-        None => ctx
-            .req
-            .header("if-modified-since")
-            .and_then(|d| httpdate::parse_http_date(d).ok())
-            .and_then(|d| d.duration_since(std::time::UNIX_EPOCH).ok())
-            .is_some_and(|since| since.as_secs() as i64 >= v.last_modified),
-    };
-    fresh.then(|| with_validators(Response::not_modified(), v))
+    ctx.req
+        .has_fresh_copy(&v.etag, v.last_modified)
+        .then(|| with_validators(Response::not_modified(), v))
 }
 
 fn with_validators(response: Response, v: &Validators) -> Response {

@@ -1,0 +1,231 @@
+//! Rendered public pages kept in the data directory (`cache/`), so a request
+//! for a page nobody changed is answered without opening the database: under
+//! CGI, where every request is a new process, that is most of its cost.
+//!
+//! Correctness rests on one rule: every write transaction, after it commits,
+//! writes a new random token to `cache/generation` (`invalidate`), and a page
+//! is stored under the token read *before* the database was. A page stored
+//! under token T therefore shows every commit made before T was written; any
+//! later commit writes a later token, after which T's pages are not looked up.
+
+use super::http::{Request, Response};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const DIR: &str = "cache";
+const GENERATION: &str = "generation";
+const FORMAT: &str = "roost-page-cache 1";
+
+/// The token pages are stored under; read before the database is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generation(String);
+
+/// Which page: the address and everything that shapes its links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key(String);
+
+/// Only GET and HEAD from a visitor without a session cookie can share a page.
+pub fn key(req: &Request) -> Option<Key> {
+    if !matches!(req.method.as_str(), "GET" | "HEAD")
+        || req.cookie(super::auth::SESSION_COOKIE).is_some()
+    {
+        return None;
+    }
+    let material = format!("{}\n{}\n{}\n{}", req.path, req.query, req.base, req.https);
+    Some(Key(
+        super::auth::sha256_hex(material.as_bytes())[..32].to_string()
+    ))
+}
+
+fn dir(home: &Path) -> PathBuf {
+    home.join(DIR)
+}
+
+/// The current generation, creating the first one when there is none yet.
+pub fn generation(home: &Path) -> Option<Generation> {
+    let path = dir(home).join(GENERATION);
+    if let Ok(token) = fs::read_to_string(&path) {
+        let token = token.trim();
+        if token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Some(Generation(token.to_string()));
+        }
+    }
+    // Writing a token before reading the database is safe for the same
+    // reason a writer's is: the reader sees everything committed before it.
+    write_generation(home).ok()
+}
+
+pub fn lookup(home: &Path, generation: &Generation, key: &Key) -> Option<Response> {
+    let bytes = fs::read(page_path(home, generation, key)).ok()?;
+    decode(&bytes)
+}
+
+/// Keeps a response for others, if it is one that anyone may be given.
+pub fn save(home: &Path, generation: &Generation, key: &Key, response: &Response) {
+    let shareable = response.status == 200
+        && response.header("Set-Cookie").is_none()
+        && !response
+            .header("Cache-Control")
+            .is_some_and(|c| c.contains("private") || c.contains("no-store"));
+    if !shareable {
+        return;
+    }
+    let path = page_path(home, generation, key);
+    if let Err(e) = write_atomically(&path, &encode(response)) {
+        eprintln!("roost: could not keep a page in {}: {e}", path.display());
+    }
+}
+
+/// After a commit: a new generation, and the old pages removed. Failing to
+/// write the token would leave stale pages served, so then the pages go too.
+pub fn invalidate(home: &Path) {
+    let token = write_generation(home);
+    let Ok(entries) = fs::read_dir(dir(home)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let current = token.as_ref().is_ok_and(|t| name.starts_with(&t.0));
+        if name.ends_with(".page") && !current {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    if let Err(e) = token {
+        eprintln!(
+            "roost: could not renew the page cache in {}: {e}; cached pages were removed",
+            dir(home).display()
+        );
+    }
+}
+
+fn write_generation(home: &Path) -> std::io::Result<Generation> {
+    let token = super::auth::random_token().map_err(std::io::Error::other)?[..32].to_string();
+    fs::create_dir_all(dir(home))?;
+    write_atomically(&dir(home).join(GENERATION), token.as_bytes())?;
+    Ok(Generation(token))
+}
+
+fn page_path(home: &Path, generation: &Generation, key: &Key) -> PathBuf {
+    dir(home).join(format!("{}-{}.page", generation.0, key.0))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut file = fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    drop(file);
+    fs::rename(&tmp, path)
+}
+
+fn encode(response: &Response) -> Vec<u8> {
+    let mut out = format!("{FORMAT}\n{}\n", response.status).into_bytes();
+    for (name, value) in &response.headers {
+        out.extend_from_slice(format!("{name}: {value}\n").as_bytes());
+    }
+    out.push(b'\n');
+    out.extend_from_slice(&response.body);
+    out
+}
+
+fn decode(bytes: &[u8]) -> Option<Response> {
+    let split = bytes.windows(2).position(|w| w == b"\n\n")?;
+    let head = std::str::from_utf8(&bytes[..split]).ok()?;
+    let mut lines = head.lines();
+    if lines.next()? != FORMAT {
+        return None;
+    }
+    let status = lines.next()?.parse().ok()?;
+    let headers = lines
+        .map(|line| {
+            line.split_once(": ")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Response {
+        status,
+        headers,
+        body: bytes[split + 2..].to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_home() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "roost-page-cache-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn rand_suffix() -> String {
+        super::super::auth::random_token().unwrap()[..8].to_string()
+    }
+
+    fn page(body: &str) -> Response {
+        Response::html(200, body.to_string())
+            .with_header("ETag", "\"1-x\"")
+            .with_header("Cache-Control", "no-cache")
+    }
+
+    #[test]
+    fn a_page_is_found_until_the_next_write() {
+        let home = temp_home();
+        let key = Key("k".repeat(32));
+        let generation = generation(&home).unwrap();
+        assert!(lookup(&home, &generation, &key).is_none());
+        save(&home, &generation, &key, &page("<p>hello</p>"));
+        let found = lookup(&home, &generation, &key).unwrap();
+        assert_eq!(found.body, b"<p>hello</p>");
+        assert_eq!(found.header("ETag"), Some("\"1-x\""));
+        invalidate(&home);
+        let next = super::generation(&home).unwrap();
+        assert_ne!(next, generation);
+        assert!(lookup(&home, &next, &key).is_none());
+        assert!(
+            lookup(&home, &generation, &key).is_none(),
+            "old pages are removed"
+        );
+        fs::remove_dir_all(&home).unwrap();
+    }
+
+    #[test]
+    fn private_and_cookie_setting_responses_are_never_kept() {
+        let home = temp_home();
+        let generation = generation(&home).unwrap();
+        for (i, response) in [
+            page("a").with_header("Set-Cookie", "x=1"),
+            Response::html(200, "b".into()).with_header("Cache-Control", "private, no-cache"),
+            Response::html(200, "c".into()).with_header("Cache-Control", "no-store"),
+            Response::html(404, "d".into()),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let key = Key(format!("{i:032}"));
+            save(&home, &generation, &key, &response);
+            assert!(lookup(&home, &generation, &key).is_none(), "case {i}");
+        }
+        fs::remove_dir_all(&home).unwrap();
+    }
+
+    #[test]
+    fn only_anonymous_reads_have_a_key() {
+        let params =
+            super::super::http::Params(vec![(b"REQUEST_METHOD".to_vec(), b"GET".to_vec())]);
+        let mut req = Request::from_params(&params, Vec::new());
+        assert!(key(&req).is_some());
+        req.headers
+            .push(("cookie".into(), "roost_session=abc".into()));
+        assert!(key(&req).is_none());
+        req.headers.clear();
+        req.method = "POST".into();
+        assert!(key(&req).is_none());
+    }
+}
