@@ -516,15 +516,7 @@ fn export_opml(home: &Path) -> Result<()> {
     let conn = open(home)?;
     let owner = store::settings::get(&conn, "name")?.unwrap_or_default();
     let follows = store::follows::all(&conn)?;
-    let feeds: Vec<crate::opml::ExportedFeed> = follows
-        .iter()
-        .map(|f| crate::opml::ExportedFeed {
-            xml_url: &f.url,
-            title: f.display_name(),
-            html_url: f.home_url.as_deref(),
-        })
-        .collect();
-    print!("{}", crate::opml::write(&owner, &feeds, now()));
+    print!("{}", crate::opml::write_follows(&owner, &follows, now()));
     Ok(())
 }
 

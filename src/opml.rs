@@ -90,6 +90,19 @@ pub struct ExportedFeed<'a> {
     pub html_url: Option<&'a str>,
 }
 
+/// The follow list as OPML, for `roost export-opml` and `/following.opml`.
+pub fn write_follows(owner: &str, follows: &[crate::store::follows::Follow], now: i64) -> String {
+    let feeds: Vec<ExportedFeed> = follows
+        .iter()
+        .map(|f| ExportedFeed {
+            xml_url: &f.url,
+            title: f.display_name(),
+            html_url: f.home_url.as_deref(),
+        })
+        .collect();
+    write(owner, &feeds, now)
+}
+
 pub fn write(owner: &str, feeds: &[ExportedFeed], now: i64) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n<head>\n<title>",

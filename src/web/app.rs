@@ -232,46 +232,33 @@ fn finish(req: &Request, mut response: Response) -> Response {
     response
 }
 
-fn bare_site() -> Site {
-    Site {
+/// An error page for when there is no database or settings to hand.
+fn bare_error_page(title: &str, message: &str) -> Response {
+    let site = Site {
         name: "roost".into(),
         bio: String::new(),
         url: "/".into(),
         base: String::new(),
-    }
+    };
+    let page = layout::Page {
+        site: &site,
+        title,
+        session: None,
+    };
+    Response::html(500, render::html::error(&page, 500, message))
 }
 
 /// 500 without a database or settings to hand: says sorry, never internals.
 pub fn internal_error_page() -> Response {
-    let site = bare_site();
-    let page = layout::Page {
-        site: &site,
-        title: "Error",
-        session: None,
-    };
-    Response::html(
-        500,
-        render::html::error(
-            &page,
-            500,
-            "Something went wrong on this site. The owner can find the details in the web server's error log.",
-        ),
+    bare_error_page(
+        "Error",
+        "Something went wrong on this site. The owner can find the details in the web server's error log.",
     )
 }
 
 fn not_configured_page(message: &str) -> Response {
-    let site = bare_site();
-    let page = layout::Page {
-        site: &site,
-        title: "Not set up",
-        session: None,
-    };
-    Response::html(
-        500,
-        render::html::error(
-            &page,
-            500,
-            &format!("This roost is not set up yet: {message}."),
-        ),
+    bare_error_page(
+        "Not set up",
+        &format!("This roost is not set up yet: {message}."),
     )
 }

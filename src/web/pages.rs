@@ -295,15 +295,7 @@ pub fn following_page(
 /// GET /following.opml: the follow list for feed readers (OPML 2.0).
 pub fn following_opml(ctx: &mut Ctx) -> Result<Response> {
     let follows = store::follows::all(ctx.conn)?;
-    let feeds: Vec<crate::opml::ExportedFeed> = follows
-        .iter()
-        .map(|f| crate::opml::ExportedFeed {
-            xml_url: &f.url,
-            title: f.display_name(),
-            html_url: f.home_url.as_deref(),
-        })
-        .collect();
-    let body = crate::opml::write(&ctx.site.name, &feeds, ctx.now);
+    let body = crate::opml::write_follows(&ctx.site.name, &follows, ctx.now);
     Ok(
         Response::new(200, "text/x-opml; charset=utf-8", body.into_bytes())
             .with_header("Cache-Control", "no-cache"),
