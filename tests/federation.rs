@@ -459,6 +459,17 @@ fn the_timeline_is_the_owners_unless_made_public() {
     assert_eq!(common::http::get(addr, "/timeline", &[]).status, 200);
     let opml = common::http::get(addr, "/following.opml", &[]);
     assert!(opml.text().contains(&server.url("/t.atom")));
+    // Paginated with a cursor: 21 newer own posts push the entry to page two.
+    for i in 0..21 {
+        cli(&home, &["post", &format!("filler {i}")]);
+    }
+    let first = common::http::get(addr, "/timeline", &[]).text();
+    assert!(!first.contains("followed entry text"));
+    let at = first.find("/timeline?before=").expect("a link to older items") + "/timeline?before=".len();
+    let cursor: String = first[at..].chars().take_while(|c| *c != '"').collect();
+    let second = common::http::get(addr, &format!("/timeline?before={cursor}"), &[]).text();
+    assert!(second.contains("followed entry text") && second.contains("own post text"), "{second}");
+    assert_eq!(common::http::get(addr, "/timeline?before=x.y", &[]).status, 400);
 }
 
 fn log_in(addr: std::net::SocketAddr) -> String {
@@ -636,4 +647,65 @@ fn following_a_web_page_finds_its_feed_or_says_there_is_none() {
     assert!(err.contains("no feed found"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     assert_eq!(export(&home)["follows"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn max_seconds_bounds_a_run_and_quiet_prints_nothing_for_remote_errors() {
+    let server = FeedServer::start();
+    server.feed(
+        "/ok.atom",
+        &atom("Ok", &[("ok1", "fine")]),
+        "application/atom+xml",
+    );
+    server.feed(
+        "/drip.atom",
+        &atom("Drip", &[("dr1", "slow")]),
+        "application/atom+xml",
+    );
+    server.feed(
+        "/broken.atom",
+        &atom("Broken", &[("b1", "soon broken")]),
+        "application/atom+xml",
+    );
+    let dir = TempDir::new("roost-fed");
+    let home = node(&dir, "Owner", "https://owner.example/");
+    for path in ["/ok.atom", "/drip.atom", "/broken.atom"] {
+        cli(&home, &["follow", &server.url(path)]);
+    }
+    server.set("/drip.atom", Route::SlowDrip);
+    server.set(
+        "/broken.atom",
+        Route::Status {
+            status: 500,
+            headers: vec![],
+        },
+    );
+    let started = Instant::now();
+    let out = cli(&home, &["poll", "--force", "--max-seconds", "2"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(out.contains("Stopped at the time limit"), "{out}");
+    let following = cli(&home, &["following"]);
+    assert!(
+        !following.contains("timed out"),
+        "our own limit is not the feed's error: {following}"
+    );
+    assert!(following.contains("HTTP 500"), "{following}");
+    // --quiet: a broken feed is not this node's problem, so nothing is printed.
+    server.set(
+        "/drip.atom",
+        Route::Status {
+            status: 404,
+            headers: vec![],
+        },
+    );
+    let quiet = roost_cli(&home, &["poll", "--force", "--quiet"], None);
+    assert!(quiet.status.success());
+    assert!(
+        quiet.stdout.is_empty() && quiet.stderr.is_empty(),
+        "{quiet:?}"
+    );
 }

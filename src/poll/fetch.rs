@@ -228,6 +228,22 @@ pub fn fetch(req: &FetchRequest) -> Result<FetchOutcome, FetchError> {
     fetch_with(shared_agent(req.node_url), req)
 }
 
+/// [`fetch`] that also ends by `deadline` (a poll's `--max-seconds`), should
+/// that come before the usual total timeout.
+pub fn fetch_until(
+    req: &FetchRequest,
+    deadline: Option<Instant>,
+) -> Result<FetchOutcome, FetchError> {
+    let mut limits = Limits::DEFAULT;
+    if let Some(deadline) = deadline {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_secs(1));
+        limits.total_timeout = limits.total_timeout.min(left);
+    }
+    fetch_with_limits(shared_agent(req.node_url), req, &limits)
+}
+
 /// Fetches within the default limits with `agent`, which must come from
 /// [`net::agent`]: that is where the guard and the count of bytes on the wire
 /// are wired in.

@@ -142,7 +142,14 @@ fn poll_due(
                         if deadline.is_some_and(|d| Instant::now() >= d) {
                             return;
                         }
-                        let result = poll_one(&follow, node_url, allow_private);
+                        let result = poll_one(&follow, node_url, allow_private, deadline);
+                        // Cut short by our own time limit, not the feed's fault:
+                        // nothing is recorded, and the next run tries again.
+                        if matches!(result, Polled::Failed(_))
+                            && deadline.is_some_and(|d| Instant::now() >= d)
+                        {
+                            return;
+                        }
                         if sender.send((follow, result)).is_err() {
                             return;
                         }
@@ -201,7 +208,12 @@ pub fn host_of(url: &str) -> &str {
 }
 
 /// Fetch, parse and sanitize one feed (on a worker thread).
-fn poll_one(follow: &Follow, node_url: &str, allow_private: bool) -> Polled {
+fn poll_one(
+    follow: &Follow,
+    node_url: &str,
+    allow_private: bool,
+    deadline: Option<Instant>,
+) -> Polled {
     let request = FetchRequest {
         url: &follow.url,
         etag: follow.etag.as_deref(),
@@ -209,7 +221,8 @@ fn poll_one(follow: &Follow, node_url: &str, allow_private: bool) -> Polled {
         node_url,
         allow_private,
     };
-    match fetch::fetch(&request) {
+    // A run bounded by --max-seconds ends its fetches by then too.
+    match fetch::fetch_until(&request, deadline) {
         Err(error) => Polled::Failed(error.to_string()),
         Ok(FetchOutcome::NotModified { cache }) => Polled::NotModified { cache },
         Ok(FetchOutcome::Gone) => Polled::Gone,
