@@ -97,7 +97,15 @@ fn polling_is_conditional_and_picks_up_changes() {
 
     // Nothing is due right after following; --force polls anyway, conditionally.
     assert!(cli(&home, &["poll"]).contains("Polled 0 of 0"));
+    let generation =
+        || std::fs::read_to_string(home.join("cache/generation")).expect("a page cache generation");
+    let before = generation();
     cli(&home, &["poll", "--force"]);
+    assert_eq!(
+        generation(),
+        before,
+        "a poll that found nothing new keeps the kept pages"
+    );
     let second = server.requests("/a.atom").pop().unwrap();
     assert!(
         second.headers.contains_key("if-none-match"),
@@ -118,6 +126,7 @@ fn polling_is_conditional_and_picks_up_changes() {
     );
     let out = cli(&home, &["poll", "--force"]);
     assert!(out.contains("1 new entries, 1 updated"), "{out}");
+    assert_ne!(generation(), before, "new entries retire the kept pages");
     cli(&home, &["poll", "--force"]);
     let following = cli(&home, &["following"]);
     assert!(
@@ -465,11 +474,20 @@ fn the_timeline_is_the_owners_unless_made_public() {
     }
     let first = common::http::get(addr, "/timeline", &[]).text();
     assert!(!first.contains("followed entry text"));
-    let at = first.find("/timeline?before=").expect("a link to older items") + "/timeline?before=".len();
+    let at = first
+        .find("/timeline?before=")
+        .expect("a link to older items")
+        + "/timeline?before=".len();
     let cursor: String = first[at..].chars().take_while(|c| *c != '"').collect();
     let second = common::http::get(addr, &format!("/timeline?before={cursor}"), &[]).text();
-    assert!(second.contains("followed entry text") && second.contains("own post text"), "{second}");
-    assert_eq!(common::http::get(addr, "/timeline?before=x.y", &[]).status, 400);
+    assert!(
+        second.contains("followed entry text") && second.contains("own post text"),
+        "{second}"
+    );
+    assert_eq!(
+        common::http::get(addr, "/timeline?before=x.y", &[]).status,
+        400
+    );
 }
 
 fn log_in(addr: std::net::SocketAddr) -> String {

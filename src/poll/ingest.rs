@@ -10,6 +10,8 @@ use rusqlite::Connection;
 
 /// Titles and author names are plain text of at most this many characters.
 const MAX_TITLE_CHARS: usize = 300;
+/// A followed feed's own title, as `following` and the timeline show it.
+pub const MAX_FEED_TITLE_CHARS: usize = 200;
 const MAX_AUTHOR_CHARS: usize = 100;
 
 /// One entry after the sanitizer: nothing in it can run in a page.

@@ -245,7 +245,10 @@ fn poll_one(
             Err(error) => Polled::Failed(error.to_string()),
             Ok(feed) => Polled::Fetched {
                 entries: ingest::prepare(&feed),
-                title: feed.title.clone(),
+                title: feed
+                    .title
+                    .as_deref()
+                    .map(|t| super::sanitize::plain_text(t, super::ingest::MAX_FEED_TITLE_CHARS)),
                 home_url: feed.home_url.clone(),
                 etag,
                 last_modified,
@@ -267,7 +270,10 @@ fn record(
     summary: &mut Summary,
 ) -> Result<()> {
     let name = follow.display_name().to_string();
-    store::write_entries(conn, |tx| {
+    store::write_entries_if_changed(conn, |tx| {
+        // Only new or changed entries, or a feed renamed, change what pages
+        // show; most polls find nothing new and must leave the pages be.
+        let mut shown_changed = false;
         let base = PollRecord {
             status: "ok",
             error: None,
@@ -299,6 +305,10 @@ fn record(
                 let stored = ingest::store(tx, follow.id, entries, now)?;
                 summary.new_entries += stored.inserted;
                 summary.updated_entries += stored.updated;
+                shown_changed = stored.inserted + stored.updated > 0
+                    || (title.is_some() && *title != follow.title)
+                    || (home_url.is_some() && *home_url != follow.home_url)
+                    || permanent_url.is_some();
                 PollRecord {
                     next_check: schedule::after_success(
                         now,
@@ -344,7 +354,8 @@ fn record(
                 }
             }
         };
-        store::follows::record_poll(tx, follow.id, &record, now)
+        store::follows::record_poll(tx, follow.id, &record, now)?;
+        Ok(((), shown_changed))
     })
     .with_context(|| format!("saving what was fetched from {}", follow.url))?;
     match result {

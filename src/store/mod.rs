@@ -91,7 +91,7 @@ fn configure(conn: &Connection) -> Result<()> {
 pub fn write<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     transaction(
         conn,
-        f,
+        |tx| Ok((f(tx)?, true)),
         "UPDATE site_state SET version = version + 1, changed_at = ?1",
     )
 }
@@ -101,6 +101,15 @@ pub fn write<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>)
 pub fn write_entries<T>(
     conn: &mut Connection,
     f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    write_entries_if_changed(conn, |tx| Ok((f(tx)?, true)))
+}
+
+/// `write_entries` where `f` says whether anything shown changed: a poll
+/// that found every feed unchanged must not retire kept pages or ETags.
+pub fn write_entries_if_changed<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Connection) -> Result<(T, bool)>,
 ) -> Result<T> {
     transaction(
         conn,
@@ -114,26 +123,28 @@ pub fn write_unseen<T>(
     conn: &mut Connection,
     f: impl FnOnce(&Connection) -> Result<T>,
 ) -> Result<T> {
-    transaction(conn, f, "")
+    transaction(conn, |tx| Ok((f(tx)?, false)), "")
 }
 
+/// Runs `f` in one `BEGIN IMMEDIATE` transaction; when `f` reports a change
+/// that pages show, runs `mark_changed` in it and, after the commit, renews
+/// the page cache's generation.
 fn transaction<T>(
     conn: &mut Connection,
-    f: impl FnOnce(&Connection) -> Result<T>,
+    f: impl FnOnce(&Connection) -> Result<(T, bool)>,
     mark_changed: &str,
 ) -> Result<T> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .context("starting a write transaction")?;
-    let value = f(&tx)?;
-    if !mark_changed.is_empty() {
+    let (value, changed) = f(&tx)?;
+    let changed = changed && !mark_changed.is_empty();
+    if changed {
         tx.execute(mark_changed, [chrono::Utc::now().timestamp()])
             .context("marking the site changed")?;
     }
     tx.commit().context("committing a write transaction")?;
-    if !mark_changed.is_empty()
-        && let Some(home) = conn.path().and_then(|p| Path::new(p).parent())
-    {
+    if changed && let Some(home) = conn.path().and_then(|p| Path::new(p).parent()) {
         crate::web::page_cache::invalidate(home);
     }
     Ok(value)
