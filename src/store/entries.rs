@@ -199,12 +199,3 @@ pub fn replies_to(conn: &Connection, targets: &[&str]) -> Result<Vec<Entry>> {
     found.sort_by_key(|e| (e.sort_time, e.id));
     Ok(found)
 }
-
-pub fn count_for(conn: &Connection, follow: FollowId) -> Result<i64> {
-    conn.query_row(
-        "SELECT count(*) FROM entries WHERE follow_id = ?1",
-        [follow.0],
-        |r| r.get(0),
-    )
-    .context("counting entries")
-}

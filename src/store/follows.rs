@@ -99,16 +99,6 @@ pub fn find(conn: &Connection, url_or_name: &str) -> Result<Option<Follow>> {
     .with_context(|| format!("looking up the follow {url_or_name}"))
 }
 
-pub fn get(conn: &Connection, id: FollowId) -> Result<Option<Follow>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM follows WHERE id = ?1"),
-        [id.0],
-        from_row,
-    )
-    .optional()
-    .context("reading a follow")
-}
-
 /// Removes the follow and, by cascade, its entries.
 pub fn delete(conn: &Connection, id: FollowId) -> Result<()> {
     conn.execute("DELETE FROM follows WHERE id = ?1", [id.0])
