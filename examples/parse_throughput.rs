@@ -23,9 +23,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// The allocator `roost poll` parses with (see `roost::alloc`).
+#[global_allocator]
+static ALLOCATOR: roost::alloc::Switching = roost::alloc::Switching;
+
 const FEED_URL: &str = "https://example.org/feed";
 
 fn main() {
+    roost::alloc::use_mimalloc();
     let mut inputs: Vec<PathBuf> = Vec::new();
     let mut from_list: Option<PathBuf> = None;
     let mut list_only = false;

@@ -107,6 +107,19 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Commands that run long or allocate much (see `roost::alloc`).
+    pub fn is_long_lived(&self) -> bool {
+        matches!(
+            self,
+            Command::Poll { .. }
+                | Command::Serve { .. }
+                | Command::Fastcgi { .. }
+                | Command::ImportOpml { .. }
+        )
+    }
+}
+
 /// Settings `roost config` shows and changes; the rest are internal.
 const PUBLIC_SETTINGS: &[&str] = &[
     "name",

@@ -1,6 +1,7 @@
 //! roost as a library: everything the binary does, so that fuzz targets and
 //! benchmarks can call the same code. `main.rs` only picks the way in.
 
+pub mod alloc;
 pub mod cli;
 pub mod follows;
 pub mod home;

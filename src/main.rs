@@ -3,6 +3,9 @@
 
 use clap::Parser;
 use roost::{cli, web};
+
+#[global_allocator]
+static ALLOCATOR: roost::alloc::Switching = roost::alloc::Switching;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -17,12 +20,16 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if web::fastcgi::fd0_is_listening_socket() {
+        roost::alloc::use_mimalloc();
         return report(web::gateway::run_fastcgi_on_fd0());
     }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return clap_error(error),
     };
+    if cli.command.is_long_lived() {
+        roost::alloc::use_mimalloc();
+    }
     report(cli::run(cli))
 }
 
