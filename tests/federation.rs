@@ -727,3 +727,37 @@ fn max_seconds_bounds_a_run_and_quiet_prints_nothing_for_remote_errors() {
         "{quiet:?}"
     );
 }
+
+#[test]
+fn poll_shows_progress_on_a_terminal_only() {
+    let server = FeedServer::start();
+    let dir = TempDir::new("roost-fed");
+    let home = node(&dir, "Owner", "https://owner.example/");
+    for path in ["/p1.atom", "/p2.atom"] {
+        server.feed(
+            path,
+            &atom(path, &[(path, "entry")]),
+            "application/atom+xml",
+        );
+        cli(&home, &["follow", &server.url(path)]);
+    }
+    // `script` gives the command a terminal, as a person at a shell has.
+    let command = format!(
+        "{} --home {} poll --force",
+        common::roost_bin().display(),
+        home.display()
+    );
+    let mut script = std::process::Command::new("script");
+    common::run_as_cgi_user(&mut script);
+    script.args(["-qc", &command, "/dev/null"]);
+    let out = common::run_with_stdin(&mut script, None);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("2/2 feeds · 127.0.0.1"),
+        "progress on a terminal: {shown:?}"
+    );
+    // Under cron (no terminal) the same run shows no progress at all.
+    let plain = roost_cli(&home, &["poll", "--force"], None);
+    assert!(!String::from_utf8_lossy(&plain.stderr).contains("feeds ·"));
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("feeds ·"));
+}
