@@ -56,11 +56,13 @@ pub fn run_cgi() {
             }
         }
     };
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out
-        .write_all(&response.to_cgi_bytes())
-        .and_then(|_| out.flush())
-    {
+    // Straight to fd 1 in one write: stdout's line buffering would split the
+    // page into several writes at its newlines.
+    use std::os::fd::FromRawFd;
+    // SAFETY: fd 1 is this process's stdout for its whole life; ManuallyDrop
+    // keeps the File from closing it.
+    let mut out = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) });
+    if let Err(e) = out.write_all(&response.to_cgi_bytes()) {
         eprintln!("roost: writing the response: {e}");
     }
 }

@@ -57,8 +57,7 @@ pub fn generation(home: &Path) -> Option<Generation> {
 }
 
 pub fn lookup(home: &Path, generation: &Generation, key: &Key) -> Option<Response> {
-    let bytes = fs::read(page_path(home, generation, key)).ok()?;
-    decode(&bytes)
+    decode(fs::read(page_path(home, generation, key)).ok()?)
 }
 
 /// Keeps a response for others, if it is one that anyone may be given.
@@ -129,7 +128,8 @@ fn encode(response: &Response) -> Vec<u8> {
     out
 }
 
-fn decode(bytes: &[u8]) -> Option<Response> {
+/// The body stays in the buffer it was read into (a page is read on every hit).
+fn decode(mut bytes: Vec<u8>) -> Option<Response> {
     let split = bytes.windows(2).position(|w| w == b"\n\n")?;
     let head = std::str::from_utf8(&bytes[..split]).ok()?;
     let mut lines = head.lines();
@@ -143,10 +143,11 @@ fn decode(bytes: &[u8]) -> Option<Response> {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
         })
         .collect::<Option<Vec<_>>>()?;
+    bytes.drain(..split + 2);
     Some(Response {
         status,
         headers,
-        body: bytes[split + 2..].to_vec(),
+        body: bytes,
     })
 }
 
