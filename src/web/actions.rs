@@ -86,7 +86,7 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
             Some("The login form expired or did not come from this site. Please try again."),
         );
     }
-    let stored = store::settings::get(ctx.conn, "password_hash")?;
+    let stored = ctx.setting("password_hash").map(str::to_owned);
     let password = form.get("password").unwrap_or("");
     let correct = stored
         .as_deref()

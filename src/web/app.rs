@@ -19,9 +19,19 @@ pub struct Ctx<'a> {
     pub site: Site,
     pub session: Option<Session>,
     pub now: i64,
+    /// Every setting, read once per request.
+    settings: Vec<(String, String)>,
 }
 
 impl Ctx<'_> {
+    /// A setting as read at the start of the request.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn page<'p>(&'p self, title: &'p str) -> layout::Page<'p> {
         layout::Page {
             site: &self.site,
@@ -96,6 +106,7 @@ fn handle_inner(req: &Request) -> Result<Response> {
             site,
             session,
             now,
+            settings,
         };
         route(&mut ctx)
     })?;
@@ -215,10 +226,8 @@ fn finish(req: &Request, mut response: Response) -> Response {
     // still get an ETag, from their bytes, and a 304 when it matches.
     if response.status == 200 && response.header("ETag").is_none() {
         let etag = format!("\"b-{}\"", &auth::sha256_hex(&response.body)[..20]);
-        if req
-            .header("if-none-match")
-            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag))
-        {
+        // No Last-Modified is known here, so only If-None-Match can match.
+        if req.has_fresh_copy(&etag, i64::MAX) {
             response.status = 304;
             response.body.clear();
         }

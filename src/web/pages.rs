@@ -129,7 +129,7 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
 /// GET /timeline: own posts and followed entries merged, newest first.
 /// The owner's only, unless `public_timeline` is set.
 pub fn timeline(ctx: &mut Ctx) -> Result<Response> {
-    let public = store::settings::get(ctx.conn, "public_timeline")?.as_deref() == Some("true");
+    let public = ctx.setting("public_timeline") == Some("true");
     if ctx.session.is_none() && !public {
         return Ok(super::actions::to_login(ctx));
     }
@@ -226,7 +226,7 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
 /// The login form with `status` and an optional message; used again after a failure.
 pub fn login_form(ctx: &mut Ctx, status: u16, message: Option<&str>) -> Result<Response> {
     let csrf = auth::random_token()?;
-    let has_password = store::settings::get(ctx.conn, "password_hash")?.is_some();
+    let has_password = ctx.setting("password_hash").is_some();
     let body = render::html::login(&ctx.page("Log in"), &csrf, message, has_password);
     Ok(Response::html(status, body)
         .with_header(
@@ -245,8 +245,9 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
     let recent = store::posts::page(ctx.conn, None, render::feeds::FEED_LENGTH)?;
     let (content_type, body) = match format {
         FeedFormat::Atom => {
-            let feed_id =
-                store::settings::get(ctx.conn, "feed_id")?.unwrap_or_else(|| ctx.site.absolute(""));
+            let feed_id = ctx
+                .setting("feed_id")
+                .map_or_else(|| ctx.site.absolute(""), str::to_owned);
             (
                 "application/atom+xml; charset=utf-8",
                 render::feeds::atom(&ctx.site, &feed_id, &recent, v.last_modified),
