@@ -263,3 +263,57 @@ fn commands_without_a_database_say_how_to_create_one() {
         "roost --home",
     );
 }
+
+/// A database written by the first release (tests/fixtures/release-1.db: 23
+/// posts, one edited, one deleted, a reply, a bio, one follow with two
+/// entries; schema version 2) is upgraded on first use and keeps everything.
+#[test]
+fn a_database_from_the_first_release_is_upgraded_and_keeps_everything() {
+    let home = TempDir::new("roost-upgrade");
+    let db = home.join("roost.db");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/release-1.db"),
+        &db,
+    )
+    .unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    common::chown_to_cgi_user(&db);
+
+    let export = expect_success("export", &roost_cli(home.path(), &["export"], None));
+    let export: serde_json::Value = serde_json::from_str(&export).unwrap();
+    let posts = export["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 23, "23 posts (24 made, one deleted)");
+    let texts: Vec<&str> = posts.iter().map(|p| p["text"].as_str().unwrap()).collect();
+    assert!(texts.contains(&"Post number 3, edited"), "{texts:?}");
+    assert!(!texts.iter().any(|t| t.starts_with("Post number 5 ")));
+    assert!(texts.contains(&"Post number 1 from the first release <b>escaped</b> & kept"));
+    let reply = posts.iter().find(|p| p["text"] == "A reply").unwrap();
+    assert_eq!(reply["reply_to"], "https://friend.example/posts/9");
+    assert_eq!(
+        posts[0]["uid"], "tag:example.org,2026-11-24:/notes/posts/1",
+        "feed ids never change across an upgrade"
+    );
+    assert_eq!(export["settings"]["bio"], "Bio from release one");
+    assert_eq!(export["follows"].as_array().unwrap().len(), 1);
+
+    let following = expect_success("following", &roost_cli(home.path(), &["following"], None));
+    assert!(
+        following.contains("http://127.0.0.1:18766/feed.atom"),
+        "{following}"
+    );
+
+    // The upgraded database takes new posts, and reports the new schema.
+    expect_success(
+        "post",
+        &roost_cli(home.path(), &["post", "After the upgrade"], None),
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, roost::store::migrations::latest_version());
+    let posts: i64 = conn
+        .query_row("SELECT count(*) FROM posts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(posts, 24);
+}

@@ -100,7 +100,8 @@ pub fn run(conn: &mut Connection, options: &Options) -> Result<Summary> {
         });
     }
     let outcome = poll_due(conn, options, &holder, &node_url, allow_private, now);
-    store::write_unseen(conn, |tx| store::lease::release(tx, &holder))?;
+    let finished = outcome.is_ok().then(|| chrono::Utc::now().timestamp());
+    store::write_unseen(conn, |tx| store::lease::release(tx, &holder, finished))?;
     outcome
 }
 

@@ -21,10 +21,14 @@ pub fn renew(conn: &Connection, holder: &str, now: i64, seconds: i64) -> Result<
     acquire(conn, holder, now, seconds)
 }
 
-pub fn release(conn: &Connection, holder: &str) -> Result<()> {
+/// Gives the lease up at the end of a run; `finished` records when a run
+/// that completed ended (`None` for one that failed).
+pub fn release(conn: &Connection, holder: &str, finished: Option<i64>) -> Result<()> {
     conn.execute(
-        "UPDATE poll_lease SET holder = NULL, expires = 0 WHERE id = 1 AND holder = ?1",
-        [holder],
+        "UPDATE poll_lease SET holder = NULL, expires = 0,
+                last_finished = COALESCE(?2, last_finished)
+         WHERE id = 1 AND holder = ?1",
+        params![holder, finished],
     )
     .context("releasing the poll lease")?;
     Ok(())
@@ -57,4 +61,16 @@ pub fn take_over(
         )
         .context("taking over a dead poll's lease")?;
     Ok(n == 1)
+}
+
+/// When a poll last finished (unix seconds), if one ever has.
+pub fn last_finished(conn: &Connection) -> Result<Option<i64>> {
+    conn.query_row(
+        "SELECT last_finished FROM poll_lease WHERE id = 1",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .optional()
+    .map(|t| t.filter(|&t| t > 0))
+    .context("reading when the last poll finished")
 }

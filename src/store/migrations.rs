@@ -115,6 +115,14 @@ const STEPS: &[&str] = &[
     );
     INSERT INTO poll_lease (id, holder, expires) VALUES (1, NULL, 0);
     "#,
+    // 3: what `roost doctor` reports: when a poll last finished, and the
+    // last static publishing failure (publish.rs).
+    r#"
+    -- Unix seconds; 0 = never.
+    ALTER TABLE poll_lease ADD COLUMN last_finished INTEGER NOT NULL DEFAULT 0;
+    -- Empty when the last publish succeeded; otherwise why it failed.
+    ALTER TABLE site_state ADD COLUMN publish_error TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 pub fn latest_version() -> i64 {
