@@ -127,6 +127,7 @@ const PUBLIC_SETTINGS: &[&str] = &[
     "url",
     "public_timeline",
     "allow_private_addresses",
+    "publish_dir",
 ];
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -567,6 +568,7 @@ fn validate_setting(key: &str, value: &str) -> Result<String> {
             }
             Ok(url)
         }
+        "publish_dir" => crate::publish::validate_dir(&clean),
         "public_timeline" | "allow_private_addresses" => match clean.as_str() {
             "true" | "false" => Ok(clean),
             _ => bail!("{key} is true or false, not {value:?}"),
@@ -587,17 +589,36 @@ fn config(home: &Path, key: Option<String>, value: Option<String>) -> Result<()>
                 println!("{key} = {value}");
             }
         }
+        (Some(key), None) if key == crate::publish::SETTING => {
+            println!("{}", publish_dir_state(&conn)?);
+        }
         (Some(key), None) => {
             validate_key(&key)?;
             println!("{}", store::settings::get(&conn, &key)?.unwrap_or_default());
         }
         (Some(key), Some(value)) => {
             let value = validate_setting(&key, &value)?;
+            let before = store::settings::get(&conn, &key)?.unwrap_or_default();
+            // Publishes into the new directory (store::write does).
             store::write(&mut conn, |tx| store::settings::set(tx, &key, &value))?;
+            if key == crate::publish::SETTING && !before.is_empty() && before != value {
+                crate::publish::withdraw(&conn, Path::new(&before))?;
+            }
             println!("{key} = {value}");
         }
     }
     Ok(())
+}
+
+/// `roost config publish_dir`: where the static files go, or why nowhere.
+fn publish_dir_state(conn: &rusqlite::Connection) -> Result<String> {
+    Ok(match crate::publish::configured_dir(conn)? {
+        None => "off (set it to the directory that holds roost.cgi)".into(),
+        Some(dir) => match crate::publish::writable(&dir) {
+            Ok(()) => dir.display().to_string(),
+            Err(error) => format!("off: {error:#}"),
+        },
+    })
 }
 
 fn validate_key(key: &str) -> Result<()> {

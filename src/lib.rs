@@ -9,6 +9,7 @@ pub mod net;
 pub mod opml;
 pub mod poll;
 pub mod posts;
+pub mod publish;
 pub mod render;
 pub mod store;
 pub mod web;

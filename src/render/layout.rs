@@ -156,4 +156,19 @@ mod tests {
             assert_eq!(base64(input.as_bytes()), expected);
         }
     }
+
+    /// Apache serves the published page with sample.htaccess's copy of the
+    /// policy: it must admit this stylesheet, so it must be this policy.
+    #[test]
+    fn sample_htaccess_sends_this_policy_with_published_files() {
+        let htaccess = include_str!("../../sample.htaccess");
+        let expected = format!(
+            "Header set Content-Security-Policy \"{}\"",
+            content_security_policy()
+        );
+        assert!(
+            htaccess.contains(&expected),
+            "sample.htaccess must say: {expected}"
+        );
+    }
 }

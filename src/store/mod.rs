@@ -87,13 +87,16 @@ fn configure(conn: &Connection) -> Result<()> {
 
 /// Runs `f` inside `BEGIN IMMEDIATE` (the write lock is taken up front, so a
 /// read-then-write never fails half way with SQLITE_BUSY) and marks the
-/// owner's pages and feeds changed, so their ETags move.
+/// owner's pages and feeds changed, so their ETags move; after the commit,
+/// the static copies of those pages and feeds are published again.
 pub fn write<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    transaction(
+    let value = transaction(
         conn,
         |tx| Ok((f(tx)?, true)),
         "UPDATE site_state SET version = version + 1, changed_at = ?1",
-    )
+    )?;
+    crate::publish::refresh(conn);
+    Ok(value)
 }
 
 /// `write` for what followed feeds bring (follows, entries): marks only the
@@ -177,6 +180,25 @@ pub fn site_state(conn: &Connection) -> Result<SiteState> {
         })
     })
     .context("reading the site state")
+}
+
+/// Why the last static publishing failed; empty when it succeeded.
+pub fn publish_error(conn: &Connection) -> Result<String> {
+    conn.query_row(
+        "SELECT publish_error FROM site_state WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )
+    .context("reading the publishing state")
+}
+
+pub fn set_publish_error(conn: &Connection, message: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE site_state SET publish_error = ?1 WHERE id = 1",
+        [message],
+    )
+    .context("recording the publishing state")?;
+    Ok(())
 }
 
 /// `roost backup FILE`: SQLite's online backup, consistent while the site stays up.

@@ -79,41 +79,66 @@ fn handle_inner(req: &Request) -> Result<Response> {
     {
         return Ok(answer_from_cache(req, page));
     }
-    let response = with_connection(&home, |conn| {
-        let now = chrono::Utc::now().timestamp();
-        let settings = store::settings::all(conn)?;
-        let setting = |key: &str| {
-            settings
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let mut url = setting("url");
-        if !url.ends_with('/') {
-            url.push('/');
-        }
-        let site = Site {
-            name: setting("name"),
-            bio: setting("bio"),
-            url,
-            base: req.base.clone(),
-        };
-        let session = auth::current_session(conn, req, now)?;
-        let mut ctx = Ctx {
-            req,
-            conn,
-            site,
-            session,
-            now,
-            settings,
-        };
-        route(&mut ctx)
-    })?;
+    let response = with_connection(&home, |conn| answer(conn, req))?;
     if let Some((generation, key)) = &cached {
         page_cache::save(&home, generation, key, &response);
     }
     Ok(response)
+}
+
+/// Loads the settings and the session, then routes: the same for a real
+/// request and for a page being published.
+fn answer(conn: &mut Connection, req: &Request) -> Result<Response> {
+    let now = chrono::Utc::now().timestamp();
+    let settings = store::settings::all(conn)?;
+    let setting = |key: &str| {
+        settings
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut url = setting("url");
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    let site = Site {
+        name: setting("name"),
+        bio: setting("bio"),
+        url,
+        base: req.base.clone(),
+    };
+    let session = auth::current_session(conn, req, now)?;
+    let mut ctx = Ctx {
+        req,
+        conn,
+        site,
+        session,
+        now,
+        settings,
+    };
+    route(&mut ctx)
+}
+
+/// What a visitor without a session gets for `GET path` at the configured
+/// site URL: how `publish` renders the files it writes, through the very
+/// handler a live request reaches.
+pub fn render_for_visitor(conn: &mut Connection, path: &str) -> Result<Response> {
+    let url = store::settings::get(conn, "url")?.unwrap_or_default();
+    let parsed = url::Url::parse(&url)
+        .with_context(|| format!("the site URL {url:?} is not an absolute URL"))?;
+    let req = Request {
+        method: "GET".into(),
+        path: path.into(),
+        query: String::new(),
+        headers: Vec::new(),
+        body: Vec::new(),
+        base: parsed.path().trim_end_matches('/').to_string(),
+        https: parsed.scheme() == "https",
+        remote_addr: String::new(),
+        home: None,
+    };
+    answer(conn, &req)
 }
 
 /// A kept page, or 304 when the client already has it.

@@ -101,7 +101,12 @@ pub fn invalidate(home: &Path) {
 
 fn write_generation(home: &Path) -> std::io::Result<Generation> {
     let token = super::auth::random_token().map_err(std::io::Error::other)?[..32].to_string();
-    fs::create_dir_all(dir(home))?;
+    // Never create the data directory itself: a request that finds none
+    // must not leave an empty one behind (the owner's data may be moving).
+    match fs::create_dir(dir(home)) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
+    }
     write_atomically(&dir(home).join(GENERATION), token.as_bytes())?;
     Ok(Generation(token))
 }
