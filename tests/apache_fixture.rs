@@ -155,16 +155,34 @@ fn htaccess_passes_non_utf8_path_bytes_through() {
 fn htaccess_passes_the_authorization_header() {
     let auth = "Basic dGVzdDpzZWNyZXQ=";
     let env = env_of(&shell().get("/auth", &[("Authorization", auth)]));
-    // CGIPassAuth gives HTTP_AUTHORIZATION; the rewrite fallback arrives renamed.
+    // CGIPassAuth gives HTTP_AUTHORIZATION; the fallbacks are for older servers.
     assert_eq!(var(&env, "HTTP_AUTHORIZATION").as_deref(), Some(auth));
-    assert_eq!(
-        var(&env, "REDIRECT_HTTP_AUTHORIZATION").as_deref(),
-        Some(auth)
-    );
 
     // No header: no variable, rather than an empty one.
     let env = env_of(&shell().get("/auth", &[]));
     assert_eq!(var(&env, "HTTP_AUTHORIZATION"), None);
+    assert_eq!(var(&env, "REDIRECT_HTTP_AUTHORIZATION"), None);
+}
+
+/// An Apache older than 2.4.13 has no CGIPassAuth: sample.htaccess read as
+/// such a server reads it (its version conditions turned around) still hands
+/// the header over, through the SetEnvIf and RewriteRule E= fallbacks.
+#[test]
+fn htaccess_fallbacks_pass_authorization_on_servers_without_cgipassauth() {
+    let site = apache().shell_site("old-apache", ENV_SCRIPT);
+    let as_old_server = SAMPLE_HTACCESS
+        .replace("<IfVersion >= 2.4.13>", "<IfVersion >= 99>")
+        .replace("<IfVersion < 2.4.13>", "<IfVersion < 99>");
+    assert_ne!(as_old_server, SAMPLE_HTACCESS);
+    site.write_file(".htaccess", as_old_server.as_bytes());
+    let auth = "Bearer fallback-token";
+    let env = env_of(&site.get("/auth", &[("Authorization", auth)]));
+    assert_eq!(
+        var(&env, "REDIRECT_HTTP_AUTHORIZATION").as_deref(),
+        Some(auth),
+        "the fallbacks hand the header over"
+    );
+    let env = env_of(&site.get("/auth", &[]));
     assert_eq!(var(&env, "REDIRECT_HTTP_AUTHORIZATION"), None);
 }
 
