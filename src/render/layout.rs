@@ -82,6 +82,9 @@ pub fn render(page: &Page, body: Markup) -> String {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon: without this every page view also asks for
+                // /favicon.ico, which under CGI starts roost for a 404.
+                link rel="icon" href="data:,";
                 title { (title) }
                 link rel="alternate" type="application/atom+xml" title=(format!("{} (Atom)", site.name)) href=(site.link("feed.atom"));
                 link rel="alternate" type="application/feed+json" title=(format!("{} (JSON Feed)", site.name)) href=(site.link("feed.json"));

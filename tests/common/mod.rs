@@ -1,12 +1,14 @@
 //! Shared helpers for roost's integration tests: which binary to test, temporary
 //! directories, running the CLI as the user Apache runs CGI as, a raw HTTP client
-//! (`http`) and one private Apache per test binary (`apache`).
+//! (`http`), one private Apache per test binary (`apache`), a loopback feed
+//! server (`feed_server`) and headless Chromium over DevTools (`browser`).
 //!
-//! std only: no test crates. Each test binary says `mod common;` and uses what it
-//! needs, hence the `dead_code` allowance.
+//! std only, but for the DevTools WebSocket (`tungstenite`). Each test binary
+//! says `mod common;` and uses what it needs, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
 pub mod apache;
+pub mod browser;
 pub mod feed_server;
 pub mod http;
 pub mod process;
