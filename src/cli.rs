@@ -86,7 +86,7 @@ pub enum Command {
     ImportOpml { file: PathBuf },
     /// Print the follow list as OPML 2.0
     ExportOpml,
-    /// Show or change a setting: name, bio, url, public_timeline, allow_private_addresses
+    /// Show or change a setting: name, bio, url, public_timeline, allow_private_addresses, trust_forwarded
     Config {
         key: Option<String>,
         value: Option<String>,
@@ -95,6 +95,12 @@ pub enum Command {
     Backup { file: PathBuf },
     /// Print every post, follow and setting as one JSON document
     Export,
+    /// Check the installation: data directory, permissions, database, cron, the site answering
+    #[command(
+        after_help = "Prints one line per check: \"ok\", or \"FAIL\" with what to do about it. \
+Exits non-zero when any check fails. Run it as the user the site runs as."
+    )]
+    Doctor,
     /// Run the built-in web server (for trying roost out, or behind a proxy)
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
@@ -128,6 +134,7 @@ const PUBLIC_SETTINGS: &[&str] = &[
     "public_timeline",
     "allow_private_addresses",
     "publish_dir",
+    "trust_forwarded",
 ];
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -155,6 +162,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Config { key, value } => config(&home, key, value),
         Command::Backup { file } => backup(&home, &file),
         Command::Export => export(&home),
+        Command::Doctor => doctor(&home),
         Command::Serve { listen } => serve(&home, &listen),
         Command::Fastcgi { listen } => gateway::run_fastcgi_listener(&listen, absolute(&home)?),
     }
@@ -215,6 +223,7 @@ fn create_home(home: &Path, url: &str, name: &str, password: Option<&str>) -> Re
         store::settings::set(tx, "bio", "")?;
         store::settings::set(tx, "public_timeline", "false")?;
         store::settings::set(tx, "allow_private_addresses", "false")?;
+        store::settings::set(tx, "trust_forwarded", "false")?;
         store::settings::set(tx, "id_prefix", &id_prefix)?;
         store::settings::set(tx, "feed_id", &feed_id)?;
         if let Some(hash) = &password_hash {
@@ -432,7 +441,8 @@ fn ago(seconds: i64) -> String {
     format!("{} ago", duration(seconds))
 }
 
-fn duration(seconds: i64) -> String {
+/// A rough length of time: "90 s", "12 min", "5 h", "3 days".
+pub(crate) fn duration(seconds: i64) -> String {
     match seconds.max(0) {
         s if s < 120 => format!("{s} s"),
         s if s < 7200 => format!("{} min", s / 60),
@@ -569,7 +579,7 @@ fn validate_setting(key: &str, value: &str) -> Result<String> {
             Ok(url)
         }
         "publish_dir" => crate::publish::validate_dir(&clean),
-        "public_timeline" | "allow_private_addresses" => match clean.as_str() {
+        "public_timeline" | "allow_private_addresses" | "trust_forwarded" => match clean.as_str() {
             "true" | "false" => Ok(clean),
             _ => bail!("{key} is true or false, not {value:?}"),
         },
@@ -681,6 +691,19 @@ fn export(home: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `roost doctor`: every check, one line each; fails when any check did.
+fn doctor(home: &Path) -> Result<()> {
+    let home = absolute(home)?;
+    let failed = crate::doctor::run(&home, &mut std::io::stdout().lock())?;
+    if failed > 0 {
+        bail!(
+            "{failed} check{} failed; the lines above say what to do",
+            if failed == 1 { "" } else { "s" }
+        );
+    }
+    Ok(())
+}
+
 /// `roost serve`: on a data directory without a database, sets one up for
 /// the address being served, so trying roost out is one command.
 fn serve(home: &Path, listen: &str) -> Result<()> {
@@ -716,6 +739,11 @@ mod tests {
         );
         assert!(validate_setting("url", "ftp://a").is_err());
         assert!(validate_setting("public_timeline", "yes").is_err());
+        assert_eq!(
+            validate_setting("trust_forwarded", " true ").unwrap(),
+            "true"
+        );
+        assert!(validate_setting("trust_forwarded", "1").is_err());
         assert!(validate_setting("name", "  ").is_err());
         assert!(validate_setting("password_hash", "x").is_err());
     }

@@ -3,6 +3,7 @@
 
 pub mod alloc;
 pub mod cli;
+pub mod doctor;
 pub mod follows;
 pub mod home;
 pub mod net;

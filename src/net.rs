@@ -87,6 +87,40 @@ pub fn agent(node_url: &str) -> ureq::Agent {
     ureq::Agent::with_parts(config, connector, GuardResolver::default())
 }
 
+/// Redirects [`own_site_agent`] follows (http to https, a missing slash).
+pub const OWN_SITE_MAX_REDIRECTS: u32 = 3;
+
+/// The client `roost doctor` looks at the owner's *own* site with. That site
+/// may rightly be on loopback or a private network (the host's own address,
+/// an intranet, a test machine), so this client has no internal-address
+/// guard; it is never given a URL that came from outside: only ones built
+/// from the owner's `url` setting. Otherwise the limits of [`agent`]: the
+/// same timeouts and header cap, no proxy from the environment, every status
+/// returned as a response; it follows up to [`OWN_SITE_MAX_REDIRECTS`]
+/// redirects itself. Read bodies with [`read_body_capped`].
+pub fn own_site_agent(node_url: &str) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
+        .proxy(None)
+        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .timeout_global(Some(TOTAL_TIMEOUT))
+        .max_redirects(OWN_SITE_MAX_REDIRECTS)
+        .max_redirects_will_error(false)
+        .max_response_header_size(MAX_HEADER_BYTES as usize)
+        .http_status_as_error(false)
+        .user_agent(user_agent(node_url))
+        .build();
+    ureq::Agent::new_with_config(config)
+}
+
+/// A response's body, at most [`MAX_DECOMPRESSED_BYTES`] of it.
+pub fn read_body_capped(response: &mut ureq::http::Response<ureq::Body>) -> Result<Vec<u8>, Error> {
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_DECOMPRESSED_BYTES)
+        .read_to_vec()
+}
+
 /// Whether a fetch must not connect to `ip`: loopback, private, link-local,
 /// unique-local, carrier-grade NAT, multicast, broadcast, unspecified,
 /// reserved, documentation and benchmarking ranges, and IPv6 forms that embed

@@ -45,8 +45,8 @@ fn log_in(site: &Site) -> String {
     assert_eq!(done.status, 303, "{}", describe(site, &done));
     assert_eq!(
         done.header("Location"),
-        Some(site.path("/").as_str()),
-        "back to the front page of the mount"
+        Some(site.url("/").as_str()),
+        "back to the front page of the mount, as an absolute URL"
     );
     format!(
         "roost_session={}",
@@ -110,7 +110,7 @@ fn browser_flow(kind: Kind) {
     assert_eq!(anonymous.status, 303);
     assert_eq!(
         anonymous.header("Location"),
-        Some(site.path("/login").as_str())
+        Some(site.url("/login").as_str())
     );
     assert!(
         !site.get("/", &[]).text().contains(&forged_text),
@@ -204,4 +204,50 @@ fn bad_input_under_cgi() {
 #[test]
 fn bad_input_under_fcgid() {
     bad_input(Kind::Fcgid);
+}
+
+/// Every redirect reaches the client as a 303 with an absolute `Location`,
+/// also where roost is the whole site: .htaccess and roost.cgi at the
+/// document root of a virtual host (Apache would turn a CGI's bare
+/// `Location: /login` into an internal redirect).
+#[test]
+fn redirects_are_absolute_at_the_root_of_a_virtual_host() {
+    use common::apache::{SAMPLE_HTACCESS, VHOST_NAME};
+    let apache = apache();
+    let host = format!("{VHOST_NAME}:{}", apache.port());
+    let vroot = apache.root().join("vroot");
+    let home = apache.root().join("data").join(unique("vroot"));
+    let bin = vroot.join("roost.cgi");
+    std::fs::copy(common::roost_bin(), &bin).unwrap();
+    common::set_mode(&bin, 0o755);
+    let htaccess = format!(
+        "{SAMPLE_HTACCESS}\nSetEnv ROOST_HOME \"{}\"\n",
+        home.display()
+    );
+    std::fs::write(vroot.join(".htaccess"), htaccess).unwrap();
+    common::set_mode(&vroot.join(".htaccess"), 0o644);
+    let url = format!("http://{host}/");
+    common::expect_success(
+        "init",
+        &common::roost_cli(&home, &["init", "--url", &url, "--name", "Root"], None),
+    );
+    for (method, path) in [("GET", "/timeline"), ("POST", "/posts")] {
+        let r = common::http::send(
+            apache.addr(),
+            method,
+            path,
+            &[
+                ("Host", &host),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            (method == "POST").then_some(&b"text=hi"[..]),
+        );
+        assert_eq!(r.status, 303, "{method} {path}: {}", r.text());
+        assert_eq!(r.header("Location"), Some(format!("{url}login").as_str()));
+    }
+    // And under a subdirectory mount (the shared CGI site at /cgi/).
+    let site = apache.cgi();
+    let r = site.get("/timeline", &[]);
+    assert_eq!(r.status, 303, "{}", describe(site, &r));
+    assert_eq!(r.header("Location"), Some(site.url("/login").as_str()));
 }

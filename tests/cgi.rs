@@ -647,15 +647,17 @@ fn a_missing_data_directory_gets_a_clear_page_not_a_traceback() {
         .stderr(Stdio::piped());
     let out = cmd.output().unwrap();
     let r = parse_cgi(&out.stdout);
-    assert_eq!(r.status, 500);
+    assert_eq!(r.status, 503);
     assert!(
         r.text().contains("ROOST_HOME") && r.text().contains("roost.conf"),
         "{}",
         r.text()
     );
-    // A configured directory without a database: a friendly page, no internals.
+    // A configured directory without a database: 503, the init hint, no internals.
     let r = Cgi::get(&dir.join("nothing-here"), "/").run();
-    assert_eq!(r.status, 500);
+    assert_eq!(r.status, 503);
+    assert!(r.text().contains("roost init"), "{}", r.text());
+    assert!(r.header("Retry-After").is_none(), "waiting does not help");
     assert!(!r.text().contains("nothing-here"), "no paths in the page");
 }
 
@@ -681,10 +683,165 @@ fn public_pages_are_served_from_the_page_cache_until_something_changes() {
     let owner = Cgi::get(&home, "/")
         .header("HTTP_COOKIE", format!("roost_session={}", "a".repeat(64)))
         .run();
-    assert_eq!(owner.status, 500);
+    assert_eq!(owner.status, 503, "no database: unavailable, not a bug");
     std::fs::rename(&aside, &db).unwrap();
     // Any change, from the command line too, retires the kept pages.
     post(&home, "fresh words");
     let after = Cgi::get(&home, "/").run().text();
     assert!(after.contains("fresh words") && after.contains("cached words"));
+}
+
+#[test]
+fn a_request_path_cannot_inject_a_header() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    // The mount point (from REQUEST_URI, percent-decoded) goes into the
+    // cookie's Path: CR LF in it must not end the header.
+    let r = Cgi::get(&home, "/login")
+        .header("REQUEST_URI", "/a%0D%0AX-Injected:%20yes%0D%0A/login")
+        .run();
+    assert_eq!(r.status, 200);
+    assert!(r.header("X-Injected").is_none(), "{:?}", r.headers);
+    let cookie = r.headers_named("Set-Cookie").join("\n");
+    assert!(cookie.contains("Path=/aX-Injected: yes/;"), "{cookie}");
+}
+
+#[test]
+fn redirects_are_absolute_with_a_status_line() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let mut cmd = common::roost_command();
+    cmd.env_clear()
+        .env("GATEWAY_INTERFACE", "CGI/1.1")
+        .env("REQUEST_METHOD", "GET")
+        .env("PATH_INFO", "/timeline")
+        .env("REQUEST_URI", "/notes/timeline")
+        .env("ROOST_HOME", &home);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.stdout.starts_with(b"Status: 303 See Other\r\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let r = parse_cgi(&out.stdout);
+    assert_eq!(
+        r.header("Location"),
+        Some("https://example.org/notes/login"),
+        "the configured scheme and host, the request's mount"
+    );
+    let r = Cgi::post(&home, "/posts", b"text=hi").run();
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("Location"), Some("https://example.org/login"));
+}
+
+/// The `Set-Cookie` of the login form, for a request with these extra variables.
+fn login_cookie_with(home: &Path, vars: &[(&'static str, &'static str)]) -> String {
+    let mut cgi = Cgi::get(home, "/login");
+    for (k, v) in vars {
+        cgi = cgi.header(k, *v);
+    }
+    let r = cgi.run();
+    assert_eq!(r.status, 200);
+    r.headers_named("Set-Cookie").join("\n")
+}
+
+#[test]
+fn https_is_taken_from_the_server_and_forwarded_headers_only_when_trusted() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    assert!(!login_cookie_with(&home, &[]).contains("Secure"));
+    assert!(login_cookie_with(&home, &[("HTTPS", "on")]).contains("; Secure"));
+    assert!(login_cookie_with(&home, &[("REQUEST_SCHEME", "https")]).contains("; Secure"));
+    let forwarded = [("HTTP_X_FORWARDED_PROTO", "https")];
+    assert!(
+        !login_cookie_with(&home, &forwarded).contains("Secure"),
+        "X-Forwarded-Proto is ignored by default"
+    );
+    let out = roost_cli(&home, &["config", "trust_forwarded", "yes"], None);
+    assert!(!out.status.success(), "validated like the other switches");
+    expect_success(
+        "config",
+        &roost_cli(&home, &["config", "trust_forwarded", "true"], None),
+    );
+    assert!(login_cookie_with(&home, &forwarded).contains("; Secure"));
+    assert!(
+        !login_cookie_with(
+            &home,
+            &[("HTTPS", "on"), ("HTTP_X_FORWARDED_PROTO", "http")]
+        )
+        .contains("Secure"),
+        "the trusted proxy's word wins"
+    );
+}
+
+#[test]
+fn a_database_locked_past_the_busy_timeout_gets_503_and_nothing_is_written() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (session, csrf) = log_in(&home);
+    let before = post_count(&home);
+    // Another process holds the write lock (the files exist already, so
+    // opening them as root creates nothing the CGI user could not use).
+    let locker = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let started = std::time::Instant::now();
+    let r = Cgi::post(
+        &home,
+        "/posts",
+        format!("csrf={csrf}&text=locked+out").as_bytes(),
+    )
+    .header("HTTP_COOKIE", session.clone())
+    .run();
+    let waited = started.elapsed();
+    locker.execute_batch("ROLLBACK").unwrap();
+    drop(locker);
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.header("Retry-After").is_some());
+    assert!(r.text().contains("try again"), "{}", r.text());
+    assert!(
+        waited < std::time::Duration::from_secs(9),
+        "the web waits less than the command line: {waited:?}"
+    );
+    assert_eq!(post_count(&home), before, "nothing written");
+    // And once the lock is gone, the same request goes through.
+    let r = Cgi::post(
+        &home,
+        "/posts",
+        format!("csrf={csrf}&text=let+in").as_bytes(),
+    )
+    .header("HTTP_COOKIE", session)
+    .run();
+    assert_eq!(r.status, 303, "{}", r.text());
+}
+
+#[test]
+fn a_read_only_data_directory_gets_503_on_post_and_nothing_is_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (session, csrf) = log_in(&home);
+    let before = post_count(&home);
+    let set_modes = |dir_mode: u32, file_mode: u32| {
+        for entry in std::fs::read_dir(&home).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(file_mode))
+                    .unwrap();
+            }
+        }
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(dir_mode)).unwrap();
+    };
+    // Read-only for its owner, the CGI user (root would write anyway).
+    set_modes(0o500, 0o400);
+    let r = Cgi::post(
+        &home,
+        "/posts",
+        format!("csrf={csrf}&text=read+only").as_bytes(),
+    )
+    .header("HTTP_COOKIE", session)
+    .run();
+    set_modes(0o700, 0o600);
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.text().contains("Nothing was changed"), "{}", r.text());
+    assert_eq!(post_count(&home), before, "nothing written");
 }

@@ -106,6 +106,12 @@ pub fn delete(conn: &Connection, id: FollowId) -> Result<()> {
     Ok(())
 }
 
+/// How many feeds are followed.
+pub fn count(conn: &Connection) -> Result<i64> {
+    conn.query_row("SELECT COUNT(*) FROM follows", [], |r| r.get(0))
+        .context("counting the followed feeds")
+}
+
 pub fn all(conn: &Connection) -> Result<Vec<Follow>> {
     let mut stmt = conn
         .prepare(&format!(

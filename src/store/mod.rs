@@ -22,21 +22,146 @@ pub fn db_path(home: &Path) -> PathBuf {
     home.join(DB_FILE)
 }
 
+/// How long the command line waits for another process's write (a poll's
+/// transaction for one feed, a backup step) before giving up.
+pub const CLI_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a web request waits for the write lock. Shorter than the command
+/// line's: a visitor or the owner's browser is waiting and an Apache worker
+/// is held, and a lock held this long is not a poll's short per-feed
+/// transaction but something stuck (a backup, a manual `BEGIN EXCLUSIVE`);
+/// a quick 503 with `Retry-After` serves better than a hung page.
+pub const WEB_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Opens an existing database and brings its schema up to date.
 pub fn open(home: &Path) -> Result<Connection> {
+    open_waiting(home, CLI_BUSY_TIMEOUT)
+}
+
+/// `open` for a web request: waits `WEB_BUSY_TIMEOUT` for a lock.
+pub fn open_for_web(home: &Path) -> Result<Connection> {
+    open_waiting(home, WEB_BUSY_TIMEOUT)
+}
+
+fn open_waiting(home: &Path, busy_timeout: Duration) -> Result<Connection> {
     let path = db_path(home);
     if !path.exists() {
-        anyhow::bail!(
-            "no roost database in {}: run `roost --home {} init --url URL --name NAME` first",
-            home.display(),
-            home.display()
-        );
+        return Err(NoDatabase(home.to_path_buf()).into());
     }
     let mut conn = Connection::open(&path)
         .with_context(|| format!("opening the database {}", path.display()))?;
-    configure(&conn)?;
+    configure(&conn, busy_timeout)?;
     migrations::migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// The data directory holds no database yet.
+#[derive(Debug)]
+pub struct NoDatabase(pub PathBuf);
+
+impl std::fmt::Display for NoDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no roost database in {}: run `roost --home {} init --url URL --name NAME` first",
+            self.0.display(),
+            self.0.display()
+        )
+    }
+}
+
+impl std::error::Error for NoDatabase {}
+
+/// Why the database cannot be used at the moment: the web answers 503,
+/// with `Retry-After` where waiting may help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// No database in the data directory (`roost init` was not run).
+    Missing,
+    /// Another process held the lock past the busy timeout.
+    Busy,
+    /// The file or its directory cannot be written.
+    ReadOnly,
+    /// The disk (or the account's quota) is full.
+    DiskFull,
+    /// The file cannot be opened (permissions, a missing directory).
+    CannotOpen,
+    /// Reading or writing the file failed.
+    Io,
+}
+
+impl Unavailable {
+    /// Seconds a client may wait before trying again, where waiting may help.
+    pub fn retry_after(self) -> Option<u32> {
+        match self {
+            Unavailable::Busy => Some(5),
+            Unavailable::DiskFull | Unavailable::Io => Some(300),
+            Unavailable::Missing | Unavailable::ReadOnly | Unavailable::CannotOpen => None,
+        }
+    }
+}
+
+/// Whether `error` (anywhere in its chain) says the storage is unavailable,
+/// as opposed to a bug or bad data.
+pub fn unavailable(error: &anyhow::Error) -> Option<Unavailable> {
+    use rusqlite::ErrorCode;
+    error.chain().find_map(|cause| {
+        if cause.is::<NoDatabase>() {
+            return Some(Unavailable::Missing);
+        }
+        match cause.downcast_ref::<rusqlite::Error>()? {
+            rusqlite::Error::SqliteFailure(e, _) => match e.code {
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Some(Unavailable::Busy),
+                ErrorCode::ReadOnly => Some(Unavailable::ReadOnly),
+                ErrorCode::DiskFull => Some(Unavailable::DiskFull),
+                ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
+                    Some(Unavailable::CannotOpen)
+                }
+                ErrorCode::SystemIoFailure => Some(Unavailable::Io),
+                _ => None,
+            },
+            _ => None,
+        }
+    })
+}
+
+/// Opens an existing database read-only, without upgrading its schema, for
+/// `roost doctor` to look at: never changes anything, and opens a database
+/// of a newer schema too.
+pub fn open_to_check(home: &Path) -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    let path = db_path(home);
+    if !path.exists() {
+        return Err(NoDatabase(home.to_path_buf()).into());
+    }
+    let conn = Connection::open_with_flags(
+        &path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("opening the database {}", path.display()))?;
+    conn.busy_timeout(CLI_BUSY_TIMEOUT)
+        .context("setting the database busy timeout")?;
+    Ok(conn)
+}
+
+/// `PRAGMA integrity_check`: the problems SQLite finds, none when the file is sound.
+pub fn integrity_problems(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare("PRAGMA integrity_check(20)")
+        .context("checking the database's integrity")?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .context("checking the database's integrity")?;
+    let found: Vec<String> = rows
+        .collect::<rusqlite::Result<_>>()
+        .context("checking the database's integrity")?;
+    Ok(found.into_iter().filter(|line| line != "ok").collect())
+}
+
+/// The schema version the file says it has (`PRAGMA user_version`).
+pub fn schema_version(conn: &Connection) -> Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .context("reading the schema version")
 }
 
 /// Creates a new database; the caller has checked that none exists.
@@ -44,15 +169,15 @@ pub fn create(home: &Path) -> Result<Connection> {
     let path = db_path(home);
     let mut conn = Connection::open(&path)
         .with_context(|| format!("creating the database {}", path.display()))?;
-    configure(&conn)?;
+    configure(&conn, CLI_BUSY_TIMEOUT)?;
     migrations::migrate(&mut conn)?;
     Ok(conn)
 }
 
-fn configure(conn: &Connection) -> Result<()> {
+fn configure(conn: &Connection, busy_timeout: Duration) -> Result<()> {
     // WAL lets the site answer while cron polls; the busy timeout makes a
     // writer wait for another process's write instead of failing.
-    conn.busy_timeout(Duration::from_secs(10))
+    conn.busy_timeout(busy_timeout)
         .context("setting the database busy timeout")?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))

@@ -41,7 +41,7 @@ fn form(ctx: &Ctx) -> Result<Form, Response> {
 
 /// Redirect to the login page (an owner-only address asked without a session).
 pub fn to_login(ctx: &Ctx) -> Response {
-    Response::see_other(&ctx.site.link("login"))
+    Response::see_other(&ctx.site.redirect_target("login"))
 }
 
 /// The owner's session and form, or the response that refuses the request.
@@ -104,7 +104,7 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
         store::sessions::clear_login_failures(tx, &remote_addr)?;
         auth::start_session(tx, req, now)
     })?;
-    Ok(Response::see_other(&ctx.site.link(""))
+    Ok(Response::see_other(&ctx.site.redirect_target(""))
         .with_header("Set-Cookie", &cookie)
         .with_header(
             "Set-Cookie",
@@ -121,10 +121,12 @@ pub fn logout(ctx: &mut Ctx) -> Result<Response> {
     store::write_unseen(ctx.conn, |tx| {
         store::sessions::delete(tx, &session.token_hash)
     })?;
-    Ok(Response::see_other(&ctx.site.link("")).with_header(
-        "Set-Cookie",
-        &auth::cookie(ctx.req, auth::SESSION_COOKIE, "", 0),
-    ))
+    Ok(
+        Response::see_other(&ctx.site.redirect_target("")).with_header(
+            "Set-Cookie",
+            &auth::cookie(ctx.req, auth::SESSION_COOKIE, "", 0),
+        ),
+    )
 }
 
 /// POST /posts: publish from the compose form.
@@ -154,11 +156,9 @@ pub fn create_post(ctx: &mut Ctx) -> Result<Response> {
         }
     };
     let id = posts::create(ctx.conn, &text, reply_to.as_ref(), ctx.now)?;
-    Ok(Response::see_other(&format!(
-        "{}#post-{}",
-        ctx.site.link(""),
-        id.0
-    )))
+    Ok(Response::see_other(
+        &ctx.site.redirect_target(&format!("#post-{}", id.0)),
+    ))
 }
 
 /// POST /posts/ID/edit
@@ -190,7 +190,7 @@ pub fn edit_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         return Ok(ctx.not_found());
     }
     Ok(Response::see_other(
-        &ctx.site.link(&format!("posts/{}", id.0)),
+        &ctx.site.redirect_target(&format!("posts/{}", id.0)),
     ))
 }
 
@@ -205,7 +205,7 @@ pub fn delete_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     if !posts::delete(ctx.conn, id)? {
         return Ok(ctx.not_found());
     }
-    Ok(Response::see_other(&ctx.site.link("")))
+    Ok(Response::see_other(&ctx.site.redirect_target("")))
 }
 
 fn capitalise(message: &str) -> String {
@@ -226,7 +226,7 @@ pub fn follow(ctx: &mut Ctx) -> Result<Response> {
     let name = form.get("name").unwrap_or("").trim().to_string();
     let nick = (!name.is_empty()).then_some(name.as_str());
     match crate::follows::follow(ctx.conn, &url, nick, ctx.now) {
-        Ok(_) => Ok(Response::see_other(&ctx.site.link("following"))),
+        Ok(_) => Ok(Response::see_other(&ctx.site.redirect_target("following"))),
         Err(error) => pages::following_page(
             ctx,
             400,
@@ -245,7 +245,7 @@ pub fn unfollow(ctx: &mut Ctx) -> Result<Response> {
     };
     let target = form.get("url").unwrap_or("").to_string();
     match crate::follows::unfollow(ctx.conn, &target) {
-        Ok(_) => Ok(Response::see_other(&ctx.site.link("following"))),
+        Ok(_) => Ok(Response::see_other(&ctx.site.redirect_target("following"))),
         Err(error) => pages::following_page(ctx, 400, Some(&format!("{error:#}")), "", ""),
     }
 }

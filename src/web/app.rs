@@ -50,14 +50,18 @@ impl Ctx<'_> {
     }
 }
 
-/// Answers one request. Never fails: errors become a friendly 500 page and a
-/// line in the server's error log.
+/// Answers one request. Never fails: storage that cannot be used becomes a
+/// 503 page, any other error a friendly 500 page, each with a line in the
+/// server's error log.
 pub fn handle(req: &Request) -> Response {
     let response = match handle_inner(req) {
         Ok(response) => response,
         Err(error) => {
             eprintln!("roost: {} {}: {error:#}", req.method, req.path);
-            internal_error_page()
+            match store::unavailable(&error) {
+                Some(why) => unavailable_page(why),
+                None => internal_error_page(),
+            }
         }
     };
     finish(req, response)
@@ -68,7 +72,7 @@ fn handle_inner(req: &Request) -> Result<Response> {
         Ok(home) => home,
         Err(error) => {
             eprintln!("roost: {error:#}");
-            return Ok(not_configured_page(&format!("{error:#}")));
+            return Ok(not_configured_page());
         }
     };
     // A page a visitor may share with others: served from the page cache
@@ -97,6 +101,14 @@ fn answer(conn: &mut Connection, req: &Request) -> Result<Response> {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
+    };
+    // Behind a proxy the owner named: its X-Forwarded-* say who asked and how.
+    let forwarded;
+    let req = if setting("trust_forwarded") == "true" {
+        forwarded = req.as_forwarded();
+        &forwarded
+    } else {
+        req
     };
     let mut url = setting("url");
     if !url.ends_with('/') {
@@ -187,6 +199,7 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
         ("POST", ["posts"]) => actions::create_post(ctx),
         ("POST", ["posts", id, "edit"]) => actions::edit_post(ctx, id),
         ("POST", ["posts", id, "delete"]) => actions::delete_post(ctx, id),
+        ("GET", [".well-known", "roost", "authorization"]) => pages::authorization_probe(ctx),
         (_, segments) => Ok(match allowed_methods(segments) {
             Some(allow) => ctx
                 .error(
@@ -210,7 +223,8 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["following"]
         | ["following.opml"]
         | ["posts", _]
-        | ["posts", _, "edit"] => Some("GET, HEAD"),
+        | ["posts", _, "edit"]
+        | [".well-known", "roost", "authorization"] => Some("GET, HEAD"),
         ["login"] => Some("GET, HEAD, POST"),
         ["logout"] | ["follow"] | ["unfollow"] | ["posts"] | ["posts", _, "delete"] => Some("POST"),
         _ => None,
@@ -227,7 +241,7 @@ fn with_connection<T>(home: &Path, f: impl FnOnce(&mut Connection) -> Result<T>)
         let mut cached = cell.borrow_mut();
         if cached.as_ref().is_none_or(|(path, _)| path != home) {
             *cached = None;
-            let conn = store::open(home).context("opening the data directory")?;
+            let conn = store::open_for_web(home).context("opening the data directory")?;
             *cached = Some((home.to_path_buf(), conn));
         }
         let (_, conn) = cached.as_mut().expect("just set");
@@ -267,7 +281,7 @@ fn finish(req: &Request, mut response: Response) -> Response {
 }
 
 /// An error page for when there is no database or settings to hand.
-fn bare_error_page(title: &str, message: &str) -> Response {
+fn bare_error_page(status: u16, title: &str, message: &str) -> Response {
     let site = Site {
         name: "roost".into(),
         bio: String::new(),
@@ -279,20 +293,65 @@ fn bare_error_page(title: &str, message: &str) -> Response {
         title,
         session: None,
     };
-    Response::html(500, render::html::error(&page, 500, message))
+    Response::html(status, render::html::error(&page, status, message))
 }
 
 /// 500 without a database or settings to hand: says sorry, never internals.
 pub fn internal_error_page() -> Response {
     bare_error_page(
+        500,
         "Error",
         "Something went wrong on this site. The owner can find the details in the web server's error log.",
     )
 }
 
-fn not_configured_page(message: &str) -> Response {
+/// 503: the web server does not say where the data directory is. The page
+/// says how to set it, without naming any path of this host.
+fn not_configured_page() -> Response {
     bare_error_page(
+        503,
         "Not set up",
-        &format!("This roost is not set up yet: {message}."),
+        "This roost is not set up yet: it has no data directory. The owner sets one with \
+         `SetEnv ROOST_HOME /home/me/roost-data` in .htaccess, or a line \
+         \"home = DIR\" in roost.conf next to the binary.",
     )
+}
+
+/// 503: the database cannot be used now; nothing was changed. Where waiting
+/// may help, `Retry-After` says how long. The details (paths, SQLite's
+/// words) go to the error log only.
+fn unavailable_page(why: store::Unavailable) -> Response {
+    use store::Unavailable::*;
+    let (title, message) = match why {
+        Missing => (
+            "Not set up",
+            "This roost is not set up yet: its data directory holds no database. \
+             The owner creates one with `roost init --url URL --name NAME`.",
+        ),
+        Busy => (
+            "Busy",
+            "This site is busy: its database is in use by another task. Nothing was changed. \
+             Please try again in a few seconds.",
+        ),
+        ReadOnly => (
+            "Cannot save",
+            "This site cannot save anything right now: its data directory is read-only. \
+             Nothing was changed. The owner can find the details in the web server's error log.",
+        ),
+        DiskFull => (
+            "Cannot save",
+            "This site cannot save anything right now: its disk is full. Nothing was changed. \
+             The owner can find the details in the web server's error log.",
+        ),
+        CannotOpen | Io => (
+            "Unavailable",
+            "This site cannot reach its database right now. Nothing was changed. \
+             The owner can find the details in the web server's error log.",
+        ),
+    };
+    let page = bare_error_page(503, title, message);
+    match why.retry_after() {
+        Some(seconds) => page.with_header("Retry-After", &seconds.to_string()),
+        None => page,
+    }
 }

@@ -126,8 +126,7 @@ fn serve_one(mut incoming: tiny_http::Request, home: &std::path::Path) {
         Err(refusal) => refusal,
     };
     let headers = response
-        .headers
-        .iter()
+        .header_lines()
         .filter_map(|(k, v)| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).ok())
         .collect();
     let length = response.body.len();

@@ -161,6 +161,29 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The request as the proxy in front of roost saw it, for when the owner
+    /// trusts it (`trust_forwarded`): HTTPS from the last `X-Forwarded-Proto`
+    /// value, the client from the last `X-Forwarded-For` entry (the one the
+    /// proxy added; earlier ones are the client's word). `X-Forwarded-Host`
+    /// is never used: absolute URLs come from the `url` setting.
+    pub fn as_forwarded(&self) -> Request {
+        let last = |name: &str| {
+            self.header(name)
+                .and_then(|v| v.rsplit(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let mut req = self.clone();
+        if let Some(proto) = last("x-forwarded-proto") {
+            req.https = proto.eq_ignore_ascii_case("https");
+        }
+        if let Some(client) = last("x-forwarded-for") {
+            req.remote_addr = client;
+        }
+        req
+    }
+
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.header("cookie")?
             .split(';')
@@ -299,7 +322,14 @@ impl Response {
     }
 
     /// 303 See Other: after a form POST the browser fetches `location` with GET.
+    /// `location` is absolute (`Site::absolute`): Apache turns a CGI's
+    /// `Location: /path` into an internal redirect when it has no status, and
+    /// an absolute URL is right for every way in.
     pub fn see_other(location: &str) -> Response {
+        debug_assert!(
+            location.starts_with("http://") || location.starts_with("https://"),
+            "redirects are absolute: {location}"
+        );
         Response::new(
             303,
             "text/plain; charset=utf-8",
@@ -316,9 +346,22 @@ impl Response {
         }
     }
 
+    /// Adds a header. CR, LF and NUL are removed from the name and the value
+    /// (and anything but a token character from the name): values are built
+    /// from request paths, settings and other input, and must never end the
+    /// header or start another one.
     pub fn with_header(mut self, name: &str, value: &str) -> Response {
-        self.headers.push((name.into(), value.into()));
+        self.headers
+            .push((header_name_safe(name), header_value_safe(value)));
         self
+    }
+
+    /// The headers as they go on the wire: the same cleaning as `with_header`,
+    /// again, for headers pushed onto `headers` directly.
+    pub fn header_lines(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.headers
+            .iter()
+            .map(|(k, v)| (header_name_safe(k), header_value_safe(v)))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -335,7 +378,7 @@ impl Response {
         out.extend_from_slice(
             format!("Status: {} {}\r\n", self.status, reason(self.status)).as_bytes(),
         );
-        for (k, v) in &self.headers {
+        for (k, v) in self.header_lines() {
             out.extend_from_slice(k.as_bytes());
             out.extend_from_slice(b": ");
             out.extend_from_slice(v.as_bytes());
@@ -348,6 +391,21 @@ impl Response {
         out.extend_from_slice(&self.body);
         out
     }
+}
+
+/// A header name keeps only RFC 9110 token characters.
+fn header_name_safe(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(*c))
+        .collect()
+}
+
+/// A header value without the characters that could end it: CR, LF, NUL.
+fn header_value_safe(value: &str) -> String {
+    if !value.contains(['\r', '\n', '\0']) {
+        return value.to_string();
+    }
+    value.replace(['\r', '\n', '\0'], "")
 }
 
 pub fn reason(status: u16) -> &'static str {
@@ -423,6 +481,32 @@ mod tests {
     }
 
     #[test]
+    fn https_comes_from_the_server_and_forwarded_headers_only_when_trusted() {
+        let plain = Request::from_params(&params(&[]), Vec::new());
+        assert!(!plain.https);
+        for https in [
+            params(&[("HTTPS", b"on")]),
+            params(&[("HTTPS", b"1")]),
+            params(&[("REQUEST_SCHEME", b"https")]),
+        ] {
+            assert!(Request::from_params(&https, Vec::new()).https);
+        }
+        let p = params(&[
+            ("REMOTE_ADDR", b"10.0.0.1"),
+            ("HTTP_X_FORWARDED_PROTO", b"https"),
+            ("HTTP_X_FORWARDED_FOR", b"198.51.100.9, 203.0.113.5"),
+        ]);
+        let req = Request::from_params(&p, Vec::new());
+        assert!(!req.https, "not trusted by default");
+        assert_eq!(req.remote_addr, "10.0.0.1");
+        let trusted = req.as_forwarded();
+        assert!(trusted.https);
+        assert_eq!(trusted.remote_addr, "203.0.113.5", "the proxy's entry");
+        let p = params(&[("HTTPS", b"on"), ("HTTP_X_FORWARDED_PROTO", b"http")]);
+        assert!(!Request::from_params(&p, Vec::new()).as_forwarded().https);
+    }
+
+    #[test]
     fn oversize_and_garbage_content_length_are_refused() {
         let big = (MAX_BODY_BYTES + 1).to_string();
         assert_eq!(
@@ -440,6 +524,26 @@ mod tests {
             400
         );
         assert_eq!(params(&[]).body_length_within_limit().unwrap(), 0);
+    }
+
+    #[test]
+    fn headers_never_carry_cr_lf_or_nul() {
+        let r = Response::plain(200, "x")
+            .with_header("Location", "https://a.example/\r\nSet-Cookie: evil=1")
+            .with_header("X-Bad\r\nName", "a\0b");
+        assert_eq!(
+            r.header("Location"),
+            Some("https://a.example/Set-Cookie: evil=1")
+        );
+        assert_eq!(r.header("X-BadName"), Some("ab"));
+        // Pushed directly, bypassing with_header: cleaned on the way out.
+        let mut raw = Response::plain(200, "x");
+        raw.headers
+            .push(("Set-Cookie".into(), "a=1\r\nX-Injected: yes".into()));
+        let wire = String::from_utf8(raw.to_cgi_bytes()).unwrap();
+        let head = wire.split("\r\n\r\n").next().unwrap();
+        assert!(head.contains("Set-Cookie: a=1X-Injected: yes"), "{head}");
+        assert!(!head.lines().any(|l| l.starts_with("X-Injected")), "{head}");
     }
 
     #[test]

@@ -32,7 +32,16 @@ pub fn key(req: &Request) -> Option<Key> {
     {
         return None;
     }
-    let material = format!("{}\n{}\n{}\n{}", req.path, req.query, req.base, req.https);
+    // X-Forwarded-Proto is in the key, trusted or not: a page kept for a
+    // request with one is never handed to a request without it.
+    let material = format!(
+        "{}\n{}\n{}\n{}\n{}",
+        req.path,
+        req.query,
+        req.base,
+        req.https,
+        req.header("x-forwarded-proto").unwrap_or("")
+    );
     Some(Key(
         super::auth::sha256_hex(material.as_bytes())[..32].to_string()
     ))

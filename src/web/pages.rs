@@ -215,10 +215,26 @@ pub fn edit(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     Ok(Response::html(200, body).with_header("Cache-Control", "no-store"))
 }
 
+/// GET /.well-known/roost/authorization: whether this request reached roost
+/// with an `Authorization` header (its presence, never its value), so that
+/// `roost doctor` can tell whether the web server passes it on.
+pub fn authorization_probe(ctx: &mut Ctx) -> Result<Response> {
+    let carried = ctx
+        .req
+        .header("authorization")
+        .is_some_and(|v| !v.is_empty());
+    let text = if carried {
+        "authorization: present\n"
+    } else {
+        "authorization: absent\n"
+    };
+    Ok(Response::plain(200, text).with_header("Cache-Control", "no-store"))
+}
+
 /// GET /login: the login form, with a fresh double-submit CSRF cookie.
 pub fn login(ctx: &mut Ctx) -> Result<Response> {
     if ctx.session.is_some() {
-        return Ok(Response::see_other(&ctx.site.link("")));
+        return Ok(Response::see_other(&ctx.site.redirect_target("")));
     }
     login_form(ctx, 200, None)
 }

@@ -1,0 +1,626 @@
+//! `roost doctor` (SPEC §3): looks at an installation the way shared hosts
+//! break it and prints one line per finding, `ok` or `FAIL` with the fix.
+//! One function per check; the checks are independent, so one that fails
+//! (or cannot run) never stops the others, and only the count of failures
+//! reaches the exit code. Changes nothing: the database is opened read-only.
+
+use crate::{net, publish, store};
+use anyhow::Result;
+use rusqlite::Connection;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// A poll older than this, on a node that follows feeds, means cron does not run it.
+pub const MAX_POLL_AGE_SECONDS: i64 = 3600;
+
+/// The `Authorization` value the probe sends; roost only reports its presence.
+const PROBE_AUTHORIZATION: &str = "Bearer roost-doctor-probe";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Fail,
+    /// Could not be checked here; another line says what tells instead.
+    Skip,
+}
+
+/// One printed line: a status and what was found (with the fix, for `Fail`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub status: Status,
+    pub text: String,
+}
+
+fn ok(text: impl Into<String>) -> Finding {
+    Finding {
+        status: Status::Ok,
+        text: text.into(),
+    }
+}
+
+fn fail(text: impl Into<String>) -> Finding {
+    Finding {
+        status: Status::Fail,
+        text: text.into(),
+    }
+}
+
+fn skip(text: impl Into<String>) -> Finding {
+    Finding {
+        status: Status::Skip,
+        text: text.into(),
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let label = match self.status {
+            Status::Ok => "ok",
+            Status::Fail => "FAIL",
+            Status::Skip => "skip",
+        };
+        write!(f, "{label:<6}{}", self.text)
+    }
+}
+
+/// What every check may look at, gathered once. A part that cannot be had
+/// (no database, unreadable settings) is left empty, and the checks that
+/// need it say so.
+pub struct Install {
+    /// The data directory, absolute.
+    pub home: PathBuf,
+    /// This binary: the one cron and (when named `roost.cgi`) the web server run.
+    pub exe: Option<PathBuf>,
+    /// The database, read-only, or why it cannot be opened.
+    pub db: std::result::Result<Connection, String>,
+    pub settings: Vec<(String, String)>,
+    pub now: i64,
+}
+
+impl Install {
+    pub fn gather(home: &Path) -> Install {
+        let db = store::open_to_check(home).map_err(|e| format!("{e:#}"));
+        let settings = db
+            .as_ref()
+            .ok()
+            .and_then(|conn| store::settings::all(conn).ok())
+            .unwrap_or_default();
+        Install {
+            home: home.to_path_buf(),
+            exe: std::env::current_exe().ok(),
+            db,
+            settings,
+            now: chrono::Utc::now().timestamp(),
+        }
+    }
+
+    fn setting(&self, key: &str) -> Option<&str> {
+        self.settings
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The node's address, always ending in `/`.
+    fn url(&self) -> Option<String> {
+        let url = self.setting("url")?;
+        Some(if url.ends_with('/') {
+            url.to_string()
+        } else {
+            format!("{url}/")
+        })
+    }
+
+    fn exe_display(&self) -> String {
+        self.exe
+            .as_ref()
+            .map_or_else(|| "/path/to/roost".to_string(), |p| p.display().to_string())
+    }
+
+    /// The line cron should have: the real binary and `--home`.
+    fn cron_line(&self) -> String {
+        format!(
+            "*/5 * * * * {} --home {} poll --quiet",
+            self.exe_display(),
+            self.home.display()
+        )
+    }
+
+    /// Directories the web server serves files from: where `roost.cgi` is,
+    /// when this binary is it, and the static publishing directory.
+    fn document_roots(&self) -> Vec<PathBuf> {
+        let mut roots = Vec::new();
+        if let Some(exe) = &self.exe
+            && exe.file_name().is_some_and(|n| n == "roost.cgi")
+            && let Some(dir) = exe.parent()
+        {
+            roots.push(dir.to_path_buf());
+        }
+        if let Some(dir) = self.setting("publish_dir") {
+            roots.push(PathBuf::from(dir));
+        }
+        roots
+    }
+}
+
+/// Runs every check, printing each finding as it comes; returns how many failed.
+pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
+    let install = Install::gather(home);
+    let checks: [fn(&Install) -> Vec<Finding>; 8] = [
+        data_directory_location,
+        permissions,
+        database,
+        cron_line,
+        last_poll,
+        published,
+        authorization_reaches_roost,
+        site_answers,
+    ];
+    let mut failed = 0;
+    for check in checks {
+        for finding in check(&install) {
+            failed += usize::from(finding.status == Status::Fail);
+            writeln!(out, "{finding}")?;
+            out.flush()?;
+        }
+    }
+    Ok(failed)
+}
+
+/// 1. The data directory is outside every document root, or the web server
+///    refuses it (asked through the site's own URL).
+fn data_directory_location(install: &Install) -> Vec<Finding> {
+    let home = real_path(&install.home);
+    let roots = install.document_roots();
+    if roots.is_empty() {
+        return vec![skip(format!(
+            "data directory {}: no document root to compare with (run doctor with the \
+             roost.cgi the web server runs, or set publish_dir)",
+            install.home.display()
+        ))];
+    }
+    let mut findings = Vec::new();
+    for root in roots {
+        let Ok(inside) = home.strip_prefix(real_path(&root)) else {
+            findings.push(ok(format!(
+                "data directory {} is outside the document root {}",
+                install.home.display(),
+                root.display()
+            )));
+            continue;
+        };
+        let Some(url) = install.url() else {
+            findings.push(fail(format!(
+                "data directory {} is inside the document root {} — move it out \
+                 (and point ROOST_HOME or roost.conf at the new place)",
+                install.home.display(),
+                root.display()
+            )));
+            continue;
+        };
+        let probe = format!("{url}{}", url_path(&inside.join(store::DB_FILE)));
+        findings.push(match get(install, &probe, &[]) {
+            Err(error) => skip(format!(
+                "data directory {} is inside the document root {}; cannot tell whether it \
+                 is served: {probe} did not answer ({error})",
+                install.home.display(),
+                root.display()
+            )),
+            Ok((200, body)) => {
+                let what = if body.starts_with(b"SQLite format 3") {
+                    "the database itself"
+                } else {
+                    "200"
+                };
+                fail(format!(
+                    "data directory {} is inside the document root {} and served: {probe} \
+                     answered with {what} — move it out (and point ROOST_HOME or roost.conf \
+                     at the new place), or put sample.htaccess's rules (the \"roost-data\" and \
+                     \".db\" refusals) in the .htaccess next to roost.cgi",
+                    install.home.display(),
+                    root.display()
+                ))
+            }
+            Ok((status @ (401 | 403 | 404 | 410), _)) => ok(format!(
+                "data directory {} is inside the document root {}, but the web server \
+                 refuses it ({probe} answered {status}); outside is safer",
+                install.home.display(),
+                root.display()
+            )),
+            Ok((status, _)) => fail(format!(
+                "data directory {} is inside the document root {}: {probe} answered {status}, \
+                 not a refusal — move it out of the document root",
+                install.home.display(),
+                root.display()
+            )),
+        });
+    }
+    findings
+}
+
+/// 2. Nothing too open: the data directory (0700), the database files (no
+///    group or other access), the binary and its directory (suexec refuses
+///    a group- or world-writable one).
+fn permissions(install: &Install) -> Vec<Finding> {
+    let home = &install.home;
+    let Some(home_mode) = mode(home) else {
+        return vec![skip(format!(
+            "permissions: there is no data directory {}",
+            home.display()
+        ))];
+    };
+    let mut findings = Vec::new();
+    if home_mode & 0o077 != 0 {
+        findings.push(fail(format!(
+            "permissions: {} is mode {home_mode:o}, open to {} — run: chmod 700 {}",
+            home.display(),
+            who(home_mode),
+            home.display()
+        )));
+    }
+    let open_files: Vec<PathBuf> = ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| home.join(format!("{}{suffix}", store::DB_FILE)))
+        .filter(|file| mode(file).is_some_and(|m| m & 0o077 != 0))
+        .collect();
+    if !open_files.is_empty() {
+        let names: Vec<String> = open_files.iter().map(|f| f.display().to_string()).collect();
+        findings.push(fail(format!(
+            "permissions: the database files are readable by others — run: chmod 600 {}",
+            names.join(" ")
+        )));
+    }
+    if let Some(exe) = &install.exe {
+        for path in [Some(exe.as_path()), exe.parent()].into_iter().flatten() {
+            if let Some(m) = mode(path)
+                && m & 0o022 != 0
+            {
+                findings.push(fail(format!(
+                    "permissions: {} is writable by {} (suexec refuses to run such a \
+                     program, and anyone could replace it) — run: chmod 755 {}",
+                    path.display(),
+                    who(m & 0o022),
+                    path.display()
+                )));
+            }
+        }
+    }
+    if findings.is_empty() {
+        findings.push(ok(format!(
+            "permissions: {} is private, the database files too, and {} is writable by \
+             its owner only",
+            home.display(),
+            install.exe_display()
+        )));
+    }
+    findings
+}
+
+/// 3. The database opens, passes `PRAGMA integrity_check`, and has the schema
+///    this roost writes.
+fn database(install: &Install) -> Vec<Finding> {
+    let conn = match &install.db {
+        Ok(conn) => conn,
+        Err(_) if !store::db_path(&install.home).exists() => {
+            return vec![fail(format!(
+                "database: there is no {} in {} — run: roost --home {} init --url URL --name NAME",
+                store::DB_FILE,
+                install.home.display(),
+                install.home.display()
+            ))];
+        }
+        Err(error) => {
+            return vec![fail(format!(
+                "database: cannot open it: {error} — check that {} and its files belong to \
+                 the user the site runs as",
+                install.home.display()
+            ))];
+        }
+    };
+    let restore = "restore the latest copy made with `roost backup FILE` \
+                   (copy it to roost.db with the site stopped), or try `sqlite3 roost.db .recover`";
+    let integrity = match store::integrity_problems(conn) {
+        Ok(problems) if problems.is_empty() => ok("database integrity (PRAGMA integrity_check)"),
+        Ok(problems) => fail(format!(
+            "database integrity: {} — {restore}",
+            problems.join("; ")
+        )),
+        Err(error) => fail(format!("database integrity: {error:#} — {restore}")),
+    };
+    let latest = store::migrations::latest_version();
+    let version = match store::schema_version(conn) {
+        Ok(v) if v == latest => ok(format!("database schema version {v} (current)")),
+        Ok(v) if v > latest => fail(format!(
+            "database schema version {v} is newer than this roost knows ({latest}): a newer \
+             roost wrote it — install that newer binary as {}",
+            install.exe_display()
+        )),
+        Ok(v) => fail(format!(
+            "database schema version {v} is older than this roost's ({latest}) — run: \
+             {} --home {} config (any command upgrades it)",
+            install.exe_display(),
+            install.home.display()
+        )),
+        Err(error) => fail(format!("database schema version: {error:#} — {restore}")),
+    };
+    vec![integrity, version]
+}
+
+/// 4a. The crontab has a `poll` line for this data directory. Without a
+///     `crontab` command, the last poll's age (4b) is what tells.
+fn cron_line(install: &Install) -> Vec<Finding> {
+    let output = match std::process::Command::new("crontab")
+        .arg("-l")
+        .stdin(std::process::Stdio::null())
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return vec![skip(
+                "cron line: there is no crontab command here (the host may set cron up in its \
+                 control panel); the last poll's age tells whether polls run",
+            )];
+        }
+        Err(e) => return vec![skip(format!("cron line: cannot run `crontab -l`: {e}"))],
+    };
+    // "no crontab for USER" exits non-zero: an empty table.
+    let table = if output.status.success() {
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    } else {
+        String::new()
+    };
+    let home = install.home.display().to_string();
+    let exe = install.exe.as_ref().map(|p| p.display().to_string());
+    let found = table.lines().map(str::trim).any(|line| {
+        !line.starts_with('#')
+            && line.split_whitespace().any(|word| word == "poll")
+            && (line.contains(&home)
+                || exe
+                    .as_deref()
+                    .is_some_and(|exe| line.contains(exe) && !line.contains("--home")))
+    });
+    if found {
+        vec![ok(format!("cron line: the crontab polls {home}"))]
+    } else {
+        vec![fail(format!(
+            "cron line: the crontab has no `poll` line for {home} — add it with `crontab -e`: {}",
+            install.cron_line()
+        ))]
+    }
+}
+
+/// 4b. On a node that follows feeds, a poll finished within the last hour.
+fn last_poll(install: &Install) -> Vec<Finding> {
+    let Ok(conn) = &install.db else {
+        return vec![skip("last poll: no database to read it from (see above)")];
+    };
+    let follows = match store::follows::count(conn) {
+        Ok(n) => n,
+        Err(error) => return vec![fail(format!("last poll: {error:#}"))],
+    };
+    let finished = match store::lease::last_finished(conn) {
+        Ok(t) => t,
+        Err(error) => return vec![fail(format!("last poll: {error:#}"))],
+    };
+    let age = finished.map(|t| install.now - t);
+    let fix = format!(
+        "make sure cron runs `{}` (crontab -e), and run that command once by hand to see \
+         any error",
+        install.cron_line()
+    );
+    match age {
+        _ if follows == 0 => vec![ok("last poll: this node follows no feeds yet")],
+        Some(age) if age <= MAX_POLL_AGE_SECONDS => vec![ok(format!(
+            "last poll finished {} ago",
+            crate::cli::duration(age)
+        ))],
+        Some(age) => vec![fail(format!(
+            "last poll finished {} ago, though this node follows {follows} feeds — {fix}",
+            crate::cli::duration(age)
+        ))],
+        None => vec![fail(format!(
+            "last poll: no poll has ever finished, though this node follows {follows} feeds — {fix}"
+        ))],
+    }
+}
+
+fn published(install: &Install) -> Vec<Finding> {
+    let Ok(conn) = &install.db else {
+        return vec![skip(
+            "published files: no database to compare with (see above)",
+        )];
+    };
+    vec![check_published(conn, &install.home)]
+}
+
+/// 5. Whether the statically published files are current: the last
+///    publishing went well, and each file holds what roost would publish now.
+pub fn check_published(conn: &Connection, home: &Path) -> Finding {
+    let dir = match publish::configured_dir(conn) {
+        Err(error) => return fail(format!("published files: {error:#}")),
+        Ok(None) => return ok("published files: publishing is off (roost answers every request)"),
+        Ok(Some(dir)) => dir,
+    };
+    let republish = format!(
+        "roost --home {} config publish_dir {}",
+        home.display(),
+        dir.display()
+    );
+    match store::publish_error(conn) {
+        Err(error) => return fail(format!("published files: {error:#}")),
+        Ok(error) if !error.is_empty() => {
+            return fail(format!(
+                "published files: the last publishing failed: {error} — fix that, then run: {republish}"
+            ));
+        }
+        Ok(_) => {}
+    }
+    // Rendering needs a connection of its own (it may prepare statements).
+    let stale = store::open_to_check(home).and_then(|mut own| publish::stale(&mut own));
+    match stale {
+        Err(error) => fail(format!("published files: cannot compare: {error:#}")),
+        Ok(stale) if stale.is_empty() => {
+            ok(format!("published files in {} are current", dir.display()))
+        }
+        Ok(stale) => fail(format!(
+            "published files are stale or missing: {} — run: {republish}",
+            stale
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// 6. The `Authorization` header reaches roost (Apache withholds it from CGI
+///    and FastCGI programs unless told otherwise).
+fn authorization_reaches_roost(install: &Install) -> Vec<Finding> {
+    let Some(url) = install.url() else {
+        return vec![skip("Authorization header: no url setting to ask through")];
+    };
+    let probe = format!("{url}.well-known/roost/authorization");
+    let finding = match get(install, &probe, &[("Authorization", PROBE_AUTHORIZATION)]) {
+        Err(error) => skip(format!(
+            "Authorization header: cannot tell, {probe} did not answer ({error})"
+        )),
+        Ok((200, body)) if body.starts_with(b"authorization: present") => {
+            ok("Authorization header reaches roost")
+        }
+        Ok((200, body)) if body.starts_with(b"authorization: absent") => fail(
+            "Authorization header: the web server does not pass it to roost — add \
+             `CGIPassAuth On` (Apache 2.4.13 and later) to the .htaccess next to roost.cgi, \
+             or sample.htaccess's line `SetEnvIf Authorization \"(.+)\" HTTP_AUTHORIZATION=$1`",
+        ),
+        Ok((status, _)) => fail(format!(
+            "Authorization header: {probe} answered {status}, not roost's answer — check that \
+             the url setting is this roost's address and that the .htaccess sends every path \
+             to roost.cgi (sample.htaccess)"
+        )),
+    };
+    vec![finding]
+}
+
+/// 7. The site's address answers 200 with this roost's front page.
+fn site_answers(install: &Install) -> Vec<Finding> {
+    let Some(url) = install.url() else {
+        return vec![fail(format!(
+            "site: there is no url setting — run: roost --home {} config url https://example.org/",
+            install.home.display()
+        ))];
+    };
+    let name = install.setting("name").unwrap_or("");
+    let finding = match get(install, &url, &[]) {
+        Err(error) => fail(format!(
+            "site: {url} does not answer ({error}) — check the url setting \
+             (`roost --home {} config url URL`) and that the web server serves it",
+            install.home.display()
+        )),
+        Ok((200, body)) => {
+            let page = String::from_utf8_lossy(&body);
+            if name.is_empty() || page.contains(name) || page.contains(&escape_html(name)) {
+                ok(format!("site: {url} answers with this roost's page"))
+            } else {
+                fail(format!(
+                    "site: {url} answers, but not with this roost's page (no {name:?} in it) — \
+                     check the url setting and that roost.cgi and .htaccess are in the \
+                     directory it names"
+                ))
+            }
+        }
+        Ok((status, _)) => fail(format!(
+            "site: {url} answered {status} — the web server's error log says why"
+        )),
+    };
+    vec![finding]
+}
+
+/// GET through the own-site client: (status, body).
+fn get(
+    install: &Install,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> std::result::Result<(u16, Vec<u8>), String> {
+    let agent = net::own_site_agent(&install.url().unwrap_or_default());
+    let mut request = agent.get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.call().map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = net::read_body_capped(&mut response).map_err(|e| e.to_string())?;
+    Ok((status, body))
+}
+
+/// The path with symlinks resolved, or as given when it does not exist.
+fn real_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn mode(path: &Path) -> Option<u32> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+/// Who the open bits of `mode` let in: "group", "others" or both.
+fn who(mode: u32) -> &'static str {
+    match (mode & 0o070 != 0, mode & 0o007 != 0) {
+        (true, true) => "group and others",
+        (true, false) => "group",
+        _ => "others",
+    }
+}
+
+/// A relative path as a URL path: each segment percent-encoded.
+fn url_path(path: &Path) -> String {
+    let segments: Vec<String> = path
+        .components()
+        .map(|c| {
+            c.as_os_str()
+                .to_string_lossy()
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    segments.join("/")
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_print_as_aligned_lines() {
+        assert_eq!(ok("a").to_string(), "ok    a");
+        assert_eq!(fail("b").to_string(), "FAIL  b");
+        assert_eq!(skip("c").to_string(), "skip  c");
+    }
+
+    #[test]
+    fn relative_paths_become_url_paths() {
+        assert_eq!(
+            url_path(Path::new("my data/roost.db")),
+            "my%20data/roost.db"
+        );
+        assert_eq!(who(0o755), "group and others");
+        assert_eq!(who(0o707), "others");
+        assert_eq!(who(0o770), "group");
+    }
+}
