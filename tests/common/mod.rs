@@ -1,6 +1,7 @@
 //! Shared helpers for roost's integration tests: which binary to test, temporary
 //! directories, running the CLI as the user Apache runs CGI as, a raw HTTP client
-//! (`http`) and one private Apache per test binary (`apache`).
+//! (`http`), one private Apache per test binary (`apache`) and running the
+//! `install` script as a user of a shared host would (`install`).
 //!
 //! std only: no test crates. Each test binary says `mod common;` and uses what it
 //! needs, hence the `dead_code` allowance.
@@ -9,6 +10,7 @@
 pub mod apache;
 pub mod feed_server;
 pub mod http;
+pub mod install;
 pub mod process;
 
 use std::ffi::OsStr;
