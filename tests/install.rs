@@ -318,10 +318,10 @@ fn install_under_a_tilde_user_path_keeps_links_under_it() {
 fn interactive_install_asks_with_guesses_as_defaults() {
     let inst = installer("ask");
     let site = inst.home.vhost_site("", &default_data(&inst));
-    // Enter for the guessed document root; the URL, the name, the password twice
-    // (first a mismatch, then the same twice).
+    // Enter for the guessed document root and the data directory; the URL,
+    // the name, the password twice (first a mismatch, then the same twice).
     let answers = format!(
-        "\n{}\n{OWNER_NAME}\n{OWNER_PASSWORD}\nsomething else\n{OWNER_PASSWORD}\n{OWNER_PASSWORD}\n",
+        "\n\n{}\n{OWNER_NAME}\n{OWNER_PASSWORD}\nsomething else\n{OWNER_PASSWORD}\n{OWNER_PASSWORD}\n",
         site.base_url()
     );
     let out = inst.run(&[], Some(&answers), Cron::Fake);
@@ -332,6 +332,12 @@ fn interactive_install_asks_with_guesses_as_defaults() {
         "no guessed document root {guess}:\n{text}"
     );
     assert!(text.contains("differ"), "{text}");
+    let guess = format!("[{}]", default_data(&inst).display());
+    assert!(
+        text.contains(&guess),
+        "no default data directory {guess}:\n{text}"
+    );
+    assert!(default_data(&inst).join("roost.db").is_file());
     assert!(get_ok(&site, "/").text().contains(OWNER_NAME));
     log_in(&site);
 }
@@ -677,7 +683,8 @@ fn uninstall_removes_what_install_put_and_keeps_the_data() {
 
     // Installing again finds the data: the post is back.
     let out = inst.run(&["--yes", "--docroot", &dir], None, Cron::Fake);
-    expect_success("install after uninstall", &out);
+    let said = expect_success("install after uninstall", &out);
+    assert!(said.contains("already in"), "{said}");
     assert!(get_ok(&site, "/").text().contains(&text));
 
     // --purge deletes the data too.
