@@ -329,7 +329,7 @@ impl Apache {
             let mut watchdog = spawn_watchdog(child.id(), &root)?;
 
             let probe = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
-            match wait_until_ready(&mut child, probe, &alive) {
+            match wait_until_ready(&mut child, probe, &alive, &root.join("error.log")) {
                 Ready::Yes => {
                     let pid = child.id();
                     // Never waited for: it outlives this process, until the
@@ -621,7 +621,9 @@ enum Ready {
     TimedOut,
 }
 
-fn wait_until_ready(child: &mut Child, addr: SocketAddr, alive: &str) -> Ready {
+/// Ready: the probe file is served and the parent has logged that it runs
+/// (it logs that after forking the children, which may answer first).
+fn wait_until_ready(child: &mut Child, addr: SocketAddr, alive: &str, log: &Path) -> Ready {
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -631,6 +633,7 @@ fn wait_until_ready(child: &mut Child, addr: SocketAddr, alive: &str) -> Ready {
         if let Ok(resp) = http::try_request(addr, &raw)
             && resp.status == 200
             && resp.body == alive.as_bytes()
+            && read_lossy(log).contains("resuming normal operations")
         {
             return Ready::Yes;
         }

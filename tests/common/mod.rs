@@ -238,7 +238,7 @@ pub fn run_with_stdin(cmd: &mut Command, stdin: Option<&str>) -> Output {
     })
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| {
+    let mut child = spawn(cmd).unwrap_or_else(|e| {
         panic!(
             "cannot run {:?}: {e}{}",
             cmd.get_program(),
@@ -254,6 +254,24 @@ pub fn run_with_stdin(cmd: &mut Command, stdin: Option<&str>) -> Output {
         let _ = pipe.write_all(input.as_bytes());
     }
     child.wait_with_output().expect("wait for child")
+}
+
+/// `cmd.spawn()`, tried again for up to a second while the program is "Text
+/// file busy" (ETXTBSY): a binary the tests just copied cannot be run while
+/// a child forked meanwhile by another test thread still holds the copy's
+/// write descriptor, until that child execs and the descriptor closes.
+pub fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Panics with the command's stderr unless it exited 0; returns its stdout.
