@@ -1,6 +1,7 @@
 //! A person uses roost: headless Chromium logs in, posts, follows a friend's
 //! feed served on loopback, reads the timeline and replies, through the
-//! private Apache under CGI, typing into the forms and clicking the buttons.
+//! private Apache under CGI, typing into the forms and clicking the buttons,
+//! on a site set up by the repository's `install` script.
 //!
 //! Every page is looked at on a phone and on a desktop: full-page screenshots
 //! land in `$CARGO_TARGET_DIR/screenshots/` (else `target/screenshots/`), no
@@ -12,16 +13,23 @@ mod common;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use common::apache::{Kind, Site, apache};
+use common::apache::{Site, apache};
 use common::browser::{Browser, DESKTOP, PHONE, base64_decode, png_size};
 use common::feed_server::FeedServer;
+use common::install::{Cron, Installer};
 use common::{OWNER_PASSWORD, expect_success, unique};
 
-/// A site as a new owner gets it: today the fixture's CGI site, set up with
-/// `roost init` by the command line. (When the top-level `install` script
-/// exists, this is the one place to switch to running it.)
-fn install_site() -> Site {
-    apache().roost_site(&unique("browser"), Kind::Cgi)
+/// A site as a new owner gets it: the repository's `install` run with
+/// `--yes` into a user's `public_html`, reached the mod_userdir way
+/// (`http://127.0.0.1:PORT/~NAME/`), so the walk also proves links under a
+/// `~user` path. The installer owns the home: keep it alive with the site.
+fn install_site() -> (Installer, Site) {
+    let inst = Installer::new(apache(), &unique("browser"));
+    let data = inst.home.path.join("roost-data");
+    let site = inst.home.tilde_site("", &data);
+    let out = inst.run_yes(&inst.script(), &site, &[], Cron::Fake);
+    expect_success("install", &out);
+    (inst, site)
 }
 
 /// Where the screenshots go: `screenshots/` in cargo's target directory.
@@ -213,7 +221,7 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
     let friend = FeedServer::start();
     let (feed_url, notes) = friend_feed(&friend);
 
-    let site = install_site();
+    let (_installed, site) = install_site();
     // The friend's feed is on loopback, which polling refuses by default.
     expect_success(
         "roost config allow_private_addresses true",

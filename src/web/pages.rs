@@ -259,6 +259,14 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
         return Ok(response);
     }
     let recent = store::posts::page(ctx.conn, None, render::feeds::FEED_LENGTH)?;
+    // The feed's own date is its newest entry's, not the site's last write:
+    // a change no feed shows (a setting) must leave the bytes, and so a
+    // published file's ETag, as they were.
+    let updated = recent
+        .iter()
+        .map(|p| p.updated)
+        .max()
+        .unwrap_or(v.last_modified);
     let (content_type, body) = match format {
         FeedFormat::Atom => {
             let feed_id = ctx
@@ -266,7 +274,7 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
                 .map_or_else(|| ctx.site.absolute(""), str::to_owned);
             (
                 "application/atom+xml; charset=utf-8",
-                render::feeds::atom(&ctx.site, &feed_id, &recent, v.last_modified),
+                render::feeds::atom(&ctx.site, &feed_id, &recent, updated),
             )
         }
         FeedFormat::Json => (
@@ -275,7 +283,7 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
         ),
         FeedFormat::Rss => (
             "application/rss+xml; charset=utf-8",
-            render::feeds::rss(&ctx.site, &recent, v.last_modified),
+            render::feeds::rss(&ctx.site, &recent, updated),
         ),
     };
     Ok(with_validators(

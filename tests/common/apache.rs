@@ -1,6 +1,8 @@
 //! One private Apache per test binary, serving roost the way a shared host does:
 //! `roost.cgi` plus the repository's `sample.htaccess` in a directory of the
-//! document root, under mod_cgid (CGI) or mod_fcgid (FastCGI).
+//! document root, under mod_cgid (CGI) or mod_fcgid (FastCGI). [`apache`] runs
+//! the event MPM with mod_cgid; [`prefork_apache`] the prefork MPM with mod_cgi,
+//! the classic shared-hosting setup (a test binary may use either or both).
 //!
 //! Layout of the instance directory (under the temp dir, removed after the test
 //! process exits by a watchdog, since a static is never dropped):
@@ -11,6 +13,9 @@
 //!   cgi/  fcgi/       the two roost sites (created on first use)
 //!   NAME/             sites made by roost_site() / shell_site()
 //! vroot/              document root of the virtual host "root.test": a site at "/"
+//! homes/NAME/         a user's home made by new_home(), served two ways:
+//!   public_html/      http://NAME.home.test:PORT/ (a virtual host per home)
+//!                     and http://127.0.0.1:PORT/~NAME/ (mod_userdir)
 //! data/NAME/          each site's data directory, outside every document root
 //! conf.d/             extra config (the virtual host)
 //! ```
@@ -47,6 +52,8 @@ exec /usr/bin/env
 "#;
 /// Server name of the virtual host whose document root is itself a site.
 pub const VHOST_NAME: &str = "root.test";
+/// `NAME.HOMES_DOMAIN` is the virtual host of the home made by `new_home(NAME)`.
+pub const HOMES_DOMAIN: &str = "home.test";
 
 const APACHE_BIN: &str = "/usr/sbin/apache2";
 const ALIVE_FILE: &str = "roost-fixture-alive.txt";
@@ -63,7 +70,17 @@ pub enum Kind {
     Fcgid,
 }
 
+/// Which MPM and CGI module an instance runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mpm {
+    /// mpm_event with mod_cgid (Debian's default).
+    Event,
+    /// mpm_prefork with mod_cgi (started with `-DROOST_PREFORK`).
+    Prefork,
+}
+
 pub struct Apache {
+    mpm: Mpm,
     root: PathBuf,
     docroot: PathBuf,
     port: u16,
@@ -78,7 +95,17 @@ pub struct Apache {
 /// Panics, with Apache's error log, if it cannot start.
 pub fn apache() -> &'static Apache {
     static APACHE: OnceLock<Result<Apache, String>> = OnceLock::new();
-    match APACHE.get_or_init(Apache::start) {
+    match APACHE.get_or_init(|| Apache::start(Mpm::Event)) {
+        Ok(a) => a,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The test binary's prefork + mod_cgi Apache (an instance of its own),
+/// started on first use. Panics, with Apache's error log, if it cannot start.
+pub fn prefork_apache() -> &'static Apache {
+    static APACHE: OnceLock<Result<Apache, String>> = OnceLock::new();
+    match APACHE.get_or_init(|| Apache::start(Mpm::Prefork)) {
         Ok(a) => a,
         Err(e) => panic!("{e}"),
     }
@@ -113,6 +140,19 @@ pub fn fcgid_variant(htaccess: &str) -> String {
 }
 
 impl Apache {
+    pub fn mpm(&self) -> Mpm {
+        self.mpm
+    }
+
+    /// The arguments Apache was started with after `-f httpd.conf`: add them
+    /// to any other `apache2 -f` run on this instance's config (say `-M`).
+    pub fn defines(&self) -> &'static [&'static str] {
+        match self.mpm {
+            Mpm::Event => &[],
+            Mpm::Prefork => &["-DROOST_PREFORK"],
+        }
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -206,11 +246,39 @@ impl Apache {
         }
     }
 
-    fn start() -> Result<Apache, String> {
+    /// A new user home `homes/NAME` (0755, the CGI user's) with an empty
+    /// `public_html/`, served at once (no restart) as the virtual host
+    /// `NAME.home.test` and at `/~NAME/` of the main host. `name` must be new
+    /// to this Apache and a valid host name label: use `common::unique`.
+    pub fn new_home(&self, name: &str) -> UserHome {
+        let ok = !name.is_empty()
+            && name.len() <= 63
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        assert!(ok, "bad home name {name:?}: use [a-z0-9-], at most 63");
+        assert!(
+            self.names.lock().unwrap().insert(format!("~{name}")),
+            "home name {name:?} already used in this Apache"
+        );
+        let path = self.root.join("homes").join(name);
+        for dir in [&path, &path.join("public_html")] {
+            mkdir(dir).unwrap_or_else(|e| panic!("{e}"));
+            chown_to_cgi_user(dir);
+        }
+        UserHome {
+            name: name.to_string(),
+            path,
+            port: self.port,
+            addr: self.addr(),
+        }
+    }
+
+    fn start(mpm: Mpm) -> Result<Apache, String> {
         let started = Instant::now();
         let root = create_unique_dir(&instance_parent(), "roost-apache");
         let docroot = root.join("htdocs");
-        for dir in ["htdocs", "vroot", "data", "conf.d"] {
+        for dir in ["htdocs", "vroot", "data", "conf.d", "homes"] {
             mkdir(&root.join(dir))?;
         }
         chown_to_cgi_user(&root.join("data"));
@@ -241,9 +309,14 @@ impl Apache {
 
             let stderr = fs::File::create(root.join("stderr.log")).map_err(|e| e.to_string())?;
             let stdout = stderr.try_clone().map_err(|e| e.to_string())?;
+            let defines: &[&str] = match mpm {
+                Mpm::Event => &[],
+                Mpm::Prefork => &["-DROOST_PREFORK"],
+            };
             let mut child = Command::new(APACHE_BIN)
                 .arg("-f")
                 .arg(&conf)
+                .args(defines)
                 .arg("-DFOREGROUND")
                 .stdin(Stdio::null())
                 .stdout(stdout)
@@ -256,13 +329,14 @@ impl Apache {
             let mut watchdog = spawn_watchdog(child.id(), &root)?;
 
             let probe = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
-            match wait_until_ready(&mut child, probe, &alive) {
+            match wait_until_ready(&mut child, probe, &alive, &root.join("error.log")) {
                 Ready::Yes => {
                     let pid = child.id();
                     // Never waited for: it outlives this process, until the
                     // watchdog stops it.
                     drop(child);
                     let apache = Apache {
+                        mpm,
                         root,
                         docroot,
                         port,
@@ -496,6 +570,23 @@ impl Site {
         http::request(self.addr, &raw)
     }
 
+    /// Asserts that GET `path` is refused (403 or 404) and that the body
+    /// holds none of `leaks` (the bytes of a secret file, say).
+    pub fn assert_refused(&self, path: &str, leaks: &[&[u8]]) {
+        let resp = self.get(path, &[]);
+        assert!(
+            resp.status == 403 || resp.status == 404,
+            "{path} must be refused:\n{resp:?}"
+        );
+        for leak in leaks {
+            assert!(
+                !resp.body.windows(leak.len()).any(|w| w == *leak),
+                "{path} leaked {:?}",
+                String::from_utf8_lossy(leak)
+            );
+        }
+    }
+
     /// Runs this site's roost (`--home` its data directory) as the CGI user.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let bin = self
@@ -530,7 +621,9 @@ enum Ready {
     TimedOut,
 }
 
-fn wait_until_ready(child: &mut Child, addr: SocketAddr, alive: &str) -> Ready {
+/// Ready: the probe file is served and the parent has logged that it runs
+/// (it logs that after forking the children, which may answer first).
+fn wait_until_ready(child: &mut Child, addr: SocketAddr, alive: &str, log: &Path) -> Ready {
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
@@ -540,6 +633,7 @@ fn wait_until_ready(child: &mut Child, addr: SocketAddr, alive: &str) -> Ready {
         if let Ok(resp) = http::try_request(addr, &raw)
             && resp.status == 200
             && resp.body == alive.as_bytes()
+            && read_lossy(log).contains("resuming normal operations")
         {
             return Ready::Yes;
         }
@@ -577,9 +671,28 @@ fn spawn_watchdog(apache_pid: u32, root: &Path) -> Result<Child, String> {
 
 fn vhost_config(root: &Path, port: u16) -> String {
     let vroot = root.join("vroot");
+    let homes = root.join("homes");
     let mut c = String::new();
-    // The first virtual host is the default: the main server's settings.
-    let _ = writeln!(c, "<VirtualHost 127.0.0.1:{port}>\n</VirtualHost>");
+    // Every home's public_html, as a shared host's per-user directories.
+    let _ = writeln!(
+        c,
+        "<Directory \"{h}\">\n  Options None\n  AllowOverride All\n  Require all granted\n</Directory>",
+        h = homes.display()
+    );
+    // The first virtual host is the default: the main server's settings, plus
+    // /~NAME/ through mod_userdir, as shared hosts do it (an AliasMatch would
+    // not do: mod_rewrite in .htaccess needs the context mod_userdir sets).
+    let _ = writeln!(
+        c,
+        "<VirtualHost 127.0.0.1:{port}>\n  UserDir \"{h}/*/public_html\"\n</VirtualHost>",
+        h = homes.display()
+    );
+    let _ = writeln!(
+        c,
+        "<VirtualHost 127.0.0.1:{port}>\n  ServerName {HOMES_DOMAIN}\n  ServerAlias *.{HOMES_DOMAIN}\n  \
+         VirtualDocumentRoot \"{h}/%1/public_html\"\n</VirtualHost>",
+        h = homes.display()
+    );
     let _ = writeln!(
         c,
         "<VirtualHost 127.0.0.1:{port}>\n  ServerName {VHOST_NAME}\n  DocumentRoot \"{v}\"\n  \
@@ -657,4 +770,59 @@ fn write(path: &Path, contents: &[u8]) -> Result<(), String> {
     fs::write(path, contents).map_err(|e| format!("write {}: {e}", path.display()))?;
     set_mode(path, 0o644);
     Ok(())
+}
+
+/// A user's home on the shared host (see [`Apache::new_home`]): `path` holds
+/// `public_html/`, the document root.
+#[derive(Debug)]
+pub struct UserHome {
+    pub name: String,
+    pub path: PathBuf,
+    port: u16,
+    addr: SocketAddr,
+}
+
+impl UserHome {
+    /// `public_html`, the home's document root.
+    pub fn docroot(&self) -> PathBuf {
+        self.path.join("public_html")
+    }
+
+    /// roost installed in `public_html/SUB` (`""`: public_html itself) with
+    /// its data in `data`, seen through the home's virtual host:
+    /// `http://NAME.home.test:PORT/SUB/`.
+    pub fn vhost_site(&self, sub: &str, data: &Path) -> Site {
+        let host = format!("{}.{HOMES_DOMAIN}:{}", self.name, self.port);
+        self.site(sub, "", host, data)
+    }
+
+    /// The same, seen the mod_userdir way: `http://127.0.0.1:PORT/~NAME/SUB/`.
+    pub fn tilde_site(&self, sub: &str, data: &Path) -> Site {
+        let host = format!("127.0.0.1:{}", self.port);
+        self.site(sub, &format!("/~{}", self.name), host, data)
+    }
+
+    fn site(&self, sub: &str, above: &str, host: String, data: &Path) -> Site {
+        let sub = sub.trim_matches('/');
+        let dir = if sub.is_empty() {
+            self.docroot()
+        } else {
+            self.docroot().join(sub)
+        };
+        let path_prefix = if sub.is_empty() {
+            above.to_string()
+        } else {
+            format!("{above}/{sub}")
+        };
+        Site {
+            name: self.name.clone(),
+            kind: Kind::Cgi,
+            path_prefix,
+            binary: Some(dir.join("roost.cgi")),
+            dir,
+            home: data.to_path_buf(),
+            host,
+            addr: self.addr,
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! Shared helpers for roost's integration tests: which binary to test, temporary
 //! directories, running the CLI as the user Apache runs CGI as, a raw HTTP client
 //! (`http`), one private Apache per test binary (`apache`), a loopback feed
-//! server (`feed_server`) and headless Chromium over DevTools (`browser`).
+//! server (`feed_server`), headless Chromium over DevTools (`browser`) and
+//! running the `install` script as a user of a shared host would (`install`).
 //!
 //! std only, but for the DevTools WebSocket (`tungstenite`). Each test binary
 //! says `mod common;` and uses what it needs, hence the `dead_code` allowance.
@@ -11,6 +12,7 @@ pub mod apache;
 pub mod browser;
 pub mod feed_server;
 pub mod http;
+pub mod install;
 pub mod process;
 
 use std::ffi::OsStr;
@@ -238,7 +240,7 @@ pub fn run_with_stdin(cmd: &mut Command, stdin: Option<&str>) -> Output {
     })
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| {
+    let mut child = spawn(cmd).unwrap_or_else(|e| {
         panic!(
             "cannot run {:?}: {e}{}",
             cmd.get_program(),
@@ -254,6 +256,24 @@ pub fn run_with_stdin(cmd: &mut Command, stdin: Option<&str>) -> Output {
         let _ = pipe.write_all(input.as_bytes());
     }
     child.wait_with_output().expect("wait for child")
+}
+
+/// `cmd.spawn()`, tried again for up to a second while the program is "Text
+/// file busy" (ETXTBSY): a binary the tests just copied cannot be run while
+/// a child forked meanwhile by another test thread still holds the copy's
+/// write descriptor, until that child execs and the descriptor closes.
+pub fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Panics with the command's stderr unless it exited 0; returns its stdout.

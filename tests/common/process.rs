@@ -34,7 +34,7 @@ pub fn start(home: &Path, args: &[&str]) -> Running {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    Running(cmd.spawn().expect("start roost"))
+    Running(super::spawn(&mut cmd).expect("start roost"))
 }
 
 /// `roost serve` on a free port; returns the process and its address once it answers.
