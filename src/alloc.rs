@@ -11,9 +11,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static MIMALLOC: AtomicBool = AtomicBool::new(false);
 
+unsafe extern "C" {
+    /// mimalloc's process set-up, which it would otherwise run as an ELF
+    /// constructor in every process. `.cargo/config.toml` builds it with
+    /// `MI_PRIM_HAS_PROCESS_ATTACH`, which leaves the call to us, so that a
+    /// CGI request (musl's malloc only) does not pay for it: some ten system
+    /// calls and twenty page faults per request.
+    fn _mi_auto_process_init();
+}
+
 /// From now on, allocate with mimalloc. Memory allocated before is still
-/// freed by the allocator it came from.
+/// freed by the allocator it came from. Call once, before starting threads.
 pub fn use_mimalloc() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    // SAFETY: mimalloc's own initialiser, run once, before any mimalloc call.
+    INIT.call_once(|| unsafe { _mi_auto_process_init() });
     MIMALLOC.store(true, Ordering::Relaxed);
 }
 
