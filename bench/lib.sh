@@ -31,3 +31,83 @@ ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 verdict() { if "$@"; then echo PASS; else echo FAIL; fi; }
 # thousands: 12345.6 -> 12,346
 thousands() { awk -v x="$1" 'BEGIN { s = sprintf("%.0f", x); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }'; }
+
+# ---------------------------------------------------------------- a private Apache
+# For scripts that set REPO and KEEP and define say/die (bench/*, reliability/*).
+
+# cgi_identity: RUN_USER/RUN_GROUP (who Apache's children, so roost, run as)
+# and as_cgi_user CMD... (runs CMD as them).
+cgi_identity() {
+    if [ "$(id -u)" = 0 ]; then
+        RUN_USER=www-data
+        RUN_GROUP=$(id -gn "$RUN_USER")
+        as_cgi_user() { setpriv --reuid="$RUN_USER" --regid="$RUN_GROUP" --clear-groups -- "$@"; }
+    else
+        RUN_USER=$(id -un)
+        RUN_GROUP=$(id -gn)
+        as_cgi_user() { "$@"; }
+    fi
+}
+
+# new_instance PREFIX: ROOT (a new directory in /tmp, removed on exit unless
+# KEEP=1, with Apache stopped first), PORT, DOCROOT, BASE, and ROOT/httpd.conf
+# from tests/apache/httpd.conf.in. Call cgi_identity first.
+new_instance() {
+    ROOT=$(mktemp -d "/tmp/$1.XXXXXX")
+    chmod 755 "$ROOT"
+    APACHE_PID=
+    trap stop_instance EXIT
+    trap 'exit 130' INT TERM
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    DOCROOT=$ROOT/htdocs
+    BASE=http://127.0.0.1:$PORT
+    mkdir -p "$DOCROOT" "$ROOT/data" "$ROOT/conf.d" "$ROOT/build"
+    chmod 755 "$DOCROOT" "$ROOT/data" "$ROOT/conf.d"
+    sed -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$PORT|g" -e "s|@DOCROOT@|$DOCROOT|g" \
+        -e "s|@USER@|$RUN_USER|g" -e "s|@GROUP@|$RUN_GROUP|g" \
+        "$REPO/tests/apache/httpd.conf.in" > "$ROOT/httpd.conf"
+}
+
+stop_instance() {
+    local rc=$?
+    if [ -n "$APACHE_PID" ] && kill -0 "$APACHE_PID" 2>/dev/null; then
+        kill -TERM "$APACHE_PID" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$APACHE_PID" 2>/dev/null || break; sleep 0.1; done
+        wait "$APACHE_PID" 2>/dev/null || true
+    fi
+    if [ "$KEEP" = 1 ]; then say "kept the instance in $ROOT"; else rm -rf "$ROOT"; fi
+    exit "$rc"
+}
+
+# start_apache PROBE_PATH: starts the instance's Apache (APACHE_PID) and
+# waits until PROBE_PATH answers.
+start_apache() {
+    /usr/sbin/apache2 -f "$ROOT/httpd.conf" -DFOREGROUND < /dev/null > "$ROOT/stderr.log" 2>&1 &
+    APACHE_PID=$!
+    for _ in $(seq 200); do
+        curl -s -o /dev/null "$BASE$1" && return 0
+        kill -0 "$APACHE_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    die "Apache did not start: $(cat "$ROOT/stderr.log" "$ROOT/error.log" 2>/dev/null)"
+}
+
+# roost_site NAME KIND DATA: roost at /NAME/ with the repository's
+# sample.htaccess, as tests/common/apache.rs installs it: KIND cgi finds DATA
+# by SetEnv ROOST_HOME, fcgid (the fcgid variant) by roost.conf.
+roost_site() {
+    local dir=$DOCROOT/$1
+    mkdir "$dir"
+    chmod 755 "$dir"
+    cp "$ROOST_BIN" "$dir/roost.cgi.tmp"
+    chmod 755 "$dir/roost.cgi.tmp"
+    mv "$dir/roost.cgi.tmp" "$dir/roost.cgi"
+    case "$2" in
+        cgi) { cat "$REPO/sample.htaccess"; printf '\nSetEnv ROOST_HOME "%s"\n' "$3"; } > "$dir/.htaccess" ;;
+        fcgid)
+            sed -e '/^# BEGIN cgi variant/,/^# END cgi variant/d' -e 's/^#FCGID# //' "$REPO/sample.htaccess" > "$dir/.htaccess"
+            printf 'home = %s\n' "$3" > "$dir/roost.conf"
+            chmod 644 "$dir/roost.conf" ;;
+    esac
+    chmod 644 "$dir/.htaccess"
+}

@@ -124,7 +124,7 @@ pub fn read_body_capped(response: &mut ureq::http::Response<ureq::Body>) -> Resu
 /// Whether a fetch must not connect to `ip`: loopback, private, link-local,
 /// unique-local, carrier-grade NAT, multicast, broadcast, unspecified,
 /// reserved, documentation and benchmarking ranges, and IPv6 forms that embed
-/// such an IPv4 address (mapped, compatible, NAT64, 6to4).
+/// such an IPv4 address (mapped, compatible, translated, NAT64, 6to4).
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_internal_v4(v4),
@@ -158,6 +158,10 @@ fn is_internal_v6(ip: Ipv6Addr) -> bool {
     }
     // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible): the IPv4 address.
     if s[..5] == [0; 5] && (s[5] == 0xffff || s[5] == 0) {
+        return is_internal_v4(embedded_v4(s[6], s[7]));
+    }
+    // ::ffff:0:a.b.c.d (IPv4-translated, SIIT, RFC 2765): the IPv4 address.
+    if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
         return is_internal_v4(embedded_v4(s[6], s[7]));
     }
     // 64:ff9b::a.b.c.d (NAT64): the IPv4 address; 64:ff9b:1::/48 is local use.
@@ -479,6 +483,9 @@ mod tests {
             "::ffff:0.0.0.0",
             "::127.0.0.1",
             "::10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:7f00:1",
+            "::ffff:0:169.254.169.254",
             "64:ff9b::127.0.0.1",
             "64:ff9b::192.168.0.1",
             "64:ff9b:1::1",
@@ -524,6 +531,7 @@ mod tests {
             "2a00:1450:4001::200e",
             "2001:4860:4860::8888",
             "::ffff:8.8.8.8",
+            "::ffff:0:8.8.8.8",
             "64:ff9b::8.8.8.8",
             "2002:808:808::1",
             "4000::1",

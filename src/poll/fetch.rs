@@ -1102,10 +1102,30 @@ mod tests {
             "0.0.0.0",
             "0",
             "[::]",
+            // Notations the URL parser reads as IPv4 (tests/ssrf.rs has them all).
+            "0x7f000001",
+            "0X7F.0X0.0X0.0X1",
+            "0177.0x1",
+            "127.0.1",
+            "127.0.0.1.",
+            "%31%32%37.0.0.1",
+            "１２７.０.０.１",
+            "LOCALHOST",
+            // IPv4-translated (SIIT): let through before it was recognised.
+            "[::ffff:0:7f00:1]",
+            "[::ffff:0:127.0.0.1]",
         ] {
             let url = format!("http://{host}:{port}/feed");
             match fetch_within(&FetchRequest::new(&url, NODE), &SHORT) {
                 Err(FetchError::Refused { addr, .. }) => assert!(net::is_internal(addr), "{url}"),
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        // A zone id is no host at all to the URL parser: refused before any lookup.
+        for host in ["[fe80::1%25lo]", "[fe80::1%lo]"] {
+            let url = format!("http://{host}:{port}/feed");
+            match fetch_within(&FetchRequest::new(&url, NODE), &SHORT) {
+                Err(FetchError::BadUrl(_)) => {}
                 other => panic!("{url}: {other:?}"),
             }
         }

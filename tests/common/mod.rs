@@ -1,7 +1,8 @@
 //! Shared helpers for roost's integration tests: which binary to test, temporary
 //! directories, running the CLI as the user Apache runs CGI as, a raw HTTP client
 //! (`http`), one private Apache per test binary (`apache`), a loopback feed
-//! server (`feed_server`), headless Chromium over DevTools (`browser`) and
+//! server (`feed_server`), a private network namespace with its own DNS
+//! (`netns`), headless Chromium over DevTools (`browser`) and
 //! running the `install` script as a user of a shared host would (`install`).
 //!
 //! std only, but for the DevTools WebSocket (`tungstenite`). Each test binary
@@ -13,6 +14,7 @@ pub mod browser;
 pub mod feed_server;
 pub mod http;
 pub mod install;
+pub mod netns;
 pub mod process;
 
 use std::ffi::OsStr;
