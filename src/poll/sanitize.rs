@@ -23,6 +23,11 @@
 //! - The output is a fixed point: sanitizing it again gives it back unchanged
 //!   (see [`sanitize`] for how), so what the browser parses is the tree that was
 //!   checked, with no mutation on re-parse.
+//! - Only http(s) URLs from a feed become links or media ([`is_web_url`]):
+//!   entry links, enclosures, the feed's home page, `in-reply-to`.
+//! - The test build (cargo feature `xss-test-defence-off`, see
+//!   `crate::defence_off`) can make all of this a pass-through, to show the
+//!   Content-Security-Policy holds alone; no other build can.
 //! - Work is bounded: input beyond [`MAX_INPUT_BYTES`] is cut off, and the
 //!   output is never longer than that either; start tags nested deeper than
 //!   [`MAX_NESTING`] are dropped (their text is kept).
