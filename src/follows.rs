@@ -131,7 +131,10 @@ pub fn follow(
                 url: &stored_url,
                 name: nick.as_deref(),
                 title: title.as_deref(),
-                home_url: feed.home_url.as_deref(),
+                home_url: feed
+                    .home_url
+                    .as_deref()
+                    .filter(|u| crate::poll::sanitize::is_web_url(u)),
                 etag: etag.as_deref(),
                 last_modified: last_modified.as_deref(),
                 next_check,

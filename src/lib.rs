@@ -3,6 +3,7 @@
 
 pub mod alloc;
 pub mod cli;
+pub mod defence_off;
 pub mod doctor;
 pub mod follows;
 pub mod home;

@@ -35,7 +35,7 @@ pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
             let html = e.content_html.as_deref().or(e.summary_html.as_deref());
             PreparedEntry {
                 identity: e.identity.clone(),
-                link: e.link.clone().filter(|l| is_web_url(l)),
+                link: e.link.clone().filter(|l| sanitize::is_web_url(l)),
                 title: e
                     .title
                     .as_deref()
@@ -53,7 +53,7 @@ pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
                 enclosures: e
                     .enclosures
                     .iter()
-                    .filter(|x| is_web_url(&x.url))
+                    .filter(|x| sanitize::is_web_url(&x.url))
                     .map(|x| Enclosure {
                         url: x.url.clone(),
                         mime_type: x.mime_type.clone(),
@@ -63,12 +63,6 @@ pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
             }
         })
         .collect()
-}
-
-/// Links and media are shown as links: only http(s) may become one.
-fn is_web_url(url: &str) -> bool {
-    let lower = url.trim_start().to_ascii_lowercase();
-    lower.starts_with("https://") || lower.starts_with("http://")
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

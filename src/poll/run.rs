@@ -250,7 +250,10 @@ fn poll_one(
                     .title
                     .as_deref()
                     .map(|t| super::sanitize::plain_text(t, super::ingest::MAX_FEED_TITLE_CHARS)),
-                home_url: feed.home_url.clone(),
+                home_url: feed
+                    .home_url
+                    .clone()
+                    .filter(|u| super::sanitize::is_web_url(u)),
                 etag,
                 last_modified,
                 cache,

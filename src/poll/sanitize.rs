@@ -23,6 +23,11 @@
 //! - The output is a fixed point: sanitizing it again gives it back unchanged
 //!   (see [`sanitize`] for how), so what the browser parses is the tree that was
 //!   checked, with no mutation on re-parse.
+//! - Only http(s) URLs from a feed become links or media ([`is_web_url`]):
+//!   entry links, enclosures, the feed's home page, `in-reply-to`.
+//! - The test build (cargo feature `xss-test-defence-off`, see
+//!   `crate::defence_off`) can make all of this a pass-through, to show the
+//!   Content-Security-Policy holds alone; no other build can.
 //! - Work is bounded: input beyond [`MAX_INPUT_BYTES`] is cut off, and the
 //!   output is never longer than that either; start tags nested deeper than
 //!   [`MAX_NESTING`] are dropped (their text is kept).
@@ -142,6 +147,9 @@ impl maud::Render for SafeHtml {
 /// inputs found (512 KiB built to hit those spots) take under a second in a
 /// release build; ordinary entries take milliseconds.
 pub fn sanitize(html: &str, base_url: &str) -> SafeHtml {
+    if crate::defence_off::sanitizer_off() {
+        return SafeHtml(html.to_string());
+    }
     let base = Url::parse(base_url.trim())
         .ok()
         .filter(|u| WEB_SCHEMES.contains(&u.scheme()));
@@ -167,6 +175,9 @@ pub fn sanitize(html: &str, base_url: &str) -> SafeHtml {
 /// it ends with `…`. Control characters count as whitespace. The result is
 /// text, not HTML: it must be escaped when it is put in a page (maud does).
 pub fn plain_text(html_or_text: &str, max_chars: usize) -> String {
+    if crate::defence_off::sanitizer_off() {
+        return html_or_text.to_string();
+    }
     let input = truncate_at_char_boundary(html_or_text, MAX_INPUT_BYTES);
     let text = decode_serialized_text(&TEXT_ONLY.clean(&prepare(input)).to_string());
     let mut words = text
@@ -190,6 +201,17 @@ pub fn plain_text(html_or_text: &str, max_chars: usize) -> String {
     capped.truncate(capped.trim_end().len());
     capped.push('…');
     capped
+}
+
+/// For URLs from a feed that a page shows as a link or loads as media (entry
+/// links, enclosures, the feed's home page, `in-reply-to`): only an absolute
+/// http(s) URL may become one, as the browser would parse it (leading
+/// spaces and control characters, tabs and newlines ignored, any case).
+pub fn is_web_url(url: &str) -> bool {
+    if crate::defence_off::sanitizer_off() {
+        return true;
+    }
+    matches!(check_url(url, WEB_SCHEMES, false), UrlCheck::Allowed)
 }
 
 /// Cleans (after [`prepare`]) until the output no longer changes.
@@ -1700,6 +1722,32 @@ mod tests {
             clean("<a href=\"ftp://ex.org/f\">f</a>"),
             "<a rel=\"noopener noreferrer\">f</a>"
         );
+    }
+
+    #[test]
+    fn only_http_urls_are_web_urls_as_a_browser_reads_them() {
+        for ok in [
+            "https://ex.org/",
+            "http://ex.org/a?b#c",
+            " HTTPS://EX.ORG/",
+            "\u{1}http://ex.org/",
+            "ht\ttp://ex.org/",
+        ] {
+            assert!(is_web_url(ok), "{ok:?}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            " JaVa\tScRiPt:alert(1)",
+            "\u{1}\u{10}javascript:alert(1)",
+            "java\nscript:alert(1)",
+            "data:text/html,x",
+            "vbscript:msgbox(1)",
+            "/relative",
+            "tag:ex.org,2026:1",
+            "",
+        ] {
+            assert!(!is_web_url(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::layout::{Page, render};
 use super::{Site, human_date, rfc3339};
+use crate::poll::sanitize::is_web_url;
 use crate::posts;
 use crate::store::entries::Entry;
 use crate::store::follows::Follow;
@@ -120,7 +121,7 @@ fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
         article.h-entry.followed {
             div.meta {
                 span.p-author.h-card {
-                    @if let Some(home) = &e.source_home {
+                    @if let Some(home) = e.source_home.as_deref().filter(|h| is_web_url(h)) {
                         a.p-name.u-url href=(home) rel="noopener noreferrer" { (author) }
                     } @else {
                         span.p-name { (author) }
@@ -131,7 +132,12 @@ fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
                 }
             }
             @if let Some(reply_to) = &e.in_reply_to {
-                div.reply-to { "↪ in reply to " a.u-in-reply-to href=(reply_to) rel="noopener noreferrer" { (reply_to) } }
+                // It may be a tag: URI (a post's id), shown as text.
+                @if is_web_url(reply_to) {
+                    div.reply-to { "↪ in reply to " a.u-in-reply-to href=(reply_to) rel="noopener noreferrer" { (reply_to) } }
+                } @else {
+                    div.reply-to { "↪ in reply to " span.u-in-reply-to { (reply_to) } }
+                }
             }
             @if let Some(title) = &e.title {
                 h2.p-name { (title) }
@@ -323,7 +329,7 @@ pub fn following(page: &Page, follows: &[Follow], form: &FollowForm, now: i64) -
         ul.following {
             @for f in follows {
                 li.h-card {
-                    a.p-name.u-url href=(f.home_url.as_deref().unwrap_or(&f.url)) rel="noopener noreferrer" { (f.display_name()) }
+                    a.p-name.u-url href=(f.home_url.as_deref().filter(|h| is_web_url(h)).unwrap_or(&f.url)) rel="noopener noreferrer" { (f.display_name()) }
                     " "
                     a.feed href=(f.url) rel="noopener noreferrer" { "feed" }
                     @if let Some(session) = page.session {
@@ -358,4 +364,62 @@ fn poll_state(f: &Follow, now: i64) -> String {
         format!("next {}", human_date(f.next_check))
     };
     format!("{checked} · {status} · {next}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::follows::FollowId;
+
+    fn entry_with(in_reply_to: &str, source_home: &str) -> Entry {
+        Entry {
+            id: 1,
+            follow_id: FollowId(1),
+            link: None,
+            title: None,
+            content: None,
+            author: None,
+            published: None,
+            sort_time: 0,
+            in_reply_to: Some(in_reply_to.into()),
+            enclosures: Vec::new(),
+            source_name: "feed".into(),
+            source_home: Some(source_home.into()),
+        }
+    }
+
+    fn site() -> Site {
+        Site {
+            name: "n".into(),
+            bio: String::new(),
+            url: "https://me.example/".into(),
+            base: String::new(),
+        }
+    }
+
+    /// Found by tests/xss.rs with the CSP off: a feed's `thr:in-reply-to`
+    /// and its home page became links whatever their scheme.
+    #[test]
+    fn regression_javascript_in_reply_to_and_feed_home_are_not_links() {
+        for bad in [
+            "javascript:alert(1)",
+            " \u{1}JaVa\tScript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+        ] {
+            let html = followed_entry(&site(), &entry_with(bad, bad), false).into_string();
+            assert!(!html.contains("href=\""), "{bad:?}: {html}");
+            assert!(html.contains("in reply to"), "shown as text: {html}");
+        }
+        let ok = "https://friend.example/p/1";
+        let html = followed_entry(&site(), &entry_with(ok, ok), false).into_string();
+        assert_eq!(html.matches(&format!("href=\"{ok}\"")).count(), 2, "{html}");
+        // A post's id (a tag: URI) is text, as before.
+        let html =
+            followed_entry(&site(), &entry_with("tag:me.example,2026:1", ok), false).into_string();
+        assert!(
+            html.contains("<span class=\"u-in-reply-to\">tag:me.example,2026:1</span>"),
+            "{html}"
+        );
+    }
 }

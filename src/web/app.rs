@@ -257,6 +257,9 @@ fn finish(req: &Request, mut response: Response) -> Response {
         ("Referrer-Policy", "same-origin"),
         ("X-Frame-Options", "DENY"),
     ] {
+        if name == "Content-Security-Policy" && crate::defence_off::csp_off() {
+            continue;
+        }
         if response.header(name).is_none() {
             response.headers.push((name.into(), value.into()));
         }

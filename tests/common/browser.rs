@@ -39,6 +39,15 @@ const CSP_LISTENER: &str = "document.addEventListener('securitypolicyviolation',
      console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') \
      + ' at ' + e.sourceFile + ':' + e.lineNumber));";
 
+/// Events kept for [`Browser::take_watched`]: bindings called from the page
+/// (`Runtime.addBinding`), dialogs (each is accepted at once, so that the
+/// page goes on), and frames navigated.
+pub const WATCHED: &[&str] = &[
+    "Runtime.bindingCalled",
+    "Page.javascriptDialogOpening",
+    "Page.frameNavigated",
+];
+
 /// A screen to look at pages on: CSS size and device pixel ratio.
 #[derive(Debug, Clone, Copy)]
 pub struct Viewport {
@@ -76,6 +85,8 @@ pub struct Browser {
     /// Events read while waiting for something else, oldest first.
     events: VecDeque<Value>,
     problems: Vec<String>,
+    /// Events of the kinds in [`WATCHED`], oldest first, until taken.
+    watched: Vec<Value>,
     viewport: Viewport,
     stderr: Arc<Mutex<String>>,
     _profile: TempDir,
@@ -171,6 +182,7 @@ impl Browser {
             next_id: 0,
             events: VecDeque::new(),
             problems: Vec::new(),
+            watched: Vec::new(),
             viewport: DESKTOP,
             stderr,
             _profile: profile,
@@ -202,7 +214,24 @@ impl Browser {
         self.send(Some(&session), method, params)
     }
 
+    /// [`Browser::call`] for a command that may fairly fail (the page went
+    /// away meanwhile, say): the error Chromium gave instead of a panic.
+    pub fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
+        let session = self.session.clone();
+        self.try_send(Some(&session), method, params)
+    }
+
     fn send(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        self.try_send(session, method, params)
+            .unwrap_or_else(|error| panic!("{method} failed: {error}"))
+    }
+
+    fn try_send(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -216,10 +245,10 @@ impl Browser {
         loop {
             let msg = self.read(method, deadline);
             if msg["id"].as_u64() == Some(id) {
-                if let Some(error) = msg.get("error") {
-                    panic!("{method} failed: {error}");
-                }
-                return msg["result"].clone();
+                return match msg.get("error") {
+                    Some(error) => Err(error.clone()),
+                    None => Ok(msg["result"].clone()),
+                };
             }
             if msg.get("method").is_some() {
                 self.note(&msg);
@@ -271,9 +300,25 @@ impl Browser {
         }
     }
 
-    /// Records what a person would see in the console as a problem.
+    /// Records what a person would see in the console as a problem, keeps
+    /// the [`WATCHED`] events and answers dialogs.
     fn note(&mut self, event: &Value) {
         let params = &event["params"];
+        if let Some(method) = event["method"].as_str()
+            && WATCHED.contains(&method)
+        {
+            self.watched.push(event.clone());
+            if method == "Page.javascriptDialogOpening" {
+                // A dialog blocks the page (and every command to it) until
+                // answered: answer it without waiting for the reply.
+                self.next_id += 1;
+                let msg = json!({"id": self.next_id, "sessionId": self.session,
+                    "method": "Page.handleJavaScriptDialog", "params": {"accept": true}});
+                self.ws
+                    .send(Message::text(msg.to_string()))
+                    .unwrap_or_else(|e| panic!("answer a dialog: {e}"));
+            }
+        }
         match event["method"].as_str() {
             Some("Runtime.consoleAPICalled")
                 if matches!(params["type"].as_str(), Some("error" | "assert")) =>
@@ -320,6 +365,14 @@ impl Browser {
         // Anything Chromium has already sent but we have not read yet.
         self.call("Runtime.evaluate", json!({"expression": "0"}));
         std::mem::take(&mut self.problems)
+    }
+
+    /// Every [`WATCHED`] event since the last call (after reading whatever
+    /// Chromium has sent so far).
+    pub fn take_watched(&mut self) -> Vec<Value> {
+        // It may fail where the page is navigating: what came is read anyway.
+        let _ = self.try_call("Runtime.evaluate", json!({"expression": "0"}));
+        std::mem::take(&mut self.watched)
     }
 
     /// Drops queued load events, so that the next wait sees a new page's.
