@@ -616,8 +616,9 @@ fn cgi_posts_and_killed_polls_lose_nothing() {
     let prefix = unique("rel-cgi-post");
     let sessions = log_in_clients(&site, scale.clients);
     // How long a poll takes under the load: a running average of the polls
-    // that finished, so the kills keep landing inside polls as they speed
-    // up (warm caches, mostly 304s) or slow down (posting at full tilt).
+    // that finished, nudged up by each kill (a killed poll would have taken
+    // longer than its aim), so the kills land all through polls as they
+    // speed up (warm caches, mostly 304s) or slow down (posting at full tilt).
     let mut typical = poll_time;
     let (sent, kills) = std::thread::scope(|scope| {
         let posting = scope.spawn(|| post_concurrently(&site, &sessions, &prefix, scale.posts));
@@ -653,6 +654,7 @@ fn cgi_posts_and_killed_polls_lose_nothing() {
                     child.kill().expect("SIGKILL the poll by its pid");
                     let status = child.wait().unwrap();
                     if status.signal() == Some(libc::SIGKILL) {
+                        typical += typical / 8;
                         kills.killed += 1;
                     } else {
                         kills.finished += 1; // It ended just before the signal.
@@ -688,7 +690,7 @@ fn cgi_posts_and_killed_polls_lose_nothing() {
     let (checked, entries) = check_feeds_whole(&site.home, &feeds);
     check_feeds_current(&site.home, &feeds);
     report(&format!(
-        "### CGI (prefork + mod_cgi) posting while `roost poll` is SIGKILLed\n\n\
+        "#### CGI (prefork + mod_cgi) posting while `roost poll` is SIGKILLed\n\n\
          {} clients, {} feeds of {} entries (about one in eight changed before each poll), \
          one whole poll took {:.2} s before the load and {:.2} s at the end (running average); \
          {:.0} s in all.\n\n\
@@ -800,7 +802,7 @@ fn fastcgi_children_killed_mid_request() {
     all.push(after);
     let tally = tally_posts(&site.home, &prefix, &all);
     report(&format!(
-        "### FastCGI (mod_fcgid) children SIGKILLed mid-request\n\n\
+        "#### FastCGI (mod_fcgid) children SIGKILLed mid-request\n\n\
          {} clients; a random roost FastCGI process SIGKILLed every 20–300 ms while posts were in flight; {:.0} s in all.\n\n\
          | what | count |\n|---|---|\n{}\n| FastCGI processes SIGKILLed | {killed} |\n\
          | from the last kill to the site answering again | {:.1} s |\n\
@@ -1031,7 +1033,7 @@ fn disk_full_fails_cleanly_and_recovers() {
     std::fs::remove_file(&filler).unwrap();
     let integrity = s.check_recovered(name);
     report(&format!(
-        "### Disk full (a 4 MB tmpfs as the data directory, filled)\n\n\
+        "#### Disk full (a 4 MB tmpfs as the data directory, filled)\n\n\
          | what | seen |\n|---|---|\n| `roost post` | exit {}, `{cli_error}` |\n\
          | POST /posts | {}, `Retry-After: {}` |\n| GET / (public) | {} |\n\
          | `roost doctor` while full | exit {} |\n\
@@ -1069,7 +1071,7 @@ fn read_only_data_directory_fails_cleanly_and_recovers() {
     fs.remount("rw");
     let integrity = s.check_recovered(name);
     report(&format!(
-        "### Read-only data directory (its tmpfs remounted read-only)\n\n\
+        "#### Read-only data directory (its tmpfs remounted read-only)\n\n\
          | what | seen |\n|---|---|\n| `roost post` | exit {}, `{cli_error}` |\n\
          | POST /posts | {} |\n| GET / (public) | {} |\n\
          | after remounting read-write | CLI and web post again; {} acknowledged posts all there once; integrity_check {integrity} |\n",
@@ -1161,7 +1163,7 @@ fn poll_killed_by_cpu_limit_resumes() {
     let integrity = integrity(home.path());
     assert_eq!(integrity, "ok");
     report(&format!(
-        "### A cron poll killed by `ulimit -t 1`\n\n\
+        "#### A cron poll killed by `ulimit -t 1`\n\n\
          {} changed feeds of 20 entries ({} filler paragraphs each), all due.\n\n\
          | what | seen |\n|---|---|\n| first run | killed by signal {} after {:.1} s wall |\n\
          | feeds it finished | {} |\n| feeds it had fetched but not stored (in hand) | {in_hand} |\n\
