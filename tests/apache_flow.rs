@@ -8,7 +8,7 @@ use common::process::hidden_csrf;
 
 use common::apache::{Kind, Site, apache};
 use common::http::{HttpResponse, form_encode};
-use common::{OWNER_PASSWORD, unique};
+use common::unique;
 
 fn describe(site: &Site, r: &HttpResponse) -> String {
     format!(
@@ -25,23 +25,12 @@ fn describe(site: &Site, r: &HttpResponse) -> String {
 fn log_in(site: &Site) -> String {
     let form = site.get("/login", &[]);
     assert_eq!(form.status, 200, "{}", describe(site, &form));
-    let login_cookie = form
-        .cookie("roost_login")
-        .expect("the login form sets its CSRF cookie");
     let set_cookie = form.set_cookies().join("\n");
     assert!(
         set_cookie.contains(&format!("Path={}/", site.path_prefix)),
         "cookie scoped to the mount: {set_cookie}"
     );
-    let body = form_encode(&[
-        ("csrf", &hidden_csrf(&form.text())),
-        ("password", OWNER_PASSWORD),
-    ]);
-    let done = site.post_form(
-        "/login",
-        &body,
-        &[("Cookie", &format!("roost_login={login_cookie}"))],
-    );
+    let done = site.submit_login(&form);
     assert_eq!(done.status, 303, "{}", describe(site, &done));
     assert_eq!(
         done.header("Location"),

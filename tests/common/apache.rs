@@ -587,6 +587,24 @@ impl Site {
         }
     }
 
+    /// Sends the login form `form` (the answer to GET /login) back filled in
+    /// with the owner's password, its CSRF token and cookie; returns the answer
+    /// (303 with a `roost_session` cookie when it worked).
+    pub fn submit_login(&self, form: &HttpResponse) -> HttpResponse {
+        let login_cookie = form
+            .cookie("roost_login")
+            .expect("the login form sets its CSRF cookie");
+        let body = http::form_encode(&[
+            ("csrf", &super::process::hidden_csrf(&form.text())),
+            ("password", OWNER_PASSWORD),
+        ]);
+        self.post_form(
+            "/login",
+            &body,
+            &[("Cookie", &format!("roost_login={login_cookie}"))],
+        )
+    }
+
     /// Runs this site's roost (`--home` its data directory) as the CGI user.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let bin = self
