@@ -104,6 +104,8 @@ fn fake_crontab(table: &str) -> TempDir {
     )
     .unwrap();
     set_mode(&script, 0o755);
+    // Run once, so that roost's own `crontab -l` cannot meet a busy file.
+    common::wait_until_runnable(&script, "-l");
     dir
 }
 
@@ -292,18 +294,6 @@ fn a_database_readable_by_others_fails_with_chmod_600() {
 
 /// A program just written may be "busy" for a moment: a process forked by
 /// another test thread holds it open for writing until that process execs.
-fn wait_until_runnable(bin: &Path) {
-    for _ in 0..100 {
-        match Command::new(bin).arg("--version").output() {
-            Err(e) if e.raw_os_error() == Some(26) => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            _ => return,
-        }
-    }
-    panic!("{} stays busy", bin.display());
-}
-
 #[test]
 fn a_world_writable_binary_or_directory_fails_with_chmod_755() {
     let (_dir, home) = copy_home(healthy());
@@ -311,7 +301,7 @@ fn a_world_writable_binary_or_directory_fails_with_chmod_755() {
     let place = TempDir::new("roost-doctor-bin");
     let bin = place.join("roost.cgi");
     std::fs::copy(bin_of(healthy()), &bin).unwrap();
-    wait_until_runnable(&bin);
+    common::wait_until_runnable(&bin, "--version");
     set_mode(&bin, 0o777);
     let report = doctor(&bin, &home, cron.path());
     report.only_failure(&["suexec", &format!("chmod 755 {}", bin.display())]);

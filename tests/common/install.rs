@@ -87,6 +87,7 @@ impl Installer {
         let crontab = fake_bin.join("crontab");
         fs::write(&crontab, FAKE_CRONTAB).unwrap();
         set_mode(&crontab, 0o755);
+        super::wait_until_runnable(&crontab, "-l");
         let crontab_file = home.path.join("crontab.txt");
         Installer {
             home,

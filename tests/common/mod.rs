@@ -278,6 +278,24 @@ pub fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
     }
 }
 
+/// Runs `program ARG` until it starts. A process forked by another test
+/// thread while `program` was open for writing keeps it "busy" (ETXTBSY)
+/// until that process execs; once it has run, no writer is left, so what
+/// runs it next (roost, a script) cannot meet a busy file.
+pub fn wait_until_runnable(program: &Path, arg: &str) {
+    let started = spawn(
+        Command::new(program)
+            .arg(arg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    match started.and_then(|mut child| child.wait()) {
+        Ok(_) => {}
+        Err(e) => panic!("{} does not start: {e}", program.display()),
+    }
+}
+
 /// Panics with the command's stderr unless it exited 0; returns its stdout.
 pub fn expect_success(what: &str, out: &Output) -> String {
     assert!(
