@@ -113,21 +113,39 @@ pub fn write(owner: &str, feeds: &[ExportedFeed], now: i64) -> String {
     out.push_str("</dateCreated>\n</head>\n<body>\n");
     for feed in feeds {
         out.push_str("<outline type=\"rss\" text=\"");
-        escape_into(feed.title, &mut out);
+        escape_attribute_into(feed.title, &mut out);
         out.push_str("\" title=\"");
-        escape_into(feed.title, &mut out);
+        escape_attribute_into(feed.title, &mut out);
         out.push_str("\" xmlUrl=\"");
-        escape_into(feed.xml_url, &mut out);
+        escape_attribute_into(feed.xml_url, &mut out);
         out.push('"');
         if let Some(html) = feed.html_url {
             out.push_str(" htmlUrl=\"");
-            escape_into(html, &mut out);
+            escape_attribute_into(html, &mut out);
             out.push('"');
         }
         out.push_str("/>\n");
     }
     out.push_str("</body>\n</opml>\n");
     out
+}
+
+/// An attribute value that an XML reader gives back unchanged: besides the
+/// markup characters, tab, newline and carriage return are written as
+/// character references, because a reader turns them into spaces when they
+/// stand as they are (attribute-value normalization).
+fn escape_attribute_into(value: &str, out: &mut String) {
+    let mut rest = value;
+    while let Some(i) = rest.find(['\t', '\n', '\r']) {
+        escape_into(&rest[..i], out);
+        out.push_str(match rest.as_bytes()[i] {
+            b'\t' => "&#9;",
+            b'\n' => "&#10;",
+            _ => "&#13;",
+        });
+        rest = &rest[i + 1..];
+    }
+    escape_into(rest, out);
 }
 
 #[cfg(test)]
@@ -176,16 +194,38 @@ mod tests {
         assert!(parse(doctype).is_err());
     }
 
-    #[test]
-    fn export_round_trips() {
+    /// Exports one feed and imports the result; the text is returned too.
+    fn exported_and_back(xml_url: &str, title: &str) -> (String, Outline) {
         let feeds = [ExportedFeed {
-            xml_url: "https://a.example/f?x=1&y=2",
-            title: "A \"quoted\" <name>",
+            xml_url,
+            title,
             html_url: Some("https://a.example/"),
         }];
         let text = write("Ann", &feeds, 0);
-        let back = parse(text.as_bytes()).unwrap();
-        assert_eq!(back[0].xml_url, "https://a.example/f?x=1&y=2");
-        assert_eq!(back[0].title.as_deref(), Some("A \"quoted\" <name>"));
+        let mut back = parse(text.as_bytes()).unwrap();
+        assert_eq!(back.len(), 1, "{text}");
+        (text, back.remove(0))
+    }
+
+    #[test]
+    fn export_round_trips() {
+        let (_, back) = exported_and_back("https://a.example/f?x=1&y=2", "A \"quoted\" <name>");
+        assert_eq!(back.xml_url, "https://a.example/f?x=1&y=2");
+        assert_eq!(back.title.as_deref(), Some("A \"quoted\" <name>"));
+    }
+
+    /// Found by the opml fuzz target's round-trip check: a title or URL with a
+    /// tab, newline or CR (from `&#9;`, `&#10;`, `&#13;` in an imported file)
+    /// was exported raw and came back with spaces in its place.
+    #[test]
+    fn export_keeps_tabs_and_line_breaks_in_attributes() {
+        let (text, back) =
+            exported_and_back("https://a.example/f?a=1\tb", "two\nlines\r\nand\ta tab");
+        assert!(
+            !text.contains("two\n"),
+            "a raw newline in an attribute:\n{text}"
+        );
+        assert_eq!(back.xml_url, "https://a.example/f?a=1\tb");
+        assert_eq!(back.title.as_deref(), Some("two\nlines\r\nand\ta tab"));
     }
 }

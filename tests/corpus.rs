@@ -5,15 +5,8 @@ use std::path::{Path, PathBuf};
 
 use roost::poll::parse::{self, IncomingFeed};
 
-fn corpus_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    assert!(
-        dir.join("README.md").is_file(),
-        "the feed corpus is missing: expected it at {} (../shared/corpus relative to the repository root)",
-        dir.display()
-    );
-    dir
-}
+mod common;
+use common::corpus_dir;
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -307,3 +307,14 @@ pub fn expect_success(what: &str, out: &Output) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The shared development feed corpus, `../shared/corpus` from the repository.
+pub fn corpus_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    assert!(
+        dir.join("README.md").is_file(),
+        "the feed corpus is missing: expected it at {} (../shared/corpus relative to the repository root)",
+        dir.display()
+    );
+    dir
+}
