@@ -37,9 +37,27 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("roost: {error:#}");
+            eprintln!("roost: {error:#}{}", storage_hint(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What to do when the database cannot be used (SQLite's own words say
+/// only what went wrong): appended to the one error line.
+fn storage_hint(error: &anyhow::Error) -> &'static str {
+    use roost::store::Unavailable;
+    match roost::store::unavailable(error) {
+        Some(Unavailable::DiskFull) => {
+            " (free some space on the disk or quota that holds the data directory, then try again)"
+        }
+        Some(Unavailable::ReadOnly) => {
+            " (make the data directory and its files writable by this user, then try again)"
+        }
+        Some(Unavailable::Busy) => {
+            " (another roost held the database too long; try again in a moment)"
+        }
+        _ => "",
     }
 }
 

@@ -1012,6 +1012,7 @@ fn disk_full_fails_cleanly_and_recovers() {
     for i in 0..500 {
         if let Err(out) = s.cli_post(&format!("{name}-full-cli-{i}")) {
             let line = assert_one_line_failure("roost post on a full disk", &out);
+            assert!(line.contains("free some space"), "no fix named: {line}");
             cli_error = Some((out.status.code().unwrap_or(-1), line));
             break;
         }
@@ -1065,6 +1066,7 @@ fn read_only_data_directory_fails_cleanly_and_recovers() {
         .cli_post(&format!("{name}-ro-cli"))
         .expect_err("roost post into a read-only data directory must fail");
     let cli_error = assert_one_line_failure("roost post, read-only", &out);
+    assert!(cli_error.contains("writable"), "no fix named: {cli_error}");
     let web = s.web_post(&format!("{name}-ro-web"));
     assert_eq!(web.status, Some(503), "POST /posts, read-only: {web:?}");
     let (raw, front) = s.web_refused("read-only", &format!("{name}-ro-web-x"));
