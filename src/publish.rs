@@ -182,10 +182,20 @@ fn write_if_changed(target: &Path, body: &[u8]) -> Result<()> {
     if std::fs::read(target).is_ok_and(|old| old == body) {
         return Ok(());
     }
+    // Served by the web server, which may run as another user: the one kind
+    // of file roost makes readable by others (the umask says 077).
+    replace_file(target, body, 0o644)
+}
+
+/// Writes `bytes` to a temporary file beside `target` with `mode`, then
+/// renames it over `target`: readers see the old file or the new one.
+fn replace_file(target: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let dir = target
         .parent()
-        .context("a published file has no directory")?;
-    let name = target.file_name().context("a published file has no name")?;
+        .context("a file to replace has no directory")?;
+    let name = target
+        .file_name()
+        .context("a file to replace has no name")?;
     let temp = dir.join(format!(
         ".{}.roost-{}",
         name.to_string_lossy(),
@@ -193,10 +203,8 @@ fn write_if_changed(target: &Path, body: &[u8]) -> Result<()> {
     ));
     let written = (|| -> std::io::Result<()> {
         let mut file = std::fs::File::create(&temp)?;
-        file.write_all(body)?;
-        // Served by the web server, which may run as another user: the one
-        // kind of file roost makes readable by others (the umask says 077).
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        file.write_all(bytes)?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         std::fs::rename(&temp, target)
     })();
     if let Err(error) = written {
@@ -272,10 +280,6 @@ impl Manifest {
             text.push_str(&path.to_string_lossy());
             text.push('\n');
         }
-        let file = home.join(MANIFEST);
-        let temp = home.join(format!("{MANIFEST}.tmp"));
-        std::fs::write(&temp, text)
-            .and_then(|()| std::fs::rename(&temp, &file))
-            .with_context(|| format!("writing {}", file.display()))
+        replace_file(&home.join(MANIFEST), text.as_bytes(), 0o600)
     }
 }
