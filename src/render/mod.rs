@@ -1,7 +1,7 @@
 //! Turns data into bytes: HTML pages (maud) and the three feed formats.
 //! Does not read requests or the database.
 
-mod const_sha256;
+pub mod const_sha256;
 pub mod feeds;
 pub mod html;
 pub mod layout;

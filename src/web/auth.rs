@@ -44,6 +44,12 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
 
+/// `sha256_hex` for short inputs on the page-cache path: the same digest,
+/// by code that does not run `cpuid` (see `render::const_sha256`).
+pub fn sha256_hex_portable(data: &[u8]) -> String {
+    hex(&crate::render::const_sha256::sha256(data))
+}
+
 /// Lower-case hex. (Not `format!` per byte: this runs on every page-cache
 /// lookup, and that was a tenth of a kept page's instructions.)
 fn hex(bytes: &[u8]) -> String {
@@ -133,6 +139,9 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(hex(&[0x00, 0x0f, 0xf0, 0xff]), "000ff0ff");
+        for data in [&b""[..], b"abc", &[7u8; 200]] {
+            assert_eq!(sha256_hex_portable(data), sha256_hex(data));
+        }
     }
 
     #[test]

@@ -56,15 +56,32 @@ pub fn run_cgi() {
             }
         }
     };
-    // Straight to fd 1 in one write: stdout's line buffering would split the
-    // page into several writes at its newlines.
+    if let Err(e) = write_to_stdout(&[&response.cgi_head(), &response.body]) {
+        eprintln!("roost: writing the response: {e}");
+    }
+}
+
+/// Straight to fd 1, head and body in one `writev` (stdout's line buffering
+/// would split the page into several writes at its newlines, and joining
+/// them first would copy the page once more).
+fn write_to_stdout(parts: &[&[u8]]) -> std::io::Result<()> {
+    use std::io::IoSlice;
     use std::os::fd::FromRawFd;
     // SAFETY: fd 1 is this process's stdout for its whole life; ManuallyDrop
     // keeps the File from closing it.
     let mut out = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) });
-    if let Err(e) = out.write_all(&response.to_cgi_bytes()) {
-        eprintln!("roost: writing the response: {e}");
+    let mut slices: Vec<IoSlice> = parts.iter().map(|p| IoSlice::new(p)).collect();
+    let mut slices = &mut slices[..];
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
+    Ok(())
 }
 
 fn fastcgi_handler(params: Params, body: Vec<u8>) -> Response {

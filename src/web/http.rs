@@ -374,7 +374,14 @@ impl Response {
     /// The response as a CGI script prints it: `Status:` line, headers, blank line, body.
     /// FastCGI sends exactly these bytes in its STDOUT records.
     pub fn to_cgi_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.body.len() + 256);
+        let mut out = self.cgi_head();
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    /// Everything `to_cgi_bytes` puts before the body, up to the blank line.
+    pub fn cgi_head(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
         out.extend_from_slice(
             format!("Status: {} {}\r\n", self.status, reason(self.status)).as_bytes(),
         );
@@ -388,7 +395,6 @@ impl Response {
             out.extend_from_slice(format!("Content-Length: {}\r\n", self.body.len()).as_bytes());
         }
         out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(&self.body);
         out
     }
 }

@@ -42,9 +42,9 @@ pub fn key(req: &Request) -> Option<Key> {
         req.https,
         req.header("x-forwarded-proto").unwrap_or("")
     );
-    Some(Key(
-        super::auth::sha256_hex(material.as_bytes())[..32].to_string()
-    ))
+    Some(Key(super::auth::sha256_hex_portable(material.as_bytes())
+        [..32]
+        .to_string()))
 }
 
 fn dir(home: &Path) -> PathBuf {
