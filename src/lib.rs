@@ -2,6 +2,7 @@
 //! benchmarks can call the same code. `main.rs` only picks the way in.
 
 pub mod alloc;
+pub mod atomic_file;
 pub mod cli;
 pub mod defence_off;
 pub mod doctor;

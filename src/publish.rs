@@ -15,8 +15,6 @@ use crate::store;
 use crate::web::app::render_for_visitor;
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The setting naming the directory; empty means publishing is off.
@@ -187,31 +185,9 @@ fn write_if_changed(target: &Path, body: &[u8]) -> Result<()> {
     replace_file(target, body, 0o644)
 }
 
-/// Writes `bytes` to a temporary file beside `target` with `mode`, then
-/// renames it over `target`: readers see the old file or the new one.
 fn replace_file(target: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = target
-        .parent()
-        .context("a file to replace has no directory")?;
-    let name = target
-        .file_name()
-        .context("a file to replace has no name")?;
-    let temp = dir.join(format!(
-        ".{}.roost-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&temp, target)
-    })();
-    if let Err(error) = written {
-        std::fs::remove_file(&temp).ok();
-        return Err(error).with_context(|| format!("writing {}", target.display()));
-    }
-    Ok(())
+    crate::atomic_file::replace(target, bytes, mode)
+        .with_context(|| format!("writing {}", target.display()))
 }
 
 /// An exclusive `flock` on `DATA/publish.lock`, released when dropped (or

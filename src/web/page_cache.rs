@@ -10,7 +10,6 @@
 
 use super::http::{Request, Response};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const DIR: &str = "cache";
@@ -124,12 +123,9 @@ fn page_path(home: &Path, generation: &Generation, key: &Key) -> PathBuf {
     dir(home).join(format!("{}-{}.page", generation.0, key.0))
 }
 
+/// Page-cache files are the owner's alone, like the database.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut file = fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    drop(file);
-    fs::rename(&tmp, path)
+    crate::atomic_file::replace(path, bytes, 0o600)
 }
 
 fn encode(response: &Response) -> Vec<u8> {
