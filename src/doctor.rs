@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 /// A poll older than this, on a node that follows feeds, means cron does not run it.
 pub const MAX_POLL_AGE_SECONDS: i64 = 3600;
 
+/// Less free space than this where the data is, and a poll or a post may
+/// meet a full disk (SQLite's journal, a poll's new entries, a backup).
+pub const MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The `Authorization` value the probe sends; roost only reports its presence.
 const PROBE_AUTHORIZATION: &str = "Bearer roost-doctor-probe";
 
@@ -148,10 +152,11 @@ impl Install {
 /// Runs every check, printing each finding as it comes; returns how many failed.
 pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
     let install = Install::gather(home);
-    let checks: [fn(&Install) -> Vec<Finding>; 8] = [
+    let checks: [fn(&Install) -> Vec<Finding>; 9] = [
         data_directory_location,
         permissions,
         database,
+        free_space,
         cron_line,
         last_poll,
         published,
@@ -346,6 +351,72 @@ fn database(install: &Install) -> Vec<Finding> {
         Err(error) => fail(format!("database schema version: {error:#} — {restore}")),
     };
     vec![integrity, version]
+}
+
+/// 3b. The file system that holds the data has room to write: at least
+///     [`MIN_FREE_BYTES`], and at least the database's size (a backup, or
+///     SQLite rewriting it, needs that much again). What a host's quota
+///     allows may be less than the disk's free space, which is all this sees.
+fn free_space(install: &Install) -> Vec<Finding> {
+    let Some(available) = available_bytes(&install.home) else {
+        return vec![skip(format!(
+            "free space: cannot tell for {}",
+            install.home.display()
+        ))];
+    };
+    let database: u64 = [store::DB_FILE, "roost.db-wal"]
+        .iter()
+        .filter_map(|name| std::fs::metadata(install.home.join(name)).ok())
+        .map(|m| m.len())
+        .sum();
+    vec![free_space_finding(available, database, &install.home)]
+}
+
+fn free_space_finding(available: u64, database: u64, home: &Path) -> Finding {
+    let needed = MIN_FREE_BYTES.max(database);
+    if available >= needed {
+        ok(format!("free space: {} where the data is", size(available)))
+    } else {
+        fail(format!(
+            "free space: only {} left where the data is ({}); roost needs at least {} to              keep writing posts and polls — free some space, or ask the host for more",
+            size(available),
+            home.display(),
+            size(needed)
+        ))
+    }
+}
+
+/// Bytes an unprivileged user may still write on the file system of `path`.
+fn available_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: c_path is a NUL-terminated path and stat is written by statvfs
+    // before it is read, only when it returns 0.
+    if unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    let stat = unsafe { stat.assume_init() };
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// A byte count as people read it: "812 KiB", "3.4 GiB". Rounded down, so
+/// that a little less than the minimum never reads as the minimum.
+fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else if value < 10.0 {
+        format!("{:.1} {}", (value * 10.0).floor() / 10.0, UNITS[unit])
+    } else {
+        format!("{:.0} {}", value.floor(), UNITS[unit])
+    }
 }
 
 /// 4a. The crontab has a `poll` line for this data directory. Without a
@@ -611,6 +682,30 @@ mod tests {
         assert_eq!(ok("a").to_string(), "ok    a");
         assert_eq!(fail("b").to_string(), "FAIL  b");
         assert_eq!(skip("c").to_string(), "skip  c");
+    }
+
+    #[test]
+    fn free_space_needs_the_minimum_and_the_database_size() {
+        let home = Path::new("/data");
+        let mib = 1024 * 1024;
+        assert_eq!(
+            free_space_finding(MIN_FREE_BYTES, 0, home).status,
+            Status::Ok
+        );
+        let low = free_space_finding(MIN_FREE_BYTES - 1, 0, home);
+        assert_eq!(low.status, Status::Fail);
+        assert!(
+            low.text.contains("only 63 MiB left") && low.text.contains("/data"),
+            "{}",
+            low.text
+        );
+        let big_db = free_space_finding(200 * mib, 300 * mib, home);
+        assert_eq!(big_db.status, Status::Fail, "{}", big_db.text);
+        assert!(big_db.text.contains("at least 300 MiB"), "{}", big_db.text);
+        assert_eq!(size(812), "812 bytes");
+        assert_eq!(size(3 * mib + mib / 2), "3.5 MiB");
+        assert_eq!(size(10 * mib - 1), "9.9 MiB");
+        assert_eq!(size(40 * 1024 * mib), "40 GiB");
     }
 
     #[test]

@@ -159,6 +159,7 @@ fn a_healthy_site_passes_every_check() {
         "permissions:",
         "database integrity",
         "database schema version",
+        "free space:",
         "cron line",
         "last poll",
         "published files",
@@ -270,6 +271,67 @@ fn a_refused_data_directory_in_the_document_root_passes() {
     let report = doctor(bin_of(&site), &inside, cron.path());
     report.all_ok();
     assert!(report.line("data directory").contains("refuses it"));
+}
+
+/// A small tmpfs mounted on a new directory, unmounted when dropped.
+struct SmallDisk {
+    _dir: TempDir,
+    mount_point: PathBuf,
+}
+
+impl SmallDisk {
+    fn new(megabytes: u32) -> SmallDisk {
+        let dir = TempDir::new("roost-doctor-disk");
+        let mount_point = dir.join("data");
+        std::fs::create_dir(&mount_point).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={megabytes}m,mode=0700"))
+            .arg("tmpfs")
+            .arg(&mount_point)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "mounting a tmpfs (the tests run as root) failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        chown_to_cgi_user(&mount_point);
+        SmallDisk {
+            _dir: dir,
+            mount_point,
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&self.mount_point)
+            .status();
+    }
+}
+
+#[test]
+fn a_nearly_full_disk_fails_with_how_much_is_left() {
+    let disk = SmallDisk::new(8);
+    let home = &disk.mount_point;
+    let db = home.join("roost.db");
+    expect_success(
+        "backup",
+        &healthy().cli(&["backup", db.to_str().unwrap()], None),
+    );
+    chown_to_cgi_user(&db);
+    let cron = cron_for(bin_of(healthy()), home);
+    let report = doctor(bin_of(healthy()), home, cron.path());
+    report.only_failure(&[
+        "free space: only",
+        "MiB left",
+        &home.display().to_string(),
+        "at least 64 MiB",
+        "free some space",
+    ]);
 }
 
 #[test]
