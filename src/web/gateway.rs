@@ -72,7 +72,6 @@ fn write_to_stdout(parts: &[&[u8]]) -> std::io::Result<()> {
     let mut out = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) });
     let mut slices: Vec<IoSlice> = parts.iter().map(|p| IoSlice::new(p)).collect();
     let mut slices = &mut slices[..];
-    IoSlice::advance_slices(&mut slices, 0);
     while !slices.is_empty() {
         match out.write_vectored(slices) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
