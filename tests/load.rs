@@ -60,6 +60,19 @@ fn hammer(site: &Site, path: &str, requests: usize) -> Vec<String> {
     })
 }
 
+/// [`hammer`], failing the test with every failure and Apache's error log.
+fn expect_every_answer(site: &Site, path: &str, requests: usize, phase: &str) {
+    let failures = hammer(site, path, requests);
+    assert!(
+        failures.is_empty(),
+        "{phase}{path}: {} of {} requests failed:\n{}\n--- error log ---\n{}",
+        failures.len(),
+        CLIENTS * requests,
+        failures.join("\n"),
+        apache().error_log()
+    );
+}
+
 fn site_with_posts(kind: Kind) -> Site {
     let name = match kind {
         Kind::Cgi => unique("load-cgi"),
@@ -103,27 +116,12 @@ fn fastcgi_answers_every_request_and_its_processes_stay_flat() {
     let binary = site.binary.clone().expect("a roost site has a binary");
     // Warm-up: mod_fcgid starts its processes, each fills its caches.
     for path in ["/", "/feed.atom"] {
-        let failures = hammer(&site, path, 150);
-        assert!(
-            failures.is_empty(),
-            "warm-up of {path}: {} failed:\n{}\n--- error log ---\n{}",
-            failures.len(),
-            failures.join("\n"),
-            apache().error_log()
-        );
+        expect_every_answer(&site, path, 150, "warm-up of ");
     }
     let before = rss_of_processes_running(&binary);
     assert!(!before.is_empty(), "no process runs {}", binary.display());
     for path in ["/", "/feed.atom", "/", "/feed.atom"] {
-        let failures = hammer(&site, path, 200);
-        assert!(
-            failures.is_empty(),
-            "{path}: {} of {} requests failed:\n{}\n--- error log ---\n{}",
-            failures.len(),
-            CLIENTS * 200,
-            failures.join("\n"),
-            apache().error_log()
-        );
+        expect_every_answer(&site, path, 200, "");
     }
     let after = rss_of_processes_running(&binary);
     // 6,400 requests over a handful of processes: a leak of a few kB per
@@ -147,14 +145,6 @@ fn fastcgi_answers_every_request_and_its_processes_stay_flat() {
 fn cgi_answers_every_request() {
     let site = site_with_posts(Kind::Cgi);
     for path in ["/", "/feed.atom"] {
-        let failures = hammer(&site, path, 60);
-        assert!(
-            failures.is_empty(),
-            "{path}: {} of {} requests failed:\n{}\n--- error log ---\n{}",
-            failures.len(),
-            CLIENTS * 60,
-            failures.join("\n"),
-            apache().error_log()
-        );
+        expect_every_answer(&site, path, 60, "");
     }
 }
