@@ -14,9 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn corpus(rel: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus")
-        .join(rel);
+    let path = common::corpus_dir().join(rel);
     std::fs::read(&path)
         .unwrap_or_else(|e| panic!("the corpus file {} is missing: {e}", path.display()))
 }

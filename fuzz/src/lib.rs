@@ -665,7 +665,7 @@ pub fn opml(data: &[u8]) {
 // Seeds.
 
 /// Every seed of `target`, with a name, built from the shared corpus at
-/// `corpus` (`/work/shared/corpus`, `../shared/corpus` from the repository)
+/// `corpus` (`tests/corpus/` in the repository)
 /// and the hand-written seeds above. `fuzz/seeds` writes them out for
 /// libFuzzer; `tests/fuzz_seeds.rs` replays them.
 pub fn seeds(target: &str, corpus: &Path) -> Vec<(String, Vec<u8>)> {

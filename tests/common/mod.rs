@@ -308,12 +308,13 @@ pub fn expect_success(what: &str, out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The shared development feed corpus, `../shared/corpus` from the repository.
+/// The development feed corpus kept in the repository (`tests/corpus/`, each
+/// folder with its upstream licence; see its README).
 pub fn corpus_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
     assert!(
         dir.join("README.md").is_file(),
-        "the feed corpus is missing: expected it at {} (../shared/corpus relative to the repository root)",
+        "the feed corpus is missing: expected it at {} (tests/corpus in the repository)",
         dir.display()
     );
     dir
