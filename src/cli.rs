@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 #[derive(Parser, Debug)]
 #[command(
     name = "roost",
-    version,
+    version = crate::build_id::BUILD_ID,
     about = "A microblog node for shared hosting: your posts as pages and feeds, your friends' feeds polled by cron.",
     after_help = "The data directory is found from --home, then ROOST_HOME, then \"home = DIR\" in roost.conf next to the binary, else ./roost-data."
 )]

@@ -3,6 +3,7 @@
 
 pub mod alloc;
 pub mod atomic_file;
+pub mod build_id;
 pub mod cli;
 pub mod defence_off;
 pub mod doctor;

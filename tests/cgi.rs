@@ -54,6 +54,8 @@ struct Cgi<'a> {
     headers: Vec<(&'a str, String)>,
     body: &'a [u8],
     args: &'a [&'a str],
+    /// Another binary than the one under test (an upgrade's new build).
+    bin: Option<&'a Path>,
 }
 
 impl<'a> Cgi<'a> {
@@ -66,6 +68,7 @@ impl<'a> Cgi<'a> {
             headers: vec![],
             body: b"",
             args: &[],
+            bin: None,
         }
     }
     fn post(home: &'a Path, path: &'a str, body: &'a [u8]) -> Cgi<'a> {
@@ -80,8 +83,15 @@ impl<'a> Cgi<'a> {
         self.headers.push((name, value.into()));
         self
     }
+    fn binary(mut self, bin: &'a Path) -> Self {
+        self.bin = Some(bin);
+        self
+    }
     fn run(&self) -> CgiResponse {
-        let mut cmd = common::roost_command();
+        let mut cmd = match self.bin {
+            Some(bin) => common::command_for(bin),
+            None => common::roost_command(),
+        };
         cmd.env_clear()
             .env("GATEWAY_INTERFACE", "CGI/1.1")
             .env("SERVER_PROTOCOL", "HTTP/1.1")
@@ -659,6 +669,75 @@ fn a_missing_data_directory_gets_a_clear_page_not_a_traceback() {
     assert!(r.text().contains("roost init"), "{}", r.text());
     assert!(r.header("Retry-After").is_none(), "waiting does not help");
     assert!(!r.text().contains("nothing-here"), "no paths in the page");
+}
+
+/// A copy of the binary under test that is another build of the same code:
+/// its build id (`roost --version`: `VERSION+HASH`) replaced by another hash
+/// of the same length, as a new `roost.cgi` uploaded over the old one would be.
+fn another_build(dir: &TempDir) -> std::path::PathBuf {
+    let version = common::command_for(&common::roost_bin())
+        .arg("--version")
+        .output()
+        .expect("roost --version");
+    let version = String::from_utf8(version.stdout).unwrap();
+    let id = version
+        .split_whitespace()
+        .last()
+        .expect("a version")
+        .to_owned();
+    let (_, hash) = id.split_once('+').expect("VERSION+HASH");
+    let other = format!(
+        "{}+{}",
+        id.split('+').next().unwrap(),
+        hash.chars().rev().collect::<String>()
+    );
+    assert_ne!(other, id, "the made-up build differs");
+    let mut bytes = std::fs::read(common::roost_bin()).unwrap();
+    let at = bytes
+        .windows(id.len())
+        .position(|w| w == id.as_bytes())
+        .expect("the build id is in the binary");
+    bytes[at..at + id.len()].copy_from_slice(other.as_bytes());
+    let path = dir.join("roost-upgraded");
+    std::fs::write(&path, bytes).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn an_upgraded_binary_serves_no_page_or_etag_the_old_one_made() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "rendered by the old build");
+    let old = Cgi::get(&home, "/").run();
+    assert_eq!(old.status, 200);
+    let old_etag = old.header("ETag").unwrap().to_owned();
+    let upgraded = another_build(&dir);
+    // The new build's validators differ, so no client keeps the old rendering.
+    let fresh = Cgi::get(&home, "/")
+        .header("HTTP_IF_NONE_MATCH", old_etag.clone())
+        .binary(&upgraded)
+        .run();
+    assert_eq!(fresh.status, 200, "the old build's ETag is not current");
+    assert_ne!(fresh.header("ETag"), Some(old_etag.as_str()));
+    // And no page the old build kept is served by the new one. Only the old
+    // build's page is kept (the new build's is removed), then the database
+    // goes away: the old build still answers from its kept page, the new
+    // one must not.
+    std::fs::remove_dir_all(home.join("cache")).unwrap();
+    assert_eq!(Cgi::get(&home, "/").run().status, 200);
+    let db = home.join("roost.db");
+    let aside = home.join("aside.db");
+    std::fs::rename(&db, &aside).unwrap();
+    assert_eq!(
+        Cgi::get(&home, "/").run().status,
+        200,
+        "the old build's kept page"
+    );
+    let new = Cgi::get(&home, "/").binary(&upgraded).run();
+    std::fs::rename(&aside, &db).unwrap();
+    assert_eq!(new.status, 503, "the new build served the old build's page");
 }
 
 #[test]

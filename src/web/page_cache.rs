@@ -33,8 +33,11 @@ pub fn key(req: &Request) -> Option<Key> {
     }
     // X-Forwarded-Proto is in the key, trusted or not: a page kept for a
     // request with one is never handed to a request without it.
+    // The build is in the key: a page the old binary kept is never served
+    // by a new one.
     let material = format!(
-        "{}\n{}\n{}\n{}\n{}",
+        "{}\n{}\n{}\n{}\n{}\n{}",
+        crate::build_id::BUILD_ID,
         req.path,
         req.query,
         req.base,

@@ -45,10 +45,16 @@ fn validators(ctx: &Ctx, shows: Shows) -> Result<Validators> {
         (Some(session), Shows::Page | Shows::PageWithEntries) => session.token_hash.as_str(),
         _ => "public",
     };
+    // The build is part of the variant: after an upgrade, every client's
+    // copy is stale, since the new binary may render the same data otherwise.
     let variant = auth::sha256_hex(
         format!(
-            "{}\n{}\n{}\n{}",
-            ctx.req.path, ctx.req.query, ctx.req.base, viewer
+            "{}\n{}\n{}\n{}\n{}",
+            crate::build_id::BUILD_ID,
+            ctx.req.path,
+            ctx.req.query,
+            ctx.req.base,
+            viewer
         )
         .as_bytes(),
     );

@@ -211,7 +211,12 @@ pub fn chown_to_cgi_user(path: &Path) {
 
 /// `roost_bin()` as a Command, running as the CGI user (see [`run_as_cgi_user`]).
 pub fn roost_command() -> Command {
-    let mut cmd = Command::new(roost_bin());
+    command_for(&roost_bin())
+}
+
+/// [`roost_command`] with a given binary (a copy, another build).
+pub fn command_for(bin: &Path) -> Command {
+    let mut cmd = Command::new(bin);
     run_as_cgi_user(&mut cmd);
     cmd
 }
