@@ -1055,3 +1055,66 @@ fn cookies_are_secure_prefixed_and_scoped_to_the_sites_path_not_the_scripts() {
         .run();
     assert_eq!(r.status, 303);
 }
+
+/// A POST whose CONTENT_LENGTH promises `extra` bytes more than `body`.
+fn post_announcing_more(
+    home: &Path,
+    session: &str,
+    body: &[u8],
+    extra: usize,
+) -> std::process::Child {
+    let declared = (body.len() + extra).to_string();
+    Cgi::post(home, "/posts", body)
+        .header("HTTP_COOKIE", session.to_string())
+        .header("CONTENT_LENGTH", declared)
+        .spawn()
+}
+
+#[test]
+fn a_body_shorter_than_content_length_is_refused_and_nothing_is_stored() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (session, csrf) = log_in(&home);
+    let body = format!("csrf={csrf}&text=cut+off+in+the+mid");
+    let mut child = post_announcing_more(&home, &session, body.as_bytes(), 100);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let r = finish(child);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("nothing was done"), "{}", r.text());
+    assert_eq!(post_count(&home), 0);
+}
+
+#[test]
+fn a_body_that_stops_arriving_is_refused_at_its_deadline() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (session, csrf) = log_in(&home);
+    let body = format!("csrf={csrf}&text=stalled");
+    let started = std::time::Instant::now();
+    let mut child = post_announcing_more(&home, &session, body.as_bytes(), 100);
+    // Sent, but stdin kept open: the client has stopped, not gone.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(body.as_bytes()).unwrap();
+    let deadline = started + std::time::Duration::from_secs(40);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the CGI still waits for its body after 40 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let waited = started.elapsed();
+    let r = finish(child);
+    drop(stdin);
+    assert_eq!(r.status, 408, "{}", r.text());
+    assert!(
+        waited >= std::time::Duration::from_secs(19),
+        "gave up after {waited:?}"
+    );
+    assert_eq!(post_count(&home), 0);
+}
