@@ -988,6 +988,15 @@ fn a_login_over_plain_http_to_an_https_site_moves_to_https_and_sets_no_cookie() 
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.header("Location"), Some("https://example.org/login"));
     assert!(r.headers_named("Set-Cookie").is_empty(), "{:?}", r.headers);
+    // A proxy that speaks https to the browser but is not trusted yet: the
+    // redirect would come straight back, so the page says what to set.
+    let r = Cgi::get(&home, "/login")
+        .plain_http()
+        .header("HTTP_X_FORWARDED_PROTO", "https")
+        .run();
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("trust_forwarded true"), "{}", r.text());
+    assert!(r.headers_named("Set-Cookie").is_empty());
     // A proxy's word, when trusted, is the request's scheme.
     expect_success(
         "config",
@@ -998,6 +1007,12 @@ fn a_login_over_plain_http_to_an_https_site_moves_to_https_and_sets_no_cookie() 
         .run();
     assert_eq!(r.status, 303);
     assert!(r.headers_named("Set-Cookie").is_empty());
+    let r = Cgi::get(&home, "/login")
+        .plain_http()
+        .header("HTTP_X_FORWARDED_PROTO", "https")
+        .run();
+    assert_eq!(r.status, 200, "trusted: https");
+    assert!(r.headers_named("Set-Cookie").join("").contains("; Secure"));
 }
 
 #[test]

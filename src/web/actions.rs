@@ -63,9 +63,28 @@ pub fn to_login(ctx: &Ctx) -> Response {
 /// Over plain http to a site whose `url` is https: the login page's https
 /// address instead. The session cookie is `Secure` there, so it is never
 /// sent (or set) in clear, and the password is not either.
+///
+/// Unless a proxy in front already speaks https to the browser and says so
+/// (`X-Forwarded-Proto: https`) while the owner does not trust it: the
+/// redirect would come straight back, so the page says what to set instead.
 pub fn login_over_https(ctx: &Ctx) -> Option<Response> {
-    (ctx.cookies.site_is_https() && !ctx.req.https)
-        .then(|| Response::see_other(&ctx.site.redirect_target("login")))
+    if !ctx.cookies.site_is_https() || ctx.req.https {
+        return None;
+    }
+    let proxied_https = ctx
+        .req
+        .header("x-forwarded-proto")
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+    if proxied_https && ctx.setting("trust_forwarded") != Some("true") {
+        return Some(ctx.error(
+            403,
+            "Logging in needs https. This request came over plain http from a proxy \
+             that says the browser used https (X-Forwarded-Proto), which this site \
+             does not trust yet. If that proxy is the owner's own, the owner runs \
+             `roost config trust_forwarded true`.",
+        ));
+    }
+    Some(Response::see_other(&ctx.site.redirect_target("login")))
 }
 
 /// The owner's session and form, or the response that refuses the request.
