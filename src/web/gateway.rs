@@ -33,7 +33,7 @@ const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 /// that stops sending mid-body must not hold the process (and its Apache
 /// worker) for the whole of Apache's `Timeout`. A post form is a few KiB;
 /// at the 64 KiB limit this is still 3 KiB a second. (mod_reqtimeout's
-/// default gives a body 20 s to start, too.)
+/// default allows a body 20 s too, more as its bytes come.)
 pub const BODY_DEADLINE: Duration = Duration::from_secs(20);
 
 /// One CGI request: the environment and stdin in, stdout out. Command-line
