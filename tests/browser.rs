@@ -415,3 +415,47 @@ fn base64_decodes_rfc4648_vectors() {
         assert_eq!(base64_decode(text), bytes.as_bytes());
     }
 }
+
+/// A page on another origin of the same host (another port: the same
+/// *site*, so the browser sends the owner's SameSite=Lax cookie with its
+/// POST) that knows the owner's token still cannot post: Chromium's own
+/// `Origin` names the other port, and roost refuses it.
+#[test]
+fn a_form_on_another_origin_cannot_post_even_with_the_owners_token() {
+    let (_installed, site) = install_site();
+    let mut browser = Browser::launch();
+    browser.goto(&site.url("/login"));
+    browser.type_into("#password", OWNER_PASSWORD);
+    browser.click_and_wait("form.compose button[type=submit]");
+    assert_eq!(browser.url(), site.url("/"), "logged in");
+    let token = browser
+        .attr("form.compose input[name=csrf]", "value")
+        .unwrap();
+
+    let other = FeedServer::start();
+    let attack = format!(
+        "<!doctype html><title>elsewhere</title>\
+         <form method=post action=\"{}\">\
+         <input name=csrf value=\"{token}\"><input name=text value=\"forged from elsewhere\">\
+         <button type=submit>Go</button></form>",
+        site.url("/posts")
+    );
+    other.feed(
+        "/attack.html",
+        attack.as_bytes(),
+        "text/html; charset=utf-8",
+    );
+    browser.goto(&other.url("/attack.html"));
+    browser.click_and_wait("button");
+    let page = browser.eval_string("document.body.innerText");
+    assert!(page.contains("not from this site"), "{page}");
+    let export = expect_success("roost export", &site.cli(&["export"], None));
+    assert!(!export.contains("forged from elsewhere"), "{export}");
+
+    // The same form on the site's own pages is taken: the token was good.
+    browser.goto(&site.url("/"));
+    browser.type_into("#text", "posted from home");
+    browser.click_and_wait("form.compose button[type=submit]");
+    let export = expect_success("roost export", &site.cli(&["export"], None));
+    assert!(export.contains("posted from home"), "{export}");
+}

@@ -46,6 +46,7 @@ impl CgiResponse {
 }
 
 /// One CGI request. `path_info` is bytes: Apache passes undecodable bytes through.
+/// Over https (`HTTPS=on`), as the test site's `url` is, unless `plain_http`.
 struct Cgi<'a> {
     home: &'a Path,
     method: &'a str,
@@ -65,11 +66,15 @@ impl<'a> Cgi<'a> {
             method: "GET",
             path_info: path.as_bytes(),
             query: "",
-            headers: vec![],
+            headers: vec![("HTTPS", "on".into())],
             body: b"",
             args: &[],
             bin: None,
         }
+    }
+    fn plain_http(mut self) -> Self {
+        self.headers.retain(|(k, _)| *k != "HTTPS");
+        self
     }
     fn post(home: &'a Path, path: &'a str, body: &'a [u8]) -> Cgi<'a> {
         let mut cgi = Cgi::get(home, path);
@@ -88,6 +93,13 @@ impl<'a> Cgi<'a> {
         self
     }
     fn run(&self) -> CgiResponse {
+        let mut child = self.spawn();
+        let _ = child.stdin.take().unwrap().write_all(self.body);
+        finish(child)
+    }
+    /// The CGI started, its stdin not yet written (CONTENT_LENGTH is the
+    /// body's length unless a header sets another).
+    fn spawn(&self) -> std::process::Child {
         let mut cmd = match self.bin {
             Some(bin) => common::command_for(bin),
             None => common::roost_command(),
@@ -110,14 +122,16 @@ impl<'a> Cgi<'a> {
         for (k, v) in &self.headers {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("run roost as CGI");
-        let _ = child.stdin.take().unwrap().write_all(self.body);
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "CGI exited {}: {stderr}", out.status);
-        assert!(!stderr.contains("panicked"), "CGI panicked: {stderr}");
-        parse_cgi(&out.stdout)
+        cmd.spawn().expect("run roost as CGI")
     }
+}
+
+fn finish(child: std::process::Child) -> CgiResponse {
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "CGI exited {}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "CGI panicked: {stderr}");
+    parse_cgi(&out.stdout)
 }
 
 fn parse_cgi(raw: &[u8]) -> CgiResponse {
@@ -154,7 +168,15 @@ fn parse_cgi(raw: &[u8]) -> CgiResponse {
     }
 }
 
+/// The session cookie's name at the test site (https, below the root).
+const SESSION: &str = "__Secure-roost_session";
+const LOGIN: &str = "__Secure-roost_login";
+
 fn new_home() -> TempDir {
+    new_home_at("https://example.org/notes/")
+}
+
+fn new_home_at(url: &str) -> TempDir {
     let dir = TempDir::new("roost-cgi");
     let home = dir.join("data");
     let out = roost_cli(
@@ -162,7 +184,7 @@ fn new_home() -> TempDir {
         &[
             "init",
             "--url",
-            "https://example.org/notes/",
+            url,
             "--name",
             "Ann Example",
             "--password-stdin",
@@ -189,23 +211,30 @@ fn post_count(home: &Path) -> usize {
     doc["posts"].as_array().unwrap().len()
 }
 
+/// The login form `form` (the answer to GET /login) filled in: its token,
+/// then `extra` fields, then the owner's password.
+fn login_body(form: &CgiResponse, extra: &str) -> String {
+    format!(
+        "csrf={}{extra}&password={}",
+        hidden_csrf(&form.text()),
+        OWNER_PASSWORD.replace(' ', "+")
+    )
+}
+
 /// Logs in through the form, as a browser would; returns the session cookie and a CSRF token.
 fn log_in(home: &Path) -> (String, String) {
     let form = Cgi::get(home, "/login").run();
     assert_eq!(form.status, 200);
-    let login_cookie = form
-        .cookie("roost_login")
-        .expect("login sets its CSRF cookie");
-    let token = hidden_csrf(&form.text());
-    let body = format!("csrf={token}&password={}", OWNER_PASSWORD.replace(' ', "+"));
+    let login_cookie = form.cookie(LOGIN).expect("login sets its CSRF cookie");
+    let body = login_body(&form, "");
     let done = Cgi::post(home, "/login", body.as_bytes())
         .header("HTTP_COOKIE", login_cookie)
         .run();
     assert_eq!(done.status, 303, "{}", done.text());
-    let session = done.cookie("roost_session").expect("a session cookie");
+    let session = done.cookie(SESSION).expect("a session cookie");
     let set = done.headers_named("Set-Cookie").join("\n");
     assert!(
-        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("; Secure"),
         "{set}"
     );
     let page = Cgi::get(home, "/")
@@ -440,11 +469,11 @@ fn owner_actions_need_a_session_and_a_csrf_token() {
     assert_eq!(r.status, 303);
     assert!(r.header("Location").unwrap().ends_with("/login"));
     let r = Cgi::post(&home, "/posts/1/delete", b"")
-        .header("HTTP_COOKIE", "roost_session=garbage; x")
+        .header("HTTP_COOKIE", format!("{SESSION}=garbage; x"))
         .run();
     assert_eq!(r.status, 303);
     let r = Cgi::post(&home, "/posts", b"text=hi")
-        .header("HTTP_COOKIE", format!("roost_session={}", "a".repeat(64)))
+        .header("HTTP_COOKIE", format!("{SESSION}={}", "a".repeat(64)))
         .run();
     assert_eq!(r.status, 303, "an unknown session is no session");
     let (session, csrf) = log_in(&home);
@@ -529,7 +558,7 @@ fn failed_logins_are_throttled_across_processes() {
     let dir = new_home();
     let home = home_of(&dir);
     let form = Cgi::get(&home, "/login").run();
-    let cookie = form.cookie("roost_login").unwrap();
+    let cookie = form.cookie(LOGIN).unwrap();
     let token = hidden_csrf(&form.text());
     for attempt in 1..=5 {
         let body = format!("csrf={token}&password=wrong{attempt}");
@@ -537,7 +566,7 @@ fn failed_logins_are_throttled_across_processes() {
             .header("HTTP_COOKIE", cookie.clone())
             .run();
         assert_eq!(r.status, 403, "attempt {attempt}");
-        assert!(r.cookie("roost_session").is_none());
+        assert!(r.cookie(SESSION).is_none());
     }
     let body = format!("csrf={token}&password={}", OWNER_PASSWORD.replace(' ', "+"));
     let r = Cgi::post(&home, "/login", body.as_bytes())
@@ -545,7 +574,7 @@ fn failed_logins_are_throttled_across_processes() {
         .run();
     assert_eq!(r.status, 429, "even the right password waits");
     assert!(r.header("Retry-After").is_some());
-    assert!(r.cookie("roost_session").is_none());
+    assert!(r.cookie(SESSION).is_none());
     // A login form without its cookie is refused too.
     let r = Cgi::post(&home, "/login", b"csrf=x&password=y").run();
     assert!(r.status == 403 || r.status == 429);
@@ -760,7 +789,7 @@ fn public_pages_are_served_from_the_page_cache_until_something_changes() {
     assert_eq!(not_modified.status, 304);
     // ...but nothing private is: the owner's view always comes from the database.
     let owner = Cgi::get(&home, "/")
-        .header("HTTP_COOKIE", format!("roost_session={}", "a".repeat(64)))
+        .header("HTTP_COOKIE", format!("{SESSION}={}", "a".repeat(64)))
         .run();
     assert_eq!(owner.status, 503, "no database: unavailable, not a bug");
     std::fs::rename(&aside, &db).unwrap();
@@ -774,15 +803,17 @@ fn public_pages_are_served_from_the_page_cache_until_something_changes() {
 fn a_request_path_cannot_inject_a_header() {
     let dir = new_home();
     let home = home_of(&dir);
-    // The mount point (from REQUEST_URI, percent-decoded) goes into the
-    // cookie's Path: CR LF in it must not end the header.
-    let r = Cgi::get(&home, "/login")
-        .header("REQUEST_URI", "/a%0D%0AX-Injected:%20yes%0D%0A/login")
+    // The mount point (from REQUEST_URI, percent-decoded) goes into a
+    // redirect's Location: CR LF in it must not end the header.
+    let r = Cgi::get(&home, "/timeline")
+        .header("REQUEST_URI", "/a%0D%0AX-Injected:%20yes%0D%0A/timeline")
         .run();
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status, 303);
     assert!(r.header("X-Injected").is_none(), "{:?}", r.headers);
-    let cookie = r.headers_named("Set-Cookie").join("\n");
-    assert!(cookie.contains("Path=/aX-Injected: yes/;"), "{cookie}");
+    assert_eq!(
+        r.header("Location"),
+        Some("https://example.org/aX-Injected: yes/login")
+    );
 }
 
 #[test]
@@ -813,9 +844,9 @@ fn redirects_are_absolute_with_a_status_line() {
     assert_eq!(r.header("Location"), Some("https://example.org/login"));
 }
 
-/// The `Set-Cookie` of the login form, for a request with these extra variables.
+/// The `Set-Cookie` of the login form, for a request over http with these extra variables.
 fn login_cookie_with(home: &Path, vars: &[(&'static str, &'static str)]) -> String {
-    let mut cgi = Cgi::get(home, "/login");
+    let mut cgi = Cgi::get(home, "/login").plain_http();
     for (k, v) in vars {
         cgi = cgi.header(k, *v);
     }
@@ -826,7 +857,8 @@ fn login_cookie_with(home: &Path, vars: &[(&'static str, &'static str)]) -> Stri
 
 #[test]
 fn https_is_taken_from_the_server_and_forwarded_headers_only_when_trusted() {
-    let dir = new_home();
+    // A site configured at http: whether a cookie is Secure is the request's.
+    let dir = new_home_at("http://example.org/notes/");
     let home = home_of(&dir);
     assert!(!login_cookie_with(&home, &[]).contains("Secure"));
     assert!(login_cookie_with(&home, &[("HTTPS", "on")]).contains("; Secure"));
@@ -923,4 +955,260 @@ fn a_read_only_data_directory_gets_503_on_post_and_nothing_is_written() {
     assert_eq!(r.status, 503, "{}", r.text());
     assert!(r.text().contains("Nothing was changed"), "{}", r.text());
     assert_eq!(post_count(&home), before, "nothing written");
+}
+
+/// The origin of the test site (`new_home`), as a browser sends it.
+const OUR_ORIGIN: &str = "https://example.org";
+
+#[test]
+fn a_form_with_its_csrf_field_twice_is_refused_and_nothing_changes() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (session, csrf) = log_in(&home);
+    for body in [
+        format!("csrf={csrf}&csrf=other&text=first+wins"),
+        format!("csrf=other&csrf={csrf}&text=last+wins"),
+        format!("csrf={csrf}&text=one&text=two"),
+    ] {
+        let r = Cgi::post(&home, "/posts", body.as_bytes())
+            .header("HTTP_COOKIE", session.clone())
+            .run();
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        assert!(r.text().contains("more than once"), "{}", r.text());
+    }
+    assert_eq!(post_count(&home), 0);
+    // The login form too.
+    let form = Cgi::get(&home, "/login").run();
+    let body = login_body(&form, "&csrf=x");
+    let r = Cgi::post(&home, "/login", body.as_bytes())
+        .header("HTTP_COOKIE", form.cookie(LOGIN).unwrap())
+        .run();
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.cookie(SESSION).is_none());
+}
+
+#[test]
+fn a_post_from_another_origin_is_refused_even_with_a_valid_token() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (session, csrf) = log_in(&home);
+    let body = format!("csrf={csrf}&text=forged+from+elsewhere");
+    for headers in [
+        &[("HTTP_ORIGIN", "null")][..],
+        &[("HTTP_ORIGIN", "https://evil.example")],
+        &[("HTTP_ORIGIN", "http://example.org")],
+        &[("HTTP_ORIGIN", "https://example.org:8443")],
+        &[("HTTP_SEC_FETCH_SITE", "cross-site")],
+        &[
+            ("HTTP_ORIGIN", OUR_ORIGIN),
+            ("HTTP_SEC_FETCH_SITE", "cross-site"),
+        ],
+        &[("HTTP_REFERER", "https://evil.example/example.org/notes/")],
+    ] {
+        let mut cgi =
+            Cgi::post(&home, "/posts", body.as_bytes()).header("HTTP_COOKIE", session.clone());
+        for (k, v) in headers {
+            cgi = cgi.header(k, *v);
+        }
+        let r = cgi.run();
+        assert_eq!(r.status, 403, "{headers:?}: {}", r.text());
+        assert!(r.text().contains("not from this site") || r.text().contains("another site"));
+    }
+    // Every state-changing route, not just one: delete and logout too.
+    for path in ["/posts/1/delete", "/logout", "/follow", "/unfollow"] {
+        let r = Cgi::post(&home, path, format!("csrf={csrf}").as_bytes())
+            .header("HTTP_COOKIE", session.clone())
+            .header("HTTP_ORIGIN", "https://evil.example")
+            .run();
+        assert_eq!(r.status, 403, "{path}");
+    }
+    assert_eq!(post_count(&home), 0);
+    // A browser's same-origin post, and a referrer from our pages, are let through.
+    let same = format!("csrf={csrf}&text=from+our+own+page");
+    let r = Cgi::post(&home, "/posts", same.as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .header("HTTP_ORIGIN", OUR_ORIGIN)
+        .header("HTTP_SEC_FETCH_SITE", "same-origin")
+        .run();
+    assert_eq!(r.status, 303, "{}", r.text());
+    let referred = format!("csrf={csrf}&text=with+a+referrer");
+    let r = Cgi::post(&home, "/posts", referred.as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .header("HTTP_REFERER", "https://example.org/notes/")
+        .run();
+    assert_eq!(r.status, 303);
+    assert_eq!(post_count(&home), 2);
+    // Login CSRF: a login form posted from another origin starts no session.
+    let form = Cgi::get(&home, "/login").run();
+    let body = login_body(&form, "");
+    let r = Cgi::post(&home, "/login", body.as_bytes())
+        .header("HTTP_COOKIE", form.cookie(LOGIN).unwrap())
+        .header("HTTP_ORIGIN", "https://evil.example")
+        .run();
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.cookie(SESSION).is_none());
+}
+
+#[test]
+fn a_login_over_plain_http_to_an_https_site_moves_to_https_and_sets_no_cookie() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let r = Cgi::get(&home, "/login").plain_http().run();
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("Location"), Some("https://example.org/login"));
+    assert!(r.headers_named("Set-Cookie").is_empty(), "{:?}", r.headers);
+    // The form fetched over https, the password sent over http: not taken.
+    let form = Cgi::get(&home, "/login").run();
+    let body = login_body(&form, "");
+    let r = Cgi::post(&home, "/login", body.as_bytes())
+        .plain_http()
+        .header("HTTP_COOKIE", form.cookie(LOGIN).unwrap())
+        .run();
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("Location"), Some("https://example.org/login"));
+    assert!(r.headers_named("Set-Cookie").is_empty(), "{:?}", r.headers);
+    // A proxy that speaks https to the browser but is not trusted yet: the
+    // redirect would come straight back, so the page says what to set.
+    let r = Cgi::get(&home, "/login")
+        .plain_http()
+        .header("HTTP_X_FORWARDED_PROTO", "https")
+        .run();
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("trust_forwarded true"), "{}", r.text());
+    assert!(r.headers_named("Set-Cookie").is_empty());
+    // A proxy's word, when trusted, is the request's scheme.
+    expect_success(
+        "config",
+        &roost_cli(&home, &["config", "trust_forwarded", "true"], None),
+    );
+    let r = Cgi::get(&home, "/login")
+        .header("HTTP_X_FORWARDED_PROTO", "http")
+        .run();
+    assert_eq!(r.status, 303);
+    assert!(r.headers_named("Set-Cookie").is_empty());
+    let r = Cgi::get(&home, "/login")
+        .plain_http()
+        .header("HTTP_X_FORWARDED_PROTO", "https")
+        .run();
+    assert_eq!(r.status, 200, "trusted: https");
+    assert!(r.headers_named("Set-Cookie").join("").contains("; Secure"));
+}
+
+#[test]
+fn cookies_are_secure_prefixed_and_scoped_to_the_sites_path_not_the_scripts() {
+    // Below the root of an https origin: __Secure-, Path the site's path,
+    // also when the script is addressed directly (/notes/roost.cgi/login).
+    let dir = new_home();
+    let home = home_of(&dir);
+    let r = Cgi::get(&home, "/login")
+        .header("REQUEST_URI", "/notes/roost.cgi/login")
+        .header("SCRIPT_NAME", "/notes/roost.cgi")
+        .run();
+    assert_eq!(r.status, 200);
+    let set = r.headers_named("Set-Cookie").join("\n");
+    assert!(set.starts_with(&format!("{LOGIN}=")), "{set}");
+    assert!(
+        set.contains("; Path=/notes/;") && set.ends_with("; Secure"),
+        "{set}"
+    );
+    // At the root of an https origin: __Host-, Path=/, whatever the mount.
+    let root = new_home_at("https://example.org/");
+    let home = home_of(&root);
+    let form = Cgi::get(&home, "/login")
+        .header("REQUEST_URI", "/roost.cgi/login")
+        .run();
+    let set = form.headers_named("Set-Cookie").join("\n");
+    assert!(set.starts_with("__Host-roost_login="), "{set}");
+    assert!(
+        set.contains("; Path=/;") && set.ends_with("; Secure"),
+        "{set}"
+    );
+    let body = login_body(&form, "");
+    let done = Cgi::post(&home, "/login", body.as_bytes())
+        .header("HTTP_COOKIE", form.cookie("__Host-roost_login").unwrap())
+        .header("REQUEST_URI", "/roost.cgi/login")
+        .run();
+    assert_eq!(done.status, 303, "{}", done.text());
+    let session = done
+        .cookie("__Host-roost_session")
+        .expect("a __Host- session");
+    let set = done.headers_named("Set-Cookie").join("\n");
+    assert!(
+        set.contains("__Host-roost_session=") && set.contains("; Path=/;"),
+        "{set}"
+    );
+    let owner = Cgi::get(&home, "/timeline")
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(owner.status, 200, "the session works");
+    // The same token without the prefix (a cookie plain http or a sibling
+    // host could have set) is no session.
+    let unprefixed = session.replacen("__Host-", "", 1);
+    let r = Cgi::get(&home, "/timeline")
+        .header("HTTP_COOKIE", unprefixed)
+        .run();
+    assert_eq!(r.status, 303);
+}
+
+/// A POST whose CONTENT_LENGTH promises `extra` bytes more than `body`.
+fn post_announcing_more(
+    home: &Path,
+    session: &str,
+    body: &[u8],
+    extra: usize,
+) -> std::process::Child {
+    let declared = (body.len() + extra).to_string();
+    Cgi::post(home, "/posts", body)
+        .header("HTTP_COOKIE", session.to_string())
+        .header("CONTENT_LENGTH", declared)
+        .spawn()
+}
+
+#[test]
+fn a_body_shorter_than_content_length_is_refused_and_nothing_is_stored() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (session, csrf) = log_in(&home);
+    let body = format!("csrf={csrf}&text=cut+off+in+the+mid");
+    let mut child = post_announcing_more(&home, &session, body.as_bytes(), 100);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let r = finish(child);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("nothing was done"), "{}", r.text());
+    assert_eq!(post_count(&home), 0);
+}
+
+#[test]
+fn a_body_that_stops_arriving_is_refused_at_its_deadline() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (session, csrf) = log_in(&home);
+    let body = format!("csrf={csrf}&text=stalled");
+    let started = std::time::Instant::now();
+    let mut child = post_announcing_more(&home, &session, body.as_bytes(), 100);
+    // Sent, but stdin kept open: the client has stopped, not gone.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(body.as_bytes()).unwrap();
+    let deadline = started + std::time::Duration::from_secs(40);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the CGI still waits for its body after 40 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let waited = started.elapsed();
+    let r = finish(child);
+    drop(stdin);
+    assert_eq!(r.status, 408, "{}", r.text());
+    assert!(
+        waited >= std::time::Duration::from_secs(19),
+        "gave up after {waited:?}"
+    );
+    assert_eq!(post_count(&home), 0);
 }

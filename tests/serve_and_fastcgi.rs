@@ -95,6 +95,123 @@ fn serve_answers_pages_feeds_and_the_login_flow() {
     assert!(page.contains("posted through serve") && !page.contains("forged"));
 }
 
+fn post_count(home: &std::path::Path) -> usize {
+    let out = expect_success("export", &roost_cli(home, &["export"], None));
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    doc["posts"].as_array().unwrap().len()
+}
+
+#[test]
+fn serve_refuses_a_body_shorter_than_its_content_length_and_stores_nothing() {
+    let dir = TempDir::new("roost-serve");
+    let port = free_port();
+    let home = new_home(&dir, &format!("http://127.0.0.1:{port}/"));
+    let _server = start(&home, &["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for_tcp(addr);
+    let form = http::get(addr, "/login", &[]);
+    let login_cookie = format!("roost_login={}", form.cookie("roost_login").unwrap());
+    let body = http::form_encode(&[
+        ("csrf", &hidden_csrf(&form.text())),
+        ("password", OWNER_PASSWORD),
+    ]);
+    let done = http::post_form(addr, "/login", &body, &[("Cookie", &login_cookie)]);
+    let session = format!("roost_session={}", done.cookie("roost_session").unwrap());
+    let csrf = hidden_csrf(&http::get(addr, "/", &[("Cookie", &session)]).text());
+    // Over 1 KiB: a shorter body tiny_http reads itself, and drops the
+    // connection when it is cut (nothing stored, no answer either).
+    let text = "cut off in the mid ".repeat(100);
+    let body = http::form_encode(&[("csrf", &csrf), ("text", &text)]);
+    let declared = (body.len() + 100).to_string();
+    let raw = http::build_request(
+        addr,
+        "POST",
+        "/posts",
+        &[
+            ("Cookie", &session),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Content-Length", &declared),
+        ],
+        Some(body.as_bytes()),
+    );
+    let r = http::request_then_stop_sending(addr, &raw);
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(post_count(&home), 0);
+}
+
+/// One FastCGI request for `path` with a cookie and a body that announces
+/// `declared` bytes; the answer as text (the CGI-style response).
+fn fastcgi_post(
+    addr: SocketAddr,
+    path: &str,
+    cookie: &str,
+    body: &[u8],
+    declared: usize,
+) -> String {
+    let declared = declared.to_string();
+    let method: &[u8] = if body.is_empty() { b"GET" } else { b"POST" };
+    let answer = fastcgi_exchange(
+        &mut TcpStream::connect(addr).unwrap(),
+        &fastcgi_request(
+            &[
+                (b"REQUEST_METHOD", method),
+                (b"PATH_INFO", path.as_bytes()),
+                (b"REQUEST_URI", path.as_bytes()),
+                (b"HTTP_COOKIE", cookie.as_bytes()),
+                (b"CONTENT_TYPE", b"application/x-www-form-urlencoded"),
+                (b"CONTENT_LENGTH", declared.as_bytes()),
+            ],
+            body,
+        ),
+    );
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// `name=value` of the response's `Set-Cookie: name=...`.
+fn set_cookie(answer: &str, name: &str) -> String {
+    let line = answer
+        .lines()
+        .find(|l| l.starts_with(&format!("Set-Cookie: {name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {answer}"));
+    line["Set-Cookie: ".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn fastcgi_refuses_a_stdin_stream_shorter_than_its_content_length_and_stores_nothing() {
+    let dir = TempDir::new("roost-fcgi");
+    let home = new_home(&dir, "http://127.0.0.1/");
+    let port = free_port();
+    let _server = start(
+        &home,
+        &["fastcgi", "--listen", &format!("127.0.0.1:{port}")],
+    );
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for_tcp(addr);
+    let form = fastcgi_post(addr, "/login", "", b"", 0);
+    let body = http::form_encode(&[("csrf", &hidden_csrf(&form)), ("password", OWNER_PASSWORD)]);
+    let done = fastcgi_post(
+        addr,
+        "/login",
+        &set_cookie(&form, "roost_login"),
+        body.as_bytes(),
+        body.len(),
+    );
+    let session = set_cookie(&done, "roost_session");
+    let csrf = hidden_csrf(&fastcgi_post(addr, "/", &session, b"", 0));
+    let body = http::form_encode(&[("csrf", &csrf), ("text", "cut off in the mid")]);
+    let short = fastcgi_post(addr, "/posts", &session, body.as_bytes(), body.len() + 100);
+    assert_eq!(status_of(short.as_bytes()), 400, "{short}");
+    assert_eq!(post_count(&home), 0);
+    // The whole body goes through.
+    let whole = fastcgi_post(addr, "/posts", &session, body.as_bytes(), body.len());
+    assert_eq!(status_of(whole.as_bytes()), 303, "{whole}");
+    assert_eq!(post_count(&home), 1);
+}
+
 #[test]
 fn serve_creates_a_node_on_an_empty_home() {
     let dir = TempDir::new("roost-serve");

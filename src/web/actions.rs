@@ -1,6 +1,8 @@
-//! The POST handlers: the owner's actions. Each checks, in order: a session
-//! (else to /login), a well-formed form (else 400), the CSRF token (else 403,
-//! nothing changed), then the input (else 400 with the form kept).
+//! The POST handlers: the owner's actions. The route table has already
+//! refused a request from another origin (`auth::cross_site_refusal`). Each
+//! then checks, in order: a session (else to /login), a well-formed form with
+//! no field twice (else 400), the CSRF token (else 403, nothing changed),
+//! then the input (else 400 with the form kept).
 
 use super::app::Ctx;
 use super::auth::{self, Session};
@@ -11,7 +13,7 @@ use crate::render::{self, html::Draft};
 use crate::store;
 use anyhow::Result;
 
-/// A submitted urlencoded form.
+/// A submitted urlencoded form, each field at most once.
 pub struct Form(Vec<(String, String)>);
 
 impl Form {
@@ -36,12 +38,53 @@ fn form(ctx: &Ctx) -> Result<Form, Response> {
     if !http::is_valid_urlencoded_utf8(&ctx.req.body) {
         return Err(ctx.error(400, "The form is not valid UTF-8 text."));
     }
-    Ok(Form(http::parse_urlencoded(&ctx.req.body)))
+    let fields = http::parse_urlencoded(&ctx.req.body);
+    // Our forms never repeat a field. Taking the first (or the last) of two
+    // would let whatever appends to a form override it: `csrf=ours&csrf=x`.
+    let mut seen = std::collections::HashSet::with_capacity(fields.len());
+    if let Some((name, _)) = fields.iter().find(|(name, _)| !seen.insert(name)) {
+        let name: String = name.chars().take(40).collect();
+        return Err(ctx.error(
+            400,
+            &format!(
+                "The form sends the field \"{name}\" more than once, so nothing was done. \
+                 Go back, reload the page and try again."
+            ),
+        ));
+    }
+    Ok(Form(fields))
 }
 
 /// Redirect to the login page (an owner-only address asked without a session).
 pub fn to_login(ctx: &Ctx) -> Response {
     Response::see_other(&ctx.site.redirect_target("login"))
+}
+
+/// Over plain http to a site whose `url` is https: the login page's https
+/// address instead. The session cookie is `Secure` there, so it is never
+/// sent (or set) in clear, and the password is not either.
+///
+/// Unless a proxy in front already speaks https to the browser and says so
+/// (`X-Forwarded-Proto: https`) while the owner does not trust it: the
+/// redirect would come straight back, so the page says what to set instead.
+pub fn login_over_https(ctx: &Ctx) -> Option<Response> {
+    if !ctx.cookies.site_is_https() || ctx.req.https {
+        return None;
+    }
+    let proxied_https = ctx
+        .req
+        .header("x-forwarded-proto")
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+    if proxied_https && ctx.setting("trust_forwarded") != Some("true") {
+        return Some(ctx.error(
+            403,
+            "Logging in needs https. This request came over plain http from a proxy \
+             that says the browser used https (X-Forwarded-Proto), which this site \
+             does not trust yet. If that proxy is the owner's own, the owner runs \
+             `roost config trust_forwarded true`.",
+        ));
+    }
+    Some(Response::see_other(&ctx.site.redirect_target("login")))
 }
 
 /// The owner's session and form, or the response that refuses the request.
@@ -62,6 +105,9 @@ fn owner_form(ctx: &Ctx) -> Result<(Session, Form), Response> {
 
 /// POST /login
 pub fn login(ctx: &mut Ctx) -> Result<Response> {
+    if let Some(to_https) = login_over_https(ctx) {
+        return Ok(to_https);
+    }
     if let Some(wait) = auth::login_throttled(ctx.conn, &ctx.req.remote_addr, ctx.now)? {
         let minutes = (wait + 59) / 60;
         return Ok(pages::login_form(
@@ -78,7 +124,7 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
         Err(response) => return Ok(response),
     };
     let sent = form.get("csrf").unwrap_or("");
-    let expected = ctx.req.cookie(auth::LOGIN_COOKIE).unwrap_or("");
+    let expected = ctx.cookies.get(ctx.req, auth::LOGIN_COOKIE).unwrap_or("");
     if expected.is_empty() || !auth::tokens_match(sent, expected) {
         return pages::login_form(
             ctx,
@@ -99,17 +145,14 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
         })?;
         return pages::login_form(ctx, 403, Some("That password is not right."));
     }
-    let (req, now) = (ctx.req, ctx.now);
+    let (cookies, now) = (&ctx.cookies, ctx.now);
     let cookie = store::write_unseen(ctx.conn, |tx| {
         store::sessions::clear_login_failures(tx, &remote_addr)?;
-        auth::start_session(tx, req, now)
+        auth::start_session(tx, cookies, now)
     })?;
     Ok(Response::see_other(&ctx.site.redirect_target(""))
         .with_header("Set-Cookie", &cookie)
-        .with_header(
-            "Set-Cookie",
-            &auth::cookie(ctx.req, auth::LOGIN_COOKIE, "", 0),
-        ))
+        .with_header("Set-Cookie", &ctx.cookies.set(auth::LOGIN_COOKIE, "", 0)))
 }
 
 /// POST /logout: ends the session on the server, not just in the browser.
@@ -121,12 +164,8 @@ pub fn logout(ctx: &mut Ctx) -> Result<Response> {
     store::write_unseen(ctx.conn, |tx| {
         store::sessions::delete(tx, &session.token_hash)
     })?;
-    Ok(
-        Response::see_other(&ctx.site.redirect_target("")).with_header(
-            "Set-Cookie",
-            &auth::cookie(ctx.req, auth::SESSION_COOKIE, "", 0),
-        ),
-    )
+    Ok(Response::see_other(&ctx.site.redirect_target(""))
+        .with_header("Set-Cookie", &ctx.cookies.set(auth::SESSION_COOKIE, "", 0)))
 }
 
 /// POST /posts: publish from the compose form.

@@ -1,7 +1,7 @@
 //! The route table and the per-request context. Every way in (CGI, FastCGI,
 //! `serve`) calls `handle`; nothing here knows which one it was.
 
-use super::auth::{self, Session};
+use super::auth::{self, Cookies, Session};
 use super::http::{Request, Response};
 use super::{actions, page_cache, pages};
 use crate::render::{self, Site, layout};
@@ -18,6 +18,8 @@ pub struct Ctx<'a> {
     pub conn: &'a mut Connection,
     pub site: Site,
     pub session: Option<Session>,
+    /// How this site names and scopes its cookies (from the `url` setting).
+    pub cookies: Cookies,
     pub now: i64,
     /// Every setting, read once per request.
     settings: Vec<(String, String)>,
@@ -120,12 +122,14 @@ fn answer(conn: &mut Connection, req: &Request) -> Result<Response> {
         url,
         base: req.base.clone(),
     };
-    let session = auth::current_session(conn, req, now)?;
+    let cookies = Cookies::for_site(&site.url, req);
+    let session = auth::current_session(conn, req, &cookies, now)?;
     let mut ctx = Ctx {
         req,
         conn,
         site,
         session,
+        cookies,
         now,
         settings,
     };
@@ -173,7 +177,9 @@ fn answer_from_cache(req: &Request, page: Response) -> Response {
     page
 }
 
-/// The route table: one match from (method, path) to handler.
+/// The route table: one match from (method, path) to handler. Every
+/// method but GET and HEAD changes state (the login too: login CSRF) and
+/// passes the same-origin check here first, whatever its handler.
 fn route(ctx: &mut Ctx) -> Result<Response> {
     let path = ctx.req.path.clone();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -181,6 +187,11 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
         "HEAD" => "GET",
         other => other,
     };
+    if method != "GET"
+        && let Some(why) = auth::cross_site_refusal(ctx.req, &ctx.site.url)
+    {
+        return Ok(ctx.error(403, &why));
+    }
     match (method, segments.as_slice()) {
         ("GET", [""]) => pages::home(ctx),
         ("GET", ["feed.atom"]) => pages::feed(ctx, pages::FeedFormat::Atom),

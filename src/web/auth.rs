@@ -1,5 +1,6 @@
 //! The owner's session: password hashing, session tokens, cookies, CSRF
-//! tokens and the failed-login throttle. Does not render pages.
+//! tokens, the same-origin check of state-changing requests and the
+//! failed-login throttle. Does not render pages.
 
 use crate::store;
 use crate::web::http::Request;
@@ -11,6 +12,13 @@ use sha2::{Digest, Sha256};
 pub const SESSION_COOKIE: &str = "roost_session";
 /// The login form's own CSRF cookie (double submit): there is no session yet to bind to.
 pub const LOGIN_COOKIE: &str = "roost_login";
+/// Every name the session cookie can have (see `Cookies`), for the page
+/// cache, which decides before the settings are read.
+const SESSION_COOKIE_NAMES: [&str; 3] = [
+    SESSION_COOKIE,
+    "__Secure-roost_session",
+    "__Host-roost_session",
+];
 pub const SESSION_SECONDS: i64 = 30 * 24 * 3600;
 
 /// Failed logins allowed per address, and from everywhere, within the window.
@@ -80,8 +88,13 @@ impl Session {
 }
 
 /// The request's session, when its cookie names a live one.
-pub fn current_session(conn: &Connection, req: &Request, now: i64) -> Result<Option<Session>> {
-    let Some(token) = req.cookie(SESSION_COOKIE) else {
+pub fn current_session(
+    conn: &Connection,
+    req: &Request,
+    cookies: &Cookies,
+    now: i64,
+) -> Result<Option<Session>> {
+    let Some(token) = cookies.get(req, SESSION_COOKIE) else {
         return Ok(None);
     };
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -91,21 +104,130 @@ pub fn current_session(conn: &Connection, req: &Request, now: i64) -> Result<Opt
     Ok(store::sessions::is_valid(conn, &session.token_hash, now)?.then_some(session))
 }
 
+/// Whether the request carries a session cookie under any name a site gives it.
+pub fn has_session_cookie(req: &Request) -> bool {
+    SESSION_COOKIE_NAMES
+        .iter()
+        .any(|name| req.cookie(name).is_some())
+}
+
 /// Starts a session; returns the `Set-Cookie` value.
-pub fn start_session(conn: &Connection, req: &Request, now: i64) -> Result<String> {
+pub fn start_session(conn: &Connection, cookies: &Cookies, now: i64) -> Result<String> {
     let token = random_token()?;
     let session = Session::from_token(&token);
     store::sessions::create(conn, &session.token_hash, now, now + SESSION_SECONDS)?;
-    Ok(cookie(req, SESSION_COOKIE, &token, SESSION_SECONDS))
+    Ok(cookies.set(SESSION_COOKIE, &token, SESSION_SECONDS))
 }
 
-/// A cookie scoped to where the node is mounted; `Secure` over HTTPS.
-pub fn cookie(req: &Request, name: &str, value: &str, max_age: i64) -> String {
-    let secure = if req.https { "; Secure" } else { "" };
-    format!(
-        "{name}={value}; Path={}/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
-        req.base
-    )
+/// How this site's cookies are named and scoped, from the configured `url`
+/// (the request's `Host` and mount are the client's to choose):
+/// - `Secure` whenever the site or the request is https;
+/// - the `__Host-` prefix on a site at the root of an https origin, `__Secure-`
+///   below it: a browser accepts such a cookie only over https (and `__Host-`
+///   only from this very host), so neither plain http nor a sibling host can
+///   plant a session or login cookie;
+/// - `Path` is the site's path, the same however the site was reached
+///   (not `/roost.cgi/` when the script is addressed directly).
+#[derive(Debug, Clone)]
+pub struct Cookies {
+    prefix: &'static str,
+    path: String,
+    secure: bool,
+}
+
+impl Cookies {
+    /// `site_url` is the `url` setting; when it is not an absolute URL (a
+    /// node not set up), the request's mount and scheme are all there is.
+    pub fn for_site(site_url: &str, req: &Request) -> Cookies {
+        match url::Url::parse(site_url) {
+            Ok(url) if url.scheme() == "https" => Cookies {
+                prefix: if url.path() == "/" {
+                    "__Host-"
+                } else {
+                    "__Secure-"
+                },
+                path: url.path().to_string(),
+                secure: true,
+            },
+            Ok(url) => Cookies {
+                prefix: "",
+                path: url.path().to_string(),
+                secure: req.https,
+            },
+            Err(_) => Cookies {
+                prefix: "",
+                path: format!("{}/", req.base),
+                secure: req.https,
+            },
+        }
+    }
+
+    /// True when the site is https: its cookies are `Secure`, and a login
+    /// over plain http must move to https first (the browser would drop
+    /// the cookie, or worse, an older one would send it in clear).
+    pub fn site_is_https(&self) -> bool {
+        !self.prefix.is_empty()
+    }
+
+    /// The cookie `name` as this site names it (with its prefix).
+    pub fn name(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// The request's cookie `name`, under this site's name for it only.
+    pub fn get<'r>(&self, req: &'r Request, name: &str) -> Option<&'r str> {
+        req.cookie(&self.name(name))
+    }
+
+    /// A `Set-Cookie` value; `max_age` 0 removes the cookie.
+    pub fn set(&self, name: &str, value: &str, max_age: i64) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!(
+            "{}={value}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
+            self.name(name),
+            self.path
+        )
+    }
+}
+
+/// Why a state-changing request is refused as sent from another site, or
+/// `None`. This is the browser's own word, checked before any form is read,
+/// on top of the CSRF token: Fetch Metadata saying `cross-site`, or an
+/// `Origin` (without one, a `Referer`) whose scheme, host and port are not
+/// those of the configured `url` (`Origin: null` included). A request with
+/// neither header (not a browser, or a page that hides its address) is
+/// left to the token.
+pub fn cross_site_refusal(req: &Request, site_url: &str) -> Option<String> {
+    let ours = url::Url::parse(site_url).ok().map(|u| u.origin());
+    let our_name = ours
+        .as_ref()
+        .filter(|o| o.is_tuple())
+        .map(|o| o.ascii_serialization());
+    let fix = match &our_name {
+        Some(name) => format!("Open this site at {name} and send the form from there."),
+        None => "The owner must set this site's address: roost config url URL.".to_string(),
+    };
+    if req
+        .header("sec-fetch-site")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("cross-site"))
+    {
+        return Some(format!(
+            "This form was sent from another site, so it was refused. {fix}"
+        ));
+    }
+    let (header, value) = match (req.header("origin"), req.header("referer")) {
+        (Some(origin), _) => ("Origin", origin.trim()),
+        (None, Some(referer)) => ("Referer", referer.trim()),
+        (None, None) => return None,
+    };
+    let theirs = url::Url::parse(value).ok().map(|u| u.origin());
+    if our_name.is_some() && theirs == ours {
+        return None;
+    }
+    let from: String = value.chars().take(100).collect();
+    Some(format!(
+        "This form was sent from {from} ({header}), not from this site, so it was refused. {fix}"
+    ))
 }
 
 /// Constant-time comparison, so a token cannot be guessed byte by byte from timing.
@@ -151,6 +273,101 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    fn request(headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: "POST".into(),
+            path: "/posts".into(),
+            query: String::new(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: Vec::new(),
+            base: "/roost.cgi".into(),
+            https: false,
+            remote_addr: String::new(),
+            home: None,
+        }
+    }
+
+    #[test]
+    fn same_origin_is_the_configured_urls_scheme_host_and_port() {
+        let site = "https://example.org/notes/";
+        for same in [
+            vec![],
+            vec![("origin", "https://example.org")],
+            vec![("origin", "https://EXAMPLE.org:443")],
+            vec![("referer", "https://example.org/notes/login")],
+            vec![("sec-fetch-site", "same-origin")],
+            vec![("sec-fetch-site", "none")],
+        ] {
+            assert_eq!(cross_site_refusal(&request(&same), site), None, "{same:?}");
+        }
+        for foreign in [
+            vec![("origin", "null")],
+            vec![("origin", "https://evil.example")],
+            vec![("origin", "http://example.org")],
+            vec![("origin", "https://example.org:8443")],
+            vec![("origin", "https://example.org.evil.example")],
+            vec![("origin", "")],
+            vec![("referer", "https://evil.example/example.org")],
+            vec![("referer", "not a url")],
+            vec![("sec-fetch-site", "cross-site")],
+            // Origin decides even when the Referer looks right.
+            vec![
+                ("origin", "https://evil.example"),
+                ("referer", "https://example.org/"),
+            ],
+            vec![
+                ("origin", "https://example.org"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+        ] {
+            assert!(
+                cross_site_refusal(&request(&foreign), site).is_some(),
+                "{foreign:?}"
+            );
+        }
+        // A site without an address cannot tell: a browser's request is refused.
+        let refusal = cross_site_refusal(&request(&[("origin", "http://a.example")]), "/");
+        assert!(refusal.unwrap().contains("roost config url"));
+    }
+
+    #[test]
+    fn cookies_are_scoped_by_the_configured_url() {
+        let plain = request(&[]);
+        let root = Cookies::for_site("https://example.org/", &plain);
+        let set = root.set(SESSION_COOKIE, "v", 60);
+        assert!(set.starts_with("__Host-roost_session=v; Path=/;"), "{set}");
+        assert!(set.ends_with("; Secure"), "{set}");
+        let below = Cookies::for_site("https://example.org/notes/", &plain);
+        let set = below.set(LOGIN_COOKIE, "v", 60);
+        assert!(
+            set.starts_with("__Secure-roost_login=v; Path=/notes/;"),
+            "{set}"
+        );
+        assert!(set.ends_with("; Secure"), "{set}");
+        assert!(root.site_is_https() && below.site_is_https());
+        let http = Cookies::for_site("http://127.0.0.1:8080/", &plain);
+        let set = http.set(SESSION_COOKIE, "v", 60);
+        assert!(set.starts_with("roost_session=v; Path=/;"), "{set}");
+        assert!(!set.contains("Secure") && !http.site_is_https(), "{set}");
+        // The prefixed name only: an unprefixed cookie (settable over http
+        // or from a sibling host) is not this site's session.
+        let sent = request(&[("cookie", "roost_session=a; __Host-roost_session=b")]);
+        assert_eq!(root.get(&sent, SESSION_COOKIE), Some("b"));
+        assert_eq!(http.get(&sent, SESSION_COOKIE), Some("a"));
+        assert!(has_session_cookie(&sent));
+        assert!(has_session_cookie(&request(&[(
+            "cookie",
+            "__Secure-roost_session=c"
+        )])));
+        assert!(!has_session_cookie(&request(&[(
+            "cookie",
+            "x_roost_session=c"
+        )])));
     }
 
     #[test]

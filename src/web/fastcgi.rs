@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::http::{MAX_BODY_BYTES, Params, Response};
+use super::http::{MAX_BODY_BYTES, Params, Response, body_cut_short};
 
 /// What the application does with one request: raw params and the full body in, a response out.
 pub type Handler = dyn Fn(Params, Vec<u8>) -> Response + Sync;
@@ -578,13 +578,21 @@ impl Pending {
         self.params.is_some() && self.stdin_done
     }
 
+    /// The finished request. A stdin stream that ended short of the
+    /// `CONTENT_LENGTH` it announced is answered 400 without the handler,
+    /// as a CGI answers a body cut short.
     fn into_request(self) -> IncomingRequest {
+        let params = self.params.unwrap_or_default();
+        let declared = params.content_length().unwrap_or(0);
+        let early_response = self.early_response.or_else(|| {
+            (self.body.len() < declared).then(|| body_cut_short(self.body.len(), declared))
+        });
         IncomingRequest {
             id: self.id,
-            params: self.params.unwrap_or_default(),
+            params,
             body: self.body,
             keep_conn: self.keep_conn,
-            early_response: self.early_response,
+            early_response,
         }
     }
 }
@@ -1198,6 +1206,19 @@ mod tests {
         let request = read(&request_stream(1, 0, &[], &body)).0.unwrap().unwrap();
         assert!(request.early_response.is_none());
         assert_eq!(request.body.len(), MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn stdin_ending_short_of_content_length_is_answered_400() {
+        let params: [(&[u8], &[u8]); 1] = [(b"CONTENT_LENGTH", b"11")];
+        let request = read(&request_stream(1, 0, &params, b"hello"))
+            .0
+            .unwrap()
+            .unwrap();
+        let refusal = request.early_response.expect("refused");
+        assert_eq!(refusal.status, 400);
+        let text = String::from_utf8_lossy(&refusal.body).into_owned();
+        assert!(text.contains("after 5 of the 11 bytes"), "{text}");
     }
 
     #[test]

@@ -4,11 +4,14 @@
 
 use super::app;
 use super::fastcgi;
-use super::http::{MAX_BODY_BYTES, Params, Request, Response, percent_decode};
+use super::http::{
+    MAX_BODY_BYTES, Params, Request, Response, body_cut_short, body_too_slow, percent_decode,
+};
 use anyhow::{Context, Result};
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// CGI and FastCGI: raw meta-variables and body in, response out; a panic
 /// becomes the friendly 500 page.
@@ -26,38 +29,86 @@ pub fn respond(params: Params, body: Vec<u8>) -> Response {
 /// How much of a refused body a CGI reads and discards before answering.
 const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 
+/// How long a CGI request's body may take to arrive, all of it: a client
+/// that stops sending mid-body must not hold the process (and its Apache
+/// worker) for the whole of Apache's `Timeout`. A post form is a few KiB;
+/// at the 64 KiB limit this is still 3 KiB a second. (mod_reqtimeout's
+/// default allows a body 20 s too, more as its bytes come.)
+pub const BODY_DEADLINE: Duration = Duration::from_secs(20);
+
 /// One CGI request: the environment and stdin in, stdout out. Command-line
 /// arguments are never looked at (Apache passes a query string without `=`
 /// as argv: CVE-2012-1823).
 pub fn run_cgi() {
     let params = Params::from_env();
+    let mut stdin = StdinUntil(Instant::now() + BODY_DEADLINE);
     let response = match params.body_length_within_limit() {
         Err(refusal) => {
             // Apache resets the client's connection when a CGI leaves its
             // body unread, and the refusal would never be seen: read it away.
-            let _ = std::io::copy(
-                &mut std::io::stdin().lock().take(DRAIN_LIMIT),
-                &mut std::io::sink(),
-            );
+            let _ = std::io::copy(&mut (&mut stdin).take(DRAIN_LIMIT), &mut std::io::sink());
             refusal
         }
-        Ok(length) => {
-            let mut body = Vec::with_capacity(length);
-            match std::io::stdin()
-                .lock()
-                .take(length as u64)
-                .read_to_end(&mut body)
-            {
-                Ok(_) => respond(params, body),
-                Err(e) => {
-                    eprintln!("roost: reading the request body: {e}");
-                    Response::plain(400, "Bad Request: the request body could not be read\n")
-                }
-            }
-        }
+        Ok(length) => match read_body(stdin, length) {
+            Ok(body) => respond(params, body),
+            Err(refusal) => refusal,
+        },
     };
     if let Err(e) = write_to_stdout(&[&response.cgi_head(), &response.body]) {
         eprintln!("roost: writing the response: {e}");
+    }
+}
+
+/// Exactly the `length` bytes the request announced, or the answer that
+/// refuses it: a body that ends early is a 400, one that is too slow
+/// (`StdinUntil`) a 408, and neither reaches a handler, so a cut form is
+/// never acted on.
+fn read_body(input: impl Read, length: usize) -> Result<Vec<u8>, Response> {
+    let mut body = Vec::with_capacity(length);
+    let refusal = match input.take(length as u64).read_to_end(&mut body) {
+        Ok(_) if body.len() == length => return Ok(body),
+        Ok(_) => body_cut_short(body.len(), length),
+        Err(e) if e.kind() == ErrorKind::TimedOut => body_too_slow(body.len(), length),
+        Err(e) => {
+            eprintln!("roost: reading the request body: {e}");
+            return Err(Response::plain(
+                400,
+                "Bad Request: the request body could not be read\n",
+            ));
+        }
+    };
+    eprintln!(
+        "roost: request body refused: {}",
+        String::from_utf8_lossy(&refusal.body).trim_end()
+    );
+    Err(refusal)
+}
+
+/// Fd 0, read directly (std's `Stdin` buffers, and buffered bytes would be
+/// invisible to `poll`), giving up with `TimedOut` at the deadline.
+struct StdinUntil(Instant);
+
+impl Read for StdinUntil {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::fd::FromRawFd;
+        let left = self.0.saturating_duration_since(Instant::now());
+        let mut ready = libc::pollfd {
+            fd: 0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd and its count. (EINTR comes back as
+        // `Interrupted`, which `read_to_end` and `copy` retry.)
+        match unsafe { libc::poll(&mut ready, 1, ms) } {
+            n if n < 0 => return Err(std::io::Error::last_os_error()),
+            0 => return Err(ErrorKind::TimedOut.into()),
+            _ => {}
+        }
+        // SAFETY: fd 0 is this process's stdin for its whole life;
+        // ManuallyDrop keeps the File from closing it.
+        let mut fd0 = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(0) });
+        fd0.read(buf)
     }
 }
 
@@ -162,19 +213,27 @@ fn http_request(
     incoming: &mut tiny_http::Request,
     home: &std::path::Path,
 ) -> Result<Request, Response> {
-    let declared = incoming.body_length().unwrap_or(0);
-    if declared > MAX_BODY_BYTES {
-        return Err(Response::plain(413, "Payload Too Large\n"));
-    }
-    let mut body = Vec::with_capacity(declared);
-    incoming
-        .as_reader()
-        .take(MAX_BODY_BYTES as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|_| Response::plain(400, "Bad Request: the body could not be read\n"))?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(Response::plain(413, "Payload Too Large\n"));
-    }
+    // With a Content-Length, exactly that many bytes, as under CGI (tiny_http
+    // reports a client that stops early as the end of the body); chunked,
+    // whatever arrives up to the limit.
+    let body = match incoming.body_length() {
+        Some(declared) if declared > MAX_BODY_BYTES => {
+            return Err(Response::plain(413, "Payload Too Large\n"));
+        }
+        Some(declared) => read_body(incoming.as_reader(), declared)?,
+        None => {
+            let mut body = Vec::new();
+            incoming
+                .as_reader()
+                .take(MAX_BODY_BYTES as u64 + 1)
+                .read_to_end(&mut body)
+                .map_err(|_| Response::plain(400, "Bad Request: the body could not be read\n"))?;
+            if body.len() > MAX_BODY_BYTES {
+                return Err(Response::plain(413, "Payload Too Large\n"));
+            }
+            body
+        }
+    };
     let url = incoming.url().to_string();
     let (raw_path, query) = url.split_once('?').unwrap_or((&url, ""));
     let path = String::from_utf8_lossy(&percent_decode(raw_path.as_bytes())).into_owned();

@@ -65,6 +65,30 @@ impl Params {
     }
 }
 
+/// 400 for a body that ended before the `CONTENT_LENGTH` it announced: the
+/// client went away or something cut it, and a cut form must not be acted on
+/// (a post saved half written). Every way in answers it alike.
+pub fn body_cut_short(received: usize, declared: usize) -> Response {
+    Response::plain(
+        400,
+        &format!(
+            "Bad Request: the request body ended after {received} of the {declared} bytes \
+             its Content-Length announced; nothing was done. Send it again.\n"
+        ),
+    )
+}
+
+/// 408 for a body that did not arrive in time (`gateway::BODY_DEADLINE`).
+pub fn body_too_slow(received: usize, declared: usize) -> Response {
+    Response::plain(
+        408,
+        &format!(
+            "Request Timeout: {received} of the {declared} bytes of the request body \
+             arrived in time; nothing was done. Send it again.\n"
+        ),
+    )
+}
+
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: String,
@@ -427,6 +451,7 @@ pub fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         413 => "Payload Too Large",
         415 => "Unsupported Media Type",
         429 => "Too Many Requests",

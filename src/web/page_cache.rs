@@ -26,9 +26,7 @@ pub struct Key(String);
 
 /// Only GET and HEAD from a visitor without a session cookie can share a page.
 pub fn key(req: &Request) -> Option<Key> {
-    if !matches!(req.method.as_str(), "GET" | "HEAD")
-        || req.cookie(super::auth::SESSION_COOKIE).is_some()
-    {
+    if !matches!(req.method.as_str(), "GET" | "HEAD") || super::auth::has_session_cookie(req) {
         return None;
     }
     // X-Forwarded-Proto is in the key, trusted or not: a page kept for a

@@ -239,6 +239,9 @@ pub fn authorization_probe(ctx: &mut Ctx) -> Result<Response> {
 
 /// GET /login: the login form, with a fresh double-submit CSRF cookie.
 pub fn login(ctx: &mut Ctx) -> Result<Response> {
+    if let Some(to_https) = super::actions::login_over_https(ctx) {
+        return Ok(to_https);
+    }
     if ctx.session.is_some() {
         return Ok(Response::see_other(&ctx.site.redirect_target("")));
     }
@@ -253,7 +256,7 @@ pub fn login_form(ctx: &mut Ctx, status: u16, message: Option<&str>) -> Result<R
     Ok(Response::html(status, body)
         .with_header(
             "Set-Cookie",
-            &auth::cookie(ctx.req, auth::LOGIN_COOKIE, &csrf, 3600),
+            &ctx.cookies.set(auth::LOGIN_COOKIE, &csrf, 3600),
         )
         .with_header("Cache-Control", "no-store"))
 }

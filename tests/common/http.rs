@@ -95,11 +95,25 @@ pub fn request(addr: SocketAddr, raw: &[u8]) -> HttpResponse {
 
 /// [`request`], returning I/O and protocol errors instead of panicking.
 pub fn try_request(addr: SocketAddr, raw: &[u8]) -> io::Result<HttpResponse> {
+    exchange(addr, raw, false)
+}
+
+/// [`request`], then the client stops sending (shuts down its half of the
+/// connection) and waits for the answer: a body shorter than the
+/// `Content-Length` in `raw` ends there.
+pub fn request_then_stop_sending(addr: SocketAddr, raw: &[u8]) -> HttpResponse {
+    exchange(addr, raw, true).unwrap_or_else(|e| panic!("HTTP request to {addr} failed: {e}"))
+}
+
+fn exchange(addr: SocketAddr, raw: &[u8], stop_sending: bool) -> io::Result<HttpResponse> {
     let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
     stream.write_all(raw)?;
     stream.flush()?;
+    if stop_sending {
+        stream.shutdown(std::net::Shutdown::Write)?;
+    }
     let is_head = raw.starts_with(b"HEAD ");
     read_response(BufReader::new(stream), is_head)
 }
