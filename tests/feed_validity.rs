@@ -204,21 +204,7 @@ fn every_feed_reads_back_what_the_owner_typed() {
     let mut rng = Rng(common::SplitMix64(seed));
     let dir = TempDir::new("roost-feeds");
     let home = dir.join("data");
-    expect_success(
-        "init",
-        &roost_cli(
-            &home,
-            &[
-                "init",
-                "--url",
-                "https://example.org/notes/",
-                "--name",
-                "Ann",
-                "--password-stdin",
-            ],
-            Some("correct horse battery staple\n"),
-        ),
-    );
+    common::init_site(&home, "https://example.org/notes/", "Ann");
     let files = dir.join("feeds");
     std::fs::create_dir(&files).unwrap();
     let mut cases = Vec::new();
@@ -274,7 +260,7 @@ fn every_feed_reads_back_what_the_owner_typed() {
     std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
     let read: Vec<Value> = serde_json::from_str(&common::python::run_script(
         "read_feeds.py",
-        &[&manifest_path],
+        [&manifest_path],
     ))
     .expect("read_feeds.py prints JSON");
     for (i, (case, got)) in cases.iter().zip(&read).enumerate() {

@@ -217,6 +217,16 @@ pub fn roost_command() -> Command {
     cmd
 }
 
+/// `roost init` of a site at `url` owned by `name`, with [`OWNER_PASSWORD`].
+pub fn init_site(home: &Path, url: &str, name: &str) {
+    let out = roost_cli(
+        home,
+        &["init", "--url", url, "--name", name, "--password-stdin"],
+        Some(&format!("{OWNER_PASSWORD}\n")),
+    );
+    expect_success("init", &out);
+}
+
 /// Runs `roost --home HOME ARGS...` as the CGI user, feeding `stdin` if given
 /// (else /dev/null), and returns what it did. Does not check the exit status.
 pub fn roost_cli(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {

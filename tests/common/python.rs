@@ -3,6 +3,7 @@
 //! makes at the repository root. A missing venv fails the test with what to
 //! run; it never skips.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,7 +25,7 @@ pub fn python_venv() -> PathBuf {
 
 /// Runs `tests/python/SCRIPT ARGS...` with the venv's python and returns
 /// its stdout, panicking with its stderr if it fails.
-pub fn run_script(script: &str, args: &[&Path]) -> String {
+pub fn run_script<S: AsRef<OsStr>>(script: &str, args: impl IntoIterator<Item = S>) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/python")
         .join(script);
