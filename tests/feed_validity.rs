@@ -193,6 +193,9 @@ fn unix(rfc3339: &Value) -> i64 {
 struct Case {
     inputs: String,
     export: Value,
+    /// The Atom and RSS documents as served.
+    atom: String,
+    rss: String,
 }
 
 #[test]
@@ -251,9 +254,13 @@ fn every_feed_reads_back_what_the_owner_typed() {
         }
         manifest.push(Value::Object(paths));
         let export = expect_success("export", &roost_cli(&home, &["export"], None));
+        let served =
+            |format: &str| std::fs::read_to_string(files.join(format!("{i}.{format}"))).unwrap();
         cases.push(Case {
             inputs: inputs.join("\n"),
             export: serde_json::from_str(&export).expect("export is JSON"),
+            atom: served("atom"),
+            rss: served("rss"),
         });
     }
     let manifest_path = files.join("manifest.json");
@@ -315,7 +322,20 @@ fn check_case(case: &Case, got: &Value) {
     let mut newest_first: Vec<&Value> = posts.iter().collect();
     newest_first.sort_by_key(|p| std::cmp::Reverse(p["id"].as_i64()));
 
-    for format in ["atom", "rss"] {
+    for (format, raw) in [("atom", &case.atom), ("rss", &case.rss)] {
+        // The W3C Feed Validator's rule for RSS plain text (and harmless in
+        // Atom): `&` and `<` as hexadecimal character references.
+        for named in ["&amp;", "&lt;", "&gt;", "&quot;"] {
+            assert!(
+                !raw.contains(named),
+                "/feed.{format} has {named}, not a hexadecimal reference"
+            );
+        }
+        assert_eq!(
+            raw.contains("<language>") || raw.contains("xml:lang="),
+            language.is_some(),
+            "/feed.{format} declares a language exactly when one is set"
+        );
         let feed = &got[format];
         let entries = feed["entries"].as_array().unwrap();
         assert_eq!(
@@ -374,6 +394,14 @@ fn check_case(case: &Case, got: &Value) {
             "/feed.{format} self link"
         );
         assert_eq!(entries.len(), newest_first.len(), "/feed.{format} entries");
+        // Distinct ids: RFC 4287 asks distinct `updated` only of entries sharing one.
+        let ids: std::collections::HashSet<&str> =
+            entries.iter().filter_map(|e| e["id"].as_str()).collect();
+        assert_eq!(
+            ids.len(),
+            entries.len(),
+            "/feed.{format}: every entry has its own id"
+        );
         let parsed_entries = parsed["entries"].as_array().unwrap();
         assert_eq!(
             parsed_entries.len(),
