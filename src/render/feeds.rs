@@ -246,6 +246,40 @@ pub fn rss(head: &FeedHead, posts: &[Post]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::posts::PostId;
+
+    /// Issue 10: atom_syndication wrote `thr:in-reply-to` unescaped, so one
+    /// reply to `?ref=a&b=c` made /feed.atom not well-formed for everyone.
+    #[test]
+    fn regression_a_reply_to_a_url_with_a_query_string_is_escaped_in_every_xml_feed() {
+        let site = Site {
+            name: "Ann".into(),
+            bio: String::new(),
+            url: "https://example.org/".into(),
+            base: String::new(),
+        };
+        let head = FeedHead {
+            site: &site,
+            feed_id: "tag:example.org,2026:/",
+            language: None,
+            updated: 0,
+        };
+        let posts = [Post {
+            id: PostId(1),
+            uid: "tag:example.org,2026:/posts/1".into(),
+            body: "hi".into(),
+            reply_to: Some("https://example.com/posts/42?ref=a&b=c".into()),
+            published: 0,
+            updated: 0,
+        }];
+        for feed in [atom(&head, &posts), rss(&head, &posts)] {
+            assert!(
+                feed.contains("ref=\"https://example.com/posts/42?ref=a&#x26;b=c\""),
+                "{feed}"
+            );
+            assert!(!feed.contains("&b=c"), "{feed}");
+        }
+    }
 
     #[test]
     fn what_readers_take_for_html_in_rss_text() {
