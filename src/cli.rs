@@ -131,6 +131,7 @@ const PUBLIC_SETTINGS: &[&str] = &[
     "name",
     "bio",
     "url",
+    "language",
     "public_timeline",
     "allow_private_addresses",
     "publish_dir",
@@ -567,6 +568,19 @@ fn validate_setting(key: &str, value: &str) -> Result<String> {
         "url" => {
             let parsed = posts::ReplyTo::parse(&clean)
                 .map_err(|_| anyhow::anyhow!("the url must be an absolute http:// or https:// address, e.g. https://example.org/notes/"))?;
+            // Every link in the pages and feeds starts with it: characters a
+            // reader could take for markup, or XML cannot carry, are refused.
+            if let Some(c) = clean
+                .chars()
+                .find(|&c| "<>\"'&\\^`{|}".contains(c) || !crate::render::xml::is_xml_char(c))
+            {
+                let encoded = if c.is_ascii() {
+                    format!(" as %{:02X}", u32::from(c))
+                } else {
+                    String::new()
+                };
+                bail!("the url may not contain {c:?}: percent-encode it{encoded}");
+            }
             let mut url = parsed
                 .as_str()
                 .split(['?', '#'])
@@ -577,6 +591,20 @@ fn validate_setting(key: &str, value: &str) -> Result<String> {
                 url.push('/');
             }
             Ok(url)
+        }
+        "language" => {
+            // A BCP 47 tag as feeds carry it (`en`, `pt-BR`); empty: none said.
+            let well_formed = clean.split('-').enumerate().all(|(i, part)| {
+                (1..=8).contains(&part.len())
+                    && part.bytes().all(|b| b.is_ascii_alphanumeric())
+                    && (i > 0 || part.bytes().all(|b| b.is_ascii_alphabetic()))
+            });
+            if !clean.is_empty() && !well_formed {
+                bail!(
+                    "the language is a tag such as en, fr or pt-BR (or empty for none), not {value:?}"
+                );
+            }
+            Ok(clean)
         }
         "publish_dir" => crate::publish::validate_dir(&clean),
         "public_timeline" | "allow_private_addresses" | "trust_forwarded" => match clean.as_str() {
@@ -738,6 +766,30 @@ mod tests {
             "https://a.example/x/"
         );
         assert!(validate_setting("url", "ftp://a").is_err());
+        // Every link starts with it: nothing a feed reader takes for markup.
+        for bad in [
+            "https://a.example/&amp;/",
+            "https://<b>.example/",
+            "https://a.example/\u{ffff}/",
+        ] {
+            let error = validate_setting("url", bad).unwrap_err().to_string();
+            assert!(error.contains("may not contain"), "{bad}: {error}");
+        }
+        for (language, ok) in [
+            ("en", true),
+            ("pt-BR", true),
+            ("", true),
+            ("zh-Hant-TW", true),
+        ] {
+            assert_eq!(
+                validate_setting("language", language).is_ok(),
+                ok,
+                "{language}"
+            );
+        }
+        for bad in ["english!", "en_GB", "1en", "en-", "<en>", "toolongtag"] {
+            assert!(validate_setting("language", bad).is_err(), "{bad}");
+        }
         assert!(validate_setting("public_timeline", "yes").is_err());
         assert_eq!(
             validate_setting("trust_forwarded", " true ").unwrap(),

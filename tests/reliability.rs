@@ -83,7 +83,7 @@ fn report(markdown: &str) {
 
 /// A small generator (SplitMix64): std has none. The seed is printed, and
 /// `ROOST_RELIABILITY_SEED` replays a run.
-struct Rng(u64);
+struct Rng(common::SplitMix64);
 
 impl Rng {
     fn new(what: &str) -> Rng {
@@ -97,20 +97,11 @@ impl Rng {
                     .unwrap_or(1)
             });
         eprintln!("{what}: random seed {seed} (ROOST_RELIABILITY_SEED replays it)");
-        Rng(seed)
-    }
-
-    /// SplitMix64.
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        Rng(common::SplitMix64(seed))
     }
 
     fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
+        self.0.below(n)
     }
 
     fn millis_between(&mut self, low: u64, high: u64) -> Duration {

@@ -1,12 +1,11 @@
 //! The owner's posts as Atom 1.0 (RFC 4287, with RFC 4685 threading), JSON
 //! Feed 1.1 and RSS 2.0. Every format carries the same posts with the same
-//! ids, which never change once a post exists.
+//! ids, which never change once a post exists. Atom and RSS are written with
+//! `render::xml`, which escapes every text and attribute; JSON by serde_json.
 
-use super::{Site, datetime, rfc2822, rfc3339};
+use super::{Site, rfc2822, rfc3339, xml};
 use crate::posts;
 use crate::store::posts::Post;
-use atom_syndication as atom;
-use std::collections::BTreeMap;
 
 /// How many of the newest posts a feed carries.
 pub const FEED_LENGTH: usize = 50;
@@ -30,90 +29,121 @@ fn feed_updated(posts: &[Post], site_changed_at: i64) -> i64 {
         .max(site_changed_at)
 }
 
-pub fn atom(site: &Site, feed_id: &str, posts: &[Post], site_changed_at: i64) -> String {
-    let author = atom::Person {
-        name: site.name.clone(),
-        uri: Some(site.absolute("")),
-        ..Default::default()
-    };
-    let entries = posts
-        .iter()
-        .map(|post| {
-            let mut extensions = atom::extension::ExtensionMap::new();
-            if let Some(reply_to) = &post.reply_to {
-                // RFC 4685: `ref` is the id of the post replied to; for a web
-                // address that is also where it lives (`href`).
-                let mut attrs = BTreeMap::new();
-                attrs.insert("ref".to_string(), reply_to.clone());
-                attrs.insert("href".to_string(), reply_to.clone());
-                attrs.insert("type".to_string(), "text/html".to_string());
-                let reply = atom::extension::Extension {
-                    name: "thr:in-reply-to".into(),
-                    attrs,
-                    ..Default::default()
-                };
-                extensions.insert(
-                    "thr".into(),
-                    BTreeMap::from([("in-reply-to".to_string(), vec![reply])]),
-                );
-            }
-            atom::Entry {
-                title: atom::Text::plain(posts::excerpt(&post.body, TITLE_CHARS)),
-                id: post.uid.clone(),
-                updated: datetime(post.updated).fixed_offset(),
-                published: Some(datetime(post.published).fixed_offset()),
-                authors: vec![author.clone()],
-                links: vec![atom::Link {
-                    href: permalink(site, post),
-                    rel: "alternate".into(),
-                    mime_type: Some("text/html".into()),
-                    ..Default::default()
-                }],
-                content: Some(atom::Content {
-                    value: Some(posts::to_html(&post.body)),
-                    content_type: Some("html".into()),
-                    ..Default::default()
-                }),
-                extensions,
-                ..Default::default()
-            }
-        })
-        .collect();
-    let feed = atom::Feed {
-        title: atom::Text::plain(site.name.clone()),
-        id: feed_id.to_string(),
-        updated: datetime(feed_updated(posts, site_changed_at)).fixed_offset(),
-        authors: vec![author],
-        subtitle: (!site.bio.is_empty()).then(|| atom::Text::plain(site.bio.clone())),
-        links: vec![
-            atom::Link {
-                href: site.absolute("feed.atom"),
-                rel: "self".into(),
-                mime_type: Some("application/atom+xml".into()),
-                ..Default::default()
-            },
-            atom::Link {
-                href: site.absolute(""),
-                rel: "alternate".into(),
-                mime_type: Some("text/html".into()),
-                ..Default::default()
-            },
-        ],
-        generator: Some(atom::Generator {
-            value: "roost".into(),
-            version: Some(env!("CARGO_PKG_VERSION").into()),
-            ..Default::default()
-        }),
-        namespaces: BTreeMap::from([("thr".to_string(), THREADING_NS.to_string())]),
-        entries,
-        ..Default::default()
-    };
-    // Writing into memory cannot fail for I/O reasons; an error here would be a bug in the writer.
-    let bytes = feed.write_to(Vec::new()).unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
+/// What every feed says about itself besides its posts.
+pub struct FeedHead<'a> {
+    pub site: &'a Site,
+    /// The Atom feed's id (a tag: URI fixed at `init`).
+    pub feed_id: &'a str,
+    /// The `language` setting (a BCP 47 tag), when the owner set one.
+    pub language: Option<&'a str>,
+    /// The newest change among the posts, or the site's last change.
+    pub updated: i64,
 }
 
-pub fn json(site: &Site, posts: &[Post]) -> String {
+/// What RSS readers (and the W3C Feed Validator) take for HTML in an element
+/// RSS defines as text: a closing tag (`</b>`) or what looks like a
+/// character reference (`&amp;`, `&#38;`). RSS has no way to say "this is
+/// text", so such a title is left out of an RSS item (RSS 2.0 allows an item
+/// without one: the description carries the post).
+pub fn reads_as_html(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let word_len = |from: usize| {
+        bytes[from.min(bytes.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count()
+    };
+    (0..bytes.len()).any(|i| {
+        let closing_tag = bytes[i..].starts_with(b"</") && {
+            let n = word_len(i + 2);
+            n > 0 && bytes.get(i + 2 + n) == Some(&b'>')
+        };
+        let reference = bytes[i] == b'&' && {
+            let start = i + 1 + usize::from(bytes.get(i + 1) == Some(&b'#'));
+            let n = word_len(start);
+            n > 0 && bytes.get(start + n) == Some(&b';')
+        };
+        closing_tag || reference
+    })
+}
+
+pub fn atom(head: &FeedHead, posts: &[Post]) -> String {
+    let site = head.site;
+    let home = site.absolute("");
+    let mut xml = xml::Writer::new(1024 + posts.len() * 1024);
+    let mut root = vec![
+        ("xmlns", "http://www.w3.org/2005/Atom"),
+        ("xmlns:thr", THREADING_NS),
+    ];
+    if let Some(language) = head.language {
+        root.push(("xml:lang", language));
+    }
+    xml.open("feed", &root);
+    xml.text("title", &[], &site.name);
+    if !site.bio.is_empty() {
+        xml.text("subtitle", &[], &site.bio);
+    }
+    xml.text("id", &[], head.feed_id);
+    xml.text("updated", &[], &rfc3339(feed_updated(posts, head.updated)));
+    let self_link = site.absolute("feed.atom");
+    xml.empty(
+        "link",
+        &[
+            ("rel", "self"),
+            ("type", "application/atom+xml"),
+            ("href", &self_link),
+        ],
+    );
+    xml.empty(
+        "link",
+        &[("rel", "alternate"), ("type", "text/html"), ("href", &home)],
+    );
+    let author = |xml: &mut xml::Writer| {
+        xml.open("author", &[]);
+        xml.text("name", &[], &site.name);
+        xml.text("uri", &[], &home);
+        xml.close("author");
+    };
+    author(&mut xml);
+    xml.text(
+        "generator",
+        &[("version", env!("CARGO_PKG_VERSION"))],
+        "roost",
+    );
+    for post in posts {
+        xml.open("entry", &[]);
+        xml.text("title", &[], &posts::excerpt(&post.body, TITLE_CHARS));
+        // Ids are unique, so no two entries need distinct `updated` (RFC 4287 4.1.1).
+        xml.text("id", &[], &post.uid);
+        xml.text("published", &[], &rfc3339(post.published));
+        xml.text("updated", &[], &rfc3339(post.updated));
+        author(&mut xml);
+        let permalink = permalink(site, post);
+        xml.empty(
+            "link",
+            &[
+                ("rel", "alternate"),
+                ("type", "text/html"),
+                ("href", &permalink),
+            ],
+        );
+        if let Some(reply_to) = &post.reply_to {
+            // RFC 4685: `ref` is the id of the post replied to; for a web
+            // address that is also where it lives (`href`).
+            xml.empty(
+                "thr:in-reply-to",
+                &[("ref", reply_to), ("href", reply_to), ("type", "text/html")],
+            );
+        }
+        xml.text("content", &[("type", "html")], &posts::to_html(&post.body));
+        xml.close("entry");
+    }
+    xml.close("feed");
+    xml.finish()
+}
+
+pub fn json(head: &FeedHead, posts: &[Post]) -> String {
+    let site = head.site;
     let items: Vec<serde_json::Value> = posts
         .iter()
         .map(|post| {
@@ -140,73 +170,133 @@ pub fn json(site: &Site, posts: &[Post]) -> String {
         "home_page_url": site.absolute(""),
         "feed_url": site.absolute("feed.json"),
         "authors": [{ "name": site.name, "url": site.absolute("") }],
-        "language": "en",
         "items": items,
     });
+    if let Some(language) = head.language {
+        feed["language"] = language.into();
+    }
     if !site.bio.is_empty() {
         feed["description"] = site.bio.clone().into();
     }
     serde_json::to_string_pretty(&feed).unwrap_or_default()
 }
 
-pub fn rss(site: &Site, posts: &[Post], site_changed_at: i64) -> String {
-    let mut out = String::with_capacity(1024 + posts.len() * 512);
-    out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-    out.push_str("<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:thr=\"");
-    out.push_str(THREADING_NS);
-    out.push_str("\">\n<channel>\n");
-    element(&mut out, "title", &site.name);
-    element(&mut out, "link", &site.absolute(""));
-    element(
-        &mut out,
-        "description",
-        if site.bio.is_empty() {
-            &site.name
-        } else {
-            &site.bio
-        },
+pub fn rss(head: &FeedHead, posts: &[Post]) -> String {
+    let site = head.site;
+    let mut xml = xml::Writer::new(1024 + posts.len() * 1024);
+    xml.open(
+        "rss",
+        &[
+            ("version", "2.0"),
+            ("xmlns:atom", "http://www.w3.org/2005/Atom"),
+            ("xmlns:thr", THREADING_NS),
+        ],
     );
-    out.push_str("<atom:link rel=\"self\" type=\"application/rss+xml\" href=\"");
-    posts::escape_into(&site.absolute("feed.rss"), &mut out);
-    out.push_str("\"/>\n");
-    element(
-        &mut out,
+    xml.open("channel", &[]);
+    xml.text("title", &[], &site.name);
+    xml.text("link", &[], &site.absolute(""));
+    let description = if site.bio.is_empty() {
+        &site.name
+    } else {
+        &site.bio
+    };
+    xml.text("description", &[], description);
+    if let Some(language) = head.language {
+        xml.text("language", &[], language);
+    }
+    xml.empty(
+        "atom:link",
+        &[
+            ("rel", "self"),
+            ("type", "application/rss+xml"),
+            ("href", &site.absolute("feed.rss")),
+        ],
+    );
+    xml.text(
         "lastBuildDate",
-        &rfc2822(feed_updated(posts, site_changed_at)),
+        &[],
+        &rfc2822(feed_updated(posts, head.updated)),
     );
-    element(
-        &mut out,
+    xml.text(
         "generator",
+        &[],
         concat!("roost ", env!("CARGO_PKG_VERSION")),
     );
     for post in posts {
-        out.push_str("<item>\n");
-        element(&mut out, "title", &posts::excerpt(&post.body, TITLE_CHARS));
-        element(&mut out, "link", &permalink(site, post));
-        out.push_str("<guid isPermaLink=\"false\">");
-        posts::escape_into(&post.uid, &mut out);
-        out.push_str("</guid>\n");
-        element(&mut out, "pubDate", &rfc2822(post.published));
-        element(&mut out, "description", &posts::to_html(&post.body));
-        if let Some(reply_to) = &post.reply_to {
-            out.push_str("<thr:in-reply-to ref=\"");
-            posts::escape_into(reply_to, &mut out);
-            out.push_str("\" href=\"");
-            posts::escape_into(reply_to, &mut out);
-            out.push_str("\"/>\n");
+        xml.open("item", &[]);
+        let title = posts::excerpt(&post.body, TITLE_CHARS);
+        if !reads_as_html(&title) {
+            xml.text("title", &[], &title);
         }
-        out.push_str("</item>\n");
+        xml.text("link", &[], &permalink(site, post));
+        // A tag: URI, not an address: not a permalink.
+        xml.text("guid", &[("isPermaLink", "false")], &post.uid);
+        xml.text("pubDate", &[], &rfc2822(post.published));
+        xml.text("description", &[], &posts::to_html(&post.body));
+        if let Some(reply_to) = &post.reply_to {
+            xml.empty("thr:in-reply-to", &[("ref", reply_to), ("href", reply_to)]);
+        }
+        xml.close("item");
     }
-    out.push_str("</channel>\n</rss>\n");
-    out
+    xml.close("channel");
+    xml.close("rss");
+    xml.finish()
 }
 
-fn element(out: &mut String, name: &str, text: &str) {
-    out.push('<');
-    out.push_str(name);
-    out.push('>');
-    posts::escape_into(text, out);
-    out.push_str("</");
-    out.push_str(name);
-    out.push_str(">\n");
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::posts::PostId;
+
+    /// Issue 10: atom_syndication wrote `thr:in-reply-to` unescaped, so one
+    /// reply to `?ref=a&b=c` made /feed.atom not well-formed for everyone.
+    #[test]
+    fn regression_a_reply_to_a_url_with_a_query_string_is_escaped_in_every_xml_feed() {
+        let site = Site {
+            name: "Ann".into(),
+            bio: String::new(),
+            url: "https://example.org/".into(),
+            base: String::new(),
+        };
+        let head = FeedHead {
+            site: &site,
+            feed_id: "tag:example.org,2026:/",
+            language: None,
+            updated: 0,
+        };
+        let posts = [Post {
+            id: PostId(1),
+            uid: "tag:example.org,2026:/posts/1".into(),
+            body: "hi".into(),
+            reply_to: Some("https://example.com/posts/42?ref=a&b=c".into()),
+            published: 0,
+            updated: 0,
+        }];
+        for feed in [atom(&head, &posts), rss(&head, &posts)] {
+            assert!(
+                feed.contains("ref=\"https://example.com/posts/42?ref=a&#x26;b=c\""),
+                "{feed}"
+            );
+            assert!(!feed.contains("&b=c"), "{feed}");
+        }
+    }
+
+    #[test]
+    fn what_readers_take_for_html_in_rss_text() {
+        for html in ["a </b> c", "AT&amp;T", "&#38;", "x&#x26;y", "</p>"] {
+            assert!(reads_as_html(html), "{html}");
+        }
+        for text in [
+            "a <b> c",
+            "AT&T",
+            "a & b; c",
+            "&;",
+            "</ b>",
+            "<3",
+            "1 < 2 > 0",
+            "",
+        ] {
+            assert!(!reads_as_html(text), "{text}");
+        }
+    }
 }

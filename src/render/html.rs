@@ -150,11 +150,9 @@ fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
             }
             div.meta {
                 @if let Some(link) = &e.link {
-                    a.u-url href=(link) rel="noopener noreferrer" {
-                        time.dt-published datetime=(rfc3339(e.sort_time)) { (human_date(e.sort_time)) }
-                    }
+                    a.u-url href=(link) rel="noopener noreferrer" { (entry_date(e)) }
                 } @else {
-                    time.dt-published datetime=(rfc3339(e.sort_time)) { (human_date(e.sort_time)) }
+                    (entry_date(e))
                 }
                 @if owner {
                     @if let Some(link) = &e.link {
@@ -162,6 +160,22 @@ fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A followed entry's date, marked up as the date the feed gave: only a
+/// date the feed gave is `dt-published` (or `dt-updated`); without one, when
+/// roost first saw it is plain text, which microformats readers do not take
+/// for the entry's date.
+fn entry_date(e: &Entry) -> Markup {
+    html! {
+        @if let Some(published) = e.published {
+            time.dt-published datetime=(rfc3339(published)) { (human_date(published)) }
+        } @else if let Some(updated) = e.updated {
+            time.dt-updated datetime=(rfc3339(updated)) { (human_date(updated)) }
+        } @else {
+            span.seen { "seen " time datetime=(rfc3339(e.sort_time)) { (human_date(e.sort_time)) } }
         }
     }
 }
@@ -380,6 +394,7 @@ mod tests {
             content: None,
             author: None,
             published: None,
+            updated: None,
             sort_time: 0,
             in_reply_to: Some(in_reply_to.into()),
             enclosures: Vec::new(),
@@ -395,6 +410,33 @@ mod tests {
             url: "https://me.example/".into(),
             base: String::new(),
         }
+    }
+
+    /// An undated remote entry was marked `dt-published` with the time roost
+    /// first saw it, which microformats readers take for its real date.
+    #[test]
+    fn regression_first_seen_time_is_not_marked_as_published() {
+        let mut e = entry_with("https://me.example/posts/1", "https://friend.example/");
+        e.sort_time = 1_700_000_000;
+        let undated = followed_entry(&site(), &e, false).into_string();
+        assert!(!undated.contains("dt-"), "{undated}");
+        assert!(
+            undated.contains("seen <time datetime=\"2023-11-14T22:13:20Z\">"),
+            "{undated}"
+        );
+        e.updated = Some(1_600_000_000);
+        let updated = followed_entry(&site(), &e, false).into_string();
+        assert!(
+            updated.contains("class=\"dt-updated\" datetime=\"2020-09-13T12:26:40Z\""),
+            "{updated}"
+        );
+        assert!(!updated.contains("dt-published"), "{updated}");
+        e.published = Some(1_500_000_000);
+        let published = followed_entry(&site(), &e, false).into_string();
+        assert!(
+            published.contains("class=\"dt-published\" datetime=\"2017-07-14T02:40:00Z\""),
+            "{published}"
+        );
     }
 
     /// Found by tests/xss.rs with the CSP off: a feed's `thr:in-reply-to`

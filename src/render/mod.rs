@@ -1,10 +1,12 @@
-//! Turns data into bytes: HTML pages (maud) and the three feed formats.
+//! Turns data into bytes: HTML pages (maud) and the three feed formats (XML
+//! through `xml`, the one place it is escaped).
 //! Does not read requests or the database.
 
 pub mod const_sha256;
 pub mod feeds;
 pub mod html;
 pub mod layout;
+pub mod xml;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

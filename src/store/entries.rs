@@ -24,7 +24,10 @@ pub struct Entry {
     pub title: Option<String>,
     pub content: Option<SafeHtml>,
     pub author: Option<String>,
+    /// The dates the feed gave, if it gave any (never when first seen).
     pub published: Option<i64>,
+    pub updated: Option<i64>,
+    /// `published`, else `updated`, else when first seen; never later than that.
     pub sort_time: i64,
     pub in_reply_to: Option<String>,
     pub enclosures: Vec<Enclosure>,
@@ -54,7 +57,7 @@ pub enum Upserted {
 }
 
 const COLUMNS: &str = "e.id, e.follow_id, e.link, e.title, e.content_html, e.author, e.published, \
-     e.sort_time, e.in_reply_to, e.enclosures, coalesce(f.name, f.title, f.url), f.home_url";
+     e.sort_time, e.in_reply_to, e.enclosures, coalesce(f.name, f.title, f.url), f.home_url, e.updated";
 
 fn from_row(r: &Row) -> rusqlite::Result<Entry> {
     let enclosures: String = r.get(9)?;
@@ -73,6 +76,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Entry> {
         enclosures: serde_json::from_str(&enclosures).unwrap_or_default(),
         source_name: r.get(10)?,
         source_home: r.get(11)?,
+        updated: r.get(12)?,
     })
 }
 

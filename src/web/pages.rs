@@ -276,23 +276,27 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
         .map(|p| p.updated)
         .max()
         .unwrap_or(v.last_modified);
+    let feed_id = ctx
+        .setting("feed_id")
+        .map_or_else(|| ctx.site.absolute(""), str::to_owned);
+    let head = render::feeds::FeedHead {
+        site: &ctx.site,
+        feed_id: &feed_id,
+        language: ctx.setting("language").filter(|l| !l.is_empty()),
+        updated,
+    };
     let (content_type, body) = match format {
-        FeedFormat::Atom => {
-            let feed_id = ctx
-                .setting("feed_id")
-                .map_or_else(|| ctx.site.absolute(""), str::to_owned);
-            (
-                "application/atom+xml; charset=utf-8",
-                render::feeds::atom(&ctx.site, &feed_id, &recent, updated),
-            )
-        }
+        FeedFormat::Atom => (
+            "application/atom+xml; charset=utf-8",
+            render::feeds::atom(&head, &recent),
+        ),
         FeedFormat::Json => (
             "application/feed+json; charset=utf-8",
-            render::feeds::json(&ctx.site, &recent),
+            render::feeds::json(&head, &recent),
         ),
         FeedFormat::Rss => (
             "application/rss+xml; charset=utf-8",
-            render::feeds::rss(&ctx.site, &recent, updated),
+            render::feeds::rss(&head, &recent),
         ),
     };
     Ok(with_validators(

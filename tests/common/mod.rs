@@ -16,6 +16,7 @@ pub mod http;
 pub mod install;
 pub mod netns;
 pub mod process;
+pub mod python;
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -221,6 +222,16 @@ pub fn command_for(bin: &Path) -> Command {
     cmd
 }
 
+/// `roost init` of a site at `url` owned by `name`, with [`OWNER_PASSWORD`].
+pub fn init_site(home: &Path, url: &str, name: &str) {
+    let out = roost_cli(
+        home,
+        &["init", "--url", url, "--name", name, "--password-stdin"],
+        Some(&format!("{OWNER_PASSWORD}\n")),
+    );
+    expect_success("init", &out);
+}
+
 /// Runs `roost --home HOME ARGS...` as the CGI user, feeding `stdin` if given
 /// (else /dev/null), and returns what it did. Does not check the exit status.
 pub fn roost_cli(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
@@ -323,4 +334,54 @@ pub fn corpus_dir() -> PathBuf {
         dir.display()
     );
     dir
+}
+
+/// GET `path` from the binary run as a CGI script on `home`, as Apache runs
+/// it; returns the body after checking the status is 200.
+pub fn cgi_get(home: &Path, path: &str) -> Vec<u8> {
+    let mut cmd = roost_command();
+    cmd.env_clear()
+        .env("GATEWAY_INTERFACE", "CGI/1.1")
+        .env("REQUEST_METHOD", "GET")
+        .env("SCRIPT_NAME", "/roost.cgi")
+        .env("PATH_INFO", path)
+        .env("REQUEST_URI", path)
+        .env("ROOST_HOME", home);
+    let out = run_with_stdin(&mut cmd, None);
+    let raw = out.stdout;
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| {
+            panic!(
+                "GET {path}: no header block in {:?}",
+                String::from_utf8_lossy(&raw)
+            )
+        });
+    let head = String::from_utf8_lossy(&raw[..end]);
+    assert!(
+        !head.contains("Status:") || head.contains("Status: 200"),
+        "GET {path}: {head}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    raw[end + 4..].to_vec()
+}
+
+/// SplitMix64: a small deterministic generator for test inputs and timings,
+/// replayable from its seed (tests print the seed they used).
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// In `0..n`; 0 when `n` is 0.
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
 }
