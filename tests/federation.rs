@@ -761,3 +761,111 @@ fn poll_shows_progress_on_a_terminal_only() {
     assert!(!String::from_utf8_lossy(&plain.stderr).contains("feeds ·"));
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("feeds ·"));
 }
+
+/// `roost follow http://user:secret@host/feed` was accepted: the password
+/// was sent, stored, and shown to every visitor on /following and in
+/// /following.opml. Such addresses are refused however they arrive (command
+/// line, web form, OPML, a permanent redirect), and a database that has
+/// them from an older roost loses the password on upgrade.
+#[test]
+fn feed_passwords_are_refused_and_never_shown() {
+    let server = FeedServer::start();
+    let feed = atom("Private", &[("p1", "private entry")]);
+    for path in ["/private.atom", "/other.atom", "/plain.atom"] {
+        server.feed(path, &feed, "application/atom+xml");
+    }
+    let with_password = |path: &str| server.url(path).replace("http://", "http://ann:s3cret@");
+    server.set(
+        "/moved.atom",
+        Route::Redirect {
+            status: 301,
+            location: with_password("/private.atom"),
+        },
+    );
+    let dir = TempDir::new("roost-fed");
+    let port = free_port();
+    let home = node(&dir, "Owner", &format!("http://127.0.0.1:{port}/"));
+
+    let refused = cli_fails(&home, &["follow", &with_password("/private.atom")]);
+    assert!(
+        refused.contains("user name or password") && refused.contains("To follow a private feed"),
+        "{refused}"
+    );
+    let redirected = cli_fails(&home, &["follow", &server.url("/moved.atom")]);
+    assert!(
+        redirected.contains("user name or password") && !redirected.contains("s3cret"),
+        "{redirected}"
+    );
+    let opml = dir.join("private.opml");
+    std::fs::write(
+        &opml,
+        format!(
+            "<opml version=\"2.0\"><body><outline text=\"P\" xmlUrl=\"{}\"/></body></opml>",
+            with_password("/private.atom")
+        ),
+    )
+    .unwrap();
+    common::chown_to_cgi_user(&opml);
+    let imported = cli(&home, &["import-opml", opml.to_str().unwrap()]);
+    assert!(
+        imported.contains("Imported 0 of 1") && imported.contains("user name or password"),
+        "{imported}"
+    );
+    let (_server, addr) = serve(&home, port);
+    let session = log_in(addr);
+    let csrf = hidden_csrf(&common::http::get(addr, "/following", &[("Cookie", &session)]).text());
+    let body = common::http::form_encode(&[
+        ("csrf", &csrf),
+        ("url", &with_password("/private.atom")),
+        ("name", ""),
+    ]);
+    let posted = common::http::post_form(addr, "/follow", &body, &[("Cookie", &session)]);
+    assert_eq!(posted.status, 400);
+    assert!(posted.text().contains("To follow a private feed"));
+    assert_eq!(export(&home)["follows"].as_array().unwrap().len(), 0);
+    assert!(
+        server
+            .requests("/private.atom")
+            .iter()
+            .all(|seen| !seen.headers.contains_key("authorization")),
+        "no password was ever sent"
+    );
+
+    // A database from before: three addresses with passwords (one also
+    // followed without, one twice with different passwords).
+    cli(&home, &["follow", &server.url("/plain.atom")]);
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    for path in ["/private.atom", "/plain.atom", "/other.atom"] {
+        conn.execute(
+            "INSERT INTO follows (url, added) VALUES (?1, 0)",
+            [with_password(path)],
+        )
+        .unwrap();
+    }
+    conn.execute(
+        "INSERT INTO follows (url, added) VALUES (?1, 0)",
+        [server
+            .url("/other.atom")
+            .replace("http://", "http://bob:0ther@")],
+    )
+    .unwrap();
+    conn.pragma_update(None, "user_version", 3).unwrap();
+    drop(conn);
+    let following = cli(&home, &["following"]);
+    let exported = cli(&home, &["export-opml"]);
+    let page = common::http::get(addr, "/following", &[]).text();
+    let list = common::http::get(addr, "/following.opml", &[]).text();
+    for shown in [&following, &exported, &page, &list] {
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("0ther") && !shown.contains("ann:"),
+            "{shown}"
+        );
+        for path in ["/private.atom", "/plain.atom", "/other.atom"] {
+            assert!(shown.contains(&server.url(path)), "{path} in:\n{shown}");
+        }
+    }
+    for path in ["/private.atom", "/plain.atom", "/other.atom"] {
+        let outline = format!("xmlUrl=\"{}\"", server.url(path));
+        assert_eq!(exported.matches(&outline).count(), 1, "{exported}");
+    }
+}

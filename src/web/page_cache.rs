@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 
 const DIR: &str = "cache";
 const GENERATION: &str = "generation";
-const FORMAT: &str = "roost-page-cache 1";
+/// A page kept under another format is not used (rendered again and kept
+/// anew). 2: pages kept before schema step 4 may show a followed address
+/// with its password.
+const FORMAT: &str = "roost-page-cache 2";
 
 /// The token pages are stored under; read before the database is.
 #[derive(Debug, Clone, PartialEq, Eq)]
