@@ -869,3 +869,51 @@ fn feed_passwords_are_refused_and_never_shown() {
         assert_eq!(exported.matches(&outline).count(), 1, "{exported}");
     }
 }
+
+/// An entry's link, enclosure and in-reply-to of any length were stored and
+/// written into every page: over 2 KiB they are dropped, the entry kept.
+#[test]
+fn entry_urls_over_2_kib_are_not_stored_as_links() {
+    let long = format!("https://friend.example/{}", "a".repeat(2100));
+    let short = "https://friend.example/short";
+    let entry = |id: &str, url: &str| {
+        format!(
+            "<entry><id>urn:test:{id}</id><title>entry {id}</title><updated>2026-11-20T10:00:00Z</updated>\
+             <link href=\"{url}\"/><link rel=\"enclosure\" type=\"audio/mpeg\" length=\"1\" href=\"{url}.mp3\"/>\
+             <thr:in-reply-to ref=\"{url}/reply\"/><content type=\"html\">text {id}</content></entry>"
+        )
+    };
+    let feed = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" \
+         xmlns:thr=\"http://purl.org/syndication/thread/1.0\"><title>Long</title><id>urn:test:long</id>\
+         <updated>2026-11-20T10:00:00Z</updated>{}{}</feed>",
+        entry("long", &long),
+        entry("short", short)
+    );
+    let server = FeedServer::start();
+    server.feed("/long.atom", feed.as_bytes(), "application/atom+xml");
+    let dir = TempDir::new("roost-fed");
+    let home = node(&dir, "Owner", "https://owner.example/");
+    cli(&home, &["follow", &server.url("/long.atom")]);
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    let row = |title: &str| -> (Option<String>, Option<String>, String) {
+        conn.query_row(
+            "SELECT link, in_reply_to, enclosures FROM entries WHERE title = ?1",
+            [title],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap_or_else(|e| panic!("{title} was not stored: {e}"))
+    };
+    let (link, reply, enclosures) = row("entry long");
+    assert!(
+        link.is_none() && reply.is_none() && enclosures == "[]",
+        "stored: a link of {:?} bytes, an in-reply-to of {:?}, enclosures of {} bytes",
+        link.map(|l| l.len()),
+        reply.map(|r| r.len()),
+        enclosures.len()
+    );
+    let (link, reply, enclosures) = row("entry short");
+    assert_eq!(link.as_deref(), Some(short));
+    assert_eq!(reply, Some(format!("{short}/reply")));
+    assert!(enclosures.contains("short.mp3"), "{enclosures}");
+}
