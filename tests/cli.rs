@@ -317,3 +317,76 @@ fn a_database_from_the_first_release_is_upgraded_and_keeps_everything() {
         .unwrap();
     assert_eq!(posts, 24);
 }
+
+/// Data made by one user and met by another (suexec runs roost.cgi as the
+/// file's owner, cron as the crontab's): a directory roost cannot enter said
+/// "no roost database ... run init", a database it cannot write "attempt to
+/// write a readonly database". Both now name the owner and the user roost
+/// runs as.
+#[test]
+fn data_of_another_user_names_its_owner_and_who_runs_roost() {
+    let Some(cgi) = common::cgi_user() else {
+        eprintln!(
+            "data_of_another_user_names_its_owner_and_who_runs_roost: skipped \
+             (giving the data to another user needs root)"
+        );
+        return;
+    };
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    let other = 65534; // nobody
+    let give = |path: &Path, uid: u32| std::os::unix::fs::chown(path, Some(uid), None).unwrap();
+    let expect = |out: &std::process::Output, what: &str, path: &Path| {
+        assert_one_line_failure(out, &format!("{what} {} belongs to user ", path.display()));
+        let err = stderr(out);
+        assert!(
+            err.contains(&format!("roost runs as user {}", cgi.name))
+                && err.contains(&format!("chown -R {} {}", cgi.name, home.display())),
+            "{err}"
+        );
+    };
+    give(&home, other);
+    expect(
+        &roost_cli(&home, &["following"], None),
+        "the data directory",
+        &home,
+    );
+    give(&home, cgi.uid);
+    for file in ["roost.db", "roost.db-wal", "roost.db-shm"] {
+        if home.join(file).exists() {
+            give(&home.join(file), other);
+            std::fs::set_permissions(home.join(file), std::fs::Permissions::from_mode(0o644))
+                .unwrap();
+        }
+    }
+    expect(
+        &roost_cli(&home, &["post", "x"], None),
+        "the database",
+        &home.join("roost.db"),
+    );
+}
+
+/// `roost following | head -1` panicked ("failed printing to stdout: Broken
+/// pipe") once head had closed the pipe: a closed stdout ends it quietly.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    for args in [&["following"][..], &["export"], &["export-opml"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = common::roost_command()
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(stderr(&out), "", "roost {args:?} into a closed pipe");
+        assert!(!out.status.success(), "{args:?}: {:?}", out.status);
+    }
+}
