@@ -353,16 +353,23 @@ fn data_of_another_user_names_its_owner_and_who_runs_roost() {
         &home,
     );
     give(&home, cgi.uid);
-    for file in ["roost.db", "roost.db-wal", "roost.db-shm"] {
-        if home.join(file).exists() {
-            give(&home.join(file), other);
-            std::fs::set_permissions(home.join(file), std::fs::Permissions::from_mode(0o644))
-                .unwrap();
-        }
+    // Root's cron ran a poll: its -wal and -shm are root's, and private.
+    for file in ["roost.db-wal", "roost.db-shm"] {
+        give(&home.join(file), 0);
+        std::fs::set_permissions(home.join(file), std::fs::Permissions::from_mode(0o600)).unwrap();
     }
     expect(
         &roost_cli(&home, &["post", "x"], None),
-        "the database",
+        "the database file",
+        &home.join("roost.db-wal"),
+    );
+    for file in ["roost.db", "roost.db-wal", "roost.db-shm"] {
+        give(&home.join(file), other);
+        std::fs::set_permissions(home.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    expect(
+        &roost_cli(&home, &["post", "x"], None),
+        "the database file",
         &home.join("roost.db"),
     );
 }

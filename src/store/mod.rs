@@ -96,7 +96,7 @@ fn existing_db(home: &Path) -> Result<PathBuf> {
 pub struct OtherOwner {
     /// The data directory.
     pub home: PathBuf,
-    /// What belongs to the other user: the data directory or the database.
+    /// What belongs to the other user: the data directory or a database file.
     pub path: PathBuf,
     /// That user's name (or numeric id), and this process's.
     pub owner: String,
@@ -104,16 +104,24 @@ pub struct OtherOwner {
 }
 
 impl OtherOwner {
-    /// Checks the directory, then the database (two `stat`s when all is well).
+    /// Checks the directory, the database and its -wal and -shm (a `stat`
+    /// each when all is well): a command run as root, or from another
+    /// user's crontab, leaves a -wal or -shm the site's user cannot write.
     fn of(home: &Path, db: &Path) -> Option<OtherOwner> {
         use std::os::unix::fs::MetadataExt;
         // SAFETY: geteuid has no preconditions and cannot fail.
         let euid = unsafe { libc::geteuid() };
-        [home, db].into_iter().find_map(|path| {
-            let owner = std::fs::metadata(path).ok()?.uid();
-            (owner != euid && !may_write(path)).then(|| OtherOwner {
+        let mut files = vec![home.to_path_buf(), db.to_path_buf()];
+        files.extend(["-wal", "-shm"].map(|suffix| {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        }));
+        files.into_iter().find_map(|path| {
+            let owner = std::fs::metadata(&path).ok()?.uid();
+            (owner != euid && !may_write(&path)).then(|| OtherOwner {
                 home: home.to_path_buf(),
-                path: path.to_path_buf(),
+                path,
                 owner: user_name(owner),
                 runs_as: user_name(euid),
             })
@@ -126,7 +134,7 @@ impl std::fmt::Display for OtherOwner {
         let what = if self.path == self.home {
             "the data directory"
         } else {
-            "the database"
+            "the database file"
         };
         let (path, home, owner, runs_as) = (
             self.path.display(),
