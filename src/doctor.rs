@@ -309,7 +309,7 @@ fn files_in_document_root(install: &Install) -> Vec<Finding> {
 }
 
 /// The exposed files under `root` (relative paths, a dot-directory as one
-/// entry), skipping the data directory (check 1's business); and whether
+/// entry ending in `/`), skipping the data directory (check 1's business); and whether
 /// every entry was looked at.
 fn exposed_files(root: &Path, home: &Path) -> (Vec<PathBuf>, bool) {
     let mut found = Vec::new();
@@ -333,7 +333,12 @@ fn exposed_files(root: &Path, home: &Path) -> (Vec<PathBuf>, bool) {
                 continue;
             }
             if should_not_be_served(&name) {
-                found.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+                let mut shown = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                if is_dir {
+                    // `.git/`: the directory, with everything in it.
+                    shown.push("");
+                }
+                found.push(shown);
             } else if is_dir {
                 pending.push(path);
             }

@@ -301,7 +301,7 @@ fn files_that_must_not_be_served_in_the_document_root_fail() {
     let report = doctor(bin_of(&site), &site.home, cron.path());
     let line = report.only_failure(&[
         "holds files a web server must not serve",
-        ".env, .git, Cargo.toml, error.log, notes/x.php.swp, x.bak",
+        ".env, .git/, Cargo.toml, error.log, notes/x.php.swp, x.bak",
         "move them out",
     ]);
     assert!(!line.contains(".well-known"), "{line}");
