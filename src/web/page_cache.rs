@@ -209,6 +209,23 @@ mod tests {
         fs::remove_dir_all(&home).unwrap();
     }
 
+    /// Pages kept by a roost before schema step 4 could show a followed
+    /// address with its password, and were served after the upgrade
+    /// without the database (and so the step) ever being opened.
+    #[test]
+    fn a_page_kept_by_an_older_format_is_not_served() {
+        let home = temp_home();
+        let key = Key("o".repeat(32));
+        let generation = generation(&home).unwrap();
+        fs::write(
+            page_path(&home, &generation, &key),
+            "roost-page-cache 1\n200\nContent-Type: text/html\n\nhttp://ann:s3cret@a.example/feed",
+        )
+        .unwrap();
+        assert!(lookup(&home, &generation, &key).is_none());
+        fs::remove_dir_all(&home).unwrap();
+    }
+
     #[test]
     fn private_and_cookie_setting_responses_are_never_kept() {
         let home = temp_home();
