@@ -325,11 +325,10 @@ fn a_database_from_the_first_release_is_upgraded_and_keeps_everything() {
 /// runs as.
 #[test]
 fn data_of_another_user_names_its_owner_and_who_runs_roost() {
-    let Some(cgi) = common::cgi_user() else {
-        eprintln!(
-            "data_of_another_user_names_its_owner_and_who_runs_roost: skipped \
-             (giving the data to another user needs root)"
-        );
+    let Some(cgi) = common::cgi_user_or_skip(
+        "data_of_another_user_names_its_owner_and_who_runs_roost",
+        "giving the data to another user",
+    ) else {
         return;
     };
     let dir = TempDir::new("roost-cli");
