@@ -868,6 +868,31 @@ fn feed_passwords_are_refused_and_never_shown() {
         let outline = format!("xmlUrl=\"{}\"", server.url(path));
         assert_eq!(exported.matches(&outline).count(), 1, "{exported}");
     }
+
+    // A followed feed that moves (301) to an address with a password: not
+    // fetched, its address kept.
+    server.set(
+        "/plain.atom",
+        Route::Redirect {
+            status: 301,
+            location: with_password("/private.atom"),
+        },
+    );
+    cli(&home, &["poll", "--force"]);
+    assert!(
+        server
+            .requests("/private.atom")
+            .iter()
+            .all(|seen| !seen.headers.contains_key("authorization")),
+        "no password was sent after the redirect"
+    );
+    let following = cli(&home, &["following"]);
+    assert!(
+        following.contains(&server.url("/plain.atom"))
+            && following.contains("user name or password")
+            && !following.contains("s3cret"),
+        "{following}"
+    );
 }
 
 /// An entry's link, enclosure and in-reply-to of any length were stored and
