@@ -775,6 +775,12 @@ fn feed_passwords_are_refused_and_never_shown() {
         server.feed(path, &feed, "application/atom+xml");
     }
     let with_password = |path: &str| server.url(path).replace("http://", "http://ann:s3cret@");
+    let no_password_sent = || {
+        server
+            .requests("/private.atom")
+            .iter()
+            .all(|seen| !seen.headers.contains_key("authorization"))
+    };
     server.set(
         "/moved.atom",
         Route::Redirect {
@@ -823,13 +829,7 @@ fn feed_passwords_are_refused_and_never_shown() {
     assert_eq!(posted.status, 400);
     assert!(posted.text().contains("To follow a private feed"));
     assert_eq!(export(&home)["follows"].as_array().unwrap().len(), 0);
-    assert!(
-        server
-            .requests("/private.atom")
-            .iter()
-            .all(|seen| !seen.headers.contains_key("authorization")),
-        "no password was ever sent"
-    );
+    assert!(no_password_sent(), "no password was ever sent");
 
     // A database from before: three addresses with passwords (one also
     // followed without, one twice with different passwords).
@@ -880,10 +880,7 @@ fn feed_passwords_are_refused_and_never_shown() {
     );
     cli(&home, &["poll", "--force"]);
     assert!(
-        server
-            .requests("/private.atom")
-            .iter()
-            .all(|seen| !seen.headers.contains_key("authorization")),
+        no_password_sent(),
         "no password was sent after the redirect"
     );
     let following = cli(&home, &["following"]);
