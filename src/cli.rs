@@ -124,6 +124,11 @@ impl Command {
                 | Command::ImportOpml { .. }
         )
     }
+
+    /// `serve` and `fastcgi`: they answer many clients, any of which may go away.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Command::Serve { .. } | Command::Fastcgi { .. })
+    }
 }
 
 /// Settings `roost config` shows and changes; the rest are internal.

@@ -152,8 +152,9 @@ impl Install {
 /// Runs every check, printing each finding as it comes; returns how many failed.
 pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
     let install = Install::gather(home);
-    let checks: [fn(&Install) -> Vec<Finding>; 9] = [
+    let checks: [fn(&Install) -> Vec<Finding>; 10] = [
         data_directory_location,
+        files_in_document_root,
         permissions,
         database,
         free_space,
@@ -174,8 +175,11 @@ pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
     Ok(failed)
 }
 
-/// 1. The data directory is outside every document root, or the web server
-///    refuses it (asked through the site's own URL).
+/// 1. The data directory is outside every document root. Inside one it
+///    fails even when the web server refuses it (asked through the site's
+///    own URL): one change to the server's configuration (overrides turned
+///    off, another server, a lost .htaccess) would publish the password hash
+///    and the sessions. The probe only makes the message say how bad it is.
 fn data_directory_location(install: &Install) -> Vec<Finding> {
     let home = real_path(&install.home);
     let roots = install.document_roots();
@@ -196,22 +200,21 @@ fn data_directory_location(install: &Install) -> Vec<Finding> {
             )));
             continue;
         };
+        let here = format!(
+            "data directory {} is inside the document root {}",
+            install.home.display(),
+            root.display()
+        );
+        let move_out = move_out_of(&install.home, &root);
         let Some(url) = install.url() else {
-            findings.push(fail(format!(
-                "data directory {} is inside the document root {} — move it out \
-                 (and point ROOST_HOME or roost.conf at the new place)",
-                install.home.display(),
-                root.display()
-            )));
+            findings.push(fail(format!("{here} — {move_out}")));
             continue;
         };
         let probe = format!("{url}{}", url_path(&inside.join(store::DB_FILE)));
         findings.push(match get(install, &probe, &[]) {
-            Err(error) => skip(format!(
-                "data directory {} is inside the document root {}; cannot tell whether it \
-                 is served: {probe} did not answer ({error})",
-                install.home.display(),
-                root.display()
+            Err(error) => fail(format!(
+                "{here}, and whether it is served cannot be told ({probe} did not answer: \
+                 {error}) — {move_out}"
             )),
             Ok((200, body)) => {
                 let what = if body.starts_with(b"SQLite format 3") {
@@ -220,29 +223,147 @@ fn data_directory_location(install: &Install) -> Vec<Finding> {
                     "200"
                 };
                 fail(format!(
-                    "data directory {} is inside the document root {} and served: {probe} \
-                     answered with {what} — move it out (and point ROOST_HOME or roost.conf \
-                     at the new place), or put sample.htaccess's rules (the \"roost-data\" and \
-                     \".db\" refusals) in the .htaccess next to roost.cgi",
-                    install.home.display(),
-                    root.display()
+                    "{here} and served: {probe} answered with {what} — {move_out}; until \
+                     then, put sample.htaccess's rules (the \"roost-data\" and \".db\" \
+                     refusals) in the .htaccess next to roost.cgi"
                 ))
             }
-            Ok((status @ (401 | 403 | 404 | 410), _)) => ok(format!(
-                "data directory {} is inside the document root {}, but the web server \
-                 refuses it ({probe} answered {status}); outside is safer",
-                install.home.display(),
-                root.display()
+            Ok((status @ (401 | 403 | 404 | 410), _)) => fail(format!(
+                "{here}; the web server refuses it now ({probe} answered {status}), but one \
+                 change to its configuration would publish the database — {move_out}"
             )),
             Ok((status, _)) => fail(format!(
-                "data directory {} is inside the document root {}: {probe} answered {status}, \
-                 not a refusal — move it out of the document root",
-                install.home.display(),
-                root.display()
+                "{here}: {probe} answered {status}, not a refusal — {move_out}"
             )),
         });
     }
     findings
+}
+
+/// The fix for a data directory inside `root`: a place beside the document
+/// root, and the two things that name the data directory.
+fn move_out_of(home: &Path, root: &Path) -> String {
+    let beside = root
+        .parent()
+        .unwrap_or(Path::new("/"))
+        .join(crate::home::DEFAULT_HOME);
+    format!(
+        "move it out: mv {} {}, then write \"home = {}\" in roost.conf next to roost.cgi \
+         (or change ROOST_HOME), and use --home {} in the cron line",
+        home.display(),
+        beside.display(),
+        beside.display(),
+        beside.display()
+    )
+}
+
+/// At most this many entries of a document root are looked at.
+const MAX_DOCUMENT_ROOT_ENTRIES: usize = 10_000;
+
+/// 1b. No file in a document root that a web server should never serve:
+///     dotfiles and dot-directories (`.env`, `.git/`), backups and editor
+///     files, logs, dumps, sources, as sample.htaccess refuses them. Their
+///     presence fails even where that .htaccess refuses them, as for the
+///     data directory: refused is one configuration change from served.
+fn files_in_document_root(install: &Install) -> Vec<Finding> {
+    let home = real_path(&install.home);
+    let mut seen_roots = Vec::new();
+    let mut findings = Vec::new();
+    for root in install.document_roots() {
+        let real_root = real_path(&root);
+        if seen_roots.contains(&real_root) {
+            continue;
+        }
+        seen_roots.push(real_root.clone());
+        let (found, complete) = exposed_files(&real_root, &home);
+        let looked = if complete {
+            String::new()
+        } else {
+            format!(" (of its first {MAX_DOCUMENT_ROOT_ENTRIES} entries)")
+        };
+        if found.is_empty() {
+            findings.push(ok(format!(
+                "document root {}{looked}: no dotfiles, backups, logs or sources",
+                root.display()
+            )));
+            continue;
+        }
+        let shown: Vec<String> = found
+            .iter()
+            .take(10)
+            .map(|p| p.display().to_string())
+            .collect();
+        let more = match found.len() {
+            n if n > 10 => format!(" and {} more", n - 10),
+            _ => String::new(),
+        };
+        findings.push(fail(format!(
+            "document root {}{looked} holds files a web server must not serve: {}{more} — \
+             move them out of the document root or delete them (sample.htaccess refuses \
+             such names, but a server that ignores .htaccess serves them)",
+            root.display(),
+            shown.join(", ")
+        )));
+    }
+    findings
+}
+
+/// The exposed files under `root` (relative paths, a dot-directory as one
+/// entry ending in `/`), skipping the data directory (check 1's business); and whether
+/// every entry was looked at.
+fn exposed_files(root: &Path, home: &Path) -> (Vec<PathBuf>, bool) {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    let mut looked = 0;
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            looked += 1;
+            if looked > MAX_DOCUMENT_ROOT_ENTRIES {
+                found.sort();
+                return (found, false);
+            }
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // Not followed: a link out of the document root is not in it.
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if path == home || name == ".well-known" {
+                continue;
+            }
+            if should_not_be_served(&name) {
+                let mut shown = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                if is_dir {
+                    // `.git/`: the directory, with everything in it.
+                    shown.push("");
+                }
+                found.push(shown);
+            } else if is_dir {
+                pending.push(path);
+            }
+        }
+    }
+    found.sort();
+    (found, true)
+}
+
+/// The names sample.htaccess refuses besides roost's data: dotfiles (but
+/// `.well-known`, Apache's own `.ht*` files and roost's temporary files,
+/// which live a moment), backups and editor files, logs, dumps, Rust sources.
+fn should_not_be_served(name: &str) -> bool {
+    const EXTENSIONS: [&str; 11] = [
+        "bak", "backup", "old", "orig", "save", "swp", "swo", "tmp", "log", "sql", "rs",
+    ];
+    if let Some(rest) = name.strip_prefix('.') {
+        return !(rest == "well-known" || rest.starts_with("ht") || rest.contains(".roost-"));
+    }
+    name.ends_with('~')
+        || (name.len() > 1 && name.starts_with('#') && name.ends_with('#'))
+        || matches!(name, "error_log" | "Cargo.toml" | "Cargo.lock")
+        || name
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| EXTENSIONS.contains(&ext))
 }
 
 /// 2. Nothing too open: the data directory (0700), the database files (no
@@ -706,6 +827,38 @@ mod tests {
         assert_eq!(size(3 * mib + mib / 2), "3.5 MiB");
         assert_eq!(size(10 * mib - 1), "9.9 MiB");
         assert_eq!(size(40 * 1024 * mib), "40 GiB");
+    }
+
+    #[test]
+    fn names_sample_htaccess_refuses_are_the_ones_reported() {
+        for name in [
+            ".env",
+            ".git",
+            "x.bak",
+            "x~",
+            "x.php.swp",
+            "#x#",
+            "error.log",
+            "error_log",
+            "Cargo.toml",
+            "main.rs",
+            "dump.sql",
+        ] {
+            assert!(should_not_be_served(name), "{name}");
+        }
+        for name in [
+            ".well-known",
+            ".htaccess",
+            ".feed.atom.roost-42",
+            "roost.cgi",
+            "feed.atom",
+            "roost-home.html",
+            "#",
+            "notes.txt",
+            "Cargo.txt",
+        ] {
+            assert!(!should_not_be_served(name), "{name}");
+        }
     }
 
     #[test]

@@ -19,10 +19,29 @@ pub struct Followed {
     pub entries: usize,
 }
 
-/// Checks the address typed by the owner: absolute http(s), nothing else.
+/// Why an address with a user name or password is not followed, and what
+/// to do instead.
+///
+/// Refused rather than kept as an owner-only credential: the follow list is
+/// public by design (`/following`, `/following.opml`), so a secret would need
+/// a second home kept out of every page, export, error message and backup,
+/// and HTTP Basic over plain http would send it in the clear on every poll.
+/// `poll::fetch` refuses such addresses too (a redirect to one, an address
+/// discovered in a page), and schema step 4 removed them from older databases.
+pub const USERINFO_REFUSED: &str = "roost does not follow addresses with a user name or \
+    password in them (user:password@): the feeds you follow are listed for everyone on \
+    /following and in /following.opml. To follow a private feed, ask its publisher for an \
+    address without a password (an address with a secret token in it would be listed too), \
+    or read that feed in a feed reader that keeps passwords";
+
+/// Checks the address typed by the owner: absolute http(s) without a user
+/// name or password, nothing else.
 pub fn parse_url(raw: &str) -> Result<String> {
     let raw = raw.trim();
     match url::Url::parse(raw) {
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+            bail!(USERINFO_REFUSED)
+        }
         Ok(url)
             if (url.scheme() == "http" || url.scheme() == "https") && url.host_str().is_some() =>
         {

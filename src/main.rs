@@ -27,6 +27,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return clap_error(error),
     };
+    // A closed stdout (`roost following | head -1`) ends a command the way
+    // it ends cat or grep: quietly, by SIGPIPE. Rust ignores SIGPIPE, and
+    // println! then panics on the broken pipe. Every command prints once its
+    // work is done, so nothing is cut short. The servers keep ignoring it:
+    // a client that goes away must not end them.
+    if !cli.command.is_server() {
+        // SAFETY: restores the default action of one signal; no handler runs.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     if cli.command.is_long_lived() {
         roost::alloc::use_mimalloc();
     }

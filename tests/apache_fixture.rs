@@ -241,6 +241,61 @@ fn htaccess_refuses_data_and_config_files() {
     }
 }
 
+/// sample.htaccess refused only the data: a `.env`, a `.git/` directory, an
+/// editor's backup, a log or the Cargo sources left in the document root
+/// were served. `/.well-known/` still works: its files are served (an ACME
+/// challenge) and the rest reaches roost (WebFinger, roost's own probe).
+#[test]
+fn htaccess_refuses_dotfiles_backups_logs_and_sources() {
+    let site = apache().shell_site("hidden", ENV_SCRIPT);
+    let secret = b"SECRET-FILE-must-not-be-served";
+    let files = [
+        ".env",
+        ".git/config",
+        ".git/HEAD",
+        "x.bak",
+        "x~",
+        "x.php.swp",
+        "#x.php#",
+        "config.php.orig",
+        "error.log",
+        "error_log",
+        "dump.sql",
+        "Cargo.toml",
+        "Cargo.lock",
+        "src/main.rs",
+        "sub/.env",
+        "sub/notes.txt~",
+    ];
+    for file in files {
+        site.write_file(file, secret);
+    }
+    for file in files {
+        let path = format!("/{}", file.replace('#', "%23"));
+        site.assert_refused(&path, &[secret, b"GATEWAY_INTERFACE"]);
+    }
+    site.assert_refused("/.git/", &[secret, b"GATEWAY_INTERFACE"]);
+    site.write_file(".well-known/acme-challenge/token-1", b"token-1.key\n");
+    let challenge = site.get("/.well-known/acme-challenge/token-1", &[]);
+    assert_eq!(challenge.status, 200, "{challenge:?}");
+    assert_eq!(challenge.body, b"token-1.key\n");
+    assert_routed(
+        &site,
+        "/.well-known/webfinger?resource=acct:a@b",
+        "/.well-known/webfinger",
+        "resource=acct:a@b",
+    );
+    assert_routed(
+        &site,
+        "/.well-known/roost/authorization",
+        "/.well-known/roost/authorization",
+        "",
+    );
+    // Ordinary files beside them are still served.
+    site.write_file("notes.txt", b"plain\n");
+    assert_eq!(site.get("/notes.txt", &[]).body, b"plain\n");
+}
+
 #[test]
 fn htaccess_serves_existing_files_directly() {
     let site = apache().shell_site("static", ENV_SCRIPT);

@@ -1212,3 +1212,45 @@ fn a_body_that_stops_arriving_is_refused_at_its_deadline() {
     );
     assert_eq!(post_count(&home), 0);
 }
+
+/// Data of another user (under suexec roost.cgi runs as the file's owner):
+/// the error log said "no roost database ... run init". It names both users
+/// now; the page still shows no path and no user.
+#[test]
+fn data_of_another_user_is_a_503_and_the_error_log_names_the_owner() {
+    let Some(cgi) = common::cgi_user_or_skip(
+        "data_of_another_user_is_a_503_and_the_error_log_names_the_owner",
+        "giving the data to another user",
+    ) else {
+        return;
+    };
+    let dir = new_home();
+    let home = home_of(&dir);
+    std::os::unix::fs::chown(&home, Some(65534), None).unwrap();
+    let out = common::roost_command()
+        .env_clear()
+        .env("GATEWAY_INTERFACE", "CGI/1.1")
+        .env("REQUEST_METHOD", "GET")
+        .env("PATH_INFO", "/")
+        .env("ROOST_HOME", &home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let r = parse_cgi(&out.stdout);
+    assert_eq!(r.status, 503, "{}", r.text());
+    let page = r.text();
+    assert!(
+        !page.contains(&home.display().to_string()) && !page.contains("belongs to"),
+        "{page}"
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains(&format!(
+            "the data directory {} belongs to user ",
+            home.display()
+        )) && log.contains(&format!("roost runs as user {}", cgi.name)),
+        "{log}"
+    );
+}

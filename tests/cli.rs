@@ -317,3 +317,82 @@ fn a_database_from_the_first_release_is_upgraded_and_keeps_everything() {
         .unwrap();
     assert_eq!(posts, 24);
 }
+
+/// Data made by one user and met by another (suexec runs roost.cgi as the
+/// file's owner, cron as the crontab's): a directory roost cannot enter said
+/// "no roost database ... run init", a database it cannot write "attempt to
+/// write a readonly database". Both now name the owner and the user roost
+/// runs as.
+#[test]
+fn data_of_another_user_names_its_owner_and_who_runs_roost() {
+    let Some(cgi) = common::cgi_user_or_skip(
+        "data_of_another_user_names_its_owner_and_who_runs_roost",
+        "giving the data to another user",
+    ) else {
+        return;
+    };
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    let other = 65534; // nobody
+    let give = |path: &Path, uid: u32| std::os::unix::fs::chown(path, Some(uid), None).unwrap();
+    let expect = |out: &std::process::Output, what: &str, path: &Path| {
+        assert_one_line_failure(out, &format!("{what} {} belongs to user ", path.display()));
+        let err = stderr(out);
+        assert!(
+            err.contains(&format!("roost runs as user {}", cgi.name))
+                && err.contains(&format!("chown -R {} {}", cgi.name, home.display())),
+            "{err}"
+        );
+    };
+    give(&home, other);
+    expect(
+        &roost_cli(&home, &["following"], None),
+        "the data directory",
+        &home,
+    );
+    give(&home, cgi.uid);
+    // Root's cron ran a poll: its -wal and -shm are root's, and private.
+    for file in ["roost.db-wal", "roost.db-shm"] {
+        give(&home.join(file), 0);
+        std::fs::set_permissions(home.join(file), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    expect(
+        &roost_cli(&home, &["post", "x"], None),
+        "the database file",
+        &home.join("roost.db-wal"),
+    );
+    for file in ["roost.db", "roost.db-wal", "roost.db-shm"] {
+        give(&home.join(file), other);
+        std::fs::set_permissions(home.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    expect(
+        &roost_cli(&home, &["post", "x"], None),
+        "the database file",
+        &home.join("roost.db"),
+    );
+}
+
+/// `roost following | head -1` panicked ("failed printing to stdout: Broken
+/// pipe") once head had closed the pipe: a closed stdout ends it quietly.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    for args in [&["following"][..], &["export"], &["export-opml"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = common::roost_command()
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(stderr(&out), "", "roost {args:?} into a closed pipe");
+        assert!(!out.status.success(), "{args:?}: {:?}", out.status);
+    }
+}

@@ -156,6 +156,7 @@ fn a_healthy_site_passes_every_check() {
     report.all_ok();
     for needle in [
         "is outside the document root",
+        "no dotfiles, backups, logs or sources",
         "permissions:",
         "database integrity",
         "database schema version",
@@ -263,14 +264,47 @@ fn a_served_data_directory_in_the_document_root_fails() {
     ]);
 }
 
+/// doctor said "ok" for a data directory inside the document root as long
+/// as the web server refused it: one misconfigured host away from a leak.
 #[test]
-fn a_refused_data_directory_in_the_document_root_passes() {
+fn a_refused_data_directory_in_the_document_root_still_fails_with_the_move() {
     let (site, inside) = site_with_data_inside("doctor-refused", SAMPLE_HTACCESS);
     assert_eq!(site.get("/roost-data/roost.db", &[]).status, 403);
     let cron = cron_for(bin_of(&site), &inside);
     let report = doctor(bin_of(&site), &inside, cron.path());
-    report.all_ok();
-    assert!(report.line("data directory").contains("refuses it"));
+    let beside = site.dir.parent().unwrap().join("roost-data");
+    report.only_failure(&[
+        "inside the document root",
+        "refuses it now",
+        &format!("mv {} {}", inside.display(), beside.display()),
+        &format!("\"home = {}\" in roost.conf", beside.display()),
+    ]);
+}
+
+/// Files a shared host keeps in the document root (`.env`, `.git/`, an
+/// editor's backup, a log, the Cargo sources) went unmentioned.
+#[test]
+fn files_that_must_not_be_served_in_the_document_root_fail() {
+    let site = apache().roost_site(&unique("doctor-files"), Kind::Cgi);
+    for file in [
+        ".env",
+        ".git/config",
+        "x.bak",
+        "notes/x.php.swp",
+        "error.log",
+        "Cargo.toml",
+    ] {
+        site.write_file(file, b"secret\n");
+    }
+    site.write_file(".well-known/acme-challenge/t", b"t\n");
+    let cron = cron_for(bin_of(&site), &site.home);
+    let report = doctor(bin_of(&site), &site.home, cron.path());
+    let line = report.only_failure(&[
+        "holds files a web server must not serve",
+        ".env, .git/, Cargo.toml, error.log, notes/x.php.swp, x.bak",
+        "move them out",
+    ]);
+    assert!(!line.contains(".well-known"), "{line}");
 }
 
 /// A small tmpfs mounted on a new directory, unmounted when dropped.

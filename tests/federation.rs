@@ -752,3 +752,181 @@ fn poll_shows_progress_on_a_terminal_only() {
     assert!(!String::from_utf8_lossy(&plain.stderr).contains("feeds ·"));
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("feeds ·"));
 }
+
+/// `roost follow http://user:secret@host/feed` was accepted: the password
+/// was sent, stored, and shown to every visitor on /following and in
+/// /following.opml. Such addresses are refused however they arrive (command
+/// line, web form, OPML, a permanent redirect), and a database that has
+/// them from an older roost loses the password on upgrade.
+#[test]
+fn feed_passwords_are_refused_and_never_shown() {
+    let server = FeedServer::start();
+    let feed = atom("Private", &[("p1", "private entry")]);
+    for path in ["/private.atom", "/other.atom", "/plain.atom"] {
+        server.feed(path, &feed, "application/atom+xml");
+    }
+    let with_password = |path: &str| server.url(path).replace("http://", "http://ann:s3cret@");
+    let no_password_sent = || {
+        server
+            .requests("/private.atom")
+            .iter()
+            .all(|seen| !seen.headers.contains_key("authorization"))
+    };
+    server.set(
+        "/moved.atom",
+        Route::Redirect {
+            status: 301,
+            location: with_password("/private.atom"),
+        },
+    );
+    let dir = TempDir::new("roost-fed");
+    let port = free_port();
+    let home = node(&dir, "Owner", &format!("http://127.0.0.1:{port}/"));
+
+    let refused = cli_fails(&home, &["follow", &with_password("/private.atom")]);
+    assert!(
+        refused.contains("user name or password") && refused.contains("To follow a private feed"),
+        "{refused}"
+    );
+    let redirected = cli_fails(&home, &["follow", &server.url("/moved.atom")]);
+    assert!(
+        redirected.contains("user name or password") && !redirected.contains("s3cret"),
+        "{redirected}"
+    );
+    let opml = dir.join("private.opml");
+    std::fs::write(
+        &opml,
+        format!(
+            "<opml version=\"2.0\"><body><outline text=\"P\" xmlUrl=\"{}\"/></body></opml>",
+            with_password("/private.atom")
+        ),
+    )
+    .unwrap();
+    common::chown_to_cgi_user(&opml);
+    let imported = cli(&home, &["import-opml", opml.to_str().unwrap()]);
+    assert!(
+        imported.contains("Imported 0 of 1") && imported.contains("user name or password"),
+        "{imported}"
+    );
+    let (_server, addr) = serve(&home, port);
+    let session = log_in(addr);
+    let csrf = hidden_csrf(&common::http::get(addr, "/following", &[("Cookie", &session)]).text());
+    let body = common::http::form_encode(&[
+        ("csrf", &csrf),
+        ("url", &with_password("/private.atom")),
+        ("name", ""),
+    ]);
+    let posted = common::http::post_form(addr, "/follow", &body, &[("Cookie", &session)]);
+    assert_eq!(posted.status, 400);
+    assert!(posted.text().contains("To follow a private feed"));
+    assert_eq!(export(&home)["follows"].as_array().unwrap().len(), 0);
+    assert!(no_password_sent(), "no password was ever sent");
+
+    // A database from before: three addresses with passwords (one also
+    // followed without, one twice with different passwords).
+    cli(&home, &["follow", &server.url("/plain.atom")]);
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    for path in ["/private.atom", "/plain.atom", "/other.atom"] {
+        conn.execute(
+            "INSERT INTO follows (url, added) VALUES (?1, 0)",
+            [with_password(path)],
+        )
+        .unwrap();
+    }
+    conn.execute(
+        "INSERT INTO follows (url, added) VALUES (?1, 0)",
+        [server
+            .url("/other.atom")
+            .replace("http://", "http://bob:0ther@")],
+    )
+    .unwrap();
+    conn.pragma_update(None, "user_version", 3).unwrap();
+    drop(conn);
+    let following = cli(&home, &["following"]);
+    let exported = cli(&home, &["export-opml"]);
+    let page = common::http::get(addr, "/following", &[]).text();
+    let list = common::http::get(addr, "/following.opml", &[]).text();
+    for shown in [&following, &exported, &page, &list] {
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("0ther") && !shown.contains("ann:"),
+            "{shown}"
+        );
+        for path in ["/private.atom", "/plain.atom", "/other.atom"] {
+            assert!(shown.contains(&server.url(path)), "{path} in:\n{shown}");
+        }
+    }
+    for path in ["/private.atom", "/plain.atom", "/other.atom"] {
+        let outline = format!("xmlUrl=\"{}\"", server.url(path));
+        assert_eq!(exported.matches(&outline).count(), 1, "{exported}");
+    }
+
+    // A followed feed that moves (301) to an address with a password: not
+    // fetched, its address kept.
+    server.set(
+        "/plain.atom",
+        Route::Redirect {
+            status: 301,
+            location: with_password("/private.atom"),
+        },
+    );
+    cli(&home, &["poll", "--force"]);
+    assert!(
+        no_password_sent(),
+        "no password was sent after the redirect"
+    );
+    let following = cli(&home, &["following"]);
+    assert!(
+        following.contains(&server.url("/plain.atom"))
+            && following.contains("user name or password")
+            && !following.contains("s3cret"),
+        "{following}"
+    );
+}
+
+/// An entry's link, enclosure and in-reply-to of any length were stored and
+/// written into every page: over 2 KiB they are dropped, the entry kept.
+#[test]
+fn entry_urls_over_2_kib_are_not_stored_as_links() {
+    let long = format!("https://friend.example/{}", "a".repeat(2100));
+    let short = "https://friend.example/short";
+    let entry = |id: &str, url: &str| {
+        format!(
+            "<entry><id>urn:test:{id}</id><title>entry {id}</title><updated>2026-11-20T10:00:00Z</updated>\
+             <link href=\"{url}\"/><link rel=\"enclosure\" type=\"audio/mpeg\" length=\"1\" href=\"{url}.mp3\"/>\
+             <thr:in-reply-to ref=\"{url}/reply\"/><content type=\"html\">text {id}</content></entry>"
+        )
+    };
+    let feed = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" \
+         xmlns:thr=\"http://purl.org/syndication/thread/1.0\"><title>Long</title><id>urn:test:long</id>\
+         <updated>2026-11-20T10:00:00Z</updated>{}{}</feed>",
+        entry("long", &long),
+        entry("short", short)
+    );
+    let server = FeedServer::start();
+    server.feed("/long.atom", feed.as_bytes(), "application/atom+xml");
+    let dir = TempDir::new("roost-fed");
+    let home = node(&dir, "Owner", "https://owner.example/");
+    cli(&home, &["follow", &server.url("/long.atom")]);
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    let row = |title: &str| -> (Option<String>, Option<String>, String) {
+        conn.query_row(
+            "SELECT link, in_reply_to, enclosures FROM entries WHERE title = ?1",
+            [title],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap_or_else(|e| panic!("{title} was not stored: {e}"))
+    };
+    let (link, reply, enclosures) = row("entry long");
+    assert!(
+        link.is_none() && reply.is_none() && enclosures == "[]",
+        "stored: a link of {:?} bytes, an in-reply-to of {:?}, enclosures of {} bytes",
+        link.map(|l| l.len()),
+        reply.map(|r| r.len()),
+        enclosures.len()
+    );
+    let (link, reply, enclosures) = row("entry short");
+    assert_eq!(link.as_deref(), Some(short));
+    assert_eq!(reply, Some(format!("{short}/reply")));
+    assert!(enclosures.contains("short.mp3"), "{enclosures}");
+}

@@ -429,6 +429,19 @@ fn data_and_config_are_refused_over_http_even_when_put_in_the_docroot() {
     ] {
         site.assert_refused(path, &[b"SQLite format", b"home ="]);
     }
+    // So are the files a host or an editor leaves there; /.well-known/ stays roost's.
+    for file in [
+        ".env",
+        ".git/config",
+        "roost.conf~",
+        "error.log",
+        "Cargo.toml",
+    ] {
+        site.write_file(file, b"SECRET=1\n");
+        site.assert_refused(&format!("/{file}"), &[b"SECRET"]);
+    }
+    let probe = site.get("/.well-known/roost/authorization", &[]);
+    assert_eq!(probe.text(), "authorization: absent\n", "{probe:?}");
 }
 
 #[test]

@@ -229,6 +229,8 @@ enum Expect {
     Internal,
     /// By the address check: "is not a web address" (the URL parser rejects it).
     NotAUrl,
+    /// By the address check: a user name or password is never sent.
+    Userinfo,
 }
 
 /// One row of the table.
@@ -347,11 +349,13 @@ const ROWS: &[(&str, &str, Expect, bool)] = &[
         Expect::Internal,
         true,
     ),
+    // Refused before any connection, guard or not: roost never sends a
+    // user name or password (follows::USERINFO_REFUSED).
     (
         "userinfo naming a public host",
         "http://1.2.3.4:80@127.0.0.1:{P}/{ID}",
-        Expect::Internal,
-        true,
+        Expect::Userinfo,
+        false,
     ),
     (
         "fragment hiding the host",
@@ -733,6 +737,7 @@ fn assert_refusal(row: &Row, text: &str) {
                 || text.contains("an internal address (roost config allow_private_addresses")
         }
         Expect::NotAUrl => text.contains("is not a web address"),
+        Expect::Userinfo => text.contains("with a user name or password"),
     };
     assert!(
         said,

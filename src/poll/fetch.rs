@@ -367,6 +367,15 @@ fn check_scheme(url: &Url) -> Result<(), FetchError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(FetchError::BadUrl(format!("{url}: no host")));
     }
+    // Never sent, never kept as a follow's address: see follows::USERINFO_REFUSED.
+    if !url.username().is_empty() || url.password().is_some() {
+        let mut shown = url.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        return Err(FetchError::BadUrl(format!(
+            "{shown}: the address has a user name or password, which roost does not send"
+        )));
+    }
     Ok(())
 }
 

@@ -13,6 +13,15 @@ const MAX_TITLE_CHARS: usize = 300;
 /// A followed feed's own title, as `following` and the timeline show it.
 pub const MAX_FEED_TITLE_CHARS: usize = 200;
 const MAX_AUTHOR_CHARS: usize = 100;
+/// An entry's link, enclosure or in-reply-to longer than this is dropped (the
+/// entry is kept): no real address is that long, and each one is stored and
+/// written into every page and feed that shows the entry.
+pub const MAX_URL_BYTES: usize = 2048;
+
+/// Whether a URL from a feed may be stored as a link.
+fn storable_link(url: &str) -> bool {
+    url.len() <= MAX_URL_BYTES && sanitize::is_web_url(url)
+}
 
 /// One entry after the sanitizer: nothing in it can run in a page.
 pub struct PreparedEntry {
@@ -35,7 +44,7 @@ pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
             let html = e.content_html.as_deref().or(e.summary_html.as_deref());
             PreparedEntry {
                 identity: e.identity.clone(),
-                link: e.link.clone().filter(|l| sanitize::is_web_url(l)),
+                link: e.link.clone().filter(|l| storable_link(l)),
                 title: e
                     .title
                     .as_deref()
@@ -49,11 +58,15 @@ pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
                     .filter(|a| !a.is_empty()),
                 published: e.published,
                 updated: e.updated,
-                in_reply_to: e.in_reply_to.first().cloned(),
+                in_reply_to: e
+                    .in_reply_to
+                    .first()
+                    .filter(|r| r.len() <= MAX_URL_BYTES)
+                    .cloned(),
                 enclosures: e
                     .enclosures
                     .iter()
-                    .filter(|x| sanitize::is_web_url(&x.url))
+                    .filter(|x| storable_link(&x.url))
                     .map(|x| Enclosure {
                         url: x.url.clone(),
                         mime_type: x.mime_type.clone(),

@@ -123,6 +123,31 @@ const STEPS: &[&str] = &[
     -- Empty when the last publish succeeded; otherwise why it failed.
     ALTER TABLE site_state ADD COLUMN publish_error TEXT NOT NULL DEFAULT '';
     "#,
+    // 4: followed addresses lose their user name and password
+    // (http://user:secret@host/feed): /following and /following.opml show
+    // every followed address to everyone, and roost no longer sends or keeps
+    // feed passwords (follows::USERINFO_REFUSED). Every address was stored as
+    // the url crate writes it: "scheme://", then the authority up to the
+    // first "/" (http and https always have one), where an "@" can only end
+    // the user name and password (one inside them is written %40).
+    r#"
+    CREATE TEMP TABLE follows_with_userinfo AS
+      SELECT id, substr(url, 1, instr(url, '://') + 2) || substr(rest, instr(rest, '@') + 1) AS bare
+      FROM (SELECT id, url, substr(url, instr(url, '://') + 3) AS rest FROM follows)
+      WHERE instr(url, '://') > 0
+        AND instr(substr(rest, 1, instr(rest || '/', '/') - 1), '@') > 0;
+    -- The same feed followed twice (also without a password, or with another
+    -- one): the follow without a password stays, else the oldest.
+    DELETE FROM follows WHERE id IN (
+      SELECT u.id FROM follows_with_userinfo u
+      WHERE EXISTS (SELECT 1 FROM follows f WHERE f.url = u.bare)
+         OR EXISTS (SELECT 1 FROM follows_with_userinfo o WHERE o.bare = u.bare AND o.id < u.id));
+    UPDATE follows SET url = (SELECT bare FROM follows_with_userinfo u WHERE u.id = follows.id)
+      WHERE id IN (SELECT id FROM follows_with_userinfo);
+    DROP TABLE follows_with_userinfo;
+    -- Pages and validators made before this step may show the old addresses.
+    UPDATE site_state SET version = version + 1, entries_version = entries_version + 1;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

@@ -44,10 +44,7 @@ pub fn open_for_web(home: &Path) -> Result<Connection> {
 }
 
 fn open_waiting(home: &Path, busy_timeout: Duration) -> Result<Connection> {
-    let path = db_path(home);
-    if !path.exists() {
-        return Err(NoDatabase(home.to_path_buf()).into());
-    }
+    let path = existing_db(home)?;
     let mut conn = Connection::open(&path)
         .with_context(|| format!("opening the database {}", path.display()))?;
     configure(&conn, busy_timeout)?;
@@ -71,6 +68,120 @@ impl std::fmt::Display for NoDatabase {
 }
 
 impl std::error::Error for NoDatabase {}
+
+/// The database's path, once it is known to be there for this user: else
+/// [`NoDatabase`], or [`OtherOwner`] when another user's data is what stands
+/// in the way (SQLite would say "unable to open" or "readonly database",
+/// and a directory this user cannot enter looks like no database at all).
+fn existing_db(home: &Path) -> Result<PathBuf> {
+    let path = db_path(home);
+    let found = std::fs::metadata(&path);
+    if let Some(other) = OtherOwner::of(home, &path) {
+        return Err(other.into());
+    }
+    match found {
+        Ok(_) => Ok(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(NoDatabase(home.to_path_buf()).into())
+        }
+        Err(e) => Err(e).with_context(|| format!("looking for the database {}", path.display())),
+    }
+}
+
+/// The data directory or its database belongs to another user, and this
+/// one may not write it: on suexec hosts roost.cgi runs as its file's owner,
+/// and cron as whoever's crontab it is, so data made by one is often met by
+/// the other.
+#[derive(Debug)]
+pub struct OtherOwner {
+    /// The data directory.
+    pub home: PathBuf,
+    /// What belongs to the other user: the data directory or a database file.
+    pub path: PathBuf,
+    /// That user's name (or numeric id), and this process's.
+    pub owner: String,
+    pub runs_as: String,
+}
+
+impl OtherOwner {
+    /// Checks the directory, the database and its -wal and -shm (a `stat`
+    /// each when all is well): a command run as root, or from another
+    /// user's crontab, leaves a -wal or -shm the site's user cannot write.
+    fn of(home: &Path, db: &Path) -> Option<OtherOwner> {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        let mut files = vec![home.to_path_buf(), db.to_path_buf()];
+        files.extend(["-wal", "-shm"].map(|suffix| {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        }));
+        files.into_iter().find_map(|path| {
+            let owner = std::fs::metadata(&path).ok()?.uid();
+            (owner != euid && !may_write(&path)).then(|| OtherOwner {
+                home: home.to_path_buf(),
+                path,
+                owner: user_name(owner),
+                runs_as: user_name(euid),
+            })
+        })
+    }
+}
+
+impl std::fmt::Display for OtherOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.path == self.home {
+            "the data directory"
+        } else {
+            "the database file"
+        };
+        let (path, home, owner, runs_as) = (
+            self.path.display(),
+            self.home.display(),
+            &self.owner,
+            &self.runs_as,
+        );
+        write!(
+            f,
+            "{what} {path} belongs to user {owner}, but roost runs as user {runs_as}: run \
+             roost as {owner} (under suexec, roost.cgi runs as the user who owns the file; \
+             cron as the user whose crontab it is), or give the data to {runs_as}: \
+             chown -R {runs_as} {home}"
+        )
+    }
+}
+
+impl std::error::Error for OtherOwner {}
+
+/// Whether this process (its effective user) may write `path`, and enter it
+/// when it is a directory.
+fn may_write(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mode = if path.is_dir() {
+        libc::W_OK | libc::X_OK
+    } else {
+        libc::W_OK
+    };
+    // SAFETY: a NUL-terminated path; faccessat only reads it.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c_path.as_ptr(), mode, libc::AT_EACCESS) == 0 }
+}
+
+/// The user's name in /etc/passwd, or the number where it names none.
+fn user_name(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+        })
+        .unwrap_or_else(|| uid.to_string())
+}
 
 /// Why the database cannot be used at the moment: the web answers 503,
 /// with `Retry-After` where waiting may help.
@@ -109,6 +220,9 @@ pub fn unavailable(error: &anyhow::Error) -> Option<Unavailable> {
         if cause.is::<NoDatabase>() {
             return Some(Unavailable::Missing);
         }
+        if cause.is::<OtherOwner>() {
+            return Some(Unavailable::CannotOpen);
+        }
         match cause.downcast_ref::<rusqlite::Error>()? {
             rusqlite::Error::SqliteFailure(e, _) => match e.code {
                 ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Some(Unavailable::Busy),
@@ -130,10 +244,7 @@ pub fn unavailable(error: &anyhow::Error) -> Option<Unavailable> {
 /// of a newer schema too.
 pub fn open_to_check(home: &Path) -> Result<Connection> {
     use rusqlite::OpenFlags;
-    let path = db_path(home);
-    if !path.exists() {
-        return Err(NoDatabase(home.to_path_buf()).into());
-    }
+    let path = existing_db(home)?;
     let conn = Connection::open_with_flags(
         &path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

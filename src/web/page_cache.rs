@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 
 const DIR: &str = "cache";
 const GENERATION: &str = "generation";
-const FORMAT: &str = "roost-page-cache 1";
+/// A page kept under another format is not used (rendered again and kept
+/// anew). 2: pages kept before schema step 4 may show a followed address
+/// with its password.
+const FORMAT: &str = "roost-page-cache 2";
 
 /// The token pages are stored under; read before the database is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,6 +207,23 @@ mod tests {
             lookup(&home, &generation, &key).is_none(),
             "old pages are removed"
         );
+        fs::remove_dir_all(&home).unwrap();
+    }
+
+    /// Pages kept by a roost before schema step 4 could show a followed
+    /// address with its password, and were served after the upgrade
+    /// without the database (and so the step) ever being opened.
+    #[test]
+    fn a_page_kept_by_an_older_format_is_not_served() {
+        let home = temp_home();
+        let key = Key("o".repeat(32));
+        let generation = generation(&home).unwrap();
+        fs::write(
+            page_path(&home, &generation, &key),
+            "roost-page-cache 1\n200\nContent-Type: text/html\n\nhttp://ann:s3cret@a.example/feed",
+        )
+        .unwrap();
+        assert!(lookup(&home, &generation, &key).is_none());
         fs::remove_dir_all(&home).unwrap();
     }
 

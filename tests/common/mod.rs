@@ -192,6 +192,16 @@ pub fn current_ids() -> (u32, u32) {
     (field("Uid:"), field("Gid:"))
 }
 
+/// [`cgi_user`] for a test that needs root (to give files to other users):
+/// when not root, says on stderr that `test` was skipped and why.
+pub fn cgi_user_or_skip(test: &str, why: &str) -> Option<&'static CgiUser> {
+    let user = cgi_user();
+    if user.is_none() {
+        eprintln!("{test}: skipped ({why} needs root)");
+    }
+    user
+}
+
 /// Makes `cmd` run as the CGI user when the tests run as root (no-op otherwise),
 /// so that whatever it creates is usable by roost under Apache, and vice versa.
 pub fn run_as_cgi_user(cmd: &mut Command) -> &mut Command {
