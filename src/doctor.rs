@@ -4,7 +4,7 @@
 //! (or cannot run) never stops the others, and only the count of failures
 //! reaches the exit code. Changes nothing: the database is opened read-only.
 
-use crate::{net, publish, store};
+use crate::{hint, net, publish, store};
 use anyhow::Result;
 use rusqlite::Connection;
 use std::io::Write;
@@ -310,10 +310,10 @@ fn database(install: &Install) -> Vec<Finding> {
         Ok(conn) => conn,
         Err(_) if !store::db_path(&install.home).exists() => {
             return vec![fail(format!(
-                "database: there is no {} in {} — run: roost --home {} init --url URL --name NAME",
+                "database: there is no {} in {} — run: {}",
                 store::DB_FILE,
                 install.home.display(),
-                install.home.display()
+                hint::command(&install.home, "init --url URL --name NAME")
             ))];
         }
         Err(error) => {
@@ -514,10 +514,9 @@ pub fn check_published(conn: &Connection, home: &Path) -> Finding {
         Ok(None) => return ok("published files: publishing is off (roost answers every request)"),
         Ok(Some(dir)) => dir,
     };
-    let republish = format!(
-        "roost --home {} config publish_dir {}",
-        home.display(),
-        dir.display()
+    let republish = hint::command(
+        home,
+        &format!("config publish_dir {}", hint::shell_quote(dir.as_os_str())),
     );
     match store::publish_error(conn) {
         Err(error) => return fail(format!("published files: {error:#}")),
@@ -578,16 +577,16 @@ fn authorization_reaches_roost(install: &Install) -> Vec<Finding> {
 fn site_answers(install: &Install) -> Vec<Finding> {
     let Some(url) = install.url() else {
         return vec![fail(format!(
-            "site: there is no url setting — run: roost --home {} config url https://example.org/",
-            install.home.display()
+            "site: there is no url setting — run: {}",
+            hint::command(&install.home, "config url https://example.org/")
         ))];
     };
     let name = install.setting("name").unwrap_or("");
     let finding = match get(install, &url, &[]) {
         Err(error) => fail(format!(
             "site: {url} does not answer ({error}) — check the url setting \
-             (`roost --home {} config url URL`) and that the web server serves it",
-            install.home.display()
+             (`{}`) and that the web server serves it",
+            hint::command(&install.home, "config url URL")
         )),
         Ok((200, body)) => {
             let page = String::from_utf8_lossy(&body);

@@ -258,9 +258,93 @@ fn a_database_from_a_newer_roost_is_refused() {
 #[test]
 fn commands_without_a_database_say_how_to_create_one() {
     let dir = TempDir::new("roost-cli");
+    let bin = common::roost_bin();
     assert_one_line_failure(
         &roost_cli(&dir.join("none"), &["post", "x"], None),
-        "roost --home",
+        &format!("{} --home", bin.display()),
+    );
+}
+
+/// The command between the first pair of backquotes in `text`.
+fn quoted_command(text: &str) -> String {
+    let start = text
+        .find('`')
+        .unwrap_or_else(|| panic!("no `command` in {text:?}"))
+        + 1;
+    let end = start + text[start..].find('`').expect("closing backquote");
+    text[start..end].to_string()
+}
+
+/// `sh -c COMMAND` as the CGI user, in `cwd`, with `stdin`: the hint typed as printed.
+fn run_as_printed(command: &str, cwd: &Path, stdin: &str) -> std::process::Output {
+    let mut cmd = std::process::Command::new("sh");
+    common::run_as_cgi_user(&mut cmd);
+    cmd.arg("-c").arg(command).current_dir(cwd);
+    common::run_with_stdin(&mut cmd, Some(stdin))
+}
+
+/// `init`'s "Next:" said `roost --home roost-data passwd`, but after `cargo
+/// run` there is no `roost` on the PATH: the hint now names the binary's
+/// path, quoted where the shell needs it, and works as printed.
+#[test]
+fn init_hint_names_a_passwd_command_that_works_as_printed() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("my data");
+    let out = roost_cli(
+        &home,
+        &["init", "--url", "https://example.org/", "--name", "Ann"],
+        None,
+    );
+    let printed = expect_success("init", &out);
+    let command = quoted_command(&printed);
+    assert!(
+        command.starts_with(&common::roost_bin().display().to_string()),
+        "the binary's path, not a `roost` that is not on the PATH: {command}"
+    );
+    assert!(
+        command.contains("'"),
+        "the path with a space is quoted: {command}"
+    );
+    let out = run_as_printed(&command, dir.path(), &format!("{OWNER_PASSWORD}\n"));
+    let said = expect_success("the printed passwd command", &out);
+    assert!(said.contains("Password set"), "{said}");
+}
+
+/// A node without a password gets a one-time link (`setup-link`) where the
+/// owner chooses it in the browser; once a password is set there is none.
+#[test]
+fn setup_link_is_printed_only_while_there_is_no_password() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    expect_success(
+        "init",
+        &roost_cli(
+            &home,
+            &[
+                "init",
+                "--url",
+                "https://example.org/notes/",
+                "--name",
+                "Ann",
+            ],
+            None,
+        ),
+    );
+    let link = expect_success("setup-link", &roost_cli(&home, &["setup-link"], None));
+    let token = link
+        .trim()
+        .strip_prefix("https://example.org/notes/setup?token=")
+        .unwrap_or_else(|| panic!("a link under the url setting: {link:?}"));
+    assert!(
+        token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token:?}"
+    );
+    let again = expect_success("setup-link", &roost_cli(&home, &["setup-link"], None));
+    assert_ne!(again, link, "every link is new");
+    init(&dir.join("with-password"));
+    assert_one_line_failure(
+        &roost_cli(&dir.join("with-password"), &["setup-link"], None),
+        "already has a password",
     );
 }
 

@@ -123,6 +123,16 @@ const STEPS: &[&str] = &[
     -- Empty when the last publish succeeded; otherwise why it failed.
     ALTER TABLE site_state ADD COLUMN publish_error TEXT NOT NULL DEFAULT '';
     "#,
+    // 4: one-time links where the owner of a node without a password
+    // chooses it in the browser (`serve` prints one; `roost setup-link`).
+    r#"
+    -- Only a hash of the token is kept, as for sessions. A row is deleted
+    -- when its link is used; `expires` is unix seconds.
+    CREATE TABLE setup_tokens (
+        token_hash TEXT PRIMARY KEY,
+        expires    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

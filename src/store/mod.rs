@@ -9,6 +9,7 @@ pub mod migrations;
 pub mod posts;
 pub mod sessions;
 pub mod settings;
+pub mod setup_tokens;
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -63,9 +64,9 @@ impl std::fmt::Display for NoDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "no roost database in {}: run `roost --home {} init --url URL --name NAME` first",
+            "no roost database in {}: run `{}` first",
             self.0.display(),
-            self.0.display()
+            crate::hint::command(&self.0, "init --url URL --name NAME")
         )
     }
 }

@@ -3,7 +3,7 @@
 
 use super::auth::{self, Session};
 use super::http::{Request, Response};
-use super::{actions, page_cache, pages};
+use super::{actions, page_cache, pages, setup};
 use crate::render::{self, Site, layout};
 use crate::{home, store};
 use anyhow::{Context, Result};
@@ -195,6 +195,8 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
         ("GET", ["posts", id, "edit"]) => pages::edit(ctx, id),
         ("GET", ["login"]) => pages::login(ctx),
         ("POST", ["login"]) => actions::login(ctx),
+        ("GET", ["setup"]) => setup::form(ctx),
+        ("POST", ["setup"]) => setup::choose(ctx),
         ("POST", ["logout"]) => actions::logout(ctx),
         ("POST", ["posts"]) => actions::create_post(ctx),
         ("POST", ["posts", id, "edit"]) => actions::edit_post(ctx, id),
@@ -225,7 +227,7 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["posts", _]
         | ["posts", _, "edit"]
         | [".well-known", "roost", "authorization"] => Some("GET, HEAD"),
-        ["login"] => Some("GET, HEAD, POST"),
+        ["login"] | ["setup"] => Some("GET, HEAD, POST"),
         ["logout"] | ["follow"] | ["unfollow"] | ["posts"] | ["posts", _, "delete"] => Some("POST"),
         _ => None,
     }

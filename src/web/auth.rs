@@ -33,6 +33,14 @@ pub fn verify_password(password: &str, stored_hash: &str) -> bool {
         .is_ok()
 }
 
+/// What a password must be: at least 8 characters (checked wherever one is chosen).
+pub fn check_password_strength(password: &str) -> Result<()> {
+    if password.chars().count() < 8 {
+        anyhow::bail!("the password is too short: use at least 8 characters");
+    }
+    Ok(())
+}
+
 /// 256 random bits, hex.
 pub fn random_token() -> Result<String> {
     let mut bytes = [0u8; 32];

@@ -242,8 +242,8 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
 /// The login form with `status` and an optional message; used again after a failure.
 pub fn login_form(ctx: &mut Ctx, status: u16, message: Option<&str>) -> Result<Response> {
     let csrf = auth::random_token()?;
-    let has_password = ctx.setting("password_hash").is_some();
-    let body = render::html::login(&ctx.page("Log in"), &csrf, message, has_password);
+    let no_password = super::setup::command_while_no_password(ctx);
+    let body = render::html::login(&ctx.page("Log in"), &csrf, message, no_password.as_deref());
     Ok(Response::html(status, body)
         .with_header(
             "Set-Cookie",
