@@ -45,6 +45,7 @@ pub enum Command {
     /// Publish a post and print its permalink
     Post {
         /// The text, or - to read it from stdin
+        #[arg(allow_negative_numbers = true)]
         text: Option<String>,
         /// The address of the post this one replies to
         #[arg(long, value_name = "URL")]
@@ -52,12 +53,17 @@ pub enum Command {
     },
     /// Change the text of a post
     Edit {
+        #[arg(allow_negative_numbers = true)]
         id: String,
         /// The new text, or - to read it from stdin
+        #[arg(allow_negative_numbers = true)]
         text: Option<String>,
     },
     /// Remove a post
-    Delete { id: String },
+    Delete {
+        #[arg(allow_negative_numbers = true)]
+        id: String,
+    },
     /// Follow a feed, or a web page whose <link rel="alternate"> names one
     Follow {
         url: String,
@@ -78,7 +84,7 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
         /// Stop starting new fetches after this many seconds; the next run goes on
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = seconds)]
         max_seconds: Option<u64>,
         /// Poll every feed now (still with conditional requests)
         #[arg(long)]
@@ -91,6 +97,7 @@ pub enum Command {
     /// Show or change a setting: name, bio, url, public_timeline, allow_private_addresses, trust_forwarded
     Config {
         key: Option<String>,
+        #[arg(allow_negative_numbers = true)]
         value: Option<String>,
     },
     /// Write a consistent copy of the database to FILE while the site stays up
@@ -116,6 +123,13 @@ Exits non-zero when any check fails. Run it as the user the site runs as."
         #[arg(long, value_name = "ADDR")]
         listen: String,
     },
+}
+
+/// `--max-seconds N`: a whole number of seconds, said so when it is not.
+fn seconds(raw: &str) -> Result<u64, String> {
+    raw.trim()
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number of seconds: give a whole number, 0 or more"))
 }
 
 impl Command {
@@ -344,13 +358,42 @@ fn text_argument(text: Option<String>) -> Result<String> {
     }
 }
 
+/// How much of a too-long text on stdin is read to count its characters
+/// (the count in the message is the real one, not the size of what was kept).
+const MAX_COUNTED_STDIN_BYTES: usize = 64 * 1024 * 1024;
+
+/// The text on stdin. Only what a valid post can hold is kept; a longer text
+/// is read on (up to `MAX_COUNTED_STDIN_BYTES`) to say how long it is.
 fn read_stdin_text() -> Result<String> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .take((posts::MAX_POST_CHARS * 4 + 1024) as u64)
-        .read_to_end(&mut bytes)
-        .context("reading the text from stdin")?;
-    String::from_utf8(bytes).context("the text on stdin is not valid UTF-8")
+    let keep = posts::MAX_POST_CHARS * 4 + 1024;
+    let (mut kept, mut total, mut chars) = (Vec::new(), 0usize, 0usize);
+    let mut stdin = std::io::stdin().lock();
+    let mut chunk = vec![0u8; 64 * 1024];
+    while total <= MAX_COUNTED_STDIN_BYTES {
+        let n = match stdin.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("reading the text from stdin"),
+        };
+        let read = &chunk[..n];
+        // UTF-8: every byte but a continuation byte starts a character.
+        chars += read.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+        total += n;
+        let room = (keep + 1).saturating_sub(kept.len()).min(n);
+        kept.extend_from_slice(&read[..room]);
+    }
+    if total > MAX_COUNTED_STDIN_BYTES {
+        bail!(
+            "the text on stdin has more than {} characters; the limit is {}: shorten it",
+            MAX_COUNTED_STDIN_BYTES / 4,
+            posts::MAX_POST_CHARS
+        );
+    }
+    if total > keep {
+        return Err(posts::Invalid::TooLong(chars).into());
+    }
+    String::from_utf8(kept).context("the text on stdin is not valid UTF-8")
 }
 
 fn permalink(conn: &rusqlite::Connection, id: PostId) -> Result<String> {

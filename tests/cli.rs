@@ -401,3 +401,59 @@ fn a_database_from_the_first_release_is_upgraded_and_keeps_everything() {
         .unwrap();
     assert_eq!(posts, 24);
 }
+
+/// A 30,000-character post on stdin said "21024 characters": only the first
+/// 21,024 bytes were read. The message now gives the real count.
+#[test]
+fn a_too_long_post_on_stdin_is_refused_with_its_real_length() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    let text = "x".repeat(30_000);
+    let out = roost_cli(&home, &["post", "-"], Some(&text));
+    assert_one_line_failure(&out, "the post has 30000 characters; the limit is 5000");
+    let text = "é".repeat(6_000);
+    let out = roost_cli(&home, &["post"], Some(&text));
+    assert_one_line_failure(&out, "the post has 6000 characters");
+}
+
+/// `delete -3` said "unexpected argument '-3'": a negative number is now a
+/// value, and the message is about that value.
+#[test]
+fn negative_numbers_get_a_message_about_the_value() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    for (args, expected) in [
+        (&["delete", "-3"][..], "\"-3\" is not a post number"),
+        (
+            &["edit", "-1", "new text"][..],
+            "\"-1\" is not a post number",
+        ),
+        (
+            &["poll", "--max-seconds", "-5"][..],
+            "\"-5\" is not a number of seconds",
+        ),
+    ] {
+        let out = roost_cli(&home, args, None);
+        assert_one_line_failure(&out, expected);
+        assert!(!stderr(&out).contains("unexpected argument"), "{args:?}");
+    }
+}
+
+/// `follow example.org` said it was not a web address: a bare host is tried
+/// as `https://` (here a name that cannot resolve, so the fetch fails, and
+/// the message names the address tried).
+#[test]
+fn follow_a_bare_host_tries_https() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    let out = roost_cli(&home, &["follow", "feeds.example.invalid"], None);
+    assert_one_line_failure(&out, "https://feeds.example.invalid/");
+    assert!(
+        !stderr(&out).contains("not a web address"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -37,3 +37,31 @@ pub fn take(conn: &Connection, token_hash: &str, now: i64) -> Result<bool> {
         .context("using up the setup link")?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::migrations::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    #[test]
+    fn a_setup_token_works_once_and_only_until_it_expires() {
+        let conn = schema();
+        create(&conn, "a", 100, 200).unwrap();
+        create(&conn, "b", 100, 200).unwrap();
+        assert!(!is_valid(&conn, "a", 200).unwrap(), "expired at 200");
+        assert!(!take(&conn, "a", 200).unwrap());
+        assert!(!take(&conn, "wrong", 150).unwrap());
+        assert!(
+            is_valid(&conn, "b", 150).unwrap(),
+            "a wrong token spoils no other"
+        );
+        assert!(take(&conn, "a", 150).unwrap());
+        assert!(!take(&conn, "a", 150).unwrap(), "used up");
+        assert!(!is_valid(&conn, "b", 150).unwrap(), "one password, one use");
+    }
+}
