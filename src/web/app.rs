@@ -202,6 +202,7 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
         ("POST", ["posts", id, "edit"]) => actions::edit_post(ctx, id),
         ("POST", ["posts", id, "delete"]) => actions::delete_post(ctx, id),
         ("GET", [".well-known", "roost", "authorization"]) => pages::authorization_probe(ctx),
+        ("GET", [".well-known", "roost", "node"]) => pages::node_probe(ctx),
         (_, segments) => Ok(match allowed_methods(segments) {
             Some(allow) => ctx
                 .error(
@@ -226,7 +227,8 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["following.opml"]
         | ["posts", _]
         | ["posts", _, "edit"]
-        | [".well-known", "roost", "authorization"] => Some("GET, HEAD"),
+        | [".well-known", "roost", "authorization"]
+        | [".well-known", "roost", "node"] => Some("GET, HEAD"),
         ["login"] | ["setup"] => Some("GET, HEAD, POST"),
         ["logout"] | ["follow"] | ["unfollow"] | ["posts"] | ["posts", _, "delete"] => Some("POST"),
         _ => None,

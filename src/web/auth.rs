@@ -116,6 +116,13 @@ pub fn cookie(req: &Request, name: &str, value: &str, max_age: i64) -> String {
     )
 }
 
+/// What the node answers to a challenge, to prove it is itself: only a
+/// holder of `secret` (this node's database) can compute it, and the
+/// secret cannot be learnt from it.
+pub fn node_proof(secret: &str, challenge: &str) -> String {
+    sha256_hex(format!("roost node proof\n{secret}\n{challenge}").as_bytes())
+}
+
 /// Constant-time comparison, so a token cannot be guessed byte by byte from timing.
 pub fn tokens_match(a: &str, b: &str) -> bool {
     a.len() == b.len()

@@ -231,6 +231,25 @@ pub fn authorization_probe(ctx: &mut Ctx) -> Result<Response> {
     Ok(Response::plain(200, text).with_header("Cache-Control", "no-store"))
 }
 
+/// GET /.well-known/roost/node?challenge=HEX: `auth::node_proof` of the
+/// challenge, so that `roost doctor` can tell that the address it asks is
+/// answered by this very node (not another roost with the same owner name).
+pub fn node_probe(ctx: &mut Ctx) -> Result<Response> {
+    let challenge = ctx.req.query_param("challenge").unwrap_or_default();
+    if challenge.is_empty()
+        || challenge.len() > 128
+        || !challenge.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Ok(Response::plain(400, "challenge: 1 to 128 hex digits\n"));
+    }
+    let Some(secret) = crate::store::node_secret(ctx.conn)? else {
+        return Ok(Response::plain(404, "this node has no secret yet\n"));
+    };
+    let proof = auth::node_proof(&secret, &challenge);
+    Ok(Response::plain(200, &format!("roost-node: {proof}\n"))
+        .with_header("Cache-Control", "no-store"))
+}
+
 /// GET /login: the login form, with a fresh double-submit CSRF cookie.
 pub fn login(ctx: &mut Ctx) -> Result<Response> {
     if ctx.session.is_some() {
