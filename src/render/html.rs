@@ -245,7 +245,7 @@ pub fn login(page: &Page, csrf: &str, message: Option<&str>, no_password: Option
 fn no_password_yet(command: &str) -> Markup {
     html! {
         p { "No password is set yet. On the server, run" }
-        pre { code { (command) } }
+        pre.command { code { (command) } }
         p { "It prints a link, valid once for 30 minutes, where you choose the password." }
     }
 }
