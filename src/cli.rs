@@ -40,9 +40,12 @@ pub enum Command {
     },
     /// Set the owner's password (read from stdin when it is not a terminal)
     Passwd,
+    /// Print a one-time link (valid 30 minutes) where the owner chooses the first password in the browser
+    SetupLink,
     /// Publish a post and print its permalink
     Post {
         /// The text, or - to read it from stdin
+        #[arg(allow_negative_numbers = true)]
         text: Option<String>,
         /// The address of the post this one replies to
         #[arg(long, value_name = "URL")]
@@ -50,12 +53,17 @@ pub enum Command {
     },
     /// Change the text of a post
     Edit {
+        #[arg(allow_negative_numbers = true)]
         id: String,
         /// The new text, or - to read it from stdin
+        #[arg(allow_negative_numbers = true)]
         text: Option<String>,
     },
     /// Remove a post
-    Delete { id: String },
+    Delete {
+        #[arg(allow_negative_numbers = true)]
+        id: String,
+    },
     /// Follow a feed, or a web page whose <link rel="alternate"> names one
     Follow {
         url: String,
@@ -76,7 +84,7 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
         /// Stop starting new fetches after this many seconds; the next run goes on
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = seconds)]
         max_seconds: Option<u64>,
         /// Poll every feed now (still with conditional requests)
         #[arg(long)]
@@ -89,6 +97,7 @@ pub enum Command {
     /// Show or change a setting: name, bio, url, public_timeline, allow_private_addresses, trust_forwarded
     Config {
         key: Option<String>,
+        #[arg(allow_negative_numbers = true)]
         value: Option<String>,
     },
     /// Write a consistent copy of the database to FILE while the site stays up
@@ -105,12 +114,22 @@ Exits non-zero when any check fails. Run it as the user the site runs as."
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
         listen: String,
+        /// Not an option: said so, with the `--listen` to use instead
+        #[arg(long, hide = true, value_name = "N", allow_hyphen_values = true)]
+        port: Option<String>,
     },
     /// Answer FastCGI on ADDR (host:port or a Unix socket path), for nginx or lighttpd
     Fastcgi {
         #[arg(long, value_name = "ADDR")]
         listen: String,
     },
+}
+
+/// `--max-seconds N`: a whole number of seconds, said so when it is not.
+fn seconds(raw: &str) -> Result<u64, String> {
+    raw.trim()
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number of seconds: give a whole number, 0 or more"))
 }
 
 impl Command {
@@ -152,6 +171,7 @@ pub fn run(cli: Cli) -> Result<()> {
             password_stdin,
         } => init(&home, &url, &name, password_stdin),
         Command::Passwd => passwd(&home),
+        Command::SetupLink => setup_link(&home),
         Command::Post { text, reply_to } => post(&home, text, reply_to),
         Command::Edit { id, text } => edit(&home, &id, text),
         Command::Delete { id } => delete(&home, &id),
@@ -169,7 +189,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Backup { file } => backup(&home, &file),
         Command::Export => export(&home),
         Command::Doctor => doctor(&home),
-        Command::Serve { listen } => serve(&home, &listen),
+        Command::Serve { listen, port } => serve(&home, &listen, port.as_deref()),
         Command::Fastcgi { listen } => gateway::run_fastcgi_listener(&listen, absolute(&home)?),
     }
 }
@@ -187,8 +207,9 @@ fn init(home: &Path, url: &str, name: &str, password_stdin: bool) -> Result<()> 
     let name = validate_setting("name", name)?;
     if store::db_path(home).exists() {
         bail!(
-            "{} already holds a roost database; refusing to touch it (use `roost config` to change settings)",
-            home.display()
+            "{} already holds a roost database; refusing to touch it (use `{}` to change settings)",
+            home.display(),
+            crate::hint::command(home, "config")
         );
     }
     let password = if password_stdin {
@@ -200,8 +221,8 @@ fn init(home: &Path, url: &str, name: &str, password_stdin: bool) -> Result<()> 
     println!("Created {}", home.display());
     if password.is_none() {
         println!(
-            "Next: set the owner's password with `roost --home {} passwd`",
-            home.display()
+            "Next: set the owner's password with `{}`",
+            crate::hint::command(home, "passwd")
         );
     }
     Ok(())
@@ -273,7 +294,7 @@ fn passwd(home: &Path) -> Result<()> {
     } else {
         read_password_from_stdin()?
     };
-    check_password_strength(&password)?;
+    auth::check_password_strength(&password)?;
     let hash = auth::hash_password(&password)?;
     store::write(&mut conn, |tx| {
         store::settings::set(tx, "password_hash", &hash)?;
@@ -283,21 +304,29 @@ fn passwd(home: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `roost setup-link`: a one-time link to choose the first password in the browser.
+fn setup_link(home: &Path) -> Result<()> {
+    let mut conn = open(home)?;
+    if store::settings::get(&conn, "password_hash")?.is_some() {
+        bail!(
+            "this node already has a password; change it with `{}`",
+            crate::hint::command(home, "passwd")
+        );
+    }
+    let link = crate::web::setup::new_link(&mut conn, now())?;
+    println!("{link}");
+    eprintln!("The link works once, for 30 minutes: open it and choose the owner's password.");
+    Ok(())
+}
+
 fn read_password_from_stdin() -> Result<String> {
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
         .context("reading the password from stdin")?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
-    check_password_strength(&password)?;
+    auth::check_password_strength(&password)?;
     Ok(password)
-}
-
-fn check_password_strength(password: &str) -> Result<()> {
-    if password.chars().count() < 8 {
-        bail!("the password is too short: use at least 8 characters");
-    }
-    Ok(())
 }
 
 /// Reads a line from the terminal without echoing it.
@@ -335,13 +364,42 @@ fn text_argument(text: Option<String>) -> Result<String> {
     }
 }
 
+/// How much of a too-long text on stdin is read to count its characters
+/// (the count in the message is the real one, not the size of what was kept).
+const MAX_COUNTED_STDIN_BYTES: usize = 64 * 1024 * 1024;
+
+/// The text on stdin. Only what a valid post can hold is kept; a longer text
+/// is read on (up to `MAX_COUNTED_STDIN_BYTES`) to say how long it is.
 fn read_stdin_text() -> Result<String> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .take((posts::MAX_POST_CHARS * 4 + 1024) as u64)
-        .read_to_end(&mut bytes)
-        .context("reading the text from stdin")?;
-    String::from_utf8(bytes).context("the text on stdin is not valid UTF-8")
+    let keep = posts::MAX_POST_CHARS * 4 + 1024;
+    let (mut kept, mut total, mut chars) = (Vec::new(), 0usize, 0usize);
+    let mut stdin = std::io::stdin().lock();
+    let mut chunk = vec![0u8; 64 * 1024];
+    while total <= MAX_COUNTED_STDIN_BYTES {
+        let n = match stdin.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("reading the text from stdin"),
+        };
+        let read = &chunk[..n];
+        // UTF-8: every byte but a continuation byte starts a character.
+        chars += read.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+        total += n;
+        let room = (keep + 1).saturating_sub(kept.len()).min(n);
+        kept.extend_from_slice(&read[..room]);
+    }
+    if total > MAX_COUNTED_STDIN_BYTES {
+        bail!(
+            "the text on stdin has more than {} characters; the limit is {}: shorten it",
+            MAX_COUNTED_STDIN_BYTES / 4,
+            posts::MAX_POST_CHARS
+        );
+    }
+    if total > keep {
+        return Err(posts::Invalid::TooLong(chars).into());
+    }
+    String::from_utf8(kept).context("the text on stdin is not valid UTF-8")
 }
 
 fn permalink(conn: &rusqlite::Connection, id: PostId) -> Result<String> {
@@ -410,7 +468,10 @@ fn following(home: &Path) -> Result<()> {
     let conn = open(home)?;
     let follows = store::follows::all(&conn)?;
     if follows.is_empty() {
-        println!("Not following anyone yet: `roost follow URL` starts.");
+        println!(
+            "Not following anyone yet: `{}` starts.",
+            crate::hint::command(home, "follow URL")
+        );
         return Ok(());
     }
     let now = now();
@@ -738,19 +799,73 @@ fn doctor(home: &Path) -> Result<()> {
 }
 
 /// `roost serve`: on a data directory without a database, sets one up for
-/// the address being served, so trying roost out is one command.
-fn serve(home: &Path, listen: &str) -> Result<()> {
+/// the address being served, so trying roost out is one command. A `url`
+/// still on a local address follows `--listen`; any other is kept, and said.
+/// Without a password, prints a one-time link to choose one.
+fn serve(home: &Path, listen: &str, port: Option<&str>) -> Result<()> {
+    if let Some(port) = port {
+        bail!("serve has no --port: use --listen 127.0.0.1:{port} (an address and port)");
+    }
+    let listener = gateway::bind_http(listen)?;
+    let served = listener
+        .local_addr()
+        .map_or_else(|| format!("http://{listen}/"), served_url);
     if !store::db_path(home).exists() {
-        let url = format!("http://{listen}/");
-        create_home(home, &url, "roost", None)?;
+        create_home(home, &served, "roost", None)?;
         eprintln!(
-            "roost: created a new node in {} for {url}; set a password with `roost --home {} passwd` to post from the web",
-            home.display(),
+            "roost: created a new node in {} for {served}",
             home.display()
         );
     }
-    store::open(home)?;
-    gateway::run_http(listen, absolute(home)?)
+    let mut conn = store::open(home)?;
+    let url = store::settings::get(&conn, "url")?.unwrap_or_default();
+    if url != served {
+        if is_local_default(&url) {
+            store::write(&mut conn, |tx| store::settings::set(tx, "url", &served))?;
+            eprintln!(
+                "roost: the url setting was {url}, a local address; it follows --listen: {served}"
+            );
+        } else {
+            eprintln!(
+                "roost: links and redirects go to the url setting, {url}, not to {served} (to change it: `{}`)",
+                crate::hint::command(home, &format!("config url {served}"))
+            );
+        }
+    }
+    if store::settings::get(&conn, "password_hash")?.is_none() {
+        let link = crate::web::setup::new_link(&mut conn, now())?;
+        eprintln!(
+            "roost: no password yet; choose one at {link} (the link works once, for 30 minutes)"
+        );
+    }
+    drop(conn);
+    gateway::run_http(listener, absolute(home)?)
+}
+
+/// The address `serve` answers at, as a URL: an unspecified listen address
+/// (0.0.0.0, ::) is reached on loopback from this machine.
+fn served_url(addr: std::net::SocketAddr) -> String {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}/", std::net::SocketAddr::new(ip, addr.port()))
+}
+
+/// Whether `url` is what `serve` itself set: plain http on a local address,
+/// at the root. Only such a setting follows `--listen`.
+fn is_local_default(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let local = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    parsed.scheme() == "http" && local && parsed.path() == "/"
 }
 
 #[cfg(test)]
@@ -803,5 +918,17 @@ mod tests {
         assert!(validate_setting("trust_forwarded", "1").is_err());
         assert!(validate_setting("name", "  ").is_err());
         assert!(validate_setting("password_hash", "x").is_err());
+    }
+
+    #[test]
+    fn only_a_local_root_url_follows_the_listen_address() {
+        assert!(is_local_default("http://127.0.0.1:8080/"));
+        assert!(is_local_default("http://localhost:9000/"));
+        assert!(is_local_default("http://[::1]:8080/"));
+        assert!(!is_local_default("https://127.0.0.1:8080/"));
+        assert!(!is_local_default("http://127.0.0.1:8080/notes/"));
+        assert!(!is_local_default("http://example.org/"));
+        let addr: std::net::SocketAddr = "0.0.0.0:9000".parse().unwrap();
+        assert_eq!(served_url(addr), "http://127.0.0.1:9000/");
     }
 }

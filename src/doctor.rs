@@ -4,7 +4,8 @@
 //! (or cannot run) never stops the others, and only the count of failures
 //! reaches the exit code. Changes nothing: the database is opened read-only.
 
-use crate::{net, publish, store};
+use crate::web::auth;
+use crate::{hint, net, publish, store};
 use anyhow::Result;
 use rusqlite::Connection;
 use std::io::Write;
@@ -27,6 +28,8 @@ pub enum Status {
     Fail,
     /// Could not be checked here; another line says what tells instead.
     Skip,
+    /// Not a check: what to keep in mind reading the lines after it.
+    Note,
 }
 
 /// One printed line: a status and what was found (with the fix, for `Fail`).
@@ -63,6 +66,7 @@ impl std::fmt::Display for Finding {
             Status::Ok => "ok",
             Status::Fail => "FAIL",
             Status::Skip => "skip",
+            Status::Note => "note",
         };
         write!(f, "{label:<6}{}", self.text)
     }
@@ -149,10 +153,12 @@ impl Install {
     }
 }
 
-/// Runs every check, printing each finding as it comes; returns how many failed.
+/// Runs every check, printing each finding as it comes (a line already
+/// printed is not printed again); returns how many failed.
 pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
     let install = Install::gather(home);
     let checks: [fn(&Install) -> Vec<Finding>; 10] = [
+        who_runs_doctor,
         data_directory_location,
         files_in_document_root,
         permissions,
@@ -165,14 +171,60 @@ pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
         site_answers,
     ];
     let mut failed = 0;
+    let mut printed = std::collections::HashSet::new();
     for check in checks {
         for finding in check(&install) {
+            if !printed.insert(finding.to_string()) {
+                continue;
+            }
             failed += usize::from(finding.status == Status::Fail);
             writeln!(out, "{finding}")?;
             out.flush()?;
         }
     }
     Ok(failed)
+}
+
+/// 0. Who runs doctor: the site runs as the owner of its data directory. As
+///    anyone else, doctor sees other permissions and another crontab, and
+///    may not open the database: said first, with the command to run instead.
+fn who_runs_doctor(install: &Install) -> Vec<Finding> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(&install.home) else {
+        return Vec::new();
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() == me {
+        return Vec::new();
+    }
+    let owner = user_name(meta.uid());
+    vec![Finding {
+        status: Status::Note,
+        text: format!(
+            "doctor runs as {}, but the data directory {} belongs to {owner}, the user the \
+             site runs as: the lines below are as {} sees the site (permissions, crontab) — \
+             run it as the site's user: sudo -u {} {}",
+            user_name(me),
+            install.home.display(),
+            user_name(me),
+            hint::shell_quote(owner.as_ref()),
+            hint::command(&install.home, "doctor")
+        ),
+    }]
+}
+
+/// The login name of `uid` (from /etc/passwd), else `#UID`.
+fn user_name(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let fields: Vec<&str> = line.split(':').collect();
+                (fields.len() > 2 && fields[2].parse() == Ok(uid)).then(|| fields[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("#{uid}"))
 }
 
 /// 1. The data directory is outside every document root. Inside one it
@@ -431,10 +483,10 @@ fn database(install: &Install) -> Vec<Finding> {
         Ok(conn) => conn,
         Err(_) if !store::db_path(&install.home).exists() => {
             return vec![fail(format!(
-                "database: there is no {} in {} — run: roost --home {} init --url URL --name NAME",
+                "database: there is no {} in {} — run: {}",
                 store::DB_FILE,
                 install.home.display(),
-                install.home.display()
+                hint::command(&install.home, "init --url URL --name NAME")
             ))];
         }
         Err(error) => {
@@ -635,10 +687,9 @@ pub fn check_published(conn: &Connection, home: &Path) -> Finding {
         Ok(None) => return ok("published files: publishing is off (roost answers every request)"),
         Ok(Some(dir)) => dir,
     };
-    let republish = format!(
-        "roost --home {} config publish_dir {}",
-        home.display(),
-        dir.display()
+    let republish = hint::command(
+        home,
+        &format!("config publish_dir {}", hint::shell_quote(dir.as_os_str())),
     );
     match store::publish_error(conn) {
         Err(error) => return fail(format!("published files: {error:#}")),
@@ -699,34 +750,58 @@ fn authorization_reaches_roost(install: &Install) -> Vec<Finding> {
 fn site_answers(install: &Install) -> Vec<Finding> {
     let Some(url) = install.url() else {
         return vec![fail(format!(
-            "site: there is no url setting — run: roost --home {} config url https://example.org/",
-            install.home.display()
+            "site: there is no url setting — run: {}",
+            hint::command(&install.home, "config url https://example.org/")
         ))];
     };
-    let name = install.setting("name").unwrap_or("");
     let finding = match get(install, &url, &[]) {
         Err(error) => fail(format!(
             "site: {url} does not answer ({error}) — check the url setting \
-             (`roost --home {} config url URL`) and that the web server serves it",
-            install.home.display()
+             (`{}`) and that the web server serves it",
+            hint::command(&install.home, "config url URL")
         )),
-        Ok((200, body)) => {
-            let page = String::from_utf8_lossy(&body);
-            if name.is_empty() || page.contains(name) || page.contains(&escape_html(name)) {
-                ok(format!("site: {url} answers with this roost's page"))
-            } else {
-                fail(format!(
-                    "site: {url} answers, but not with this roost's page (no {name:?} in it) — \
-                     check the url setting and that roost.cgi and .htaccess are in the \
-                     directory it names"
-                ))
-            }
-        }
+        Ok((200, _)) => answered_by_this_node(install, &url),
         Ok((status, _)) => fail(format!(
             "site: {url} answered {status} — the web server's error log says why"
         )),
     };
     vec![finding]
+}
+
+/// Whether the roost answering at `url` is this one: it must answer a fresh
+/// random challenge with the proof only this database's secret gives (an
+/// owner's name proves nothing: another roost may show the same one).
+fn answered_by_this_node(install: &Install, url: &str) -> Finding {
+    let secret = install
+        .db
+        .as_ref()
+        .ok()
+        .and_then(|conn| store::node_secret(conn).ok().flatten());
+    let (Some(secret), Ok(challenge)) = (secret, auth::random_token()) else {
+        return skip(format!(
+            "site: {url} answers; whether it is this roost cannot be told from a database \
+             without a node secret (the next roost command upgrades it)"
+        ));
+    };
+    let probe = format!("{url}.well-known/roost/node?challenge={challenge}");
+    let expected = format!("roost-node: {}", auth::node_proof(&secret, &challenge));
+    let other = "check the url setting, and that the roost.cgi, roost.conf or ROOST_HOME \
+                 serving that address use this data directory";
+    match get(install, &probe, &[]) {
+        Ok((200, body)) if String::from_utf8_lossy(&body).trim_end() == expected => {
+            ok(format!("site: {url} answers with this roost's page"))
+        }
+        Ok((200, _)) => fail(format!(
+            "site: {url} answers, but as another roost (it does not know this node's \
+             secret) — {other}"
+        )),
+        Ok((status, _)) => fail(format!(
+            "site: {url} answers, but not as this roost ({probe} answered {status}) — {other}"
+        )),
+        Err(error) => fail(format!(
+            "site: {url} answers, but {probe} does not ({error}) — {other}"
+        )),
+    }
 }
 
 /// GET through the own-site client: (status, body).
@@ -785,13 +860,6 @@ fn url_path(path: &Path) -> String {
         })
         .collect();
     segments.join("/")
-}
-
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

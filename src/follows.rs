@@ -35,9 +35,17 @@ pub const USERINFO_REFUSED: &str = "roost does not follow addresses with a user 
     or read that feed in a feed reader that keeps passwords";
 
 /// Checks the address typed by the owner: absolute http(s) without a user
-/// name or password, nothing else.
+/// name or password, nothing else; a bare `host[:port][/path]`
+/// (`example.org`) is tried as `https://`.
 pub fn parse_url(raw: &str) -> Result<String> {
     let raw = raw.trim();
+    let with_scheme;
+    let raw = if looks_like_bare_host(raw) {
+        with_scheme = format!("https://{raw}");
+        &with_scheme
+    } else {
+        raw
+    };
     match url::Url::parse(raw) {
         Ok(url) if !url.username().is_empty() || url.password().is_some() => {
             bail!(USERINFO_REFUSED)
@@ -51,6 +59,21 @@ pub fn parse_url(raw: &str) -> Result<String> {
             "{raw:?} is not a web address: give the full http:// or https:// address of a feed or a page"
         ),
     }
+}
+
+/// `example.org`, `example.org:8443/feed`: a host name with a dot (or
+/// `localhost`), maybe a port, then a path or nothing. Not `mailto:a@b`,
+/// not a relative path.
+fn looks_like_bare_host(raw: &str) -> bool {
+    let authority = raw.split(['/', '?', '#']).next().unwrap_or("");
+    let (host, port) = authority.split_once(':').unwrap_or((authority, "0"));
+    let host_ok = !host.is_empty()
+        && !host.starts_with(['.', '-'])
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && (host.contains('.') || host.eq_ignore_ascii_case("localhost"));
+    host_ok && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
 }
 
 pub fn parse_nick(raw: &str) -> Result<String> {
@@ -185,4 +208,25 @@ pub fn unfollow(conn: &mut Connection, url_or_nick: &str) -> Result<String> {
     };
     store::write_entries(conn, |tx| store::follows::delete(tx, follow.id))?;
     Ok(follow.url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_host_is_tried_as_https() {
+        assert_eq!(parse_url("example.org").unwrap(), "https://example.org/");
+        assert_eq!(
+            parse_url("example.org:8443/feed.xml").unwrap(),
+            "https://example.org:8443/feed.xml"
+        );
+        assert_eq!(
+            parse_url("http://example.org/a").unwrap(),
+            "http://example.org/a"
+        );
+        for not_a_host in ["mailto:a@example.org", "/feed", "ftp://example.org/", "a b"] {
+            assert!(parse_url(not_a_host).is_err(), "{not_a_host}");
+        }
+    }
 }

@@ -40,6 +40,11 @@ pub fn for_web(from_server: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
+/// The data directory `roost.conf` beside the binary names, if any.
+pub fn conf_home() -> Option<PathBuf> {
+    from_conf_beside_exe().ok().flatten()
+}
+
 /// `roost.conf` is read once per process: FastCGI answers many requests.
 fn from_conf_beside_exe() -> Result<Option<PathBuf>> {
     static CACHED: OnceLock<Result<Option<PathBuf>, String>> = OnceLock::new();

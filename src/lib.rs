@@ -8,6 +8,7 @@ pub mod cli;
 pub mod defence_off;
 pub mod doctor;
 pub mod follows;
+pub mod hint;
 pub mod home;
 pub mod net;
 pub mod opml;

@@ -89,6 +89,6 @@ fn clap_error(error: clap::Error) -> ExitCode {
     let rendered = error.render().to_string();
     let first = rendered.lines().next().unwrap_or("invalid arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    eprintln!("roost: {first} (see `roost --help`)");
+    eprintln!("roost: {first} (see `{} --help`)", roost::hint::program());
     ExitCode::from(2)
 }

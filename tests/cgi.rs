@@ -1254,3 +1254,65 @@ fn data_of_another_user_is_a_503_and_the_error_log_names_the_owner() {
         "{log}"
     );
 }
+
+/// On a CGI host there is no terminal to print a setup link on: the login
+/// page of a node without a password says which command prints one (the
+/// binary by its path: `roost` is on nobody's PATH there), and the link it
+/// prints opens the password form.
+#[test]
+fn login_page_without_a_password_names_the_setup_link_command_by_its_path() {
+    let dir = TempDir::new("roost-cgi");
+    let home = dir.join("data");
+    expect_success(
+        "init",
+        &roost_cli(
+            &home,
+            &["init", "--url", "https://example.org/", "--name", "Ann"],
+            None,
+        ),
+    );
+    let page = Cgi::get(&home, "/login").run();
+    assert_eq!(page.status, 200);
+    let command = format!(
+        "{} --home {} setup-link",
+        common::roost_bin().display(),
+        home.display()
+    );
+    assert!(
+        page.text().contains(&command),
+        "{command} in {}",
+        page.text()
+    );
+
+    let mut sh = std::process::Command::new("sh");
+    common::run_as_cgi_user(&mut sh);
+    let link = expect_success(
+        "the setup-link command, as printed",
+        &common::run_with_stdin(sh.arg("-c").arg(&command), None),
+    );
+    let query = link
+        .trim()
+        .strip_prefix("https://example.org/setup?")
+        .unwrap_or_else(|| panic!("a setup link: {link:?}"));
+    let form = Cgi {
+        query,
+        ..Cgi::get(&home, "/setup")
+    }
+    .run();
+    assert_eq!(form.status, 200, "{}", form.text());
+    assert!(form.text().contains("name=\"again\""), "{}", form.text());
+
+    // With a password set, the login page has the form and no setup command.
+    expect_success(
+        "passwd",
+        &roost_cli(&home, &["passwd"], Some(&format!("{OWNER_PASSWORD}\n"))),
+    );
+    let page = Cgi::get(&home, "/login").run();
+    assert!(!page.text().contains("setup-link"), "{}", page.text());
+    let gone = Cgi {
+        query,
+        ..Cgi::get(&home, "/setup")
+    }
+    .run();
+    assert_eq!(gone.status, 410, "{}", gone.text());
+}

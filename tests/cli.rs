@@ -258,9 +258,93 @@ fn a_database_from_a_newer_roost_is_refused() {
 #[test]
 fn commands_without_a_database_say_how_to_create_one() {
     let dir = TempDir::new("roost-cli");
+    let bin = common::roost_bin();
     assert_one_line_failure(
         &roost_cli(&dir.join("none"), &["post", "x"], None),
-        "roost --home",
+        &format!("{} --home", bin.display()),
+    );
+}
+
+/// The command between the first pair of backquotes in `text`.
+fn quoted_command(text: &str) -> String {
+    let start = text
+        .find('`')
+        .unwrap_or_else(|| panic!("no `command` in {text:?}"))
+        + 1;
+    let end = start + text[start..].find('`').expect("closing backquote");
+    text[start..end].to_string()
+}
+
+/// `sh -c COMMAND` as the CGI user, in `cwd`, with `stdin`: the hint typed as printed.
+fn run_as_printed(command: &str, cwd: &Path, stdin: &str) -> std::process::Output {
+    let mut cmd = std::process::Command::new("sh");
+    common::run_as_cgi_user(&mut cmd);
+    cmd.arg("-c").arg(command).current_dir(cwd);
+    common::run_with_stdin(&mut cmd, Some(stdin))
+}
+
+/// `init`'s "Next:" said `roost --home roost-data passwd`, but after `cargo
+/// run` there is no `roost` on the PATH: the hint now names the binary's
+/// path, quoted where the shell needs it, and works as printed.
+#[test]
+fn init_hint_names_a_passwd_command_that_works_as_printed() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("my data");
+    let out = roost_cli(
+        &home,
+        &["init", "--url", "https://example.org/", "--name", "Ann"],
+        None,
+    );
+    let printed = expect_success("init", &out);
+    let command = quoted_command(&printed);
+    assert!(
+        command.starts_with(&common::roost_bin().display().to_string()),
+        "the binary's path, not a `roost` that is not on the PATH: {command}"
+    );
+    assert!(
+        command.contains("'"),
+        "the path with a space is quoted: {command}"
+    );
+    let out = run_as_printed(&command, dir.path(), &format!("{OWNER_PASSWORD}\n"));
+    let said = expect_success("the printed passwd command", &out);
+    assert!(said.contains("Password set"), "{said}");
+}
+
+/// A node without a password gets a one-time link (`setup-link`) where the
+/// owner chooses it in the browser; once a password is set there is none.
+#[test]
+fn setup_link_is_printed_only_while_there_is_no_password() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    expect_success(
+        "init",
+        &roost_cli(
+            &home,
+            &[
+                "init",
+                "--url",
+                "https://example.org/notes/",
+                "--name",
+                "Ann",
+            ],
+            None,
+        ),
+    );
+    let link = expect_success("setup-link", &roost_cli(&home, &["setup-link"], None));
+    let token = link
+        .trim()
+        .strip_prefix("https://example.org/notes/setup?token=")
+        .unwrap_or_else(|| panic!("a link under the url setting: {link:?}"));
+    assert!(
+        token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token:?}"
+    );
+    let again = expect_success("setup-link", &roost_cli(&home, &["setup-link"], None));
+    assert_ne!(again, link, "every link is new");
+    init(&dir.join("with-password"));
+    assert_one_line_failure(
+        &roost_cli(&dir.join("with-password"), &["setup-link"], None),
+        "already has a password",
     );
 }
 
@@ -395,4 +479,61 @@ fn a_closed_stdout_ends_a_command_quietly() {
         assert_eq!(stderr(&out), "", "roost {args:?} into a closed pipe");
         assert!(!out.status.success(), "{args:?}: {:?}", out.status);
     }
+}
+}
+
+/// A 30,000-character post on stdin said "21024 characters": only the first
+/// 21,024 bytes were read. The message now gives the real count.
+#[test]
+fn a_too_long_post_on_stdin_is_refused_with_its_real_length() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    let text = "x".repeat(30_000);
+    let out = roost_cli(&home, &["post", "-"], Some(&text));
+    assert_one_line_failure(&out, "the post has 30000 characters; the limit is 5000");
+    let text = "é".repeat(6_000);
+    let out = roost_cli(&home, &["post"], Some(&text));
+    assert_one_line_failure(&out, "the post has 6000 characters");
+}
+
+/// `delete -3` said "unexpected argument '-3'": a negative number is now a
+/// value, and the message is about that value.
+#[test]
+fn negative_numbers_get_a_message_about_the_value() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    for (args, expected) in [
+        (&["delete", "-3"][..], "\"-3\" is not a post number"),
+        (
+            &["edit", "-1", "new text"][..],
+            "\"-1\" is not a post number",
+        ),
+        (
+            &["poll", "--max-seconds", "-5"][..],
+            "\"-5\" is not a number of seconds",
+        ),
+    ] {
+        let out = roost_cli(&home, args, None);
+        assert_one_line_failure(&out, expected);
+        assert!(!stderr(&out).contains("unexpected argument"), "{args:?}");
+    }
+}
+
+/// `follow example.org` said it was not a web address: a bare host is tried
+/// as `https://` (here a name that cannot resolve, so the fetch fails, and
+/// the message names the address tried).
+#[test]
+fn follow_a_bare_host_tries_https() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    let out = roost_cli(&home, &["follow", "feeds.example.invalid"], None);
+    assert_one_line_failure(&out, "https://feeds.example.invalid/");
+    assert!(
+        !stderr(&out).contains("not a web address"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -613,3 +613,85 @@ fn a_url_that_does_not_answer_fails_the_site_check() {
     report.only_failure(&["site:", &url, "does not answer", "config url"]);
     assert!(report.line("Authorization").starts_with("skip"));
 }
+
+/// doctor said "answers with this roost's page" when the page merely showed
+/// the owner's name: another roost of the same owner at the url passed. The
+/// node now proves itself with a secret only its database holds.
+#[test]
+fn another_roost_with_the_same_owner_name_fails_the_site_check() {
+    let (_dir, home) = empty_home();
+    let bin = bin_of(healthy());
+    expect_success(
+        "init",
+        &run_cli(
+            bin,
+            &home,
+            &[
+                "init",
+                "--url",
+                &healthy().base_url(),
+                "--name",
+                common::OWNER_NAME,
+            ],
+            None,
+        ),
+    );
+    let cron = cron_for(bin, &home);
+    let report = doctor(bin, &home, cron.path());
+    report.only_failure(&["site:", "as another roost", "this data directory"]);
+}
+
+/// With publishing into the directory that holds roost.cgi (the usual
+/// setup), "is outside the document root" was printed twice.
+#[test]
+fn no_line_is_printed_twice() {
+    let site = apache().roost_site(&unique("doctor-once"), Kind::Cgi);
+    chown_to_cgi_user(&site.dir);
+    let dir = site.dir.to_str().unwrap();
+    expect_success(
+        "config publish_dir",
+        &site.cli(&["config", "publish_dir", dir], None),
+    );
+    let cron = cron_for(bin_of(&site), &site.home);
+    let report = doctor(bin_of(&site), &site.home, cron.path());
+    let mut seen = std::collections::HashSet::new();
+    for line in &report.lines {
+        assert!(
+            seen.insert(line),
+            "printed twice: {line}\n{}",
+            report.describe()
+        );
+    }
+    report.line("is outside the document root");
+}
+
+/// Run as another user than the site's (root, here), doctor sees another
+/// crontab and other permissions: its first line says so, and as whom to run it.
+#[test]
+fn doctor_as_another_user_says_so_first() {
+    let user = common::cgi_user().expect("the tests run as root, the site as the CGI user");
+    let site = healthy();
+    let cron = cron_for(bin_of(site), &site.home);
+    let mut cmd = Command::new(bin_of(site));
+    cmd.env_clear()
+        .env("PATH", cron.path())
+        .arg("--home")
+        .arg(&site.home)
+        .arg("doctor");
+    let out = common::run_with_stdin(&mut cmd, None);
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let first = printed.lines().next().unwrap_or("");
+    assert!(first.starts_with("note"), "{printed}");
+    assert!(
+        first.contains(&format!("belongs to {}", user.name))
+            && first.contains(&format!("sudo -u {} ", user.name)),
+        "{printed}"
+    );
+    // As the site's user there is no such line.
+    let report = doctor(bin_of(site), &site.home, cron.path());
+    assert!(
+        !report.lines.iter().any(|l| l.starts_with("note")),
+        "{}",
+        report.describe()
+    );
+}

@@ -721,3 +721,76 @@ fn uninstall_removes_what_install_put_and_keeps_the_data() {
     assert_eq!(fs::read_to_string(&htaccess).unwrap(), WORDPRESS);
     assert_eq!(inst.crontab(), others);
 }
+
+/// A second document root installed without `--data` took the first site's
+/// `~/roost-data` silently (an "upgrade"), and its publishing with it: it is
+/// refused, naming `--data`, and the first site keeps publishing.
+#[test]
+fn a_second_document_root_without_data_is_refused_naming_data() {
+    let inst = installer("second");
+    let first = inst.home.vhost_site("first", &default_data(&inst));
+    install_ok(&inst, &first);
+    let second_data = inst.home.path.join("second-data");
+    let second = inst.home.vhost_site("second", &second_data);
+    let out = install(&inst, &second, &[], Cron::Fake);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--data") && err.contains(&first.dir.display().to_string()),
+        "{err}"
+    );
+    assert!(!second.dir.join("roost.cgi").exists(), "nothing installed");
+    assert!(
+        first.dir.join("feed.atom").exists(),
+        "the first still publishes"
+    );
+    // With a data directory of its own, it installs.
+    let own = second_data.display().to_string();
+    expect_success(
+        "install with --data",
+        &install(&inst, &second, &["--data", &own], Cron::Fake),
+    );
+    assert!(get_ok(&second, "/feed.atom").status == 200);
+    assert!(
+        first.dir.join("feed.atom").exists(),
+        "the first still publishes"
+    );
+}
+
+/// Two sites sharing one data directory on purpose: uninstalling the one
+/// that does not publish turned the other's publishing off.
+#[test]
+fn uninstalling_one_site_keeps_another_sites_publishing() {
+    let inst = installer("shared");
+    let data = default_data(&inst);
+    let first = inst.home.vhost_site("first", &data);
+    install_ok(&inst, &first);
+    let second = inst.home.vhost_site("second", &data);
+    let shared = data.display().to_string();
+    expect_success(
+        "install sharing the data on purpose",
+        &install(&inst, &second, &["--data", &shared], Cron::Fake),
+    );
+    assert!(second.dir.join("feed.atom").exists());
+
+    let first_dir = first.dir.display().to_string();
+    let out = inst.run(
+        &["--uninstall", "--yes", "--docroot", &first_dir],
+        None,
+        Cron::Fake,
+    );
+    expect_success("uninstall the first site", &out);
+    assert!(!first.dir.join("roost.cgi").exists());
+    assert!(
+        second.dir.join("feed.atom").exists(),
+        "the second site's published feed was withdrawn"
+    );
+    let setting = common::run_cli(
+        &second.dir.join("roost.cgi"),
+        &data,
+        &["config", "publish_dir"],
+        None,
+    );
+    let said = expect_success("config publish_dir", &setting);
+    assert_eq!(said.trim(), second.dir.display().to_string());
+}

@@ -4,7 +4,7 @@
 mod common;
 
 use common::http;
-use common::process::{free_port, hidden_csrf, start, wait_for_tcp};
+use common::process::{Running, free_port, hidden_csrf, start, wait_for_tcp};
 use common::{OWNER_PASSWORD, TempDir, expect_success, roost_cli};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -224,6 +224,156 @@ fn serve_creates_a_node_on_an_empty_home() {
     assert_eq!(page.status, 200);
     assert!(page.text().contains("Nothing posted yet"));
     assert!(home.join("roost.db").exists());
+}
+
+/// What a `serve` started with [`start`] prints on stderr, line by line,
+/// until `last` is in a line (or 10 s pass): every line read.
+fn stderr_until(server: &mut Running, last: &str) -> Vec<String> {
+    use std::io::BufRead;
+    let stderr = server.0.stderr.take().expect("piped stderr");
+    let (lines, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match receive.recv_timeout(left) {
+            Ok(line) => {
+                let done = line.contains(last);
+                seen.push(line);
+                if done {
+                    return seen;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("serve never printed {last:?}; it printed {seen:?}");
+}
+
+/// The address in a line, from `http` to the next space.
+fn url_in(line: &str) -> String {
+    let at = line
+        .find("http")
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    line[at..].split_whitespace().next().unwrap().to_string()
+}
+
+/// `serve` on a fresh data directory had no password and no way to set one
+/// from where the user is: it now prints a one-time link where the owner
+/// chooses it in the browser, and is logged in.
+#[test]
+fn serve_on_a_fresh_home_prints_a_one_time_setup_link() {
+    let dir = TempDir::new("roost-serve");
+    let port = free_port();
+    let home = dir.join("fresh");
+    let mut server = start(&home, &["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let printed = stderr_until(&mut server, "setup?token=");
+    let link = url_in(printed.last().unwrap());
+    let prefix = format!("http://127.0.0.1:{port}/");
+    let path = link.strip_prefix(&prefix).map(|p| format!("/{p}"));
+    let path = path.unwrap_or_else(|| panic!("{link} is not on {prefix}"));
+    let token = path.split("token=").nth(1).unwrap().to_string();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for_tcp(addr);
+    let origin = [("Origin", prefix.trim_end_matches('/'))];
+
+    let form = http::get(addr, &path, &[]);
+    assert_eq!(form.status, 200, "{}", form.text());
+    assert!(form.text().contains("type=\"password\""), "{}", form.text());
+    assert_eq!(form.header("Cache-Control"), Some("no-store"));
+    // A wrong token gets no form; two different passwords set nothing.
+    let wrong = http::get(addr, &format!("/setup?token={}", "0".repeat(64)), &[]);
+    assert_eq!(wrong.status, 403);
+    let differ = http::form_encode(&[
+        ("token", &token),
+        ("password", OWNER_PASSWORD),
+        ("again", "something else entirely"),
+    ]);
+    let refused = http::post_form(addr, "/setup", &differ, &origin);
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(refused.text().contains("differ"), "{}", refused.text());
+
+    let body = http::form_encode(&[
+        ("token", &token),
+        ("password", OWNER_PASSWORD),
+        ("again", OWNER_PASSWORD),
+    ]);
+    let done = http::post_form(addr, "/setup", &body, &origin);
+    assert_eq!(done.status, 303, "{}", done.text());
+    assert_eq!(done.header("Location"), Some(prefix.as_str()));
+    let session = format!(
+        "roost_session={}",
+        done.cookie("roost_session").expect("logged in")
+    );
+    let owner_page = http::get(addr, "/", &[("Cookie", &session)]).text();
+    assert!(
+        owner_page.contains("name=\"csrf\""),
+        "the compose form: {owner_page}"
+    );
+
+    // The link is used up, and the password is the one chosen.
+    let again = http::post_form(addr, "/setup", &body, &origin);
+    assert_eq!(again.status, 410, "{}", again.text());
+    assert_eq!(http::get(addr, &path, &[]).status, 410);
+    let login = http::get(addr, "/login", &[]);
+    let login_cookie = login.cookie("roost_login").expect("login CSRF cookie");
+    let body = http::form_encode(&[
+        ("csrf", &hidden_csrf(&login.text())),
+        ("password", OWNER_PASSWORD),
+    ]);
+    let cookie = format!("roost_login={login_cookie}");
+    let logged_in = http::post_form(addr, "/login", &body, &[("Cookie", &cookie), origin[0]]);
+    assert_eq!(logged_in.status, 303, "{}", logged_in.text());
+}
+
+/// `serve --listen` on another port than the `url` setting: a url on a
+/// local address (what `serve` set) follows; any other is kept, and said.
+#[test]
+fn serve_on_another_port_follows_a_local_url_and_names_any_other() {
+    let dir = TempDir::new("roost-serve");
+    let home = new_home(&dir, "http://127.0.0.1:1/");
+    let port = free_port();
+    let mut server = start(&home, &["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let printed = stderr_until(&mut server, "serving on");
+    let served = format!("http://127.0.0.1:{port}/");
+    let url = expect_success("config url", &roost_cli(&home, &["config", "url"], None));
+    assert_eq!(url.trim(), served, "{printed:?}");
+    drop(server);
+
+    expect_success(
+        "config url",
+        &roost_cli(
+            &home,
+            &["config", "url", "https://example.org/notes/"],
+            None,
+        ),
+    );
+    let port = free_port();
+    let mut server = start(&home, &["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let printed = stderr_until(&mut server, "serving on").join("\n");
+    assert!(
+        printed.contains("redirects go to the url setting, https://example.org/notes/"),
+        "{printed}"
+    );
+    let url = expect_success("config url", &roost_cli(&home, &["config", "url"], None));
+    assert_eq!(url.trim(), "https://example.org/notes/");
+}
+
+#[test]
+fn serve_port_flag_suggests_listen() {
+    let dir = TempDir::new("roost-serve");
+    let out = roost_cli(&dir.join("data"), &["serve", "--port", "9000"], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--listen 127.0.0.1:9000"), "{err}");
+    assert!(!dir.join("data").exists(), "nothing created");
 }
 
 // --- a minimal FastCGI client, written from the specification ---

@@ -234,22 +234,61 @@ pub fn edit(page: &Page, post: &Post, session: &Session, draft: &Draft) -> Strin
     render(page, body)
 }
 
-/// GET /login (and the form again after a failed attempt).
-pub fn login(page: &Page, csrf: &str, message: Option<&str>, has_password: bool) -> String {
+/// GET /login (and the form again after a failed attempt). `no_password`
+/// is, on a node without a password, the command that prints a setup link.
+pub fn login(page: &Page, csrf: &str, message: Option<&str>, no_password: Option<&str>) -> String {
     let site = page.site;
     let body = html! {
         h1 { "Log in" }
         @if let Some(message) = message { p.notice role="alert" { (message) } }
-        @if has_password {
+        @if let Some(command) = no_password {
+            (no_password_yet(command))
+        } @else {
             form.compose method="post" action=(site.link("login")) {
                 input type="hidden" name="csrf" value=(csrf);
                 label for="password" { "Password" }
                 input #password type="password" name="password" autocomplete="current-password" required autofocus;
                 div.row { button type="submit" { "Log in" } }
             }
-        } @else {
-            p { "No password is set yet. On the server, run " code { "roost passwd" } " to set one." }
         }
+    };
+    render(page, body)
+}
+
+/// What the owner of a node without a password does: get a setup link.
+fn no_password_yet(command: &str) -> Markup {
+    html! {
+        p { "No password is set yet. On the server, run" }
+        pre.command { code { (command) } }
+        p { "It prints a link, valid once for 30 minutes, where you choose the password." }
+    }
+}
+
+/// GET /setup?token=…: the owner chooses the password (typed twice).
+pub fn setup(page: &Page, token: &str, message: Option<&str>) -> String {
+    let site = page.site;
+    let body = html! {
+        h1 { "Choose your password" }
+        @if let Some(message) = message { p.notice role="alert" { (message) } }
+        form.compose method="post" action=(site.link("setup")) {
+            input type="hidden" name="token" value=(token);
+            label for="password" { "Password (at least 8 characters)" }
+            input #password type="password" name="password" autocomplete="new-password" minlength="8" required autofocus;
+            label for="again" { "The same password again" }
+            input #again type="password" name="again" autocomplete="new-password" minlength="8" required;
+            div.row { button type="submit" { "Set the password and log in" } }
+        }
+    };
+    render(page, body)
+}
+
+/// A setup link that cannot be used: why, and what to do instead.
+pub fn setup_refused(page: &Page, status: u16, message: &str, command: Option<&str>) -> String {
+    let body = html! {
+        h1 { (status) " " (crate::web::http::reason(status)) }
+        p { (message) }
+        @if let Some(command) = command { (no_password_yet(command)) }
+        p { a href=(page.site.link("login")) { "Log in" } }
     };
     render(page, body)
 }

@@ -38,6 +38,7 @@ footer.site { padding: 1.5rem 1rem 2rem; font-size: .85rem; color: var(--muted);
 article.followed h2.p-name { font-size: 1.05rem; margin: .2rem 0 .4rem; }
 article.followed .e-content img, .enclosure img, .enclosure video { max-width: 100%; height: auto; }
 article.followed .e-content pre { overflow-x: auto; }
+pre.command { overflow-x: auto; }
 .enclosure { margin: .4rem 0; font-size: .9rem; }
 .enclosure audio, .enclosure video { display: block; width: 100%; margin-bottom: .3rem; }
 .replies h2 { font-size: 1.1rem; margin: 1.5rem 0 .3rem; }

@@ -148,6 +148,26 @@ const STEPS: &[&str] = &[
     -- Pages and validators made before this step may show the old addresses.
     UPDATE site_state SET version = version + 1, entries_version = entries_version + 1;
     "#,
+    // 5: one-time links where the owner of a node without a password
+    // chooses it in the browser (`serve` prints one; `roost setup-link`),
+    // and the secret by which `roost doctor` tells this node's answers from
+    // another's at the same address.
+    r#"
+    -- Only a hash of the token is kept, as for sessions. A row is deleted
+    -- when its link is used; `expires` is unix seconds.
+    CREATE TABLE setup_tokens (
+        token_hash TEXT PRIMARY KEY,
+        expires    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    -- One row, never shown: the node proves it is itself by hashing a
+    -- challenge with it (GET /.well-known/roost/node).
+    CREATE TABLE node_secret (
+        id     INTEGER PRIMARY KEY CHECK (id = 1),
+        secret TEXT NOT NULL
+    );
+    INSERT INTO node_secret (id, secret) VALUES (1, lower(hex(randomblob(32))));
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

@@ -9,6 +9,7 @@ pub mod migrations;
 pub mod posts;
 pub mod sessions;
 pub mod settings;
+pub mod setup_tokens;
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -60,9 +61,9 @@ impl std::fmt::Display for NoDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "no roost database in {}: run `roost --home {} init --url URL --name NAME` first",
+            "no roost database in {}: run `{}` first",
             self.0.display(),
-            self.0.display()
+            crate::hint::command(&self.0, "init --url URL --name NAME")
         )
     }
 }
@@ -416,6 +417,27 @@ pub fn site_state(conn: &Connection) -> Result<SiteState> {
         })
     })
     .context("reading the site state")
+}
+
+/// The node's own secret (see `web::auth::node_proof`); `None` in a
+/// database whose schema predates it (opened by `doctor`, not upgraded).
+pub fn node_secret(conn: &Connection) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    let exists: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'node_secret'",
+            [],
+            |r| r.get(0),
+        )
+        .context("looking for the node's secret")?;
+    if !exists {
+        return Ok(None);
+    }
+    conn.query_row("SELECT secret FROM node_secret WHERE id = 1", [], |r| {
+        r.get(0)
+    })
+    .optional()
+    .context("reading the node's secret")
 }
 
 /// Why the last static publishing failed; empty when it succeeded.

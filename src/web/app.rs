@@ -3,7 +3,7 @@
 
 use super::auth::{self, Cookies, Session};
 use super::http::{Request, Response};
-use super::{actions, page_cache, pages};
+use super::{actions, page_cache, pages, setup};
 use crate::render::{self, Site, layout};
 use crate::{home, store};
 use anyhow::{Context, Result};
@@ -206,11 +206,14 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
         ("GET", ["posts", id, "edit"]) => pages::edit(ctx, id),
         ("GET", ["login"]) => pages::login(ctx),
         ("POST", ["login"]) => actions::login(ctx),
+        ("GET", ["setup"]) => setup::form(ctx),
+        ("POST", ["setup"]) => setup::choose(ctx),
         ("POST", ["logout"]) => actions::logout(ctx),
         ("POST", ["posts"]) => actions::create_post(ctx),
         ("POST", ["posts", id, "edit"]) => actions::edit_post(ctx, id),
         ("POST", ["posts", id, "delete"]) => actions::delete_post(ctx, id),
         ("GET", [".well-known", "roost", "authorization"]) => pages::authorization_probe(ctx),
+        ("GET", [".well-known", "roost", "node"]) => pages::node_probe(ctx),
         (_, segments) => Ok(match allowed_methods(segments) {
             Some(allow) => ctx
                 .error(
@@ -235,8 +238,9 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["following.opml"]
         | ["posts", _]
         | ["posts", _, "edit"]
-        | [".well-known", "roost", "authorization"] => Some("GET, HEAD"),
-        ["login"] => Some("GET, HEAD, POST"),
+        | [".well-known", "roost", "authorization"]
+        | [".well-known", "roost", "node"] => Some("GET, HEAD"),
+        ["login"] | ["setup"] => Some("GET, HEAD, POST"),
         ["logout"] | ["follow"] | ["unfollow"] | ["posts"] | ["posts", _, "delete"] => Some("POST"),
         _ => None,
     }

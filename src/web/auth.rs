@@ -41,6 +41,14 @@ pub fn verify_password(password: &str, stored_hash: &str) -> bool {
         .is_ok()
 }
 
+/// What a password must be: at least 8 characters (checked wherever one is chosen).
+pub fn check_password_strength(password: &str) -> Result<()> {
+    if password.chars().count() < 8 {
+        anyhow::bail!("the password is too short: use at least 8 characters");
+    }
+    Ok(())
+}
+
 /// 256 random bits, hex.
 pub fn random_token() -> Result<String> {
     let mut bytes = [0u8; 32];
@@ -228,6 +236,13 @@ pub fn cross_site_refusal(req: &Request, site_url: &str) -> Option<String> {
     Some(format!(
         "This form was sent from {from} ({header}), not from this site, so it was refused. {fix}"
     ))
+}
+
+/// What the node answers to a challenge, to prove it is itself: only a
+/// holder of `secret` (this node's database) can compute it, and the
+/// secret cannot be learnt from it.
+pub fn node_proof(secret: &str, challenge: &str) -> String {
+    sha256_hex(format!("roost node proof\n{secret}\n{challenge}").as_bytes())
 }
 
 /// Constant-time comparison, so a token cannot be guessed byte by byte from timing.

@@ -160,10 +160,24 @@ pub fn run_fastcgi_listener(addr: &str, home: PathBuf) -> Result<()> {
     fastcgi::serve_listen(addr, handler)
 }
 
+/// `roost serve`'s listening socket, bound before anything else so that
+/// the address really served (`:0` included) is known to the command.
+pub struct HttpListener(tiny_http::Server);
+
+impl HttpListener {
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.0.server_addr().to_ip()
+    }
+}
+
+pub fn bind_http(addr: &str) -> Result<HttpListener> {
+    tiny_http::Server::http(addr)
+        .map(HttpListener)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+}
+
 /// `roost serve`: a small HTTP server in front of the same handler.
-pub fn run_http(addr: &str, home: PathBuf) -> Result<()> {
-    let server = tiny_http::Server::http(addr)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+pub fn run_http(HttpListener(server): HttpListener, home: PathBuf) -> Result<()> {
     eprintln!(
         "roost: serving on http://{}/ (Ctrl-C to stop)",
         server.server_addr()

@@ -8,3 +8,4 @@ pub mod gateway;
 pub mod http;
 pub mod page_cache;
 pub mod pages;
+pub mod setup;

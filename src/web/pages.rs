@@ -237,6 +237,25 @@ pub fn authorization_probe(ctx: &mut Ctx) -> Result<Response> {
     Ok(Response::plain(200, text).with_header("Cache-Control", "no-store"))
 }
 
+/// GET /.well-known/roost/node?challenge=HEX: `auth::node_proof` of the
+/// challenge, so that `roost doctor` can tell that the address it asks is
+/// answered by this very node (not another roost with the same owner name).
+pub fn node_probe(ctx: &mut Ctx) -> Result<Response> {
+    let challenge = ctx.req.query_param("challenge").unwrap_or_default();
+    if challenge.is_empty()
+        || challenge.len() > 128
+        || !challenge.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Ok(Response::plain(400, "challenge: 1 to 128 hex digits\n"));
+    }
+    let Some(secret) = crate::store::node_secret(ctx.conn)? else {
+        return Ok(Response::plain(404, "this node has no secret yet\n"));
+    };
+    let proof = auth::node_proof(&secret, &challenge);
+    Ok(Response::plain(200, &format!("roost-node: {proof}\n"))
+        .with_header("Cache-Control", "no-store"))
+}
+
 /// GET /login: the login form, with a fresh double-submit CSRF cookie.
 pub fn login(ctx: &mut Ctx) -> Result<Response> {
     if let Some(to_https) = super::actions::login_over_https(ctx) {
@@ -251,8 +270,8 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
 /// The login form with `status` and an optional message; used again after a failure.
 pub fn login_form(ctx: &mut Ctx, status: u16, message: Option<&str>) -> Result<Response> {
     let csrf = auth::random_token()?;
-    let has_password = ctx.setting("password_hash").is_some();
-    let body = render::html::login(&ctx.page("Log in"), &csrf, message, has_password);
+    let no_password = super::setup::command_while_no_password(ctx);
+    let body = render::html::login(&ctx.page("Log in"), &csrf, message, no_password.as_deref());
     Ok(Response::html(status, body)
         .with_header(
             "Set-Cookie",
