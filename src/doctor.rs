@@ -157,7 +157,7 @@ impl Install {
 /// printed is not printed again); returns how many failed.
 pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
     let install = Install::gather(home);
-    let checks: [fn(&Install) -> Vec<Finding>; 10] = [
+    let checks: [fn(&Install) -> Vec<Finding>; 11] = [
         who_runs_doctor,
         data_directory_location,
         files_in_document_root,

@@ -480,7 +480,6 @@ fn a_closed_stdout_ends_a_command_quietly() {
         assert!(!out.status.success(), "{args:?}: {:?}", out.status);
     }
 }
-}
 
 /// A 30,000-character post on stdin said "21024 characters": only the first
 /// 21,024 bytes were read. The message now gives the real count.

@@ -822,10 +822,25 @@ fn feed_passwords_are_refused_and_never_shown() {
     assert_eq!(export(&home)["follows"].as_array().unwrap().len(), 0);
     assert!(no_password_sent(), "no password was ever sent");
 
-    // A database from before: three addresses with passwords (one also
-    // followed without, one twice with different passwords).
+    // A database from before (the first release's, schema 2): three
+    // addresses with passwords (one also followed without, one twice with
+    // different passwords), upgraded on first use.
     cli(&home, &["follow", &server.url("/plain.atom")]);
-    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    let old = dir.join("from-before");
+    std::fs::create_dir(&old).unwrap();
+    common::chown_to_cgi_user(&old);
+    let db = old.join("roost.db");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/release-1.db"),
+        &db,
+    )
+    .unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "INSERT INTO follows (url, added) VALUES (?1, 0)",
+        [server.url("/plain.atom")],
+    )
+    .unwrap();
     for path in ["/private.atom", "/plain.atom", "/other.atom"] {
         conn.execute(
             "INSERT INTO follows (url, added) VALUES (?1, 0)",
@@ -840,12 +855,14 @@ fn feed_passwords_are_refused_and_never_shown() {
             .replace("http://", "http://bob:0ther@")],
     )
     .unwrap();
-    conn.pragma_update(None, "user_version", 3).unwrap();
     drop(conn);
-    let following = cli(&home, &["following"]);
-    let exported = cli(&home, &["export-opml"]);
-    let page = common::http::get(addr, "/following", &[]).text();
-    let list = common::http::get(addr, "/following.opml", &[]).text();
+    std::fs::set_permissions(&db, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    common::chown_to_cgi_user(&db);
+    let following = cli(&old, &["following"]);
+    let exported = cli(&old, &["export-opml"]);
+    let (_old_node, old_addr) = serve(&old, free_port());
+    let page = common::http::get(old_addr, "/following", &[]).text();
+    let list = common::http::get(old_addr, "/following.opml", &[]).text();
     for shown in [&following, &exported, &page, &list] {
         assert!(
             !shown.contains("s3cret") && !shown.contains("0ther") && !shown.contains("ann:"),

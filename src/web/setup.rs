@@ -108,7 +108,7 @@ pub fn choose(ctx: &mut Ctx) -> Result<Response> {
         return Ok(form_page(ctx, 400, &token, Some(&message)));
     }
     let password_hash = auth::hash_password(password)?;
-    let (req, now) = (ctx.req, ctx.now);
+    let (cookies, now) = (&ctx.cookies, ctx.now);
     // Checked again inside the transaction: of two tabs sending the form
     // at once, only the first sets the password.
     let cookie = store::write_unseen(ctx.conn, |tx| {
@@ -119,7 +119,7 @@ pub fn choose(ctx: &mut Ctx) -> Result<Response> {
         }
         store::settings::set(tx, "password_hash", &password_hash)?;
         store::sessions::delete_all(tx)?;
-        auth::start_session(tx, req, now).map(Some)
+        auth::start_session(tx, cookies, now).map(Some)
     })?;
     let Some(cookie) = cookie else {
         return Ok(refused(ctx, 410, NOT_VALID));
