@@ -431,7 +431,13 @@ fn following(home: &Path) -> Result<()> {
             } else {
                 String::new()
             };
-            println!("\terror: {error}{backoff}");
+            // A feed read in part has notes where a failed one has its error.
+            let label = if status == crate::poll::run::PARTLY_READ {
+                "note"
+            } else {
+                "error"
+            };
+            println!("\t{label}: {error}{backoff}");
         }
     }
     Ok(())

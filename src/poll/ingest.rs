@@ -1,12 +1,14 @@
 //! Turns a parsed feed into entries ready to store (sanitized HTML, plain-text
 //! titles and names), and stores them. Shared by `follow` and `poll`.
 
-use super::parse::IncomingFeed;
+use super::fetch::Body;
+use super::parse::{IncomingEntry, IncomingFeed, ParseError};
 use super::sanitize::{self, SafeHtml};
 use crate::store::entries::{self, Enclosure, NewEntry, Upserted};
 use crate::store::follows::FollowId;
 use anyhow::Result;
 use rusqlite::Connection;
+use std::sync::Mutex;
 
 /// Titles and author names are plain text of at most this many characters.
 const MAX_TITLE_CHARS: usize = 300;
@@ -27,21 +29,42 @@ pub struct PreparedEntry {
     enclosures: Vec<Enclosure>,
 }
 
-/// Sanitizes every entry (CPU work: done on the fetching thread, not the writer).
-pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
-    feed.entries
-        .iter()
+/// Parses a fetched body as a stream (`poll::super::parse::parse_source`).
+pub fn parse_body(
+    body: &Body,
+    content_type: Option<&str>,
+    final_url: &str,
+) -> Result<IncomingFeed, ParseError> {
+    let reader = body
+        .reader()
+        .map_err(|e| ParseError::Malformed(format!("could not read it back: {e}")))?;
+    super::parse::parse_source(reader, content_type, final_url)
+}
+
+/// Sanitizes every entry (CPU work: done on the fetching thread, not the
+/// writer). Each raw entry is dropped once sanitized, and one entry at a time
+/// is sanitized in the whole process: the sanitizer's tree of an entry is the
+/// largest thing a poll builds, and the pool's threads would otherwise each
+/// hold one.
+pub fn prepare(entries: Vec<IncomingEntry>) -> Vec<PreparedEntry> {
+    static SANITIZING: Mutex<()> = Mutex::new(());
+    entries
+        .into_iter()
         .map(|e| {
             let html = e.content_html.as_deref().or(e.summary_html.as_deref());
+            let content = html.map(|h| {
+                let _one_at_a_time = SANITIZING.lock().unwrap_or_else(|p| p.into_inner());
+                sanitize::sanitize(h, &e.base_url)
+            });
             PreparedEntry {
-                identity: e.identity.clone(),
-                link: e.link.clone().filter(|l| sanitize::is_web_url(l)),
+                identity: e.identity,
+                link: e.link.filter(|l| sanitize::is_web_url(l)),
                 title: e
                     .title
                     .as_deref()
                     .map(|t| sanitize::plain_text(t, MAX_TITLE_CHARS))
                     .filter(|t| !t.is_empty()),
-                content: html.map(|h| sanitize::sanitize(h, &e.base_url)),
+                content,
                 author: e
                     .author
                     .as_deref()

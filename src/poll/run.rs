@@ -4,7 +4,6 @@
 
 use super::fetch::{self, CacheHints, FetchOutcome, FetchRequest};
 use super::ingest::{self, PreparedEntry};
-use super::parse;
 use super::schedule;
 use crate::store::{self, follows::Follow, follows::PollRecord};
 use anyhow::{Context, Result};
@@ -14,6 +13,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The status of a feed fetched and stored with notes on what was not read
+/// or kept (kept where errors are: `following` shows them as notes).
+pub const PARTLY_READ: &str = "ok, partly read";
 /// Feeds fetched at once.
 pub const WORKERS: usize = 4;
 /// Feeds of one host fetched at once.
@@ -52,6 +54,8 @@ enum Polled {
     },
     Fetched {
         entries: Vec<PreparedEntry>,
+        /// What was not read or kept (`parse::IncomingFeed::notes`).
+        notes: Vec<String>,
         title: Option<String>,
         home_url: Option<String>,
         etag: Option<String>,
@@ -125,7 +129,9 @@ fn poll_due(
         .max_seconds
         .map(|s| Instant::now() + Duration::from_secs(s));
     let queues = host_queues(due);
-    let (sender, receiver) = mpsc::channel::<(Follow, Polled)>();
+    // Bounded: a worker with a feed in hand waits for the writer rather than
+    // fetching more, so at most WORKERS + 1 feeds' entries are held at once.
+    let (sender, receiver) = mpsc::sync_channel::<(Follow, Polled)>(1);
     let queues = Arc::new(Mutex::new(queues));
     let total = summary.due;
     std::thread::scope(|scope| -> Result<()> {
@@ -242,10 +248,11 @@ fn poll_one(
             etag,
             last_modified,
             cache,
-        }) => match parse::parse(&body, content_type.as_deref(), &final_url) {
+        }) => match ingest::parse_body(&body, content_type.as_deref(), &final_url) {
             Err(error) => Polled::Failed(error.to_string()),
-            Ok(feed) => Polled::Fetched {
-                entries: ingest::prepare(&feed),
+            Ok(mut feed) => Polled::Fetched {
+                entries: ingest::prepare(std::mem::take(&mut feed.entries)),
+                notes: std::mem::take(&mut feed.notes),
                 title: feed
                     .title
                     .as_deref()
@@ -274,6 +281,10 @@ fn record(
     summary: &mut Summary,
 ) -> Result<()> {
     let name = follow.display_name().to_string();
+    let joined_notes = match &result {
+        Polled::Fetched { notes, .. } if !notes.is_empty() => Some(notes.join("; ")),
+        _ => None,
+    };
     store::write_entries_if_changed(conn, |tx| {
         // Only new or changed entries, or a feed renamed, change what pages
         // show; most polls find nothing new and must leave the pages be.
@@ -297,6 +308,7 @@ fn record(
             },
             Polled::Fetched {
                 entries,
+                notes,
                 title,
                 home_url,
                 etag,
@@ -321,6 +333,8 @@ fn record(
                         *update_period_minutes,
                     ),
                     validators: Some((etag.as_deref(), last_modified.as_deref())),
+                    status: if notes.is_empty() { "ok" } else { PARTLY_READ },
+                    error: joined_notes.as_deref(),
                     title: title.as_deref(),
                     home_url: home_url.as_deref(),
                     new_url: permanent_url.as_deref(),
