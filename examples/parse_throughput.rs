@@ -112,7 +112,11 @@ fn main() {
             if let Ok(mut feed) = roost::poll::parse::parse(doc, None, FEED_URL) {
                 sink += feed.entries.len();
                 if sanitize {
-                    sink += roost::poll::ingest::prepare(std::mem::take(&mut feed.entries)).len();
+                    sink += roost::poll::ingest::prepare(
+                        std::mem::take(&mut feed.entries),
+                        &mut feed.notes,
+                    )
+                    .len();
                 }
             }
         }

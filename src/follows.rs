@@ -121,7 +121,7 @@ pub fn follow(
     {
         bail!("the nickname {nick} is taken: choose another with --name");
     }
-    let prepared = ingest::prepare(std::mem::take(&mut feed.entries));
+    let prepared = ingest::prepare(std::mem::take(&mut feed.entries), &mut feed.notes);
     let next_check =
         schedule::after_success(now, &cache, feed.ttl_minutes, feed.update_period_minutes);
     let title = feed

@@ -8,7 +8,6 @@ use crate::store::entries::{self, Enclosure, NewEntry, Upserted};
 use crate::store::follows::FollowId;
 use anyhow::Result;
 use rusqlite::Connection;
-use std::sync::Mutex;
 
 /// Titles and author names are plain text of at most this many characters.
 const MAX_TITLE_CHARS: usize = 300;
@@ -41,19 +40,24 @@ pub fn parse_body(
     super::parse::parse_source(reader, content_type, final_url)
 }
 
+/// An entry's HTML is cut before its tag number this, for the sanitizer:
+/// its tree (html5ever's DOM, built again on each pass) costs a few hundred
+/// bytes a node, so 512 KiB of `<p>x</p>` would take some 55 MB; this many
+/// tags take under 8 MB, and a long real post has a few thousand.
+pub const MAX_ENTRY_TAGS: usize = 16 * 1024;
+
 /// Sanitizes every entry (CPU work: done on the fetching thread, not the
-/// writer). Each raw entry is dropped once sanitized, and one entry at a time
-/// is sanitized in the whole process: the sanitizer's tree of an entry is the
-/// largest thing a poll builds, and the pool's threads would otherwise each
-/// hold one.
-pub fn prepare(entries: Vec<IncomingEntry>) -> Vec<PreparedEntry> {
-    static SANITIZING: Mutex<()> = Mutex::new(());
-    entries
+/// writer). Each raw entry is dropped once sanitized. HTML past
+/// [`MAX_ENTRY_TAGS`] tags is cut off first, with a line in `notes`.
+pub fn prepare(entries: Vec<IncomingEntry>, notes: &mut Vec<String>) -> Vec<PreparedEntry> {
+    let mut cut = 0;
+    let prepared = entries
         .into_iter()
         .map(|e| {
             let html = e.content_html.as_deref().or(e.summary_html.as_deref());
             let content = html.map(|h| {
-                let _one_at_a_time = SANITIZING.lock().unwrap_or_else(|p| p.into_inner());
+                let (h, was_cut) = before_tag(h, MAX_ENTRY_TAGS);
+                cut += usize::from(was_cut);
                 sanitize::sanitize(h, &e.base_url)
             });
             PreparedEntry {
@@ -85,7 +89,23 @@ pub fn prepare(entries: Vec<IncomingEntry>) -> Vec<PreparedEntry> {
                     .collect(),
             }
         })
-        .collect()
+        .collect();
+    if cut > 0 {
+        let entries = if cut == 1 { "entry" } else { "entries" };
+        notes.push(format!(
+            "{cut} {entries} cut short: an entry keeps {MAX_ENTRY_TAGS} tags of HTML"
+        ));
+    }
+    prepared
+}
+
+/// `html` up to its tag number `max` (its `max + 1`th `<`), and whether it
+/// was cut.
+fn before_tag(html: &str, max: usize) -> (&str, bool) {
+    match html.match_indices('<').nth(max) {
+        Some((at, _)) => (&html[..at], true),
+        None => (html, false),
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

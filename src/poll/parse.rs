@@ -117,7 +117,7 @@ pub const MAX_FEED_CONTENT_BYTES: usize = 4 * 1024 * 1024;
 /// ones are kept).
 pub const MAX_ENTRIES_READ: usize = 2 * MAX_ENTRIES;
 /// JSON Feed and twtxt documents are read whole: at most this many bytes.
-pub const MAX_WHOLE_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_WHOLE_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
 /// What one element costs in the tree besides its names, attributes and text.
 const ELEMENT_BYTES: usize = 128;
 
@@ -251,7 +251,7 @@ pub fn parse_source<R: Read + Seek>(
     let (valid_utf8, ascii) = scan_utf8(&mut src).map_err(unreadable)?;
     let (charset, bom) = choose_charset(&head, content_type, valid_utf8, ascii);
     src.seek(SeekFrom::Start(bom as u64)).map_err(unreadable)?;
-    let mut text = Utf8Reader::new(src, charset.decoding());
+    let text = Utf8Reader::new(src, charset.decoding());
     let head_text = decode_with(charset, &head[bom.min(head.len())..]);
     let start = head_text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     let doc_base = Url::parse(feed_url.trim()).ok();
@@ -259,8 +259,9 @@ pub fn parse_source<R: Read + Seek>(
         None => return Err(ParseError::Empty),
         Some('<') => parse_xml(BoundedXml::new(text), &head, feed_url, doc_base.as_ref())?,
         Some('{') => {
-            let whole = read_whole(&mut text)?;
+            let whole = read_whole(text, bom)?;
             let body = whole.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+            check_whole(body, true)?;
             parse_json(body, feed_url, doc_base.as_ref())?
         }
         Some('[') => {
@@ -269,8 +270,9 @@ pub fn parse_source<R: Read + Seek>(
             ));
         }
         Some(_) if is_twtxt(start, content_type) => {
-            let whole = read_whole(&mut text)?;
+            let whole = read_whole(text, bom)?;
             let body = whole.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+            check_whole(body, false)?;
             parse_twtxt(body, feed_url, doc_base.as_ref())?
         }
         Some(_) => {
@@ -288,20 +290,56 @@ pub fn parse_source<R: Read + Seek>(
 const HEAD_BYTES: u64 = 64 * 1024;
 
 /// A JSON Feed or twtxt document (read whole, unlike XML), decoded, up to
-/// [`MAX_WHOLE_DOCUMENT_BYTES`].
-fn read_whole(text: &mut impl Read) -> Result<String, ParseError> {
-    let mut out = Vec::new();
-    text.take(MAX_WHOLE_DOCUMENT_BYTES as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| ParseError::Malformed(format!("could not read it: {e}")))?;
-    if out.len() > MAX_WHOLE_DOCUMENT_BYTES {
+/// [`MAX_WHOLE_DOCUMENT_BYTES`]. It is decoded twice, the first time only to
+/// measure it: a buffer grown as it fills would touch twice as much memory
+/// (and an allocator keeps what it freed).
+fn read_whole<R: Read + Seek>(text: Utf8Reader<R>, bom: usize) -> Result<String, ParseError> {
+    let unreadable = |e: io::Error| ParseError::Malformed(format!("could not read it: {e}"));
+    let decoding = text.decoding();
+    let mut text = text;
+    let len = io::copy(&mut text, &mut io::sink()).map_err(unreadable)?;
+    if len > MAX_WHOLE_DOCUMENT_BYTES as u64 {
         return Err(ParseError::Malformed(format!(
             "over {} MiB: a JSON Feed or twtxt file is read whole, up to that size",
             MAX_WHOLE_DOCUMENT_BYTES >> 20
         )));
     }
+    let mut src = text.into_inner();
+    src.seek(SeekFrom::Start(bom as u64)).map_err(unreadable)?;
+    let mut out = Vec::with_capacity(len as usize);
+    Utf8Reader::new(src, decoding)
+        .read_to_end(&mut out)
+        .map_err(unreadable)?;
     // The decoder writes only UTF-8.
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// A JSON document is refused with more than this many values (counted as
+/// `{`, `[` and `,`, strings included: an over-count): each costs
+/// `serde_json::Value` a few dozen bytes besides its text.
+pub const MAX_JSON_VALUES: usize = 100_000;
+/// A twtxt file is refused with more lines than this (each becomes an entry
+/// before the newest are kept).
+pub const MAX_TWTXT_LINES: usize = 20_000;
+
+/// Refuses a document read whole that would cost too much to parse.
+fn check_whole(body: &str, json: bool) -> Result<(), ParseError> {
+    let (count, limit, what) = if json {
+        let values = body
+            .bytes()
+            .filter(|b| matches!(b, b'{' | b'[' | b','))
+            .count();
+        (values, MAX_JSON_VALUES, "JSON values")
+    } else {
+        (body.lines().count(), MAX_TWTXT_LINES, "lines")
+    };
+    if count > limit {
+        return Err(ParseError::Malformed(format!(
+            "more than {limit} {what}: too many to read"
+        )));
+    }
+    Ok(())
 }
 
 /// An entry, and whether its identity is its link (the feed gave no id).
@@ -681,6 +719,8 @@ struct OpenEntry {
 /// What the document's entries came to, for the notes.
 #[derive(Default)]
 struct EntryCounts {
+    /// Elements nested below [`MAX_DEPTH`] (their text flattened).
+    deep: usize,
     read: usize,
     cut: usize,
     not_read: usize,
@@ -786,6 +826,7 @@ impl Doc {
                     }
                     if deep > 0 || stack.len() >= MAX_DEPTH {
                         deep += opens;
+                        counts.deep += 1;
                         continue;
                     }
                     if entry.as_ref().is_some_and(|en| en.cut) {
@@ -997,6 +1038,12 @@ impl Doc {
 
     fn note_counts(&mut self, counts: &EntryCounts) {
         let kib = |b: usize| b / 1024;
+        if counts.deep > 0 {
+            self.notes.push(format!(
+                "{} nested deeper than {MAX_DEPTH} levels: kept as their text",
+                plural(counts.deep, "element", "elements")
+            ));
+        }
         if counts.cut > 0 {
             self.notes.push(format!(
                 "{} cut short: an entry is read up to {} KiB",
@@ -1540,7 +1587,7 @@ fn parse_xml(
         RootKind::Rdf => m.rss_feed(el, FeedFormat::Rdf),
     };
     feed.notes = doc.notes;
-    if let Some(error) = doc.error.filter(|_| !feed.entries.is_empty()) {
+    if let Some(error) = doc.error {
         feed.notes
             .push(format!("read only up to where it stops: {error}"));
     }
@@ -4134,6 +4181,31 @@ mod tests {
                 40 - kept
             )]
         );
+    }
+
+    #[test]
+    fn documents_read_whole_are_refused_past_their_limits() {
+        let refused = |doc: String| match parse(doc.as_bytes(), None, URL) {
+            Err(ParseError::Malformed(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        let big = format!(
+            "{{\"version\":\"https://jsonfeed.org/version/1.1\",\"items\":[{{\"id\":\"1\",\"content_text\":\"{}\"}}]}}",
+            "x".repeat(MAX_WHOLE_DOCUMENT_BYTES)
+        );
+        assert!(refused(big).starts_with("over 2 MiB"));
+        let many = format!(
+            "{{\"version\":\"https://jsonfeed.org/version/1.1\",\"items\":[{}]}}",
+            "1,".repeat(MAX_JSON_VALUES)
+        );
+        assert_eq!(
+            refused(many),
+            "more than 100000 JSON values: too many to read"
+        );
+        let lines = "2026-01-01T00:00:00Z\tx\n".repeat(MAX_TWTXT_LINES + 1);
+        assert_eq!(refused(lines), "more than 20000 lines: too many to read");
+        let fits = "2026-01-01T00:00:00Z\tx\n".repeat(MAX_TWTXT_LINES);
+        assert_eq!(ok(&fits).format, FeedFormat::Twtxt);
     }
 
     #[test]

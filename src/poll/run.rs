@@ -130,10 +130,11 @@ fn poll_due(
         .map(|s| Instant::now() + Duration::from_secs(s));
     let queues = host_queues(due);
     // Bounded: a worker with a feed in hand waits for the writer rather than
-    // fetching more, so at most WORKERS + 1 feeds' entries are held at once.
+    // fetching more (see `processing` below).
     let (sender, receiver) = mpsc::sync_channel::<(Follow, Polled)>(1);
     let queues = Arc::new(Mutex::new(queues));
     let total = summary.due;
+    let processing = &Mutex::new(());
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..WORKERS {
             let queues = queues.clone();
@@ -149,14 +150,19 @@ fn poll_due(
                         if deadline.is_some_and(|d| Instant::now() >= d) {
                             return;
                         }
-                        let result = poll_one(&follow, node_url, allow_private, deadline);
+                        let fetched = fetch_one(&follow, node_url, allow_private, deadline);
                         // Cut short by our own time limit, not the feed's fault:
                         // nothing is recorded, and the next run tries again.
-                        if matches!(result, Polled::Failed(_))
-                            && deadline.is_some_and(|d| Instant::now() >= d)
-                        {
+                        if fetched.is_err() && deadline.is_some_and(|d| Instant::now() >= d) {
                             return;
                         }
+                        // One feed at a time is parsed, sanitized and handed
+                        // to the writer: the pool fetches in parallel (into
+                        // bodies that hold little memory), but only one
+                        // feed's entries are being built at once, and at most
+                        // two more wait (in the channel, at the writer).
+                        let _one_at_a_time = processing.lock().unwrap_or_else(|p| p.into_inner());
+                        let result = into_polled(fetched);
                         if sender.send((follow, result)).is_err() {
                             return;
                         }
@@ -214,13 +220,13 @@ pub fn host_of(url: &str) -> &str {
     rest.split(['/', '?', '#']).next().unwrap_or(rest)
 }
 
-/// Fetch, parse and sanitize one feed (on a worker thread).
-fn poll_one(
+/// Fetches one feed (on a worker thread).
+fn fetch_one(
     follow: &Follow,
     node_url: &str,
     allow_private: bool,
     deadline: Option<Instant>,
-) -> Polled {
+) -> Result<FetchOutcome, fetch::FetchError> {
     let request = FetchRequest {
         url: &follow.url,
         etag: follow.etag.as_deref(),
@@ -229,7 +235,12 @@ fn poll_one(
         allow_private,
     };
     // A run bounded by --max-seconds ends its fetches by then too.
-    match fetch::fetch_until(&request, deadline) {
+    fetch::fetch_until(&request, deadline)
+}
+
+/// Parses and sanitizes what a fetch brought (on a worker thread).
+fn into_polled(fetched: Result<FetchOutcome, fetch::FetchError>) -> Polled {
+    match fetched {
         Err(error) => Polled::Failed(error.to_string()),
         Ok(FetchOutcome::NotModified { cache }) => Polled::NotModified { cache },
         Ok(FetchOutcome::Gone) => Polled::Gone,
@@ -251,7 +262,7 @@ fn poll_one(
         }) => match ingest::parse_body(&body, content_type.as_deref(), &final_url) {
             Err(error) => Polled::Failed(error.to_string()),
             Ok(mut feed) => Polled::Fetched {
-                entries: ingest::prepare(std::mem::take(&mut feed.entries)),
+                entries: ingest::prepare(std::mem::take(&mut feed.entries), &mut feed.notes),
                 notes: std::mem::take(&mut feed.notes),
                 title: feed
                     .title

@@ -71,6 +71,16 @@ impl<R: Read> Utf8Reader<R> {
         }
     }
 
+    /// How it decodes.
+    pub fn decoding(&self) -> Decoding {
+        self.decoding
+    }
+
+    /// The reader it decodes, wherever reading left it.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
     fn refill(&mut self) -> io::Result<()> {
         let n = loop {
             match self.inner.read(&mut self.input[self.carry..]) {
