@@ -124,6 +124,12 @@ impl Command {
                 | Command::ImportOpml { .. }
         )
     }
+
+    /// Whether the command fetches feeds (and so builds and frees a
+    /// document's worth of memory, feed after feed).
+    pub fn fetches_feeds(&self) -> bool {
+        matches!(self, Command::Poll { .. } | Command::ImportOpml { .. })
+    }
 }
 
 /// Settings `roost config` shows and changes; the rest are internal.

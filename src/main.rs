@@ -28,6 +28,9 @@ fn main() -> ExitCode {
         Err(error) => return clap_error(error),
     };
     if cli.command.is_long_lived() {
+        if cli.command.fetches_feeds() {
+            roost::alloc::give_back_freed_memory();
+        }
         roost::alloc::use_mimalloc();
     }
     report(cli::run(cli))

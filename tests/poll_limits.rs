@@ -317,8 +317,15 @@ fn poll_peak(home: &Path) -> (u64, String) {
         );
         assert_eq!(libc::ptrace(libc::PTRACE_CONT, pid, NO_ARG, NO_ARG), 0);
         loop {
-            assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+            let mut usage: libc::rusage = std::mem::zeroed();
+            assert_eq!(libc::wait4(pid, &mut status, 0, &mut usage), pid);
             if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+                println!(
+                    "roost poll CPU: {:.3} s user, {:.3} s system",
+                    cpu(usage.ru_utime),
+                    cpu(usage.ru_stime)
+                );
                 break;
             }
             let mut signal = libc::WSTOPSIG(status);
