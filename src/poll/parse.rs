@@ -7,7 +7,8 @@
 //!    `{` is JSON, anything else is twtxt when it looks like twtxt (or is served
 //!    as `text/plain`), and "not a feed" otherwise.
 //! 3. **XML** (RSS 0.9x/2.0, RSS 1.0/0.90 RDF, Atom 0.3/1.0): quick-xml's
-//!    namespace-aware reader builds a small, bounded element tree ([`Doc`]);
+//!    namespace-aware reader builds a small, bounded element tree ([`Doc`]),
+//!    entry by entry (see *Limits* below);
 //!    the mappers below read the fields they want from it, matching elements by
 //!    namespace URI (never by prefix; undeclared prefixes of the usual modules
 //!    fall back to their well-known namespace). **JSON Feed** 1.0/1.1: mapped
@@ -50,11 +51,33 @@
 //! entities it declares are never expanded (a reference to one stays as the
 //! literal text `&name;`), and nothing external is ever fetched. So billion
 //! laughs and external-entity documents are inert (see the tests). Work is
-//! bounded: elements deeper than [`MAX_DEPTH`] are skipped, at most
+//! bounded: elements deeper than [`MAX_DEPTH`] are not kept (their text is,
+//! flattened into the deepest element kept, with a note), at most
 //! [`MAX_ATTRIBUTES`] attributes are kept per element, the tree holds at most
-//! [`MAX_ELEMENTS`] elements (a longer document is treated as truncated), and
-//! quick-xml itself caps namespace bindings. Nothing recurses deeper than
-//! [`MAX_DEPTH`].
+//! [`MAX_ELEMENTS`] elements, and quick-xml itself caps namespace bindings.
+//! Nothing recurses deeper than [`MAX_DEPTH`].
+//!
+//! ## Limits: a document is read as a stream
+//!
+//! [`parse_source`] never holds a document whole. Its bytes are decoded a
+//! buffer at a time (`poll::stream::Utf8Reader`; the charset is chosen from
+//! the first 64 KiB and one pass over the bytes) and cut into XML events of
+//! bounded size (`poll::stream::BoundedXml`). An entry where a feed puts it
+//! (Atom `entry` in `feed`, RSS `item` in `channel`, `rss` or `rdf:RDF`) is
+//! mapped as soon as it closes and its subtree dropped, so the tree holds the
+//! feed's own elements and one entry. Each limit leaves a line in
+//! [`IncomingFeed::notes`] rather than losing the feed:
+//!
+//! - an entry past [`MAX_ENTRY_BYTES`] is cut short there (the rest of it is
+//!   not read) and the entries after it are read as usual;
+//! - entries past [`MAX_ENTRIES_READ`], or once the entries kept hold
+//!   [`MAX_FEED_CONTENT_BYTES`] of HTML, are not read;
+//! - the tree outside entries past [`MAX_TREE_BYTES`], or an error, ends the
+//!   reading where it happens; what came before is kept.
+//!
+//! JSON Feed and twtxt are read whole, up to [`MAX_WHOLE_DOCUMENT_BYTES`]
+//! and [`MAX_JSON_VALUES`] or [`MAX_TWTXT_LINES`]; past them the document is
+//! refused with a message saying which.
 //!
 //! # Encoding precedence
 //!
