@@ -71,7 +71,8 @@
 //! - an entry past [`MAX_ENTRY_BYTES`] is cut short there (the rest of it is
 //!   not read) and the entries after it are read as usual;
 //! - entries past [`MAX_ENTRIES_READ`], or once the entries kept hold
-//!   [`MAX_FEED_CONTENT_BYTES`] of HTML, are not read;
+//!   [`MAX_FEED_CONTENT_BYTES`] (their HTML, or their text where that is
+//!   more), are not read;
 //! - the tree outside entries past [`MAX_TREE_BYTES`], or an error, ends the
 //!   reading where it happens; what came before is kept.
 //!
@@ -133,8 +134,9 @@ pub const MAX_ENTRY_BYTES: usize = 512 * 1024;
 /// where no feed puts them), in the same bytes: past it the document is read
 /// no further.
 pub const MAX_TREE_BYTES: usize = 2 * 1024 * 1024;
-/// The HTML (content and summary) of the entries kept from one document, in
-/// bytes: entries after it are not read, and the feed gets a note.
+/// What the entries kept from one document hold, in bytes (each entry's
+/// HTML, content and summary, or its share of the tree where that is more):
+/// entries after it are not read, and the feed gets a note.
 pub const MAX_FEED_CONTENT_BYTES: usize = 4 * 1024 * 1024;
 /// Entries read from one document at most (the first [`MAX_ENTRIES`] distinct
 /// ones are kept).
@@ -1046,10 +1048,13 @@ impl Doc {
                 m.rss_item(en.idx, None)
             }
         };
-        if let Some((e, _)) = &built {
-            counts.content_bytes += e.content_html.as_ref().map_or(0, String::len)
-                + e.summary_html.as_ref().map_or(0, String::len);
-        }
+        // What the entry holds: its HTML, or its tree where that is more
+        // (a huge title, say).
+        let html = built.as_ref().map_or(0, |(e, _)| {
+            e.content_html.as_ref().map_or(0, String::len)
+                + e.summary_html.as_ref().map_or(0, String::len)
+        });
+        counts.content_bytes += html.max(en.bytes);
         self.els.truncate(en.idx as usize + 1);
         let el = &mut self.els[en.idx as usize];
         el.children = Vec::new();
@@ -1076,7 +1081,7 @@ impl Doc {
         }
         if counts.not_read > 0 {
             self.notes.push(format!(
-                "{} not read: a document is read up to {} entries or {} MiB of their HTML",
+                "{} not read: a document is read up to {} entries or {} MiB of entries",
                 plural(counts.not_read, "entry", "entries"),
                 MAX_ENTRIES_READ,
                 MAX_FEED_CONTENT_BYTES >> 20
@@ -4200,7 +4205,7 @@ mod tests {
         assert_eq!(
             f.notes,
             [format!(
-                "{} entries not read: a document is read up to {MAX_ENTRIES_READ} entries or 4 MiB of their HTML",
+                "{} entries not read: a document is read up to {MAX_ENTRIES_READ} entries or 4 MiB of entries",
                 40 - kept
             )]
         );
@@ -4229,6 +4234,17 @@ mod tests {
         assert_eq!(refused(lines), "more than 20000 lines: too many to read");
         let fits = "2026-01-01T00:00:00Z\tx\n".repeat(MAX_TWTXT_LINES);
         assert_eq!(ok(&fits).format, FeedFormat::Twtxt);
+    }
+
+    #[test]
+    fn entries_of_huge_titles_count_against_the_document_limit() {
+        let title = "t".repeat(MAX_ENTRY_BYTES / 2);
+        let items: String = (0..40)
+            .map(|i| format!("<item><guid>{i}</guid><title>{title}</title></item>"))
+            .collect();
+        let f = ok(&format!("<rss><channel>{items}</channel></rss>"));
+        assert!(f.entries.len() < 40 / 2, "{}", f.entries.len());
+        assert_eq!(f.notes.len(), 1, "{:?}", f.notes);
     }
 
     #[test]
