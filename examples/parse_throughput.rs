@@ -109,10 +109,14 @@ fn main() {
     let start = Instant::now();
     loop {
         for doc in &docs {
-            if let Ok(feed) = roost::poll::parse::parse(doc, None, FEED_URL) {
+            if let Ok(mut feed) = roost::poll::parse::parse(doc, None, FEED_URL) {
                 sink += feed.entries.len();
                 if sanitize {
-                    sink += roost::poll::ingest::prepare(&feed).len();
+                    sink += roost::poll::ingest::prepare(
+                        std::mem::take(&mut feed.entries),
+                        &mut feed.notes,
+                    )
+                    .len();
                 }
             }
         }

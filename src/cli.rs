@@ -148,6 +148,12 @@ impl Command {
     pub fn is_server(&self) -> bool {
         matches!(self, Command::Serve { .. } | Command::Fastcgi { .. })
     }
+
+    /// Whether the command fetches feeds (and so builds and frees a
+    /// document's worth of memory, feed after feed).
+    pub fn fetches_feeds(&self) -> bool {
+        matches!(self, Command::Poll { .. } | Command::ImportOpml { .. })
+    }
 }
 
 /// Settings `roost config` shows and changes; the rest are internal.
@@ -498,7 +504,13 @@ fn following(home: &Path) -> Result<()> {
             } else {
                 String::new()
             };
-            println!("\terror: {error}{backoff}");
+            // A feed read in part has notes where a failed one has its error.
+            let label = if status == crate::poll::run::PARTLY_READ {
+                "note"
+            } else {
+                "error"
+            };
+            println!("\t{label}: {error}{backoff}");
         }
     }
     Ok(())

@@ -119,10 +119,13 @@ pub fn follow(
         content_type,
         ..
     } = &outcome
-        && parse::parse(body, content_type.as_deref(), final_url).is_err()
-        && parse::looks_like_html(body)
+        && ingest::parse_body(body, content_type.as_deref(), final_url).is_err()
+        && let page = body
+            .to_vec()
+            .map_err(|e| anyhow::anyhow!("{url}: could not read what it sent back: {e}"))?
+        && parse::looks_like_html(&page)
     {
-        let candidates = parse::discover_feeds(body, final_url);
+        let candidates = parse::discover_feeds(&page, final_url);
         let Some(first) = candidates.first() else {
             bail!("no feed found at {url}: the page names no Atom, RSS or JSON feed");
         };
@@ -144,8 +147,9 @@ pub fn follow(
             describe(&outcome)
         );
     };
-    let feed = parse::parse(&body, content_type.as_deref(), &final_url)
+    let mut feed = ingest::parse_body(&body, content_type.as_deref(), &final_url)
         .map_err(|e| anyhow::anyhow!("{feed_url}: {e}"))?;
+    drop(body);
     let stored_url = permanent_url.unwrap_or(feed_url);
     if let Some(existing) = store::follows::find(conn, &stored_url)? {
         bail!(
@@ -159,7 +163,7 @@ pub fn follow(
     {
         bail!("the nickname {nick} is taken: choose another with --name");
     }
-    let prepared = ingest::prepare(&feed);
+    let prepared = ingest::prepare(std::mem::take(&mut feed.entries), &mut feed.notes);
     let next_check =
         schedule::after_success(now, &cache, feed.ttl_minutes, feed.update_period_minutes);
     let title = feed

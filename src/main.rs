@@ -37,6 +37,9 @@ fn main() -> ExitCode {
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
     if cli.command.is_long_lived() {
+        if cli.command.fetches_feeds() {
+            roost::alloc::give_back_freed_memory();
+        }
         roost::alloc::use_mimalloc();
     }
     report(cli::run(cli))

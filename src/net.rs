@@ -52,9 +52,12 @@ pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Redirects followed before a fetch gives up.
 pub const MAX_REDIRECTS: u32 = 5;
 /// The largest body accepted as it comes over the wire (compressed or not).
-pub const MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
-/// The largest body accepted once decompressed (gzip bombs stop here).
-pub const MAX_DECOMPRESSED_BYTES: u64 = 8 * 1024 * 1024;
+pub const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest body accepted once decompressed (gzip bombs stop here): the
+/// cap on a document's bytes read, high enough for a real archive. A poll
+/// does not hold them: `poll::fetch` keeps a body past 256 KiB in a
+/// temporary file and `poll::parse` reads it as a stream.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 16 * 1024 * 1024;
 /// The largest status line plus headers accepted. Counted on top of
 /// `MAX_BODY_BYTES` in what a response may take on the wire.
 pub const MAX_HEADER_BYTES: u64 = 64 * 1024;

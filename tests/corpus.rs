@@ -1006,6 +1006,7 @@ impl Eval<'_> {
                     update_period_minutes: None,
                     format: parse::FeedFormat::Rss,
                     encoding: "UTF-8",
+                    notes: Vec::new(),
                 };
                 &empty_feed
             }

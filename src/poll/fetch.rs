@@ -13,22 +13,27 @@
 //! - **Size**: two caps. *As sent*: a `Content-Length` over `max_body_bytes`
 //!   is refused before the body is read, and `net`'s counting transport fails
 //!   the read once a response has taken `max_body_bytes` plus
-//!   `net::MAX_HEADER_BYTES` on the wire. *Decompressed*: the body is read
-//!   through a cap of `max_decompressed_bytes` (reading at most one byte
-//!   more), so a gzip bomb costs at most that much memory and time.
+//!   `net::MAX_HEADER_BYTES` on the wire. *Decompressed*: the body is
+//!   counted as it is inflated and refused the moment it passes
+//!   `max_decompressed_bytes`, so a gzip bomb costs that much time and a
+//!   few buffers of memory.
+//! - **Memory**: the decompressed body goes into a [`Body`], which keeps
+//!   256 KiB in memory and the rest in an unnamed temporary file; the parser
+//!   reads it back as a stream. What a fetch holds does not grow with what
+//!   the server sends.
 //!
 //! Decompression: ureq (built with its `gzip` feature, which this crate does
-//! not control per request) inflates `Content-Encoding: gzip` itself, before
-//! we see a byte, and drops the header. That is why the as-sent cap is held
-//! by counting on the transport rather than by reading compressed bytes here.
-//! Every other encoding ureq passes through with its header intact (`x-gzip`,
-//! `deflate` as zlib or raw, lists like `gzip, deflate`): those are read raw
-//! up to `max_body_bytes` and inflated here with flate2 up to the
-//! decompressed cap.
+//! not control per request) inflates `Content-Encoding: gzip` itself, as a
+//! stream, before we see a byte, and drops the header. That is why the
+//! as-sent cap is held by counting on the transport rather than by reading
+//! compressed bytes here. Every other encoding ureq passes through with its
+//! header intact (`x-gzip`, `deflate` as zlib or raw, lists like `gzip,
+//! deflate`): those are undone here with flate2, each decoder reading the
+//! one before it, so no layer is ever held whole.
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, Write};
 use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -112,7 +117,7 @@ pub struct CacheHints {
     pub expires: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum FetchOutcome {
     /// 304: what is stored is current.
     NotModified { cache: CacheHints },
@@ -123,7 +128,7 @@ pub enum FetchOutcome {
         /// URL should change to this.
         permanent_url: Option<String>,
         /// Decompressed.
-        body: Vec<u8>,
+        body: Body,
         content_type: Option<String>,
         etag: Option<String>,
         last_modified: Option<String>,
@@ -423,18 +428,17 @@ fn retry_after(headers: &HeaderMap) -> Option<u64> {
     Some(from_now.as_secs() + u64::from(from_now.subsec_nanos() > 0))
 }
 
-/// Reads the body within both caps (see the module documentation).
+/// Reads the body within both caps (see the module documentation), undoing
+/// every content encoding as it streams in: nothing but the decompressed
+/// bytes is kept, and those in a [`Body`], so a bomb costs a few buffers
+/// until it passes the decompressed cap and is refused.
 fn read_body(
     response: ureq::http::Response<ureq::Body>,
     limits: &Limits,
-) -> Result<Vec<u8>, FetchError> {
+) -> Result<Body, FetchError> {
     let as_sent = FetchError::TooLarge {
         limit: limits.max_body_bytes,
         decompressed: false,
-    };
-    let decompressed = FetchError::TooLarge {
-        limit: limits.max_decompressed_bytes,
-        decompressed: true,
     };
     let headers = response.headers();
     let length = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
@@ -450,38 +454,223 @@ fn read_body(
         .map(|v| v.trim().to_ascii_lowercase())
         .filter(|v| !v.is_empty() && v != "identity")
         .collect();
-    let reader = response.into_body().into_with_config().reader();
-    let read_error = |e: io::Error| classify(&e, limits);
-    if encodings.is_empty() {
-        // Identity, or gzip ureq inflated: what was sent is capped on the wire.
-        return read_capped(reader, limits.max_decompressed_bytes)
-            .map_err(read_error)?
-            .ok_or(decompressed);
-    }
-    let mut body = read_capped(reader, limits.max_body_bytes)
-        .map_err(read_error)?
-        .ok_or(as_sent)?;
+    // What was sent is capped on the wire by `net`'s counting transport.
+    let mut reader: Box<dyn Read> = Box::new(response.into_body().into_with_config().reader());
     for encoding in encodings.iter().rev() {
-        let data = &body[..];
-        let inflated = match encoding.as_str() {
-            "gzip" | "x-gzip" => {
-                read_capped(MultiGzDecoder::new(data), limits.max_decompressed_bytes)
+        reader = match encoding.as_str() {
+            "gzip" | "x-gzip" => Box::new(MultiGzDecoder::new(io::BufReader::new(reader))),
+            "deflate" => {
+                let mut first = [0u8; 2];
+                let n = read_up_to(&mut reader, &mut first).map_err(|e| read_error(&e, limits))?;
+                let reader = io::Cursor::new(first).take(n as u64).chain(reader);
+                if is_zlib(&first[..n]) {
+                    Box::new(ZlibDecoder::new(reader))
+                } else {
+                    Box::new(DeflateDecoder::new(reader))
+                }
             }
-            "deflate" if is_zlib(data) => {
-                read_capped(ZlibDecoder::new(data), limits.max_decompressed_bytes)
-            }
-            "deflate" => read_capped(DeflateDecoder::new(data), limits.max_decompressed_bytes),
             other => {
                 return Err(FetchError::Decode(format!(
                     "unsupported Content-Encoding {other:?}"
                 )));
             }
         };
-        body = inflated
-            .map_err(|e| FetchError::Decode(format!("invalid {encoding} data: {e}")))?
-            .ok_or_else(|| decompressed.clone())?;
     }
-    Ok(body)
+    let mut body = Body::default();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(body),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(&e, limits)),
+        };
+        if body.len() + n as u64 > limits.max_decompressed_bytes {
+            return Err(FetchError::TooLarge {
+                limit: limits.max_decompressed_bytes,
+                decompressed: true,
+            });
+        }
+        body.write_all(&buf[..n])
+            .map_err(|e| FetchError::Decode(format!("could not keep the response: {e}")))?;
+    }
+}
+
+/// Fills `buf` unless the reader ends first; how much was read.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// A failed body read: the connection's own failures as [`classify`] names
+/// them, and data that does not decompress as [`FetchError::Decode`].
+fn read_error(e: &io::Error, limits: &Limits) -> FetchError {
+    match classify(e, limits) {
+        FetchError::Network(_)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+            ) =>
+        {
+            FetchError::Decode(format!("invalid compressed data: {e}"))
+        }
+        other => other,
+    }
+}
+
+/// A response body, decompressed: in memory up to [`Body::IN_MEMORY_BYTES`],
+/// past that in a temporary file that has no name (it is gone when the
+/// `Body` is), so a poll's fetches hold little memory whatever they bring.
+#[derive(Default)]
+pub struct Body {
+    memory: Vec<u8>,
+    file: Option<std::fs::File>,
+    len: u64,
+}
+
+impl Body {
+    /// What a body keeps in memory before it moves to a file.
+    pub const IN_MEMORY_BYTES: usize = 256 * 1024;
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The body from its start, to read as a stream.
+    pub fn reader(&self) -> io::Result<BodyReader<'_>> {
+        Ok(match &self.file {
+            None => BodyReader::Memory(io::Cursor::new(&self.memory)),
+            Some(file) => {
+                let mut file = file.try_clone()?;
+                file.rewind()?;
+                BodyReader::File(io::BufReader::new(file))
+            }
+        })
+    }
+
+    /// All of it in memory (a page to look for feeds in, when following).
+    pub fn to_vec(&self) -> io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.len as usize);
+        self.reader()?.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.file.is_none() && self.memory.len() + bytes.len() > Self::IN_MEMORY_BYTES {
+            let mut file = temporary_file()?;
+            file.write_all(&self.memory)?;
+            self.memory = Vec::new();
+            self.file = Some(file);
+        }
+        match &mut self.file {
+            Some(file) => file.write_all(bytes)?,
+            None => self.memory.extend_from_slice(bytes),
+        }
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(memory: Vec<u8>) -> Body {
+        Body {
+            len: memory.len() as u64,
+            memory,
+            file: None,
+        }
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Body({} bytes{})",
+            self.len,
+            if self.file.is_some() {
+                ", in a file"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// Bodies are equal when their bytes are (tests compare outcomes).
+impl PartialEq for Body {
+    fn eq(&self, other: &Body) -> bool {
+        self.len == other.len
+            && match (self.to_vec(), other.to_vec()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            }
+    }
+}
+
+impl Eq for Body {}
+
+/// [`Body::reader`]: the bytes in memory, or the file's.
+pub enum BodyReader<'a> {
+    Memory(io::Cursor<&'a Vec<u8>>),
+    File(io::BufReader<std::fs::File>),
+}
+
+impl Read for BodyReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            BodyReader::Memory(r) => r.read(buf),
+            BodyReader::File(r) => r.read(buf),
+        }
+    }
+}
+
+impl Seek for BodyReader<'_> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        match self {
+            BodyReader::Memory(r) => r.seek(pos),
+            BodyReader::File(r) => r.seek(pos),
+        }
+    }
+}
+
+/// A file in the temporary directory (`TMPDIR`, else /tmp) that only this
+/// process can reach: opened with `O_TMPFILE` where the system has it, else
+/// created under a random name and unlinked at once.
+fn temporary_file() -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::env::temp_dir();
+    let unnamed = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(&dir);
+    if let Ok(file) = unnamed {
+        return Ok(file);
+    }
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
+    let path = dir.join(format!("roost-body-{:016x}", u64::from_le_bytes(random)));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(file)
 }
 
 /// `deflate` is meant to be zlib (RFC 9110) but some servers send raw
@@ -492,14 +681,6 @@ fn is_zlib(data: &[u8]) -> bool {
         [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
         _ => false,
     }
-}
-
-/// All of `reader`, or `None` if it holds more than `cap` bytes. Reads at
-/// most `cap + 1` bytes.
-fn read_capped(reader: impl Read, cap: u64) -> io::Result<Option<Vec<u8>>> {
-    let mut buf = Vec::new();
-    reader.take(cap.saturating_add(1)).read_to_end(&mut buf)?;
-    Ok((buf.len() as u64 <= cap).then_some(buf))
 }
 
 /// The next error in a chain, looking inside the boxes ureq and io use
@@ -721,7 +902,7 @@ mod tests {
                 permanent_url,
                 body,
                 ..
-            }) => (final_url, permanent_url, body),
+            }) => (final_url, permanent_url, body.to_vec().unwrap()),
             other => panic!("expected a body, got {other:?}"),
         }
     }
@@ -756,7 +937,7 @@ mod tests {
             FetchOutcome::Fetched {
                 final_url: url.clone(),
                 permanent_url: None,
-                body: FEED.to_vec(),
+                body: FEED.to_vec().into(),
                 content_type: Some("application/atom+xml; charset=utf-8".into()),
                 etag: Some("\"v2\"".into()),
                 last_modified: Some("Tue, 02 Jan 2024 00:00:00 GMT".into()),
@@ -912,6 +1093,43 @@ mod tests {
                 decompressed: true
             })
         );
+    }
+
+    /// A document up to the cap is kept whole, past `Body::IN_MEMORY_BYTES`
+    /// in a file; encodings stacked on one another are undone as a stream
+    /// and refused at the decompressed cap like a single one.
+    #[test]
+    fn big_documents_are_kept_and_layered_bombs_refused() {
+        let doc: Arc<Vec<u8>> = Arc::new(b"<x>".repeat(5 * 1024 * 1024));
+        let big = gzip(&doc);
+        let layered = gzip(&gzip(&vec![0u8; 20 * 1024 * 1024]));
+        let mixed = gzip(&zlib(&vec![0u8; 20 * 1024 * 1024]));
+        let server = Server::start(move |path, _, s| match path {
+            "/big" => respond(s, "200 OK", &[("Content-Encoding", "gzip")], &big),
+            "/layered" => respond(s, "200 OK", &[("Content-Encoding", "gzip, gzip")], &layered),
+            _ => respond(
+                s,
+                "200 OK",
+                &[("Content-Encoding", "deflate, gzip")],
+                &mixed,
+            ),
+        });
+        let (_, _, body) = fetched(fetch(&allowed(&server.url("/big"))));
+        assert!(body == *doc, "the whole document, byte for byte");
+        for path in ["/layered", "/mixed"] {
+            assert_eq!(
+                fetch(&allowed(&server.url(path))).err(),
+                Some(FetchError::TooLarge {
+                    limit: net::MAX_DECOMPRESSED_BYTES,
+                    decompressed: true
+                }),
+                "{path}"
+            );
+        }
+        let mut body = Body::default();
+        body.write_all(&doc).unwrap();
+        assert!(body.file.is_some() && body.memory.is_empty());
+        assert_eq!(body.to_vec().unwrap(), *doc);
     }
 
     #[test]

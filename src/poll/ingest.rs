@@ -1,7 +1,8 @@
 //! Turns a parsed feed into entries ready to store (sanitized HTML, plain-text
 //! titles and names), and stores them. Shared by `follow` and `poll`.
 
-use super::parse::IncomingFeed;
+use super::fetch::Body;
+use super::parse::{IncomingEntry, IncomingFeed, ParseError};
 use super::sanitize::{self, SafeHtml};
 use crate::store::entries::{self, Enclosure, NewEntry, Upserted};
 use crate::store::follows::FollowId;
@@ -36,21 +37,47 @@ pub struct PreparedEntry {
     enclosures: Vec<Enclosure>,
 }
 
-/// Sanitizes every entry (CPU work: done on the fetching thread, not the writer).
-pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
-    feed.entries
-        .iter()
+/// Parses a fetched body as a stream (`poll::super::parse::parse_source`).
+pub fn parse_body(
+    body: &Body,
+    content_type: Option<&str>,
+    final_url: &str,
+) -> Result<IncomingFeed, ParseError> {
+    let reader = body
+        .reader()
+        .map_err(|e| ParseError::Malformed(format!("could not read it back: {e}")))?;
+    super::parse::parse_source(reader, content_type, final_url)
+}
+
+/// An entry's HTML is cut before its tag number this, for the sanitizer:
+/// its tree (html5ever's DOM, built again on each pass) costs a few hundred
+/// bytes a node, so 512 KiB of `<p>x</p>` would take some 55 MB; this many
+/// tags take under 8 MB, and a long real post has a few thousand.
+pub const MAX_ENTRY_TAGS: usize = 16 * 1024;
+
+/// Sanitizes every entry (CPU work: done on the fetching thread, not the
+/// writer). Each raw entry is dropped once sanitized. HTML past
+/// [`MAX_ENTRY_TAGS`] tags is cut off first, with a line in `notes`.
+pub fn prepare(entries: Vec<IncomingEntry>, notes: &mut Vec<String>) -> Vec<PreparedEntry> {
+    let mut cut = 0;
+    let prepared = entries
+        .into_iter()
         .map(|e| {
             let html = e.content_html.as_deref().or(e.summary_html.as_deref());
+            let content = html.map(|h| {
+                let (h, was_cut) = before_tag(h, MAX_ENTRY_TAGS);
+                cut += usize::from(was_cut);
+                sanitize::sanitize(h, &e.base_url)
+            });
             PreparedEntry {
-                identity: e.identity.clone(),
-                link: e.link.clone().filter(|l| storable_link(l)),
+                identity: e.identity,
+                link: e.link.filter(|l| storable_link(l)),
                 title: e
                     .title
                     .as_deref()
                     .map(|t| sanitize::plain_text(t, MAX_TITLE_CHARS))
                     .filter(|t| !t.is_empty()),
-                content: html.map(|h| sanitize::sanitize(h, &e.base_url)),
+                content,
                 author: e
                     .author
                     .as_deref()
@@ -75,7 +102,23 @@ pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
                     .collect(),
             }
         })
-        .collect()
+        .collect();
+    if cut > 0 {
+        let entries = if cut == 1 { "entry" } else { "entries" };
+        notes.push(format!(
+            "{cut} {entries} cut short: an entry keeps {MAX_ENTRY_TAGS} tags of HTML"
+        ));
+    }
+    prepared
+}
+
+/// `html` up to its tag number `max` (its `max + 1`th `<`), and whether it
+/// was cut.
+fn before_tag(html: &str, max: usize) -> (&str, bool) {
+    match html.match_indices('<').nth(max) {
+        Some((at, _)) => (&html[..at], true),
+        None => (html, false),
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

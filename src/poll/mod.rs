@@ -8,3 +8,4 @@ pub mod parse;
 pub mod run;
 pub mod sanitize;
 pub mod schedule;
+pub mod stream;

@@ -7,7 +7,8 @@
 //!    `{` is JSON, anything else is twtxt when it looks like twtxt (or is served
 //!    as `text/plain`), and "not a feed" otherwise.
 //! 3. **XML** (RSS 0.9x/2.0, RSS 1.0/0.90 RDF, Atom 0.3/1.0): quick-xml's
-//!    namespace-aware reader builds a small, bounded element tree ([`Doc`]);
+//!    namespace-aware reader builds a small, bounded element tree ([`Doc`]),
+//!    entry by entry (see *Limits* below);
 //!    the mappers below read the fields they want from it, matching elements by
 //!    namespace URI (never by prefix; undeclared prefixes of the usual modules
 //!    fall back to their well-known namespace). **JSON Feed** 1.0/1.1: mapped
@@ -50,11 +51,34 @@
 //! entities it declares are never expanded (a reference to one stays as the
 //! literal text `&name;`), and nothing external is ever fetched. So billion
 //! laughs and external-entity documents are inert (see the tests). Work is
-//! bounded: elements deeper than [`MAX_DEPTH`] are skipped, at most
+//! bounded: elements deeper than [`MAX_DEPTH`] are not kept (their text is,
+//! flattened into the deepest element kept, with a note), at most
 //! [`MAX_ATTRIBUTES`] attributes are kept per element, the tree holds at most
-//! [`MAX_ELEMENTS`] elements (a longer document is treated as truncated), and
-//! quick-xml itself caps namespace bindings. Nothing recurses deeper than
-//! [`MAX_DEPTH`].
+//! [`MAX_ELEMENTS`] elements, and quick-xml itself caps namespace bindings.
+//! Nothing recurses deeper than [`MAX_DEPTH`].
+//!
+//! ## Limits: a document is read as a stream
+//!
+//! [`parse_source`] never holds a document whole. Its bytes are decoded a
+//! buffer at a time (`poll::stream::Utf8Reader`; the charset is chosen from
+//! the first 64 KiB and one pass over the bytes) and cut into XML events of
+//! bounded size (`poll::stream::BoundedXml`). An entry where a feed puts it
+//! (Atom `entry` in `feed`, RSS `item` in `channel`, `rss` or `rdf:RDF`) is
+//! mapped as soon as it closes and its subtree dropped, so the tree holds the
+//! feed's own elements and one entry. Each limit leaves a line in
+//! [`IncomingFeed::notes`] rather than losing the feed:
+//!
+//! - an entry past [`MAX_ENTRY_BYTES`] is cut short there (the rest of it is
+//!   not read) and the entries after it are read as usual;
+//! - entries past [`MAX_ENTRIES_READ`], or once the entries kept hold
+//!   [`MAX_FEED_CONTENT_BYTES`] (their HTML, or their text where that is
+//!   more), are not read;
+//! - the tree outside entries past [`MAX_TREE_BYTES`], or an error, ends the
+//!   reading where it happens; what came before is kept.
+//!
+//! JSON Feed and twtxt are read whole, up to [`MAX_WHOLE_DOCUMENT_BYTES`]
+//! and [`MAX_JSON_VALUES`] or [`MAX_TWTXT_LINES`]; past them the document is
+//! refused with a message saying which.
 //!
 //! # Encoding precedence
 //!
@@ -80,8 +104,10 @@
 //! US-ASCII" is deliberately not followed, like every current reader.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
 use encoding_rs::Encoding;
 use quick_xml::NsReader;
@@ -89,6 +115,8 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use sha2::{Digest, Sha256};
 use url::Url;
+
+use super::stream::{BoundedXml, Decoding, Utf8Reader};
 
 /// Keep at most this many entries per fetch (the first in document order).
 pub const MAX_ENTRIES: usize = 200;
@@ -98,6 +126,25 @@ pub const MAX_DEPTH: usize = 256;
 pub const MAX_ELEMENTS: usize = 250_000;
 /// At most this many attributes are kept per element.
 pub const MAX_ATTRIBUTES: usize = 64;
+/// One entry's share of the tree, in bytes (text, attributes and a fixed
+/// cost per element): past it the rest of the entry is not read, and the
+/// feed gets a note. The sanitizer keeps no more of an entry's HTML anyway.
+pub const MAX_ENTRY_BYTES: usize = 512 * 1024;
+/// The tree outside the entry in hand (the feed's own elements, and entries
+/// where no feed puts them), in the same bytes: past it the document is read
+/// no further.
+pub const MAX_TREE_BYTES: usize = 2 * 1024 * 1024;
+/// What the entries kept from one document hold, in bytes (each entry's
+/// HTML, content and summary, or its share of the tree where that is more):
+/// entries after it are not read, and the feed gets a note.
+pub const MAX_FEED_CONTENT_BYTES: usize = 4 * 1024 * 1024;
+/// Entries read from one document at most (the first [`MAX_ENTRIES`] distinct
+/// ones are kept).
+pub const MAX_ENTRIES_READ: usize = 2 * MAX_ENTRIES;
+/// JSON Feed and twtxt documents are read whole: at most this many bytes.
+pub const MAX_WHOLE_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
+/// What one element costs in the tree besides its names, attributes and text.
+const ELEMENT_BYTES: usize = 128;
 
 /// A parsed feed, any format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +163,10 @@ pub struct IncomingFeed {
     pub format: FeedFormat,
     /// The character encoding the bytes were decoded from (an encoding_rs name, or `UTF-32LE`/`UTF-32BE`).
     pub encoding: &'static str,
+    /// What was not read or kept, one line each for the feed's owner
+    /// (entries cut short at [`MAX_ENTRY_BYTES`], entries past the limits, a
+    /// document read only up to an error).
+    pub notes: Vec<String>,
 }
 
 /// The formats [`parse`] understands.
@@ -202,19 +253,53 @@ pub fn parse(
     content_type: Option<&str>,
     feed_url: &str,
 ) -> Result<IncomingFeed, ParseError> {
-    let (text, encoding) = decode(bytes, content_type);
-    let body = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    parse_source(io::Cursor::new(bytes), content_type, feed_url)
+}
+
+/// [`parse`] reading `src` as a stream: XML is decoded and parsed a buffer at
+/// a time and each entry is mapped as soon as it closes, so what is held is
+/// the entries kept and one entry's tree, not the document (see *Limits* in
+/// the module docs). JSON Feed and twtxt are read whole, up to
+/// [`MAX_WHOLE_DOCUMENT_BYTES`].
+pub fn parse_source<R: Read + Seek>(
+    mut src: R,
+    content_type: Option<&str>,
+    feed_url: &str,
+) -> Result<IncomingFeed, ParseError> {
+    let unreadable = |e: io::Error| ParseError::Malformed(format!("could not read it: {e}"));
+    let mut head = Vec::new();
+    src.by_ref()
+        .take(HEAD_BYTES)
+        .read_to_end(&mut head)
+        .map_err(unreadable)?;
+    src.rewind().map_err(unreadable)?;
+    let (valid_utf8, ascii) = scan_utf8(&mut src).map_err(unreadable)?;
+    let (charset, bom) = choose_charset(&head, content_type, valid_utf8, ascii);
+    src.seek(SeekFrom::Start(bom as u64)).map_err(unreadable)?;
+    let text = Utf8Reader::new(src, charset.decoding());
+    let head_text = decode_with(charset, &head[bom.min(head.len())..]);
+    let start = head_text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     let doc_base = Url::parse(feed_url.trim()).ok();
-    let mut feed = match body.chars().next() {
+    let mut feed = match start.chars().next() {
         None => return Err(ParseError::Empty),
-        Some('<') => parse_xml(&text, bytes, feed_url, doc_base.as_ref())?,
-        Some('{') => parse_json(body, feed_url, doc_base.as_ref())?,
+        Some('<') => parse_xml(BoundedXml::new(text), &head, feed_url, doc_base.as_ref())?,
+        Some('{') => {
+            let whole = read_whole(text, bom)?;
+            let body = whole.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+            check_whole(body, true)?;
+            parse_json(body, feed_url, doc_base.as_ref())?
+        }
         Some('[') => {
             return Err(ParseError::NotAFeed(
                 "a JSON document, but not a JSON Feed".into(),
             ));
         }
-        Some(_) if is_twtxt(body, content_type) => parse_twtxt(body, feed_url, doc_base.as_ref())?,
+        Some(_) if is_twtxt(start, content_type) => {
+            let whole = read_whole(text, bom)?;
+            let body = whole.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+            check_whole(body, false)?;
+            parse_twtxt(body, feed_url, doc_base.as_ref())?
+        }
         Some(_) => {
             return Err(ParseError::NotAFeed(match mime_essence(content_type) {
                 Some(m) => format!("a {m} document, not RSS, Atom or JSON Feed"),
@@ -222,8 +307,64 @@ pub fn parse(
             }));
         }
     };
-    feed.encoding = encoding;
+    feed.encoding = charset.name();
     Ok(feed)
+}
+
+/// The start of a document read to choose its charset and tell its format.
+const HEAD_BYTES: u64 = 64 * 1024;
+
+/// A JSON Feed or twtxt document (read whole, unlike XML), decoded, up to
+/// [`MAX_WHOLE_DOCUMENT_BYTES`]. It is decoded twice, the first time only to
+/// measure it: a buffer grown as it fills would touch twice as much memory
+/// (and an allocator keeps what it freed).
+fn read_whole<R: Read + Seek>(text: Utf8Reader<R>, bom: usize) -> Result<String, ParseError> {
+    let unreadable = |e: io::Error| ParseError::Malformed(format!("could not read it: {e}"));
+    let decoding = text.decoding();
+    let mut text = text;
+    let len = io::copy(&mut text, &mut io::sink()).map_err(unreadable)?;
+    if len > MAX_WHOLE_DOCUMENT_BYTES as u64 {
+        return Err(ParseError::Malformed(format!(
+            "over {} MiB: a JSON Feed or twtxt file is read whole, up to that size",
+            MAX_WHOLE_DOCUMENT_BYTES >> 20
+        )));
+    }
+    let mut src = text.into_inner();
+    src.seek(SeekFrom::Start(bom as u64)).map_err(unreadable)?;
+    let mut out = Vec::with_capacity(len as usize);
+    Utf8Reader::new(src, decoding)
+        .read_to_end(&mut out)
+        .map_err(unreadable)?;
+    // The decoder writes only UTF-8.
+    Ok(String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// A JSON document is refused with more than this many values (counted as
+/// `{`, `[` and `,`, strings included: an over-count): each costs
+/// `serde_json::Value` a few dozen bytes besides its text.
+pub const MAX_JSON_VALUES: usize = 100_000;
+/// A twtxt file is refused with more lines than this (each becomes an entry
+/// before the newest are kept).
+pub const MAX_TWTXT_LINES: usize = 20_000;
+
+/// Refuses a document read whole that would cost too much to parse.
+fn check_whole(body: &str, json: bool) -> Result<(), ParseError> {
+    let (count, limit, what) = if json {
+        let values = body
+            .bytes()
+            .filter(|b| matches!(b, b'{' | b'[' | b','))
+            .count();
+        (values, MAX_JSON_VALUES, "JSON values")
+    } else {
+        (body.lines().count(), MAX_TWTXT_LINES, "lines")
+    };
+    if count > limit {
+        return Err(ParseError::Malformed(format!(
+            "more than {limit} {what}: too many to read"
+        )));
+    }
+    Ok(())
 }
 
 /// An entry, and whether its identity is its link (the feed gave no id).
@@ -270,6 +411,17 @@ impl Charset {
             Charset::Utf32Be => "UTF-32BE",
         }
     }
+    fn decoding(self) -> Decoding {
+        match self {
+            Charset::Std(e) => Decoding::Encoding(e),
+            Charset::Utf32Le => Decoding::Utf32 {
+                little_endian: true,
+            },
+            Charset::Utf32Be => Decoding::Utf32 {
+                little_endian: false,
+            },
+        }
+    }
     fn is_wide(self) -> bool {
         match self {
             Charset::Std(e) => e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE,
@@ -297,6 +449,28 @@ fn charset_for_label(label: &str) -> Option<Charset> {
 /// Decodes `bytes` to UTF-8 following the precedence in the module docs.
 /// Returns the text (without BOM) and the name of the encoding used.
 fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'static str) {
+    let valid_utf8 = std::str::from_utf8(bytes).is_ok();
+    let (chosen, bom) = choose_charset(bytes, content_type, valid_utf8, bytes.is_ascii());
+    let utf8 = Charset::Std(encoding_rs::UTF_8);
+    if chosen == utf8 && valid_utf8 && bom == 0 {
+        // Checked above: no copy needed.
+        return (
+            Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default()),
+            utf8.name(),
+        );
+    }
+    (decode_with(chosen, &bytes[bom..]), chosen.name())
+}
+
+/// The charset of a document (the precedence in the module docs) and the
+/// length of its byte-order mark. `head` is the start of the document (a few
+/// KiB are enough); `valid_utf8` and `ascii` are about the whole of it.
+fn choose_charset(
+    head: &[u8],
+    content_type: Option<&str>,
+    valid_utf8: bool,
+    ascii: bool,
+) -> (Charset, usize) {
     let boms: [(&[u8], Charset); 5] = [
         (&[0xEF, 0xBB, 0xBF], Charset::Std(encoding_rs::UTF_8)),
         (&[0xFF, 0xFE, 0, 0], Charset::Utf32Le),
@@ -305,22 +479,21 @@ fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'s
         (&[0xFE, 0xFF], Charset::Std(encoding_rs::UTF_16BE)),
     ];
     for (bom, cs) in boms {
-        if bytes.starts_with(bom) {
-            return (decode_with(cs, &bytes[bom.len()..]), cs.name());
+        if head.starts_with(bom) {
+            return (cs, bom.len());
         }
     }
-    if let Some(cs) = sniff_wide(bytes) {
-        return (decode_with(cs, bytes), cs.name());
+    if let Some(cs) = sniff_wide(head) {
+        return (cs, 0);
     }
     let http = content_type
         .and_then(charset_param)
         .and_then(|l| charset_for_label(&l));
-    let decl = xml_declared_encoding(bytes).and_then(|l| charset_for_label(&l));
+    let decl = xml_declared_encoding(head).and_then(|l| charset_for_label(&l));
     // No wide byte pattern was seen: a declared UTF-16/32 is wrong.
     let http = http.filter(|c| !c.is_wide());
     let decl = decl.filter(|c| !c.is_wide());
     let utf8 = Charset::Std(encoding_rs::UTF_8);
-    let valid_utf8 = std::str::from_utf8(bytes).is_ok();
     let chosen = match http.or(decl) {
         None if valid_utf8 => utf8,
         Some(c) if c == utf8 && valid_utf8 => utf8,
@@ -329,17 +502,38 @@ fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'s
             Some(d) if d != utf8 => d,
             _ => Charset::Std(encoding_rs::WINDOWS_1252),
         },
-        Some(_) if valid_utf8 && !bytes.is_ascii() => utf8,
+        Some(_) if valid_utf8 && !ascii => utf8,
         Some(other) => other,
     };
-    if chosen == utf8 && valid_utf8 {
-        // Checked above: no copy needed.
-        return (
-            Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or_default()),
-            utf8.name(),
-        );
+    (chosen, 0)
+}
+
+/// Whether the whole of `src` is valid UTF-8, and whether it is ASCII, read
+/// a chunk at a time.
+fn scan_utf8(src: &mut impl Read) -> io::Result<(bool, bool)> {
+    let mut buf = vec![0u8; 16 * 1024];
+    let (mut valid, mut ascii, mut carry) = (true, true, 0);
+    loop {
+        let n = src.read(&mut buf[carry..])?;
+        let len = carry + n;
+        if n == 0 {
+            // An incomplete sequence at the very end.
+            return Ok((valid && carry == 0, ascii));
+        }
+        ascii &= buf[carry..len].is_ascii();
+        carry = 0;
+        if valid {
+            match std::str::from_utf8(&buf[..len]) {
+                Ok(_) => {}
+                Err(e) if e.error_len().is_none() => {
+                    let at = e.valid_up_to();
+                    buf.copy_within(at..len, 0);
+                    carry = len - at;
+                }
+                Err(_) => valid = false,
+            }
+        }
     }
-    (decode_with(chosen, bytes), chosen.name())
 }
 
 fn decode_with(cs: Charset, bytes: &[u8]) -> Cow<'_, str> {
@@ -526,23 +720,64 @@ struct Doc {
     root: Option<u32>,
     /// The XML error that stopped reading, if any (what was read before it is kept).
     error: Option<String>,
-    /// The root element's namespace URI.
-    root_ns_uri: Option<String>,
+    /// Entries mapped as they closed, by element index (ascending): their
+    /// subtrees are gone from `els`. `None`: an entry with nothing in it.
+    premapped: RefCell<Vec<(u32, Option<Built>)>>,
+    /// What was left out, for [`IncomingFeed::notes`].
+    notes: Vec<String>,
+}
+
+/// The entry being read, in [`Doc::build`].
+struct OpenEntry {
+    idx: u32,
+    atom: bool,
+    /// The stack's length below it: it is closed when the stack is this short.
+    depth: usize,
+    /// `Doc::bases` before it: its own bases go with its subtree.
+    bases: usize,
+    /// Its share of the tree so far.
+    bytes: usize,
+    /// Over [`MAX_ENTRY_BYTES`]: the rest of it is not read.
+    cut: bool,
+}
+
+/// What the document's entries came to, for the notes.
+#[derive(Default)]
+struct EntryCounts {
+    /// Elements nested below [`MAX_DEPTH`] (their text flattened).
+    deep: usize,
+    read: usize,
+    cut: usize,
+    not_read: usize,
+    content_bytes: usize,
+}
+
+fn attr_bytes(attrs: &[Attr]) -> usize {
+    attrs
+        .iter()
+        .map(|a| 32 + a.qname.len() + a.value.len())
+        .sum()
 }
 
 impl Doc {
-    /// Builds the tree. Elements in the `alias` namespace are read as if they
-    /// had none (a feed root in an unknown namespace, e.g. a made-up RSS one).
-    fn build(text: &str, doc_base: Option<&Url>, alias: Option<&str>) -> Doc {
+    /// Builds the tree from UTF-8 XML, a buffered event at a time. Entries
+    /// where a feed puts them (Atom `entry` in `feed`, RSS `item` in
+    /// `channel`, `rss` or `rdf:RDF`) are mapped when they close and their
+    /// subtrees dropped, within the limits in the module docs. A root in an
+    /// unknown namespace named like a feed (a made-up RSS namespace) has its
+    /// namespace read as none.
+    fn build(input: impl BufRead, doc_base: Option<&Url>, feed_url: &str) -> Doc {
         let mut doc = Doc {
             els: Vec::new(),
             bases: Vec::new(),
             root: None,
             error: None,
-            root_ns_uri: None,
+            premapped: RefCell::new(Vec::new()),
+            notes: Vec::new(),
         };
-        let ns_of = |uri: &str| {
-            if Some(uri) == alias {
+        let mut alias: Option<String> = None;
+        let ns_of = |uri: &str, alias: &Option<String>| {
+            if Some(uri) == alias.as_deref() {
                 Ns::None
             } else {
                 Ns::from_uri(uri)
@@ -555,7 +790,7 @@ impl Doc {
             }
             None => NO_BASE,
         };
-        let mut reader = NsReader::from_str(text);
+        let mut reader = NsReader::from_reader(input);
         let config = reader.config_mut();
         config.check_end_names = false;
         config.allow_unmatched_ends = true;
@@ -563,19 +798,39 @@ impl Doc {
         config.expand_empty_elements = false;
         config.trim_text(false);
 
+        let mut buf = Vec::new();
         let mut stack: Vec<u32> = Vec::new();
-        // Depth of elements skipped below MAX_DEPTH.
-        let mut skipped: usize = 0;
+        // Depth of elements below MAX_DEPTH: their text is kept, flattened
+        // into the deepest element kept.
+        let mut deep: usize = 0;
+        // Depth of elements not read at all (an entry's rest past its cap, an
+        // entry past the document's limits).
+        let mut dropped: usize = 0;
+        let mut entry: Option<OpenEntry> = None;
+        let mut counts = EntryCounts::default();
+        // The tree's bytes, as `ELEMENT_BYTES`, names, attributes and text.
+        let mut bytes: usize = 0;
         loop {
-            let (ns, event) = match reader.read_resolved_event() {
+            buf.clear();
+            let (ns, event) = match reader.read_resolved_event_into(&mut buf) {
                 Ok((res, ev)) => {
-                    if let (None, ResolveResult::Bound(n), Event::Start(_) | Event::Empty(_)) =
-                        (doc.root, &res, &ev)
-                    {
-                        doc.root_ns_uri = Some(n.0.to_string());
-                    }
                     let ns = match res {
-                        ResolveResult::Bound(n) => ns_of(n.0),
+                        ResolveResult::Bound(n) => {
+                            let uri = n.0;
+                            if doc.root.is_none()
+                                && let Event::Start(e) | Event::Empty(e) = &ev
+                            {
+                                let name = e.local_name();
+                                let local: &str = name.as_ref();
+                                let named_like_a_feed = ["feed", "rss", "rdf", "channel"]
+                                    .iter()
+                                    .any(|n| local.eq_ignore_ascii_case(n));
+                                if Ns::from_uri(uri) == Ns::Other && named_like_a_feed {
+                                    alias = Some(uri.to_string());
+                                }
+                            }
+                            ns_of(uri, &alias)
+                        }
                         ResolveResult::Unknown(p) => Ns::from_undeclared_prefix(&p),
                         ResolveResult::Unbound => Ns::None,
                     };
@@ -589,10 +844,18 @@ impl Doc {
             match event {
                 Event::Start(ref e) | Event::Empty(ref e) => {
                     let empty = matches!(event, Event::Empty(_));
-                    if skipped > 0 || stack.len() >= MAX_DEPTH {
-                        if !empty {
-                            skipped += 1;
-                        }
+                    let opens = usize::from(!empty);
+                    if dropped > 0 {
+                        dropped += opens;
+                        continue;
+                    }
+                    if deep > 0 || stack.len() >= MAX_DEPTH {
+                        deep += opens;
+                        counts.deep += 1;
+                        continue;
+                    }
+                    if entry.as_ref().is_some_and(|en| en.cut) {
+                        dropped = opens;
                         continue;
                     }
                     if stack.is_empty() && doc.root.is_some() {
@@ -603,7 +866,35 @@ impl Doc {
                         doc.error = Some(format!("more than {MAX_ELEMENTS} elements"));
                         break;
                     }
+                    let name = e.name();
+                    let qname: &str = name.as_ref();
+                    // Some(true): an Atom entry; Some(false): an RSS item.
+                    let starts_entry =
+                        stack
+                            .last()
+                            .filter(|_| entry.is_none())
+                            .and_then(|&parent| {
+                                let local = local_part(qname);
+                                match root_kind(&doc, parent)? {
+                                    RootKind::Atom => {
+                                        (local == "entry" && ns.is_atom()).then_some(true)
+                                    }
+                                    RootKind::Rss | RootKind::Rdf => {
+                                        (local == "item" && ns.is_rss()).then_some(false)
+                                    }
+                                    RootKind::AtomEntry => None,
+                                }
+                            });
+                    if starts_entry.is_some()
+                        && (counts.read >= MAX_ENTRIES_READ
+                            || counts.content_bytes >= MAX_FEED_CONTENT_BYTES)
+                    {
+                        counts.not_read += 1;
+                        dropped = opens;
+                        continue;
+                    }
                     let parent_base = stack.last().map_or(top_base, |&p| doc.els[p as usize].base);
+                    let bases_before = doc.bases.len();
                     let mut attrs = Vec::new();
                     let mut base = parent_base;
                     for a in e
@@ -612,20 +903,20 @@ impl Doc {
                         .take(MAX_ATTRIBUTES)
                         .flatten()
                     {
-                        let qname: &str = a.key.as_ref();
-                        let ans = if qname.starts_with("xml:") {
+                        let key: &str = a.key.as_ref();
+                        let ans = if key.starts_with("xml:") {
                             Ns::Xml
-                        } else if qname == "xmlns" || qname.starts_with("xmlns:") {
+                        } else if key == "xmlns" || key.starts_with("xmlns:") {
                             Ns::Other
                         } else {
                             match reader.resolver().resolve_attribute(a.key).0 {
-                                ResolveResult::Bound(n) => ns_of(n.0),
+                                ResolveResult::Bound(n) => ns_of(n.0, &alias),
                                 ResolveResult::Unknown(p) => Ns::from_undeclared_prefix(&p),
                                 ResolveResult::Unbound => Ns::None,
                             }
                         };
                         let value = unescape(&a.value);
-                        if qname == "xml:base" {
+                        if key == "xml:base" {
                             let parent =
                                 (parent_base != NO_BASE).then(|| &doc.bases[parent_base as usize]);
                             if let Some(u) = resolve_base(value.trim(), parent) {
@@ -635,13 +926,26 @@ impl Doc {
                         }
                         attrs.push(Attr {
                             ns: ans,
-                            qname: qname.into(),
+                            qname: key.into(),
                             value,
                         });
                     }
+                    let cost = ELEMENT_BYTES + qname.len() + attr_bytes(&attrs);
+                    if let Some(en) = entry.as_mut()
+                        && en.bytes + cost > MAX_ENTRY_BYTES
+                    {
+                        doc.bases.truncate(bases_before);
+                        en.cut = true;
+                        counts.cut += 1;
+                        dropped = opens;
+                        continue;
+                    }
+                    if entry.is_none() && starts_entry.is_none() && bytes + cost > MAX_TREE_BYTES {
+                        doc.error = Some(over_tree(reader.buffer_position()));
+                        break;
+                    }
+                    bytes += cost;
                     let idx = doc.els.len() as u32;
-                    let name = e.name();
-                    let qname: &str = name.as_ref();
                     doc.els.push(Element {
                         ns,
                         qname: qname.into(),
@@ -653,13 +957,32 @@ impl Doc {
                         Some(&p) => doc.els[p as usize].children.push(Node::El(idx)),
                         None => doc.root = Some(idx),
                     }
+                    if let Some(en) = entry.as_mut() {
+                        en.bytes += cost;
+                    } else if let Some(atom) = starts_entry {
+                        counts.read += 1;
+                        entry = Some(OpenEntry {
+                            idx,
+                            atom,
+                            depth: stack.len(),
+                            bases: bases_before,
+                            bytes: cost,
+                            cut: false,
+                        });
+                    }
                     if !empty {
                         stack.push(idx);
+                    } else if let Some(en) = entry.take_if(|en| en.idx == idx) {
+                        bytes -= doc.close_entry(en, feed_url, &mut counts);
                     }
                 }
                 Event::End(ref e) => {
-                    if skipped > 0 {
-                        skipped -= 1;
+                    if dropped > 0 {
+                        dropped -= 1;
+                        continue;
+                    }
+                    if deep > 0 {
+                        deep -= 1;
                         continue;
                     }
                     // An end tag closes the nearest open element of that name
@@ -671,13 +994,22 @@ impl Doc {
                         .rposition(|&i| &*doc.els[i as usize].qname == name)
                     {
                         stack.truncate(pos);
+                        if let Some(en) = entry.take_if(|en| stack.len() <= en.depth) {
+                            bytes -= doc.close_entry(en, feed_url, &mut counts);
+                        }
                         if stack.is_empty() {
                             break;
                         }
                     }
                 }
-                Event::Text(ref t) => doc.push_text(&stack, skipped, &t.xml10_content()),
-                Event::CData(ref t) => doc.push_text(&stack, skipped, &t.xml10_content()),
+                Event::Text(ref t) => {
+                    let text = t.xml10_content();
+                    doc.push_text(&stack, dropped, &mut entry, &mut bytes, &text, &mut counts);
+                }
+                Event::CData(ref t) => {
+                    let text = t.xml10_content();
+                    doc.push_text(&stack, dropped, &mut entry, &mut bytes, &text, &mut counts);
+                }
                 Event::GeneralRef(ref r) => {
                     let mut s = String::new();
                     match r.resolve_char_ref() {
@@ -685,23 +1017,112 @@ impl Doc {
                         Ok(None) => push_named_entity(&mut s, r),
                         Err(_) => s.push('\u{FFFD}'),
                     }
-                    doc.push_text(&stack, skipped, &s);
+                    doc.push_text(&stack, dropped, &mut entry, &mut bytes, &s, &mut counts);
                 }
                 Event::Eof => break,
                 // DocType (never processed), comments, processing instructions.
                 _ => {}
             }
+            if bytes > MAX_TREE_BYTES + MAX_ENTRY_BYTES {
+                doc.error = Some(over_tree(reader.buffer_position()));
+                break;
+            }
         }
         if doc.error.is_none() && !stack.is_empty() {
             doc.error = Some("the document ends before its elements are closed".into());
         }
+        doc.note_counts(&counts);
         doc
     }
 
-    fn push_text(&mut self, stack: &[u32], skipped: usize, text: &str) {
-        if skipped > 0 || text.is_empty() {
+    /// Maps a closed entry, drops its subtree, and returns the tree bytes freed.
+    fn close_entry(&mut self, en: OpenEntry, feed_url: &str, counts: &mut EntryCounts) -> usize {
+        let built = {
+            let m = Mapper {
+                doc: self,
+                feed_url,
+            };
+            if en.atom {
+                m.atom_entry(en.idx, None)
+            } else {
+                m.rss_item(en.idx, None)
+            }
+        };
+        // What the entry holds: its HTML, or its tree where that is more
+        // (a huge title, say).
+        let html = built.as_ref().map_or(0, |(e, _)| {
+            e.content_html.as_ref().map_or(0, String::len)
+                + e.summary_html.as_ref().map_or(0, String::len)
+        });
+        counts.content_bytes += html.max(en.bytes);
+        self.els.truncate(en.idx as usize + 1);
+        let el = &mut self.els[en.idx as usize];
+        el.children = Vec::new();
+        el.attrs = Vec::new();
+        self.bases.truncate(en.bases);
+        self.premapped.get_mut().push((en.idx, built));
+        en.bytes
+    }
+
+    fn note_counts(&mut self, counts: &EntryCounts) {
+        let kib = |b: usize| b / 1024;
+        if counts.deep > 0 {
+            self.notes.push(format!(
+                "{} nested deeper than {MAX_DEPTH} levels: kept as their text",
+                plural(counts.deep, "element", "elements")
+            ));
+        }
+        if counts.cut > 0 {
+            self.notes.push(format!(
+                "{} cut short: an entry is read up to {} KiB",
+                plural(counts.cut, "entry", "entries"),
+                kib(MAX_ENTRY_BYTES)
+            ));
+        }
+        if counts.not_read > 0 {
+            self.notes.push(format!(
+                "{} not read: a document is read up to {} entries or {} MiB of entries",
+                plural(counts.not_read, "entry", "entries"),
+                MAX_ENTRIES_READ,
+                MAX_FEED_CONTENT_BYTES >> 20
+            ));
+        }
+    }
+
+    /// The entry this element was, mapped when it closed (taken: asked once).
+    fn take_premapped(&self, i: u32) -> Option<Option<Built>> {
+        let mut premapped = self.premapped.borrow_mut();
+        let at = premapped.binary_search_by_key(&i, |(idx, _)| *idx).ok()?;
+        Some(premapped[at].1.take())
+    }
+
+    /// Text goes to the innermost element read: below MAX_DEPTH that is the
+    /// deepest element kept (the text is flattened into it, not lost); in an
+    /// entry cut short, or in elements not read, it goes nowhere.
+    fn push_text(
+        &mut self,
+        stack: &[u32],
+        dropped: usize,
+        entry: &mut Option<OpenEntry>,
+        bytes: &mut usize,
+        text: &str,
+        counts: &mut EntryCounts,
+    ) {
+        if dropped > 0 || text.is_empty() {
             return;
         }
+        if let Some(en) = entry.as_mut() {
+            if en.cut {
+                return;
+            }
+            if en.bytes + text.len() > MAX_ENTRY_BYTES {
+                en.cut = true;
+                counts.cut += 1;
+                return;
+            }
+            en.bytes += text.len();
+        }
+        *bytes += text.len();
         let Some(&top) = stack.last() else { return };
         let children = &mut self.els[top as usize].children;
         if let Some(Node::Text(last)) = children.last_mut() {
@@ -1151,21 +1572,13 @@ fn skip_raw_text(b: &[u8], from: usize, name: &str) -> usize {
 // XML feeds
 
 fn parse_xml(
-    text: &str,
-    bytes: &[u8],
+    text: impl BufRead,
+    head: &[u8],
     feed_url: &str,
     doc_base: Option<&Url>,
 ) -> Result<IncomingFeed, ParseError> {
-    let mut doc = Doc::build(text, doc_base, None);
-    if let (Some(root), Some(uri)) = (doc.root, doc.root_ns_uri.clone()) {
-        let e = doc.el(root);
-        let named_like_a_feed = ["feed", "rss", "rdf", "channel"]
-            .iter()
-            .any(|n| e.local().eq_ignore_ascii_case(n));
-        if e.ns == Ns::Other && named_like_a_feed {
-            doc = Doc::build(text, doc_base, Some(&uri));
-        }
-    }
+    let bytes = head;
+    let doc = Doc::build(text, doc_base, feed_url);
     let Some(root) = doc.root else {
         if looks_like_html(bytes) {
             return Err(ParseError::NotAFeed("looks like an HTML page".into()));
@@ -1191,7 +1604,7 @@ fn parse_xml(
         doc: &doc,
         feed_url,
     };
-    Ok(match kind {
+    let mut feed = match kind {
         RootKind::Atom => m.atom_feed(el),
         RootKind::AtomEntry => {
             let mut feed = empty_feed(FeedFormat::Atom);
@@ -1200,7 +1613,30 @@ fn parse_xml(
         }
         RootKind::Rss => m.rss_feed(el, FeedFormat::Rss),
         RootKind::Rdf => m.rss_feed(el, FeedFormat::Rdf),
-    })
+    };
+    feed.notes = doc.notes;
+    if let Some(error) = doc.error {
+        feed.notes
+            .push(format!("read only up to where it stops: {error}"));
+    }
+    Ok(feed)
+}
+
+/// Why the document is read no further: its tree is over [`MAX_TREE_BYTES`].
+fn over_tree(at: u64) -> String {
+    format!(
+        "more than {} MiB of markup outside entries (at byte {at})",
+        MAX_TREE_BYTES >> 20
+    )
+}
+
+/// "1 entry", "3 entries".
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -1248,6 +1684,7 @@ fn empty_feed(format: FeedFormat) -> IncomingFeed {
         update_period_minutes: None,
         format,
         encoding: "UTF-8",
+        notes: Vec::new(),
     }
 }
 
@@ -1306,6 +1743,17 @@ impl Draft {
     }
 }
 
+/// An entry mapped before the feed's author was known gets it now, as
+/// [`Draft::finish`] would have given it.
+fn with_feed_author(built: Option<Built>, feed_author: Option<&str>) -> Option<Built> {
+    built.map(|(mut e, from_link)| {
+        if e.author.is_none() {
+            e.author = feed_author.map(str::to_string);
+        }
+        (e, from_link)
+    })
+}
+
 /// "sha256:" and the hex digest of title, content and date.
 fn content_hash(e: &IncomingEntry) -> String {
     let mut h = Sha256::new();
@@ -1362,6 +1810,9 @@ impl Mapper<'_> {
 
     fn atom_entry(&self, el: u32, feed_author: Option<&str>) -> Option<Built> {
         let d = self.doc;
+        if let Some(built) = d.take_premapped(el) {
+            return with_feed_author(built, feed_author);
+        }
         let content = d.child(el, Ns::is_atom, "content");
         let summary = d.child(el, Ns::is_atom, "summary");
         let base_el = content
@@ -1575,6 +2026,9 @@ impl Mapper<'_> {
 
     fn rss_item(&self, el: u32, feed_author: Option<&str>) -> Option<Built> {
         let d = self.doc;
+        if let Some(built) = d.take_premapped(el) {
+            return with_feed_author(built, feed_author);
+        }
         let content = d
             .child(el, |n| n == Ns::Content, "encoded")
             .map(|c| (c, self.rss_html(c)))
@@ -3711,6 +4165,103 @@ mod tests {
             .collect();
         let doc = format!("<rss><channel><item><guid>1</guid>{links}</item></channel></rss>");
         assert_eq!(ok(&doc).entries[0].enclosures.len(), MAX_ENCLOSURES);
+    }
+
+    #[test]
+    fn a_huge_entry_is_cut_short_with_a_note_and_the_others_kept() {
+        let huge = "&lt;p&gt;big&lt;/p&gt;".repeat(MAX_ENTRY_BYTES / 4);
+        let doc = format!(
+            "<rss><channel><title>t</title>\
+             <item><guid>1</guid><description>one</description></item>\
+             <item><guid>2</guid><description>{huge}</description></item>\
+             <item><guid>3</guid><description><![CDATA[{}]]></description></item>\
+             <item><guid>4</guid><description>four</description></item>\
+             </channel></rss>",
+            "x".repeat(3 * MAX_ENTRY_BYTES)
+        );
+        let f = ok(&doc);
+        let ids: Vec<&str> = f.entries.iter().map(|e| e.identity.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3", "4"]);
+        for e in &f.entries[1..3] {
+            let len = e.summary_html.as_ref().map_or(0, String::len);
+            assert!(len > 0 && len <= MAX_ENTRY_BYTES, "{len}");
+        }
+        assert_eq!(f.entries[3].summary_html.as_deref(), Some("four"));
+        assert_eq!(
+            f.notes,
+            ["2 entries cut short: an entry is read up to 512 KiB"]
+        );
+    }
+
+    #[test]
+    fn entries_past_the_document_limits_are_not_read_with_a_note() {
+        let body = "y".repeat(MAX_ENTRY_BYTES / 2);
+        let items: String = (0..40)
+            .map(|i| format!("<item><guid>{i}</guid><description>{body}</description></item>"))
+            .collect();
+        let f = ok(&format!("<rss><channel>{items}</channel></rss>"));
+        let kept = MAX_FEED_CONTENT_BYTES / body.len();
+        assert_eq!(f.entries.len(), kept);
+        assert_eq!(
+            f.notes,
+            [format!(
+                "{} entries not read: a document is read up to {MAX_ENTRIES_READ} entries or 4 MiB of entries",
+                40 - kept
+            )]
+        );
+    }
+
+    #[test]
+    fn documents_read_whole_are_refused_past_their_limits() {
+        let refused = |doc: String| match parse(doc.as_bytes(), None, URL) {
+            Err(ParseError::Malformed(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        let big = format!(
+            "{{\"version\":\"https://jsonfeed.org/version/1.1\",\"items\":[{{\"id\":\"1\",\"content_text\":\"{}\"}}]}}",
+            "x".repeat(MAX_WHOLE_DOCUMENT_BYTES)
+        );
+        assert!(refused(big).starts_with("over 2 MiB"));
+        let many = format!(
+            "{{\"version\":\"https://jsonfeed.org/version/1.1\",\"items\":[{}]}}",
+            "1,".repeat(MAX_JSON_VALUES)
+        );
+        assert_eq!(
+            refused(many),
+            "more than 100000 JSON values: too many to read"
+        );
+        let lines = "2026-01-01T00:00:00Z\tx\n".repeat(MAX_TWTXT_LINES + 1);
+        assert_eq!(refused(lines), "more than 20000 lines: too many to read");
+        let fits = "2026-01-01T00:00:00Z\tx\n".repeat(MAX_TWTXT_LINES);
+        assert_eq!(ok(&fits).format, FeedFormat::Twtxt);
+    }
+
+    #[test]
+    fn entries_of_huge_titles_count_against_the_document_limit() {
+        let title = "t".repeat(MAX_ENTRY_BYTES / 2);
+        let items: String = (0..40)
+            .map(|i| format!("<item><guid>{i}</guid><title>{title}</title></item>"))
+            .collect();
+        let f = ok(&format!("<rss><channel>{items}</channel></rss>"));
+        assert!(f.entries.len() < 40 / 2, "{}", f.entries.len());
+        assert_eq!(f.notes.len(), 1, "{:?}", f.notes);
+    }
+
+    #[test]
+    fn content_nested_below_max_depth_is_kept_as_flattened_text() {
+        let doc = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><id>1</id>\
+             <content type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">{}deep <b>text</b>{}</div></content></entry></feed>",
+            "<div>".repeat(2 * MAX_DEPTH),
+            "</div>".repeat(2 * MAX_DEPTH)
+        );
+        let f = ok(&doc);
+        let content = f.entries[0].content_html.as_deref().unwrap_or_default();
+        assert!(
+            content.contains("deep text"),
+            "{}",
+            &content[content.len().saturating_sub(80)..]
+        );
     }
 
     /// Mangled documents never panic.

@@ -4,7 +4,6 @@
 
 use super::fetch::{self, CacheHints, FetchOutcome, FetchRequest};
 use super::ingest::{self, PreparedEntry};
-use super::parse;
 use super::schedule;
 use crate::store::{self, follows::Follow, follows::PollRecord};
 use anyhow::{Context, Result};
@@ -14,6 +13,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The status of a feed fetched and stored with notes on what was not read
+/// or kept (kept where errors are: `following` shows them as notes).
+pub const PARTLY_READ: &str = "ok, partly read";
 /// Feeds fetched at once.
 pub const WORKERS: usize = 4;
 /// Feeds of one host fetched at once.
@@ -52,6 +54,8 @@ enum Polled {
     },
     Fetched {
         entries: Vec<PreparedEntry>,
+        /// What was not read or kept (`parse::IncomingFeed::notes`).
+        notes: Vec<String>,
         title: Option<String>,
         home_url: Option<String>,
         etag: Option<String>,
@@ -125,9 +129,12 @@ fn poll_due(
         .max_seconds
         .map(|s| Instant::now() + Duration::from_secs(s));
     let queues = host_queues(due);
-    let (sender, receiver) = mpsc::channel::<(Follow, Polled)>();
+    // Bounded: a worker with a feed in hand waits for the writer rather than
+    // fetching more (see `processing` below).
+    let (sender, receiver) = mpsc::sync_channel::<(Follow, Polled)>(1);
     let queues = Arc::new(Mutex::new(queues));
     let total = summary.due;
+    let processing = &Mutex::new(());
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..WORKERS {
             let queues = queues.clone();
@@ -143,14 +150,19 @@ fn poll_due(
                         if deadline.is_some_and(|d| Instant::now() >= d) {
                             return;
                         }
-                        let result = poll_one(&follow, node_url, allow_private, deadline);
+                        let fetched = fetch_one(&follow, node_url, allow_private, deadline);
                         // Cut short by our own time limit, not the feed's fault:
                         // nothing is recorded, and the next run tries again.
-                        if matches!(result, Polled::Failed(_))
-                            && deadline.is_some_and(|d| Instant::now() >= d)
-                        {
+                        if fetched.is_err() && deadline.is_some_and(|d| Instant::now() >= d) {
                             return;
                         }
+                        // One feed at a time is parsed, sanitized and handed
+                        // to the writer: the pool fetches in parallel (into
+                        // bodies that hold little memory), but only one
+                        // feed's entries are being built at once, and at most
+                        // two more wait (in the channel, at the writer).
+                        let _one_at_a_time = processing.lock().unwrap_or_else(|p| p.into_inner());
+                        let result = into_polled(fetched);
                         if sender.send((follow, result)).is_err() {
                             return;
                         }
@@ -208,13 +220,13 @@ pub fn host_of(url: &str) -> &str {
     rest.split(['/', '?', '#']).next().unwrap_or(rest)
 }
 
-/// Fetch, parse and sanitize one feed (on a worker thread).
-fn poll_one(
+/// Fetches one feed (on a worker thread).
+fn fetch_one(
     follow: &Follow,
     node_url: &str,
     allow_private: bool,
     deadline: Option<Instant>,
-) -> Polled {
+) -> Result<FetchOutcome, fetch::FetchError> {
     let request = FetchRequest {
         url: &follow.url,
         etag: follow.etag.as_deref(),
@@ -223,7 +235,12 @@ fn poll_one(
         allow_private,
     };
     // A run bounded by --max-seconds ends its fetches by then too.
-    match fetch::fetch_until(&request, deadline) {
+    fetch::fetch_until(&request, deadline)
+}
+
+/// Parses and sanitizes what a fetch brought (on a worker thread).
+fn into_polled(fetched: Result<FetchOutcome, fetch::FetchError>) -> Polled {
+    match fetched {
         Err(error) => Polled::Failed(error.to_string()),
         Ok(FetchOutcome::NotModified { cache }) => Polled::NotModified { cache },
         Ok(FetchOutcome::Gone) => Polled::Gone,
@@ -242,10 +259,11 @@ fn poll_one(
             etag,
             last_modified,
             cache,
-        }) => match parse::parse(&body, content_type.as_deref(), &final_url) {
+        }) => match ingest::parse_body(&body, content_type.as_deref(), &final_url) {
             Err(error) => Polled::Failed(error.to_string()),
-            Ok(feed) => Polled::Fetched {
-                entries: ingest::prepare(&feed),
+            Ok(mut feed) => Polled::Fetched {
+                entries: ingest::prepare(std::mem::take(&mut feed.entries), &mut feed.notes),
+                notes: std::mem::take(&mut feed.notes),
                 title: feed
                     .title
                     .as_deref()
@@ -274,6 +292,10 @@ fn record(
     summary: &mut Summary,
 ) -> Result<()> {
     let name = follow.display_name().to_string();
+    let joined_notes = match &result {
+        Polled::Fetched { notes, .. } if !notes.is_empty() => Some(notes.join("; ")),
+        _ => None,
+    };
     store::write_entries_if_changed(conn, |tx| {
         // Only new or changed entries, or a feed renamed, change what pages
         // show; most polls find nothing new and must leave the pages be.
@@ -297,6 +319,7 @@ fn record(
             },
             Polled::Fetched {
                 entries,
+                notes,
                 title,
                 home_url,
                 etag,
@@ -321,6 +344,8 @@ fn record(
                         *update_period_minutes,
                     ),
                     validators: Some((etag.as_deref(), last_modified.as_deref())),
+                    status: if notes.is_empty() { "ok" } else { PARTLY_READ },
+                    error: joined_notes.as_deref(),
                     title: title.as_deref(),
                     home_url: home_url.as_deref(),
                     new_url: permanent_url.as_deref(),

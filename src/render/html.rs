@@ -394,7 +394,13 @@ pub fn following(page: &Page, follows: &[Follow], form: &FollowForm, now: i64) -
                                 button.link type="submit" { "Unfollow" }
                             }
                         }
-                        @if let Some(error) = &f.last_error { div.meta.error { "Error: " (error) } }
+                        @if let Some(error) = &f.last_error {
+                            @if f.last_status.as_deref() == Some(crate::poll::run::PARTLY_READ) {
+                                div.meta { "Note: " (error) }
+                            } @else {
+                                div.meta.error { "Error: " (error) }
+                            }
+                        }
                     }
                 }
             }

@@ -28,6 +28,12 @@ pub enum Route {
     },
     /// Headers, then one body byte every 200 ms, forever.
     SlowDrip,
+    /// 200 with these headers (`Content-Encoding`, say) and body, as is,
+    /// every time: no validators.
+    Raw {
+        headers: Vec<(String, String)>,
+        body: Arc<[u8]>,
+    },
 }
 
 /// One request as received: method, path, headers (lower-case names).
@@ -154,6 +160,7 @@ fn serve(stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, seen: &Mutex
             respond(&mut out, status, &[("Location".into(), location)], b"")
         }
         Some(Route::Status { status, headers }) => respond(&mut out, status, &headers, b"status"),
+        Some(Route::Raw { headers, body }) => respond(&mut out, 200, &headers, &body),
         Some(Route::SlowDrip) => {
             let _ = out.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\n\r\n<rss");
             for _ in 0..1000 {

@@ -1,0 +1,482 @@
+//! Reading a fetched document as a stream, in bounded memory: its bytes
+//! decoded to UTF-8 a buffer at a time ([`Utf8Reader`]), and XML cut into
+//! events of bounded size ([`BoundedXml`]) for quick-xml's buffered reader.
+//! Does not parse: `poll::parse` does, from these.
+//!
+//! quick-xml's buffered reader holds one whole event (a text run, a CDATA
+//! section, a tag, a comment, a DOCTYPE) in its buffer before it returns it,
+//! so a 16 MiB CDATA section would cost 16 MiB (32 once the buffer has
+//! doubled). [`BoundedXml`] keeps every event under a bound without changing
+//! what the document says: a long text run is split by an empty comment
+//! (`<!---->`, which the tree builder ignores, so the two halves join again)
+//! and a long CDATA section is closed and reopened (`]]><![CDATA[`). An
+//! attribute value is cut at [`MAX_ATTRIBUTE_BYTES`], and a tag longer than
+//! [`MAX_MARKUP_BYTES`] loses its last attributes. Markup that cannot be
+//! split or cut (a comment, a declaration, a processing instruction) longer
+//! than that ends the read with an error, which the parser treats as a
+//! document cut short there (what came before it is kept).
+
+use std::io::{self, BufRead, Read};
+
+use encoding_rs::{Decoder, Encoding};
+
+/// A text run or CDATA section is split after this many bytes.
+pub const SPLIT_BYTES: usize = 32 * 1024;
+/// What is kept of one attribute value, in bytes.
+pub const MAX_ATTRIBUTE_BYTES: usize = 16 * 1024;
+/// The longest tag, comment, processing instruction or declaration read.
+pub const MAX_MARKUP_BYTES: usize = 256 * 1024;
+const CHUNK: usize = 16 * 1024;
+
+/// How the bytes of a document become UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoding {
+    /// An encoding_rs encoding (UTF-8, UTF-16, the legacy single- and
+    /// multi-byte ones).
+    Encoding(&'static Encoding),
+    /// UTF-32, which encoding_rs does not decode.
+    Utf32 { little_endian: bool },
+}
+
+/// `inner` decoded to UTF-8 (malformed sequences become U+FFFD), a chunk at a
+/// time: it holds at most a few chunks, whatever the document's length.
+pub struct Utf8Reader<R> {
+    inner: R,
+    decoding: Decoding,
+    decoder: Option<Decoder>,
+    input: Vec<u8>,
+    /// Undecoded bytes carried to the next read (UTF-32 only).
+    carry: usize,
+    output: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl<R: Read> Utf8Reader<R> {
+    /// `inner` must start after any byte-order mark.
+    pub fn new(inner: R, decoding: Decoding) -> Self {
+        let decoder = match decoding {
+            Decoding::Encoding(e) => Some(e.new_decoder_without_bom_handling()),
+            Decoding::Utf32 { .. } => None,
+        };
+        Utf8Reader {
+            inner,
+            decoding,
+            decoder,
+            input: vec![0; CHUNK],
+            carry: 0,
+            output: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+
+    /// How it decodes.
+    pub fn decoding(&self) -> Decoding {
+        self.decoding
+    }
+
+    /// The reader it decodes, wherever reading left it.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    fn refill(&mut self) -> io::Result<()> {
+        let n = loop {
+            match self.inner.read(&mut self.input[self.carry..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        let last = n == 0;
+        let len = self.carry + n;
+        self.output.clear();
+        self.at = 0;
+        match (&mut self.decoder, self.decoding) {
+            (Some(decoder), _) => {
+                let room = decoder.max_utf8_buffer_length(len).unwrap_or(len * 3 + 16);
+                self.output.resize(room, 0);
+                let (_, read, written, _) =
+                    decoder.decode_to_utf8(&self.input[..len], &mut self.output, last);
+                debug_assert_eq!(read, len);
+                self.output.truncate(written);
+                self.carry = 0;
+            }
+            (None, Decoding::Utf32 { little_endian }) => {
+                let whole = len - len % 4;
+                let mut s = String::with_capacity(whole);
+                for c in self.input[..whole].chunks(4) {
+                    let v = if little_endian {
+                        u32::from_le_bytes([c[0], c[1], c[2], c[3]])
+                    } else {
+                        u32::from_be_bytes([c[0], c[1], c[2], c[3]])
+                    };
+                    s.push(char::from_u32(v).unwrap_or('\u{FFFD}'));
+                }
+                if last && whole < len {
+                    s.push('\u{FFFD}');
+                    self.carry = 0;
+                } else {
+                    self.input.copy_within(whole..len, 0);
+                    self.carry = len - whole;
+                }
+                self.output.extend_from_slice(s.as_bytes());
+            }
+            (None, Decoding::Encoding(_)) => unreachable!("a decoder is made for every encoding"),
+        }
+        self.done = last;
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Utf8Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        read_buffered(self, buf)
+    }
+}
+
+impl<R: Read> BufRead for Utf8Reader<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.at == self.output.len() && !self.done {
+            self.refill()?;
+        }
+        Ok(&self.output[self.at..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.at = (self.at + amt).min(self.output.len());
+    }
+}
+
+/// `Read::read` for a reader whose own buffer is its `BufRead` side.
+fn read_buffered(reader: &mut impl BufRead, buf: &mut [u8]) -> io::Result<usize> {
+    let available = reader.fill_buf()?;
+    let n = available.len().min(buf.len());
+    buf[..n].copy_from_slice(&available[..n]);
+    reader.consume(n);
+    Ok(n)
+}
+
+/// Where the lexer is in the XML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lex {
+    /// Character data; `run` bytes since the last markup.
+    Text { run: usize },
+    /// Just after `<`, `seen` bytes of what follows.
+    Open { seen: usize, bang: bool },
+    /// A start or end tag; `quote` is the open quote of an attribute value
+    /// (0 outside one), `value` the bytes of that value so far.
+    Tag { quote: u8, value: usize },
+    /// `<!--`; `dashes` ending the input so far.
+    Comment { dashes: u8 },
+    /// `<![CDATA[`; `brackets` ending the input so far, `run` bytes in this piece.
+    CData { brackets: u8, run: usize },
+    /// `<?`: `question` when the last byte was `?`.
+    Pi { question: bool },
+    /// `<!DOCTYPE` and other declarations: `[` depth and the open quote.
+    Decl { depth: u32, quote: u8 },
+}
+
+/// UTF-8 XML from `inner`, in events of bounded size (see the module docs).
+pub struct BoundedXml<R> {
+    inner: R,
+    lex: Lex,
+    /// Bytes of the markup in hand (tags, comments, declarations).
+    markup: usize,
+    /// In a tag cut short: whether the last byte dropped was a `/` (the tag
+    /// is empty, `<a .../>`).
+    slash: bool,
+    output: Vec<u8>,
+    at: usize,
+}
+
+impl<R: BufRead> BoundedXml<R> {
+    pub fn new(inner: R) -> Self {
+        BoundedXml {
+            inner,
+            lex: Lex::Text { run: 0 },
+            markup: 0,
+            slash: false,
+            output: Vec::with_capacity(CHUNK + 64),
+            at: 0,
+        }
+    }
+
+    fn too_long() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "a tag, comment or declaration longer than {} KiB",
+                MAX_MARKUP_BYTES / 1024
+            ),
+        )
+    }
+
+    /// Lexes one chunk of input into `output`.
+    fn refill(&mut self) -> io::Result<()> {
+        self.output.clear();
+        self.at = 0;
+        let input = self.inner.fill_buf()?;
+        let take = input.len().min(CHUNK);
+        let mut lex = self.lex;
+        let mut markup = self.markup;
+        for &b in &input[..take] {
+            // A UTF-8 continuation byte never starts a split.
+            let boundary = b & 0xC0 != 0x80;
+            let mut keep = true;
+            let before = lex;
+            lex = match lex {
+                Lex::Text { run } => {
+                    if b == b'<' {
+                        markup = 1;
+                        Lex::Open {
+                            seen: 0,
+                            bang: false,
+                        }
+                    } else if run >= SPLIT_BYTES && boundary {
+                        self.output.extend_from_slice(b"<!---->");
+                        Lex::Text { run: 1 }
+                    } else {
+                        Lex::Text { run: run + 1 }
+                    }
+                }
+                Lex::Open { seen, bang } => match (seen, bang, b) {
+                    (0, _, b'?') => Lex::Pi { question: false },
+                    (0, _, b'!') => Lex::Open {
+                        seen: 1,
+                        bang: true,
+                    },
+                    (0, _, b'>') => Lex::Text { run: 0 },
+                    (0, _, _) => Lex::Tag { quote: 0, value: 0 },
+                    (1, true, b'-') => Lex::Open {
+                        seen: 2,
+                        bang: true,
+                    },
+                    (1, true, b'[') => Lex::CData {
+                        brackets: 0,
+                        run: 0,
+                    },
+                    (2, true, b'-') => Lex::Comment { dashes: 0 },
+                    _ => Lex::Decl { depth: 0, quote: 0 },
+                },
+                Lex::Tag { quote: 0, .. } if b == b'>' => Lex::Text { run: 0 },
+                Lex::Tag { quote: 0, .. } if b == b'"' || b == b'\'' => {
+                    Lex::Tag { quote: b, value: 0 }
+                }
+                Lex::Tag { quote: 0, value } => Lex::Tag { quote: 0, value },
+                Lex::Tag { quote, .. } if b == quote => Lex::Tag { quote: 0, value: 0 },
+                Lex::Tag { quote, value } => {
+                    // A value past the bound loses the rest of its bytes, cut
+                    // at a character boundary (`usize::MAX`: cutting).
+                    keep = value != usize::MAX && !(value >= MAX_ATTRIBUTE_BYTES && boundary);
+                    let value = if keep { value + 1 } else { usize::MAX };
+                    Lex::Tag { quote, value }
+                }
+                Lex::Comment { dashes } => match b {
+                    b'>' if dashes >= 2 => Lex::Text { run: 0 },
+                    b'-' => Lex::Comment {
+                        dashes: dashes.saturating_add(1),
+                    },
+                    _ => Lex::Comment { dashes: 0 },
+                },
+                Lex::CData { brackets, run } => match b {
+                    b'>' if brackets >= 2 => Lex::Text { run: 0 },
+                    b']' => Lex::CData {
+                        brackets: brackets.saturating_add(1),
+                        run: run + 1,
+                    },
+                    _ if run >= SPLIT_BYTES && boundary && brackets == 0 => {
+                        self.output.extend_from_slice(b"]]><![CDATA[");
+                        Lex::CData {
+                            brackets: 0,
+                            run: 1,
+                        }
+                    }
+                    _ => Lex::CData {
+                        brackets: 0,
+                        run: run + 1,
+                    },
+                },
+                Lex::Pi { question } => match b {
+                    b'>' if question => Lex::Text { run: 0 },
+                    _ => Lex::Pi {
+                        question: b == b'?',
+                    },
+                },
+                Lex::Decl { depth, quote } => match b {
+                    _ if quote != 0 => Lex::Decl {
+                        depth,
+                        quote: if b == quote { 0 } else { quote },
+                    },
+                    b'"' | b'\'' => Lex::Decl { depth, quote: b },
+                    b'[' => Lex::Decl {
+                        depth: depth + 1,
+                        quote,
+                    },
+                    b']' => Lex::Decl {
+                        depth: depth.saturating_sub(1),
+                        quote,
+                    },
+                    b'>' if depth == 0 => Lex::Text { run: 0 },
+                    _ => Lex::Decl { depth, quote },
+                },
+            };
+            match (before, lex) {
+                // A tag cut short ends as it would have: `>` or `/>`.
+                (Lex::Tag { quote: 0, .. }, Lex::Text { .. }) if markup > MAX_MARKUP_BYTES => {
+                    if self.slash {
+                        self.output.push(b'/');
+                    }
+                    markup = 0;
+                }
+                // A CDATA section splits itself; text needs no bound.
+                (_, Lex::Text { .. } | Lex::CData { .. }) => markup = 0,
+                (_, Lex::Tag { .. }) if markup > MAX_MARKUP_BYTES => {
+                    // The rest of a tag past the bound (attributes) is dropped.
+                    if !b.is_ascii_whitespace() {
+                        self.slash = b == b'/' && matches!(before, Lex::Tag { quote: 0, .. });
+                    }
+                    keep = false;
+                }
+                _ if !keep => {}
+                (_, Lex::Tag { quote, .. }) => {
+                    markup += 1;
+                    if markup > MAX_MARKUP_BYTES {
+                        // Cut here: close a value left open.
+                        if let Lex::Tag { quote: q, .. } = before
+                            && q != 0
+                        {
+                            self.output.push(q);
+                        }
+                        self.slash = false;
+                        keep = quote == 0 && b == b'/';
+                        if keep {
+                            self.slash = true;
+                            keep = false;
+                        }
+                    }
+                }
+                _ => {
+                    markup += 1;
+                    if markup > MAX_MARKUP_BYTES {
+                        self.inner.consume(take);
+                        return Err(Self::too_long());
+                    }
+                }
+            }
+            if keep {
+                self.output.push(b);
+            }
+        }
+        self.inner.consume(take);
+        self.lex = lex;
+        self.markup = markup;
+        Ok(())
+    }
+}
+
+impl<R: BufRead> Read for BoundedXml<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        read_buffered(self, buf)
+    }
+}
+
+impl<R: BufRead> BufRead for BoundedXml<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        // An input chunk can lex to nothing (a cut attribute value): read on.
+        while self.at == self.output.len() {
+            if self.inner.fill_buf()?.is_empty() {
+                break;
+            }
+            self.refill()?;
+        }
+        Ok(&self.output[self.at..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.at = (self.at + amt).min(self.output.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bounded(xml: &str) -> String {
+        let mut out = String::new();
+        BoundedXml::new(xml.as_bytes())
+            .read_to_string(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn short_documents_pass_unchanged() {
+        let xml = "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"<b>\">]><!-- a > b -->\
+                   <rss a='x>y'><![CDATA[ a ] ] > ]]]><x/>text &amp; more</rss>";
+        assert_eq!(bounded(xml), xml);
+    }
+
+    #[test]
+    fn long_text_and_cdata_are_split_without_change_of_meaning() {
+        let text = "é".repeat(SPLIT_BYTES);
+        let xml = format!("<a>{text}</a><b><![CDATA[{text}]]></b>");
+        let out = bounded(&xml);
+        assert!(out.contains("<!---->"), "text split");
+        assert!(out.contains("]]><![CDATA["), "CDATA split");
+        let rejoined = out.replace("<!---->", "").replace("]]><![CDATA[", "");
+        assert_eq!(rejoined, xml);
+    }
+
+    #[test]
+    fn long_attribute_values_and_tags_are_cut_and_long_comments_refused() {
+        let value = "v".repeat(3 * MAX_ATTRIBUTE_BYTES);
+        let out = bounded(&format!("<a href=\"{value}\" b='1'>t</a>"));
+        assert_eq!(
+            out,
+            format!("<a href=\"{}\" b='1'>t</a>", &value[..MAX_ATTRIBUTE_BYTES])
+        );
+        for (end, kept_end) in [(">t</a>", ">t</a>"), ("/><b/>", "/><b/>")] {
+            let tag = format!(
+                "<a {} c=\"x>y\" {end}",
+                "b='1' ".repeat(MAX_MARKUP_BYTES / 4)
+            );
+            let out = bounded(&tag);
+            assert!(out.len() <= MAX_MARKUP_BYTES + 16, "{}", out.len());
+            assert!(out.starts_with("<a b='1' b='1'"));
+            assert!(out.ends_with(kept_end), "{}", &out[out.len() - 20..]);
+        }
+        let comment = format!("<!-- {} -->", "x".repeat(MAX_MARKUP_BYTES));
+        let mut sink = String::new();
+        let err = BoundedXml::new(comment.as_bytes())
+            .read_to_string(&mut sink)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn decodes_in_chunks() {
+        let text = "Grüße, ½ € — ".repeat(5000);
+        let (latin, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+        let mut out = String::new();
+        Utf8Reader::new(&latin[..], Decoding::Encoding(encoding_rs::WINDOWS_1252))
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, text);
+        let wide: Vec<u8> = "a€😀"
+            .chars()
+            .flat_map(|c| (c as u32).to_be_bytes())
+            .chain([0, 0])
+            .collect();
+        let mut out = String::new();
+        Utf8Reader::new(
+            &wide[..],
+            Decoding::Utf32 {
+                little_endian: false,
+            },
+        )
+        .read_to_string(&mut out)
+        .unwrap();
+        assert_eq!(out, "a€😀\u{FFFD}");
+    }
+}
