@@ -1,6 +1,7 @@
 //! The command line (SPEC §3): one small function per command. Errors are
 //! returned to `main`, which prints them once, on one line.
 
+use crate::poll::sanitize::RemoteImages;
 use crate::store::{self, posts::PostId};
 use crate::web::{auth, gateway};
 use crate::{home, posts};
@@ -135,6 +136,7 @@ const PUBLIC_SETTINGS: &[&str] = &[
     "allow_private_addresses",
     "publish_dir",
     "trust_forwarded",
+    RemoteImages::SETTING,
 ];
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -224,6 +226,7 @@ fn create_home(home: &Path, url: &str, name: &str, password: Option<&str>) -> Re
         store::settings::set(tx, "public_timeline", "false")?;
         store::settings::set(tx, "allow_private_addresses", "false")?;
         store::settings::set(tx, "trust_forwarded", "false")?;
+        store::settings::set(tx, RemoteImages::SETTING, "show")?;
         store::settings::set(tx, "id_prefix", &id_prefix)?;
         store::settings::set(tx, "feed_id", &feed_id)?;
         if let Some(hash) = &password_hash {
@@ -579,6 +582,13 @@ fn validate_setting(key: &str, value: &str) -> Result<String> {
             Ok(url)
         }
         "publish_dir" => crate::publish::validate_dir(&clean),
+        RemoteImages::SETTING => match RemoteImages::parse(&clean) {
+            Some(_) => Ok(clean),
+            None => bail!(
+                "{key} is show (remote images load with the page) or click (each is a link; \
+                 nothing is fetched until you click it), not {value:?}"
+            ),
+        },
         "public_timeline" | "allow_private_addresses" | "trust_forwarded" => match clean.as_str() {
             "true" | "false" => Ok(clean),
             _ => bail!("{key} is true or false, not {value:?}"),
@@ -744,6 +754,18 @@ mod tests {
             "true"
         );
         assert!(validate_setting("trust_forwarded", "1").is_err());
+        assert_eq!(
+            validate_setting("remote_images", " click ").unwrap(),
+            "click"
+        );
+        assert_eq!(validate_setting("remote_images", "show").unwrap(), "show");
+        let refused = validate_setting("remote_images", "hide")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("show") && refused.contains("click"),
+            "{refused}"
+        );
         assert!(validate_setting("name", "  ").is_err());
         assert!(validate_setting("password_hash", "x").is_err());
     }

@@ -128,6 +128,124 @@ impl maud::Render for SafeHtml {
     }
 }
 
+/// How a page shows the remote images of followed entries: the owner's
+/// `remote_images` setting. Either way no Referer goes with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RemoteImages {
+    /// Loaded with the page (lazily, as they scroll near).
+    #[default]
+    Show,
+    /// Each is a link labelled with its alt text: the browser fetches
+    /// nothing from the image's host until the owner clicks it (tracking
+    /// pixels see nothing).
+    Click,
+}
+
+impl RemoteImages {
+    /// The setting's name.
+    pub const SETTING: &'static str = "remote_images";
+
+    /// `show` or `click`.
+    pub fn parse(value: &str) -> Option<RemoteImages> {
+        match value {
+            "show" => Some(RemoteImages::Show),
+            "click" => Some(RemoteImages::Click),
+            _ => None,
+        }
+    }
+
+    /// The stored setting: absent (databases made before it) or unknown is `show`.
+    pub fn from_setting(value: Option<&str>) -> RemoteImages {
+        value.and_then(RemoteImages::parse).unwrap_or_default()
+    }
+}
+
+/// What every `<img>` of a page gets: no Referer to the image's host, no
+/// fetch before it scrolls near, no wait for decoding.
+pub const IMAGE_ATTRIBUTES: &str =
+    r#"referrerpolicy="no-referrer" loading="lazy" decoding="async""#;
+
+impl SafeHtml {
+    /// This HTML with its images shown as `mode` says: each `<img>` gets
+    /// [`IMAGE_ATTRIBUTES`]; with [`RemoteImages::Click`], each image from
+    /// the web (an http(s) `src`, not a `data:` one) becomes a link to it
+    /// labelled "image: ALT" (inside a link, the label alone, which leaves
+    /// that link the one to click).
+    ///
+    /// A narrow rewrite, not a parse: it relies on the sanitizer's own
+    /// serialization, where every `<` opens a tag and attribute values are
+    /// double-quoted with `"`, `<` and `>` escaped, so an `<img>` tag ends at
+    /// the first `>` and its values can be copied as they are (escaped for an
+    /// attribute, they are escaped for text too). The build with the
+    /// sanitizer switched off (`crate::defence_off`) shows its raw HTML as it
+    /// is.
+    pub fn with_remote_images(&self, mode: RemoteImages) -> SafeHtml {
+        if crate::defence_off::sanitizer_off() || !self.0.contains("<img") {
+            return self.clone();
+        }
+        let html = self.0.as_str();
+        let mut out = String::with_capacity(html.len() + 128);
+        let mut links_open = 0usize;
+        let mut rest = html;
+        while let Some(at) = rest.find('<') {
+            out.push_str(&rest[..at]);
+            rest = &rest[at..];
+            let end = rest.find('>').map_or(rest.len(), |e| e + 1);
+            let (tag, after) = rest.split_at(end);
+            rest = after;
+            let Some(attributes) = tag
+                .strip_prefix("<img")
+                .filter(|a| a.starts_with([' ', '>']))
+            else {
+                if tag.starts_with("<a ") || tag == "<a>" {
+                    links_open += 1;
+                } else if tag == "</a>" {
+                    links_open = links_open.saturating_sub(1);
+                }
+                out.push_str(tag);
+                continue;
+            };
+            let value = |name: &str| attribute_value(attributes, name).filter(|v| !v.is_empty());
+            let src = value("src").filter(|src| is_web_url(src));
+            match (mode, src) {
+                (RemoteImages::Click, Some(src)) => {
+                    let label = value("alt").or_else(|| value("title"));
+                    let label = label.map_or("image".to_string(), |l| format!("image: {l}"));
+                    if links_open > 0 {
+                        out.push_str(&format!("<span>[{label}]</span>"));
+                    } else {
+                        out.push_str(&format!(
+                            "<a href=\"{src}\" rel=\"{LINK_REL}\" referrerpolicy=\"no-referrer\">[{label}]</a>"
+                        ));
+                    }
+                }
+                _ => {
+                    out.push_str("<img ");
+                    out.push_str(IMAGE_ATTRIBUTES);
+                    out.push_str(attributes);
+                }
+            }
+        }
+        out.push_str(rest);
+        SafeHtml(out)
+    }
+}
+
+/// The raw (still escaped) value of `name` in a serialized tag's attributes
+/// (` name="value"...>`).
+fn attribute_value<'a>(attributes: &'a str, name: &str) -> Option<&'a str> {
+    let mut rest = attributes;
+    while let Some(at) = rest.find('"') {
+        let key = rest[..at].trim_start().trim_end_matches('=');
+        let value_end = rest[at + 1..].find('"')? + at + 1;
+        if key == name {
+            return Some(&rest[at + 1..value_end]);
+        }
+        rest = &rest[value_end + 1..];
+    }
+    None
+}
+
 /// `base_url`: the entry's base (xml:base or the feed URL); relative href/src
 /// are resolved against it.
 ///
@@ -2146,6 +2264,84 @@ mod tests {
         let raw = String::from("<p>Hi</p>");
         let page = maud::html! { div { (raw) } }.into_string();
         assert_eq!(page, "<div>&lt;p&gt;Hi&lt;/p&gt;</div>");
+    }
+
+    #[test]
+    fn remote_images_send_no_referrer_and_load_lazily() {
+        let safe = sanitize(
+            "<p><img src=\"https://t.example/p.gif?a=1&b=2\" alt=\"A &amp; B\"> \
+             <img src=\"data:image/png;base64,AAAA\"><img></p>",
+            BASE,
+        );
+        assert_eq!(
+            safe.with_remote_images(RemoteImages::Show).as_str(),
+            format!(
+                "<p><img {IMAGE_ATTRIBUTES} src=\"https://t.example/p.gif?a=1&amp;b=2\" \
+                 alt=\"A &amp; B\"> <img {IMAGE_ATTRIBUTES} src=\"data:image/png;base64,AAAA\">\
+                 <img {IMAGE_ATTRIBUTES}></p>"
+            )
+        );
+    }
+
+    #[test]
+    fn remote_images_on_click_are_links_and_fetch_nothing() {
+        let safe = sanitize(
+            "<p>x <img src=\"https://t.example/p.gif?a=1&b=2\" alt=\"A &quot;B&quot;\" width=\"1\">\
+             <img src=\"/rel.png\" title=\"T\"><img src=\"https://t.example/n.png\">\
+             <img src=\"data:image/png;base64,AAAA\" alt=\"d\">\
+             <a href=\"https://ex.org/\">in <img src=\"https://t.example/l.png\" alt=\"L\"></a> y</p>",
+            BASE,
+        );
+        let rel = LINK_REL;
+        assert_eq!(
+            safe.with_remote_images(RemoteImages::Click).as_str(),
+            format!(
+                "<p>x <a href=\"https://t.example/p.gif?a=1&amp;b=2\" rel=\"{rel}\" \
+                 referrerpolicy=\"no-referrer\">[image: A &quot;B&quot;]</a>\
+                 <a href=\"https://ex.org/rel.png\" rel=\"{rel}\" \
+                 referrerpolicy=\"no-referrer\">[image: T]</a>\
+                 <a href=\"https://t.example/n.png\" rel=\"{rel}\" referrerpolicy=\"no-referrer\">[image]</a>\
+                 <img {IMAGE_ATTRIBUTES} src=\"data:image/png;base64,AAAA\" alt=\"d\">\
+                 <a href=\"https://ex.org/\" rel=\"{rel}\">in <span>[image: L]</span></a> y</p>"
+            )
+        );
+        // Whatever the entry, no image from the web is left to load, and
+        // the text around the images is untouched.
+        let mut rng = XorShift(0x94D0_49BB_1331_11EB);
+        let inputs = VECTORS
+            .iter()
+            .map(|v| v.0.to_string())
+            .chain((0..2000).map(|_| random_input(&mut rng)));
+        for input in inputs {
+            let safe = sanitize(&input, BASE);
+            let click = safe.with_remote_images(RemoteImages::Click).into_string();
+            for (at, _) in click.match_indices("<img") {
+                let tag = &click[at..at + click[at..].find('>').unwrap()];
+                assert!(!tag.contains("src=\"http"), "{input:?}: {click}");
+            }
+            let show = safe.with_remote_images(RemoteImages::Show).into_string();
+            let plain = |h: &str| text_of(h);
+            assert_eq!(plain(&show), plain(safe.as_str()), "{input:?}");
+            assert_eq!(
+                show.matches("<img").count(),
+                show.matches(IMAGE_ATTRIBUTES).count()
+            );
+        }
+    }
+
+    /// The text of serialized HTML, tags left out.
+    fn text_of(html: &str) -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out
     }
 
     #[test]
