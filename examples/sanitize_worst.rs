@@ -2,7 +2,7 @@
 //! entries of the same size measured in the same run (`bench/sanitize`).
 //!
 //! ```sh
-//! cargo run --release --example sanitize_worst -- [--bytes N] [--repeat N]
+//! cargo run --release --example sanitize_worst -- [--bytes N] [--repeat N] [--only LABEL]
 //! ```
 //!
 //! Each input is built to `--bytes` (default: the content cap less 64 bytes)
@@ -31,6 +31,8 @@ const INPUTS: &[(&str, &str, bool)] = &[
     ("<dl><dt>a<dd>b", "<dl><dt>a<dd>b", false),
     ("<b id=N><p>", "<b id=N><p>", false),
     ("<p><b id=N></p>x", "<p><b id=N></p>x", false),
+    ("<p><b id=N><i id=N><s id=N></p>x", "<p><b id=N><i id=N><s id=N></p>x", false),
+    ("<div><b id=N></div>x", "<div><b id=N></div>x", false),
     ("<blockquote><b>", "<blockquote><b>", false),
     ("<table><tr><td>", "<table><tr><td>", false),
     ("<svg><foreignObject><div>", "<svg><foreignObject><div>", false),
@@ -42,19 +44,25 @@ fn main() {
     roost::alloc::use_mimalloc();
     let mut bytes = sanitize::MAX_INPUT_BYTES - 64;
     let mut repeat = 5;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let value = args.next().and_then(|v| v.parse().ok());
-        match (arg.as_str(), value) {
+        let value = args.next();
+        let number = value.as_deref().and_then(|v| v.parse().ok());
+        match (arg.as_str(), number) {
             ("--bytes", Some(v)) => bytes = v,
             ("--repeat", Some(v)) => repeat = v,
+            ("--only", _) if value.is_some() => only = value,
             _ => {
-                eprintln!("usage: sanitize_worst [--bytes N] [--repeat N]");
+                eprintln!("usage: sanitize_worst [--bytes N] [--repeat N] [--only LABEL]");
                 std::process::exit(2);
             }
         }
     }
     for &(label, unit, floor) in INPUTS {
+        if only.as_deref().is_some_and(|o| o != label) {
+            continue;
+        }
         let mut input = String::with_capacity(bytes + unit.len() + 16);
         let mut n = 0;
         while input.len() + unit.len() + 8 <= bytes {
@@ -70,9 +78,10 @@ fn main() {
             out_len = out.as_str().len();
         }
         times.sort();
+        let (within, work) = sanitize::tree_work(&input);
         let median = times[times.len() / 2];
         println!(
-            "RESULT label={label:?} floor={floor} bytes={} out={out_len} ms={:.2}",
+            "RESULT label={label:?} floor={floor} bytes={} out={out_len} ms={:.2} work={work} within={within}",
             input.len(),
             median.as_secs_f64() * 1000.0
         );

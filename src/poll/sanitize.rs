@@ -265,8 +265,8 @@ fn attribute_value<'a>(attributes: &'a str, name: &str) -> Option<&'a str> {
 /// (past it, the text alone is kept), long text split for its serializer
 /// (quadratic in the escapes of one text node), attribute values capped at
 /// [`MAX_ATTRIBUTE_BYTES`]. The worst inputs found (512 KiB built to hit
-/// those spots) take about as long as an ordinary entry of the same size
-/// (`bench/sanitize`, figures in BENCHMARKS.md).
+/// those spots) take at most about twice as long as an ordinary entry of the
+/// same size (`bench/sanitize`, figures in BENCHMARKS.md).
 pub fn sanitize(html: &str, base_url: &str) -> SafeHtml {
     if crate::defence_off::sanitizer_off() {
         return SafeHtml(html.to_string());
@@ -521,21 +521,38 @@ fn is_allowed_data_image(path: &str) -> bool {
 // Neither can make anything unsafe: the result still goes through ammonia.
 //
 // Capping the depth is not enough on its own: at depth MAX_NESTING every tag
-// still costs the tree builder a walk of the whole stack (scope checks), and
-// formatting elements closed by a block are re-opened before the next text
+// still costs the tree builder a walk of the whole stack (scope checks),
+// formatting elements closed by a block are re-opened before the next text,
+// and links opened inside links are copied by the adoption agency
 // (`<a href=/N><p>` repeated, or `<ul><li>` and `<dl><dt><dd>` chains: a few
 // hundred KB of them took 2-5 s). So `Nesting` also counts the work the tree
-// builder may do for each token (1 + the depth of the stack + the formatting
-// elements waiting to be re-opened, an upper bound on its walks), and so its
-// own; past WORK_BUDGET for one entry, `prepare` gives up and the entry is
-// kept as text only (`text_only`: the markup stripped by a linear scan, the
-// text never dropped). Ordinary entries are far below it; see
-// `work_is_linear_in_the_input` and `bench/sanitize`.
+// builder and the sanitizer may do for each token (1 + the depth of the stack
+// + the formatting elements waiting to be re-opened, an upper bound on its
+// walks; a weight for each element made or copied), and so its own; past
+// WORK_BUDGET for one entry, `prepare` gives up and the entry is kept as text
+// only (`text_only`: the markup stripped by a linear scan, the text never
+// dropped). Measured in `bench/sanitize` (figures in BENCHMARKS.md), no
+// nested entry within the budget costs more than an ordinary entry of the
+// size cap (text of nothing but `&`, five times longer escaped, costs about
+// twice that); `work_is_linear_in_the_input` checks the counting.
 
 /// The tree-building work (see `Nesting::work`) one entry may cost before it
-/// is kept as text only. A real article of 512 KiB costs under a tenth of it;
-/// a tree nested MAX_NESTING deep from its first tag costs MAX_NESTING² / 2.
+/// is kept as text only. Ordinary entries of 512 KiB count under half of it
+/// (paragraphs with links and emphasis: 0.73 M; a link every 18 bytes:
+/// 0.94 M); markup as dense as a table row every 30 bytes over the whole cap
+/// would be kept as text.
 pub const WORK_BUDGET: usize = 2_000_000;
+
+/// The work counted for each element the tree builder makes (a start tag
+/// kept, or a formatting element re-opened): making it, sanitizing it (a
+/// link's URL is parsed) and serializing it cost about as much as walking
+/// this many entries of the stack (measured with `bench/sanitize`).
+const ELEMENT_WORK: usize = 32;
+
+/// The work counted for one run of the adoption agency (a formatting element
+/// closed out of order, or an `a` opened inside another): it moves elements
+/// and makes copies of them, with their attributes.
+const ADOPTION_WORK: usize = 2 * ELEMENT_WORK;
 
 /// Start tags that would nest deeper than this are dropped (their content is
 /// kept). Real articles are nowhere near; browsers cap the tree at 512.
@@ -551,6 +568,14 @@ const SPLITTER: &str = "<wbr>";
 /// more than [`WORK_BUDGET`].
 fn prepare(html: &str) -> Option<Cow<'_, str>> {
     prepare_within(html, WORK_BUDGET).0
+}
+
+/// The work [`prepare`] counts for `html` (for `bench/sanitize`): `None`
+/// when over [`WORK_BUDGET`].
+#[doc(hidden)]
+pub fn tree_work(html: &str) -> (bool, usize) {
+    let (prepared, work) = prepare_within(html, usize::MAX);
+    (prepared.is_some() && work <= WORK_BUDGET, work)
 }
 
 /// [`prepare`] with a given budget; also returns the work counted (which
@@ -979,7 +1004,9 @@ struct Nesting {
     pending: Vec<(String, String)>,
     /// The work counted so far: for each token, 1 + `stack` + `pending` (the
     /// most the tree builder walks for it, and about what this estimate
-    /// walks), and the formatting elements compared when one is set aside.
+    /// walks), the formatting elements compared when one is set aside,
+    /// [`ELEMENT_WORK`] for each element made and [`ADOPTION_WORK`] for each
+    /// run of the adoption agency.
     work: usize,
 }
 
@@ -1041,6 +1068,8 @@ impl Nesting {
 
     fn reconstruct(&mut self) {
         for (name, identity) in self.pending.drain(..) {
+            // A new element, a copy of the old one's attributes.
+            self.work += ELEMENT_WORK + identity.len();
             self.stack.push(Open {
                 name,
                 identity,
@@ -1093,6 +1122,9 @@ impl Nesting {
                 if let Some(k) = self.pending.iter().rposition(|p| p.0 == "a") {
                     self.pending.remove(k);
                 }
+            } else if name == "a" {
+                // An `a` inside an open one: the adoption agency.
+                self.work += ADOPTION_WORK + tag.attributes.len();
             }
             // A row or a row group closes the cell, then the row it was in.
             let row_or_group = matches!(name, "tr" | "tbody" | "thead" | "tfoot");
@@ -1110,11 +1142,13 @@ impl Nesting {
             self.reconstruct();
         }
         if as_html && VOID.contains(&name) {
+            self.work += ELEMENT_WORK;
             return true;
         }
         if self.stack.len() + self.pending.len() >= MAX_NESTING {
             return false;
         }
+        self.work += ELEMENT_WORK;
         if name == "svg" || name == "math" {
             self.foreign += 1;
         }
@@ -1170,11 +1204,15 @@ impl Nesting {
         } else if FORMATTING.contains(&name) {
             // The adoption agency: when the element is not open (closed by
             // something else), it is forgotten instead of re-opened. When it
-            // is open but not on top, count nothing as closed.
-            if !self.stack.iter().any(|o| o.name == name)
-                && let Some(k) = self.pending.iter().rposition(|p| p.0 == name)
-            {
-                self.pending.remove(k);
+            // is open but not on top, count nothing as closed (but count the
+            // work of the elements it moves and copies).
+            match self.stack.iter().rposition(|o| o.name == name) {
+                None => {
+                    if let Some(k) = self.pending.iter().rposition(|p| p.0 == name) {
+                        self.pending.remove(k);
+                    }
+                }
+                Some(k) => self.work += ADOPTION_WORK + self.stack[k].identity.len(),
             }
             None
         } else {
@@ -2150,6 +2188,29 @@ mod tests {
     }
 
     #[test]
+    fn entries_of_repeated_unclosed_nesting_are_kept_as_text() {
+        // The shapes of the report (a few hundred KB each took 3-5 s): over
+        // the budget, so html5ever never builds their tree.
+        for unit in [
+            "<a href=/N><p>",
+            "<a href=/N><p>x",
+            "<ul><li>",
+            "<ul><li>x",
+            "<dl><dt><dd>",
+            "<dl><dt>a<dd>b",
+        ] {
+            let input: String = (0..300_000 / unit.len())
+                .map(|n| unit.replace('N', &n.to_string()))
+                .collect();
+            assert!(prepare(&input).is_none(), "{unit}");
+            let out = clean(&input);
+            assert_eq!(check_safe(&out), Ok(0), "{unit}");
+            assert_eq!(out.contains('x'), unit.contains('x'), "{unit}");
+            assert_eq!(clean(&out), out, "{unit}");
+        }
+    }
+
+    #[test]
     fn work_is_linear_in_the_input() {
         // Counted on every pass `sanitize` makes: the tree-building work the
         // first pass allows html5ever is within the budget whatever the
@@ -2165,11 +2226,14 @@ mod tests {
                 let (prepared, work) = prepare_within(input, WORK_BUDGET);
                 // One token past the budget at most: a set-aside formatting
                 // element is compared with at most MAX_NESTING others, for
-                // each of at most MAX_NESTING popped.
-                assert!(
-                    work <= WORK_BUDGET + MAX_NESTING * MAX_NESTING + 2 * MAX_NESTING,
-                    "{len} bytes: work {work}"
-                );
+                // each of at most MAX_NESTING popped; at most MAX_NESTING
+                // are re-opened; an adoption or a re-opening copies
+                // attributes (fewer bytes than the input).
+                let one_token = MAX_NESTING * (MAX_NESTING + ELEMENT_WORK)
+                    + 2 * MAX_NESTING
+                    + ADOPTION_WORK
+                    + 2 * input.len();
+                assert!(work <= WORK_BUDGET + one_token, "{len} bytes: work {work}");
                 if prepared.is_none() {
                     fell_back += 1;
                 }
