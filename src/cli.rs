@@ -605,8 +605,7 @@ fn config(home: &Path, key: Option<String>, value: Option<String>) -> Result<()>
     match (key, value) {
         (None, _) => {
             for key in PUBLIC_SETTINGS {
-                let value = store::settings::get(&conn, key)?.unwrap_or_default();
-                println!("{key} = {value}");
+                println!("{key} = {}", shown_setting(&conn, key)?);
             }
         }
         (Some(key), None) if key == crate::publish::SETTING => {
@@ -614,7 +613,7 @@ fn config(home: &Path, key: Option<String>, value: Option<String>) -> Result<()>
         }
         (Some(key), None) => {
             validate_key(&key)?;
-            println!("{}", store::settings::get(&conn, &key)?.unwrap_or_default());
+            println!("{}", shown_setting(&conn, &key)?);
         }
         (Some(key), Some(value)) => {
             let value = validate_setting(&key, &value)?;
@@ -628,6 +627,16 @@ fn config(home: &Path, key: Option<String>, value: Option<String>) -> Result<()>
         }
     }
     Ok(())
+}
+
+/// A setting's value as `roost config` shows it: a setting added after the
+/// database was made shows the default it has there.
+fn shown_setting(conn: &rusqlite::Connection, key: &str) -> Result<String> {
+    let value = store::settings::get(conn, key)?;
+    Ok(match (key, value) {
+        (RemoteImages::SETTING, None) => "show".to_string(),
+        (_, value) => value.unwrap_or_default(),
+    })
 }
 
 /// `roost config publish_dir`: where the static files go, or why nowhere.
