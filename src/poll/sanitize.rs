@@ -23,6 +23,10 @@
 //! - The output is a fixed point: sanitizing it again gives it back unchanged
 //!   (see [`sanitize`] for how), so what the browser parses is the tree that was
 //!   checked, with no mutation on re-parse.
+//! - Images, when a page shows them ([`SafeHtml::with_remote_images`]): no
+//!   Referer, loaded lazily; with the owner's `remote_images = click`, each
+//!   image from the web is a link to it instead, so nothing is fetched from
+//!   its host until the owner clicks.
 //! - Only http(s) URLs from a feed become links or media ([`is_web_url`]):
 //!   entry links, enclosures, the feed's home page, `in-reply-to`.
 //! - The test build (cargo feature `xss-test-defence-off`, see
