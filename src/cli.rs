@@ -1,6 +1,7 @@
 //! The command line (SPEC §3): one small function per command. Errors are
 //! returned to `main`, which prints them once, on one line.
 
+use crate::poll::sanitize::RemoteImages;
 use crate::store::{self, posts::PostId};
 use crate::web::{auth, gateway};
 use crate::{home, posts};
@@ -166,6 +167,7 @@ const PUBLIC_SETTINGS: &[&str] = &[
     "allow_private_addresses",
     "publish_dir",
     "trust_forwarded",
+    RemoteImages::SETTING,
 ];
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -257,6 +259,7 @@ fn create_home(home: &Path, url: &str, name: &str, password: Option<&str>) -> Re
         store::settings::set(tx, "public_timeline", "false")?;
         store::settings::set(tx, "allow_private_addresses", "false")?;
         store::settings::set(tx, "trust_forwarded", "false")?;
+        store::settings::set(tx, RemoteImages::SETTING, "show")?;
         store::settings::set(tx, "id_prefix", &id_prefix)?;
         store::settings::set(tx, "feed_id", &feed_id)?;
         if let Some(hash) = &password_hash {
@@ -685,6 +688,13 @@ fn validate_setting(key: &str, value: &str) -> Result<String> {
             Ok(clean)
         }
         "publish_dir" => crate::publish::validate_dir(&clean),
+        RemoteImages::SETTING => match RemoteImages::parse(&clean) {
+            Some(_) => Ok(clean),
+            None => bail!(
+                "{key} is show (remote images load with the page) or click (each is a link; \
+                 nothing is fetched until you click it), not {value:?}"
+            ),
+        },
         "public_timeline" | "allow_private_addresses" | "trust_forwarded" => match clean.as_str() {
             "true" | "false" => Ok(clean),
             _ => bail!("{key} is true or false, not {value:?}"),
@@ -701,8 +711,7 @@ fn config(home: &Path, key: Option<String>, value: Option<String>) -> Result<()>
     match (key, value) {
         (None, _) => {
             for key in PUBLIC_SETTINGS {
-                let value = store::settings::get(&conn, key)?.unwrap_or_default();
-                println!("{key} = {value}");
+                println!("{key} = {}", shown_setting(&conn, key)?);
             }
         }
         (Some(key), None) if key == crate::publish::SETTING => {
@@ -710,7 +719,7 @@ fn config(home: &Path, key: Option<String>, value: Option<String>) -> Result<()>
         }
         (Some(key), None) => {
             validate_key(&key)?;
-            println!("{}", store::settings::get(&conn, &key)?.unwrap_or_default());
+            println!("{}", shown_setting(&conn, &key)?);
         }
         (Some(key), Some(value)) => {
             let value = validate_setting(&key, &value)?;
@@ -724,6 +733,16 @@ fn config(home: &Path, key: Option<String>, value: Option<String>) -> Result<()>
         }
     }
     Ok(())
+}
+
+/// A setting's value as `roost config` shows it: a setting added after the
+/// database was made shows the default it has there.
+fn shown_setting(conn: &rusqlite::Connection, key: &str) -> Result<String> {
+    let value = store::settings::get(conn, key)?;
+    Ok(match (key, value) {
+        (RemoteImages::SETTING, None) => "show".to_string(),
+        (_, value) => value.unwrap_or_default(),
+    })
 }
 
 /// `roost config publish_dir`: where the static files go, or why nowhere.
@@ -928,6 +947,18 @@ mod tests {
             "true"
         );
         assert!(validate_setting("trust_forwarded", "1").is_err());
+        assert_eq!(
+            validate_setting("remote_images", " click ").unwrap(),
+            "click"
+        );
+        assert_eq!(validate_setting("remote_images", "show").unwrap(), "show");
+        let refused = validate_setting("remote_images", "hide")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("show") && refused.contains("click"),
+            "{refused}"
+        );
         assert!(validate_setting("name", "  ").is_err());
         assert!(validate_setting("password_hash", "x").is_err());
     }

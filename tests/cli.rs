@@ -148,6 +148,22 @@ fn config_shows_and_validates_settings() {
         "no setting",
     );
     assert_one_line_failure(&roost_cli(&home, &["config", "nope"], None), "no setting");
+
+    // remote_images: show by default, also for a database made before the
+    // setting existed.
+    assert!(all.contains("remote_images = show"), "{all}");
+    assert_one_line_failure(
+        &roost_cli(&home, &["config", "remote_images", "hide"], None),
+        "not \"hide\"",
+    );
+    rusqlite::Connection::open(home.join("roost.db"))
+        .unwrap()
+        .execute("DELETE FROM settings WHERE key = 'remote_images'", [])
+        .unwrap();
+    let all = expect_success("config", &roost_cli(&home, &["config"], None));
+    assert!(all.contains("remote_images = show"), "{all}");
+    let get = roost_cli(&home, &["config", "remote_images"], None);
+    assert_eq!(expect_success("get", &get).trim(), "show");
 }
 
 #[test]

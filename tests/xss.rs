@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 
 use common::apache::{Kind, Site, apache};
 use common::browser::Browser;
-use common::feed_server::{FeedServer, Route};
+use common::feed_server::{FeedServer, PNG_1X1, Route};
 use common::{OWNER_PASSWORD, expect_success, run_as_cgi_user, run_with_stdin, unique};
 
 /// The variable the test build reads (`src/defence_off.rs`).
@@ -1245,37 +1245,17 @@ fn the_policy_is_as_strict_as_the_pages_allow_and_no_page_breaks_it() {
     ] {
         expect_success("config", &site.cli(&["config", k, v], None));
     }
-    let post = expect_success(
-        "post",
-        &site.cli(&["post", "Hello, **world**: https://example.org/x"], None),
-    );
-    let post_path = post
-        .trim()
-        .strip_prefix(site.base_url().trim_end_matches('/'))
-        .unwrap()
-        .to_string();
-    let id = server.url("/friend/");
-    let now = chrono::Utc::now().to_rfc3339();
-    let feed = format!(
-        "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:thr=\"{THR}\">\
-         <title>Friend</title><id>{id}</id><updated>{now}</updated><link href=\"{id}\"/>\
-         <entry><id>{id}1</id><title>A picture</title><updated>{now}</updated><link href=\"{id}1\"/>\
-         <author><name>Friend</name></author><thr:in-reply-to ref=\"{post}\" href=\"{post}\"/>\
-         <content type=\"html\">&lt;p&gt;Look: &lt;img src=\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==\" alt=\"dot\"&gt; \
-         &lt;a href=\"https://example.org/\"&gt;a link&lt;/a&gt;&lt;/p&gt;&lt;table&gt;&lt;tr&gt;&lt;td&gt;t&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;</content>\
-         <link rel=\"enclosure\" href=\"{id}pic.png\" type=\"image/png\" length=\"10\"/></entry></feed>",
-        post = post.trim()
+    let (post, post_path) = site.post_cli("Hello, **world**: https://example.org/x");
+    let feed = server.picture_reply_feed(
+        &post,
+        &format!(
+            "<p>Look: <img src=\"data:image/png;base64,{PNG_1X1}\" alt=\"dot\"> \
+             <a href=\"https://example.org/\">a link</a></p><table><tr><td>t</td></tr></table>"
+        ),
+        &server.url("/friend/pic.png"),
     );
     server.feed("/friend/feed.atom", feed.as_bytes(), "application/atom+xml");
-    server.set(
-        "/friend/pic.png",
-        Route::Feed {
-            body: base64_decode_png(),
-            content_type: "image/png".into(),
-            etag: "\"p\"".into(),
-            last_modified: "Mon, 23 Nov 2026 10:00:00 GMT".into(),
-        },
-    );
+    server.png("/friend/pic.png");
     expect_success(
         "follow",
         &site.cli(&["follow", &server.url("/friend/feed.atom")], None),
@@ -1349,11 +1329,4 @@ fn the_policy_is_as_strict_as_the_pages_allow_and_no_page_breaks_it() {
         looked.len(),
         looked.join(", ")
     );
-}
-
-/// A 1×1 PNG.
-fn base64_decode_png() -> Vec<u8> {
-    common::browser::base64_decode(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
-    )
 }

@@ -23,6 +23,10 @@
 //! - The output is a fixed point: sanitizing it again gives it back unchanged
 //!   (see [`sanitize`] for how), so what the browser parses is the tree that was
 //!   checked, with no mutation on re-parse.
+//! - Images, when a page shows them ([`SafeHtml::with_remote_images`]): no
+//!   Referer, loaded lazily; with the owner's `remote_images = click`, each
+//!   image from the web is a link to it instead, so nothing is fetched from
+//!   its host until the owner clicks.
 //! - Only http(s) URLs from a feed become links or media ([`is_web_url`]):
 //!   entry links, enclosures, the feed's home page, `in-reply-to`.
 //! - The test build (cargo feature `xss-test-defence-off`, see
@@ -30,7 +34,8 @@
 //!   Content-Security-Policy holds alone; no other build can.
 //! - Work is bounded: input beyond [`MAX_INPUT_BYTES`] is cut off, and the
 //!   output is never longer than that either; start tags nested deeper than
-//!   [`MAX_NESTING`] are dropped (their text is kept).
+//!   [`MAX_NESTING`] are dropped (their text is kept); an entry whose tree
+//!   would cost more than [`WORK_BUDGET`] to build is kept as text only.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -127,6 +132,124 @@ impl maud::Render for SafeHtml {
     }
 }
 
+/// How a page shows the remote images of followed entries: the owner's
+/// `remote_images` setting. Either way no Referer goes with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RemoteImages {
+    /// Loaded with the page (lazily, as they scroll near).
+    #[default]
+    Show,
+    /// Each is a link labelled with its alt text: the browser fetches
+    /// nothing from the image's host until the owner clicks it (tracking
+    /// pixels see nothing).
+    Click,
+}
+
+impl RemoteImages {
+    /// The setting's name.
+    pub const SETTING: &'static str = "remote_images";
+
+    /// `show` or `click`.
+    pub fn parse(value: &str) -> Option<RemoteImages> {
+        match value {
+            "show" => Some(RemoteImages::Show),
+            "click" => Some(RemoteImages::Click),
+            _ => None,
+        }
+    }
+
+    /// The stored setting: absent (databases made before it) or unknown is `show`.
+    pub fn from_setting(value: Option<&str>) -> RemoteImages {
+        value.and_then(RemoteImages::parse).unwrap_or_default()
+    }
+}
+
+/// What every `<img>` of a page gets: no Referer to the image's host, no
+/// fetch before it scrolls near, no wait for decoding.
+pub const IMAGE_ATTRIBUTES: &str =
+    r#"referrerpolicy="no-referrer" loading="lazy" decoding="async""#;
+
+impl SafeHtml {
+    /// This HTML with its images shown as `mode` says: each `<img>` gets
+    /// [`IMAGE_ATTRIBUTES`]; with [`RemoteImages::Click`], each image from
+    /// the web (an http(s) `src`, not a `data:` one) becomes a link to it
+    /// labelled "image: ALT" (inside a link, the label alone, which leaves
+    /// that link the one to click).
+    ///
+    /// A narrow rewrite, not a parse: it relies on the sanitizer's own
+    /// serialization, where every `<` opens a tag and attribute values are
+    /// double-quoted with `"`, `<` and `>` escaped, so an `<img>` tag ends at
+    /// the first `>` and its values can be copied as they are (escaped for an
+    /// attribute, they are escaped for text too). The build with the
+    /// sanitizer switched off (`crate::defence_off`) shows its raw HTML as it
+    /// is.
+    pub fn with_remote_images(&self, mode: RemoteImages) -> SafeHtml {
+        if crate::defence_off::sanitizer_off() || !self.0.contains("<img") {
+            return self.clone();
+        }
+        let html = self.0.as_str();
+        let mut out = String::with_capacity(html.len() + 128);
+        let mut links_open = 0usize;
+        let mut rest = html;
+        while let Some(at) = rest.find('<') {
+            out.push_str(&rest[..at]);
+            rest = &rest[at..];
+            let end = rest.find('>').map_or(rest.len(), |e| e + 1);
+            let (tag, after) = rest.split_at(end);
+            rest = after;
+            let Some(attributes) = tag
+                .strip_prefix("<img")
+                .filter(|a| a.starts_with([' ', '>']))
+            else {
+                if tag.starts_with("<a ") || tag == "<a>" {
+                    links_open += 1;
+                } else if tag == "</a>" {
+                    links_open = links_open.saturating_sub(1);
+                }
+                out.push_str(tag);
+                continue;
+            };
+            let value = |name: &str| attribute_value(attributes, name).filter(|v| !v.is_empty());
+            let src = value("src").filter(|src| is_web_url(src));
+            match (mode, src) {
+                (RemoteImages::Click, Some(src)) => {
+                    let label = value("alt").or_else(|| value("title"));
+                    let label = label.map_or("image".to_string(), |l| format!("image: {l}"));
+                    if links_open > 0 {
+                        out.push_str(&format!("<span>[{label}]</span>"));
+                    } else {
+                        out.push_str(&format!(
+                            "<a href=\"{src}\" rel=\"{LINK_REL}\" referrerpolicy=\"no-referrer\">[{label}]</a>"
+                        ));
+                    }
+                }
+                _ => {
+                    out.push_str("<img ");
+                    out.push_str(IMAGE_ATTRIBUTES);
+                    out.push_str(attributes);
+                }
+            }
+        }
+        out.push_str(rest);
+        SafeHtml(out)
+    }
+}
+
+/// The raw (still escaped) value of `name` in a serialized tag's attributes
+/// (` name="value"...>`).
+fn attribute_value<'a>(attributes: &'a str, name: &str) -> Option<&'a str> {
+    let mut rest = attributes;
+    while let Some(at) = rest.find('"') {
+        let key = rest[..at].trim_start().trim_end_matches('=');
+        let value_end = rest[at + 1..].find('"')? + at + 1;
+        if key == name {
+            return Some(&rest[at + 1..value_end]);
+        }
+        rest = &rest[value_end + 1..];
+    }
+    None
+}
+
 /// `base_url`: the entry's base (xml:base or the feed URL); relative href/src
 /// are resolved against it.
 ///
@@ -142,10 +265,12 @@ impl maud::Render for SafeHtml {
 ///
 /// Work is bounded: at most [`MAX_INPUT_BYTES`] of input, nesting capped at
 /// [`MAX_NESTING`] before html5ever sees it (its tree builder is quadratic in
-/// depth), long text split for its serializer (quadratic in the escapes of one
-/// text node), attribute values capped at [`MAX_ATTRIBUTE_BYTES`]. The worst
-/// inputs found (512 KiB built to hit those spots) take under a second in a
-/// release build; ordinary entries take milliseconds.
+/// depth), the tree-building work of one entry capped at [`WORK_BUDGET`]
+/// (past it, the text alone is kept), long text split for its serializer
+/// (quadratic in the escapes of one text node), attribute values capped at
+/// [`MAX_ATTRIBUTE_BYTES`]. The worst inputs found (512 KiB built to hit
+/// those spots) take at most about twice as long as an ordinary entry of the
+/// same size (`bench/sanitize`, figures in BENCHMARKS.md).
 pub fn sanitize(html: &str, base_url: &str) -> SafeHtml {
     if crate::defence_off::sanitizer_off() {
         return SafeHtml(html.to_string());
@@ -157,8 +282,9 @@ pub fn sanitize(html: &str, base_url: &str) -> SafeHtml {
     let mut out = to_fixed_point(&builder, truncate_at_char_boundary(html, MAX_INPUT_BYTES));
     // Escaping and resolved URLs can make the output longer than the input.
     // Keep it within the cap, so that sanitizing it again does not cut it.
-    // A prefix of sanitized HTML sanitizes to about the same length (plus the
-    // end tags of elements left open), so this takes one round as a rule.
+    // `to_fixed_point` cuts what it cleans again, so only its text-only
+    // answer can be over; a prefix of text sanitizes to the same text, so
+    // this takes one round as a rule.
     let mut margin = 64;
     while out.len() > MAX_INPUT_BYTES {
         let cut = truncate_at_char_boundary(&out, MAX_INPUT_BYTES.saturating_sub(margin));
@@ -179,7 +305,7 @@ pub fn plain_text(html_or_text: &str, max_chars: usize) -> String {
         return html_or_text.to_string();
     }
     let input = truncate_at_char_boundary(html_or_text, MAX_INPUT_BYTES);
-    let text = decode_serialized_text(&TEXT_ONLY.clean(&prepare(input)).to_string());
+    let text = decode_serialized_text(&text_only(input));
     let mut words = text
         .split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| !w.is_empty());
@@ -215,19 +341,54 @@ pub fn is_web_url(url: &str) -> bool {
 }
 
 /// Cleans (after [`prepare`]) until the output no longer changes.
+///
+/// An output over [`MAX_INPUT_BYTES`] is cut before it is cleaned again: the
+/// tree builder can multiply markup (each formatting element it re-opens is
+/// a new element, with its attributes), and the next pass should not pay for
+/// that. Markup whose tree would cost more than [`WORK_BUDGET`] to build is
+/// kept as text only ([`text_only`]), like output that does not settle.
 fn to_fixed_point(builder: &Builder<'static>, html: &str) -> String {
-    let pass = |input: &str| builder.clean(&prepare(input)).to_string();
-    let mut out = pass(html);
-    for _ in 1..MAX_PASSES {
-        let again = pass(&out);
-        if again == out {
+    let pass = |input: &str| prepare(input).map(|p| builder.clean(&p).to_string());
+    let mut input = Cow::Borrowed(html);
+    let mut margin = 64;
+    for _ in 0..MAX_PASSES {
+        let Some(out) = pass(&input) else {
+            break;
+        };
+        if out == *input {
             return out;
         }
-        out = again;
+        input = Cow::Owned(if out.len() > MAX_INPUT_BYTES {
+            let cut = MAX_INPUT_BYTES.saturating_sub(margin);
+            margin *= 2;
+            truncate_at_char_boundary(&out, cut).to_string()
+        } else {
+            out
+        });
     }
     // Text only: serialized text re-parses to the same text (what `prepare`
     // inserts is dropped again), so it is a fixed point of `pass` too.
-    TEXT_ONLY.clean(&prepare(&out)).to_string()
+    let text = text_only(&input);
+    if text.trim().is_empty() && !input.trim().is_empty() {
+        // Never nothing for something: the entry's link still leads to it.
+        return NO_TEXT_NOTE.to_string();
+    }
+    text
+}
+
+/// What an entry shows when its markup had to go (over the work budget, or
+/// not settling) and it has no text: plain text, a fixed point itself.
+pub const NO_TEXT_NOTE: &str = "(This entry's markup could not be shown, and it has no text.)";
+
+/// The text of `html`, as serialized HTML without any element (what
+/// [`TEXT_ONLY`] makes), at a cost linear in its length however it nests:
+/// the markup is stripped by [`strip_markup`] before html5ever sees it.
+fn text_only(html: &str) -> String {
+    let stripped = strip_markup(html);
+    // No budget: text alone costs no tree-building work (only its splitting).
+    let (prepared, _) = prepare_within(&stripped, usize::MAX);
+    let prepared = prepared.unwrap_or(Cow::Borrowed(&stripped));
+    TEXT_ONLY.clean(&prepared).to_string()
 }
 
 /// The builder for one base URL (the attribute filter needs the base for `cite`).
@@ -371,6 +532,40 @@ fn is_allowed_data_image(path: &str) -> bool {
 // `prepare` does never breaks idempotence.
 //
 // Neither can make anything unsafe: the result still goes through ammonia.
+//
+// Capping the depth is not enough on its own: at depth MAX_NESTING every tag
+// still costs the tree builder a walk of the whole stack (scope checks),
+// formatting elements closed by a block are re-opened before the next text,
+// and links opened inside links are copied by the adoption agency
+// (`<a href=/N><p>` repeated, or `<ul><li>` and `<dl><dt><dd>` chains: a few
+// hundred KB of them took 2-5 s). So `Nesting` also counts the work the tree
+// builder and the sanitizer may do for each token (1 + the depth of the stack
+// + the formatting elements waiting to be re-opened, an upper bound on its
+// walks; a weight for each element made or copied), and so its own; past
+// WORK_BUDGET for one entry, `prepare` gives up and the entry is kept as text
+// only (`text_only`: the markup stripped by a linear scan, the text never
+// dropped). Measured in `bench/sanitize` (figures in BENCHMARKS.md), no
+// nested entry within the budget costs more than an ordinary entry of the
+// size cap (text of nothing but `&`, five times longer escaped, costs about
+// twice that); `work_is_linear_in_the_input` checks the counting.
+
+/// The tree-building work (see `Nesting::work`) one entry may cost before it
+/// is kept as text only. Ordinary entries of 512 KiB count under half of it
+/// (paragraphs with links and emphasis: 0.73 M; a link every 18 bytes:
+/// 0.94 M); markup as dense as a table row every 30 bytes over the whole cap
+/// would be kept as text.
+pub const WORK_BUDGET: usize = 2_000_000;
+
+/// The work counted for each element the tree builder makes (a start tag
+/// kept, or a formatting element re-opened): making it, sanitizing it (a
+/// link's URL is parsed) and serializing it cost about as much as walking
+/// this many entries of the stack (measured with `bench/sanitize`).
+const ELEMENT_WORK: usize = 32;
+
+/// The work counted for one run of the adoption agency (a formatting element
+/// closed out of order, or an `a` opened inside another): it moves elements
+/// and makes copies of them, with their attributes.
+const ADOPTION_WORK: usize = 2 * ELEMENT_WORK;
 
 /// Start tags that would nest deeper than this are dropped (their content is
 /// kept). Real articles are nowhere near; browsers cap the tree at 512.
@@ -382,7 +577,23 @@ const TEXT_SPLIT_BYTES: usize = 1024;
 /// Inserted to split text; dropped again by the sanitizer.
 const SPLITTER: &str = "<wbr>";
 
-fn prepare(html: &str) -> Cow<'_, str> {
+/// `html` made ready for html5ever, or `None` if building its tree would cost
+/// more than [`WORK_BUDGET`].
+fn prepare(html: &str) -> Option<Cow<'_, str>> {
+    prepare_within(html, WORK_BUDGET).0
+}
+
+/// The work [`prepare`] counts for `html` (for `bench/sanitize`): `None`
+/// when over [`WORK_BUDGET`].
+#[doc(hidden)]
+pub fn tree_work(html: &str) -> (bool, usize) {
+    let (prepared, work) = prepare_within(html, usize::MAX);
+    (prepared.is_some() && work <= WORK_BUDGET, work)
+}
+
+/// [`prepare`] with a given budget; also returns the work counted (which
+/// stops soon after the budget is passed).
+fn prepare_within(html: &str, budget: usize) -> (Option<Cow<'_, str>>, usize) {
     let b = html.as_bytes();
     let mut out = String::new();
     let mut copied = 0; // html[..copied] is in `out` (or was dropped)
@@ -390,11 +601,16 @@ fn prepare(html: &str) -> Cow<'_, str> {
     let mut nest = Nesting::default();
     let mut run = 0usize;
     let mut in_char_ref = false;
+    let mut in_text = false;
     let mut i = 0;
     while i < b.len() {
+        if nest.work > budget {
+            return (None, nest.work);
+        }
         if b[i] == b'<' {
             in_char_ref = false;
             if let Some(m) = scan_markup(html, i) {
+                in_text = false;
                 match m {
                     Markup::Start {
                         end,
@@ -432,7 +648,12 @@ fn prepare(html: &str) -> Cow<'_, str> {
             }
         }
         let c = b[i];
-        nest.text();
+        if !in_text {
+            // What the parser does before text depends only on the markup
+            // before it: once per run of text.
+            nest.text();
+            in_text = true;
+        }
         run += 1;
         let splits_char_ref = in_char_ref && (c.is_ascii_alphanumeric() || c == b'#' || c == b';');
         let splits_char = (c & 0xC0) == 0x80;
@@ -449,11 +670,59 @@ fn prepare(html: &str) -> Cow<'_, str> {
         in_char_ref = c == b'&' || splits_char_ref && c != b';';
         i += 1;
     }
+    if nest.work > budget {
+        return (None, nest.work);
+    }
     if !modified {
-        return Cow::Borrowed(html);
+        return (Some(Cow::Borrowed(html)), nest.work);
     }
     out.push_str(&html[copied..]);
-    Cow::Owned(out)
+    (Some(Cow::Owned(out)), nest.work)
+}
+
+/// The text of `html` without its markup, in one linear pass with the
+/// tokenizer's rules of [`scan_markup`] (no tree, no nesting): tags,
+/// comments and doctypes removed, and the content of raw text elements
+/// (script, style...) with them. A removed block-level tag leaves a line
+/// break, so words of two paragraphs stay apart. The result has no markup
+/// for the tokenizer either: a `<` left at the end of a piece of text is
+/// followed by a line break, so no two pieces can join into a new tag.
+fn strip_markup(html: &str) -> String {
+    let b = html.as_bytes();
+    let mut out = String::with_capacity(html.len());
+    let mut text_from = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        let Some(m) = scan_markup(html, i) else {
+            i += 1;
+            continue;
+        };
+        out.push_str(&html[text_from..i]);
+        let (end, block) = match m {
+            Markup::Start { end, name, .. } => {
+                (skip_raw_text(html, end, &name), breaks_text(&name))
+            }
+            Markup::End { end, name } => (end, breaks_text(&name)),
+            Markup::Skip { end } => (end, false),
+        };
+        let after_word = !out.is_empty() && !out.ends_with(|c: char| c.is_ascii_whitespace());
+        if block && after_word || out.ends_with('<') {
+            out.push('\n');
+        }
+        text_from = end;
+        i = end;
+    }
+    out.push_str(&html[text_from..]);
+    out
+}
+
+/// Tags that separate words when the markup is stripped.
+fn breaks_text(name: &str) -> bool {
+    CLOSES_P.contains(&name) || matches!(name, "br" | "td" | "th" | "tr" | "caption" | "img")
 }
 
 enum Markup {
@@ -746,6 +1015,12 @@ struct Nesting {
     /// re-open: (name, identity). At most three identical ones (the parser's
     /// "Noah's Ark" rule); `stack` + `pending` never exceeds [`MAX_NESTING`].
     pending: Vec<(String, String)>,
+    /// The work counted so far: for each token, 1 + `stack` + `pending` (the
+    /// most the tree builder walks for it, and about what this estimate
+    /// walks), the formatting elements compared when one is set aside,
+    /// [`ELEMENT_WORK`] for each element made and [`ADOPTION_WORK`] for each
+    /// run of the adoption agency.
+    work: usize,
 }
 
 impl Nesting {
@@ -774,6 +1049,7 @@ impl Nesting {
                 self.foreign -= 1;
             }
             if k > 0 && FORMATTING.contains(&open.name.as_str()) {
+                self.work += self.pending.len();
                 let same = |p: &(String, String)| p.0 == open.name && p.1 == open.identity;
                 if self.pending.iter().filter(|p| same(p)).count() >= 3 {
                     let first = self.pending.iter().position(same).unwrap_or(0);
@@ -805,6 +1081,8 @@ impl Nesting {
 
     fn reconstruct(&mut self) {
         for (name, identity) in self.pending.drain(..) {
+            // A new element, a copy of the old one's attributes.
+            self.work += ELEMENT_WORK + identity.len();
             self.stack.push(Open {
                 name,
                 identity,
@@ -813,15 +1091,26 @@ impl Nesting {
         }
     }
 
-    /// Before a character of text.
+    /// Before a run of text.
     fn text(&mut self) {
+        self.work += 1;
+        if !self.pending.is_empty() {
+            self.charge_token();
+        }
         if !self.pending.is_empty() && self.html_context() {
             self.reconstruct();
         }
     }
 
+    /// The tree builder's most for one token: scope checks walk the stack,
+    /// re-opening walks (and pushes) the set-aside formatting elements.
+    fn charge_token(&mut self) {
+        self.work += 1 + self.stack.len() + self.pending.len();
+    }
+
     /// Returns false if the tag must be dropped.
     fn start(&mut self, tag: &StartTag, html_context: bool) -> bool {
+        self.charge_token();
         let name = tag.name;
         let breakout = BREAKOUT.contains(&name) || tag.font_breakout;
         let as_html = html_context || breakout;
@@ -846,6 +1135,9 @@ impl Nesting {
                 if let Some(k) = self.pending.iter().rposition(|p| p.0 == "a") {
                     self.pending.remove(k);
                 }
+            } else if name == "a" {
+                // An `a` inside an open one: the adoption agency.
+                self.work += ADOPTION_WORK + tag.attributes.len();
             }
             // A row or a row group closes the cell, then the row it was in.
             let row_or_group = matches!(name, "tr" | "tbody" | "thead" | "tfoot");
@@ -863,11 +1155,13 @@ impl Nesting {
             self.reconstruct();
         }
         if as_html && VOID.contains(&name) {
+            self.work += ELEMENT_WORK;
             return true;
         }
         if self.stack.len() + self.pending.len() >= MAX_NESTING {
             return false;
         }
+        self.work += ELEMENT_WORK;
         if name == "svg" || name == "math" {
             self.foreign += 1;
         }
@@ -885,6 +1179,7 @@ impl Nesting {
     }
 
     fn end(&mut self, name: &str) {
+        self.charge_token();
         let matches = |entry: &str| entry == name || is_heading(name) && is_heading(entry);
         let on_top = self.stack.last().is_some_and(|o| o.name == name);
         let found = if name == "svg" || name == "math" {
@@ -922,11 +1217,15 @@ impl Nesting {
         } else if FORMATTING.contains(&name) {
             // The adoption agency: when the element is not open (closed by
             // something else), it is forgotten instead of re-opened. When it
-            // is open but not on top, count nothing as closed.
-            if !self.stack.iter().any(|o| o.name == name)
-                && let Some(k) = self.pending.iter().rposition(|p| p.0 == name)
-            {
-                self.pending.remove(k);
+            // is open but not on top, count nothing as closed (but count the
+            // work of the elements it moves and copies).
+            match self.stack.iter().rposition(|o| o.name == name) {
+                None => {
+                    if let Some(k) = self.pending.iter().rposition(|p| p.0 == name) {
+                        self.pending.remove(k);
+                    }
+                }
+                Some(k) => self.work += ADOPTION_WORK + self.stack[k].identity.len(),
             }
             None
         } else {
@@ -1625,7 +1924,7 @@ mod tests {
                 (0..n).map(|_| rng.pick(VOCABULARY)).collect()
             };
             let direct = builder.clean(&input).to_string();
-            let prepared = builder.clean(&prepare(&input)).to_string();
+            let prepared = builder.clean(&prepare(&input).unwrap()).to_string();
             if direct != prepared {
                 differences += 1;
                 let at = direct
@@ -1823,16 +2122,146 @@ mod tests {
         assert!(out.len() <= MAX_INPUT_BYTES && !out.is_empty());
         assert_eq!(clean(&out), out);
 
-        // Deep nesting is capped before html5ever sees it.
+        // Deep nesting is capped before html5ever sees it; far past the
+        // cap, the work budget keeps the text alone.
         for pattern in ["<blockquote><b>", "<ul><li>", "<q>", "<table><tr><td>"] {
-            let deep = format!("{}text", pattern.repeat(5_000));
+            let deep = format!("{}text", pattern.repeat(2 * MAX_NESTING));
             let out = clean(&deep);
             let depth = check_safe(&out).unwrap();
             assert!(depth <= MAX_NESTING + 2, "{pattern}: {depth}");
             assert!(depth >= MAX_NESTING / 2, "{pattern}: {depth}");
             assert!(out.contains("text"));
             assert_eq!(clean(&out), out);
+
+            let deeper = format!("{}text", pattern.repeat(5_000));
+            let out = clean(&deeper);
+            let depth = check_safe(&out).unwrap();
+            assert!(depth <= MAX_NESTING + 2, "{pattern}: {depth}");
+            assert!(out.contains("text"));
+            assert_eq!(clean(&out), out);
         }
+        // Dropped tags cost the walk too: far past the cap, the work budget
+        // keeps the text alone.
+        let out = clean(&format!("{}text", "<ul><li>x".repeat(20_000)));
+        assert_eq!(check_safe(&out), Ok(0));
+        assert!(
+            out.starts_with("x\nx\n") && out.ends_with("xtext"),
+            "{out:.100}"
+        );
+    }
+
+    /// Repeated unclosed nesting, the shapes that made one entry take
+    /// seconds: units of markup that each open elements the next one does
+    /// not close, with numbered attributes so that no two formatting
+    /// elements are alike.
+    #[rustfmt::skip]
+    const NESTING_UNITS: &[&str] = &[
+        "<a href=/N><p>", "<a href=/N><p>x", "<ul><li>", "<ul><li>x", "<dl><dt><dd>",
+        "<dl><dt>a<dd>b", "<b id=N>", "<b id=N><p>", "<p><b id=N></p>x", "<div><i id=N></div>x",
+        "<blockquote><b>", "<table><tr><td>", "<li><fieldset>", "<svg><foreignObject><div>",
+        "<math><mi><div/>", "<a><table><td>", "<q>", "<div>", "<font color=N><center>",
+        "<b id=N><div>x</div>", "<ol><li><p><em id=N>",
+    ];
+
+    /// An adversarial entry of about `len` bytes: units of [`NESTING_UNITS`]
+    /// in random runs, now and then closed or interrupted by text.
+    fn nested_input(rng: &mut XorShift, len: usize) -> String {
+        let mut s = String::with_capacity(len + 64);
+        let mut n = 0;
+        while s.len() < len {
+            let unit = rng.pick(NESTING_UNITS);
+            for _ in 0..1 + rng.below(64) {
+                s.push_str(&unit.replace('N', &n.to_string()));
+                n += 1;
+            }
+            match rng.below(8) {
+                0 => s.push_str("</p></li></ul></dl></div>"),
+                1 => s.push_str(" some text "),
+                _ => {}
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn text_only_leaves_no_markup_for_the_tokenizer() {
+        // What `text_only` hands html5ever builds no tree at all: no piece of
+        // markup is left, nor made by joining two pieces of text.
+        let mut rng = XorShift(0x5851_F42D_4C95_7F2D);
+        let mut inputs: Vec<String> = (0..2000).map(|_| random_input(&mut rng)).collect();
+        inputs.push("<<b>ul>a<<i>/b>&<b>amp;<</x>!--".into());
+        for input in &inputs {
+            let text = strip_markup(input);
+            for (at, _) in text.match_indices('<') {
+                assert!(scan_markup(&text, at).is_none(), "{input:?} -> {text:?}");
+            }
+            let out = text_only(input);
+            assert_eq!(check_safe(&out), Ok(0), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn entries_of_repeated_unclosed_nesting_are_kept_as_text() {
+        // The shapes of the report (a few hundred KB each took 3-5 s): over
+        // the budget, so html5ever never builds their tree.
+        // (unit, how the text kept starts; markup and no text: a note, never
+        // nothing).
+        for (unit, text) in [
+            ("<a href=/N><p>", NO_TEXT_NOTE),
+            ("<a href=/N><p>x", "x\nx\nx"),
+            ("<ul><li>", NO_TEXT_NOTE),
+            ("<ul><li>x", "x\nx\nx"),
+            ("<dl><dt><dd>", NO_TEXT_NOTE),
+            ("<dl><dt>a<dd>b", "a\nb\na\nb"),
+        ] {
+            let input: String = (0..300_000 / unit.len())
+                .map(|n| unit.replace('N', &n.to_string()))
+                .collect();
+            assert!(prepare(&input).is_none(), "{unit}");
+            let out = clean(&input);
+            assert_eq!(check_safe(&out), Ok(0), "{unit}");
+            assert!(out.starts_with(text), "{unit}: {out:.40}");
+            assert_eq!(clean(&out), out, "{unit}");
+        }
+    }
+
+    #[test]
+    fn work_is_linear_in_the_input() {
+        // Counted on every pass `sanitize` makes: the tree-building work the
+        // first pass allows html5ever is within the budget whatever the
+        // input (over it, the text is kept without building a tree), and
+        // the pre-pass's own work stops right past it. Measured times are in
+        // bench/sanitize; this checks the operations.
+        let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
+        let mut fell_back = 0;
+        for len in [1 << 10, 1 << 14, 1 << 17, MAX_INPUT_BYTES - 64] {
+            for _ in 0..6 {
+                let input = nested_input(&mut rng, len);
+                let input = truncate_at_char_boundary(&input, MAX_INPUT_BYTES);
+                let (prepared, work) = prepare_within(input, WORK_BUDGET);
+                // One token past the budget at most: a set-aside formatting
+                // element is compared with at most MAX_NESTING others, for
+                // each of at most MAX_NESTING popped; at most MAX_NESTING
+                // are re-opened; an adoption or a re-opening copies
+                // attributes (fewer bytes than the input).
+                let one_token = MAX_NESTING * (MAX_NESTING + ELEMENT_WORK)
+                    + 2 * MAX_NESTING
+                    + ADOPTION_WORK
+                    + 2 * input.len();
+                assert!(work <= WORK_BUDGET + one_token, "{len} bytes: work {work}");
+                if prepared.is_none() {
+                    fell_back += 1;
+                }
+                let out = clean(input);
+                check_safe(&out).unwrap();
+                assert!(!out.trim().is_empty(), "{len} bytes: nothing kept");
+                // What is stored re-sanitizes within the budget too.
+                let (again, work) = prepare_within(&out, WORK_BUDGET);
+                assert!(again.is_some(), "{len} bytes: output over budget, {work}");
+            }
+        }
+        // The generator does reach the budget (or this would prove nothing).
+        assert!(fell_back > 0);
     }
 
     #[test]
@@ -1855,7 +2284,11 @@ mod tests {
             "<font color=red>c</font><center>x</center>",
         ] {
             let input = unit.repeat(2 * MAX_NESTING);
-            assert_eq!(prepare(&input).replace(SPLITTER, ""), input, "{unit}");
+            assert_eq!(
+                prepare(&input).unwrap().replace(SPLITTER, ""),
+                input,
+                "{unit}"
+            );
         }
     }
 
@@ -1910,6 +2343,84 @@ mod tests {
         let raw = String::from("<p>Hi</p>");
         let page = maud::html! { div { (raw) } }.into_string();
         assert_eq!(page, "<div>&lt;p&gt;Hi&lt;/p&gt;</div>");
+    }
+
+    #[test]
+    fn remote_images_send_no_referrer_and_load_lazily() {
+        let safe = sanitize(
+            "<p><img src=\"https://t.example/p.gif?a=1&b=2\" alt=\"A &amp; B\"> \
+             <img src=\"data:image/png;base64,AAAA\"><img></p>",
+            BASE,
+        );
+        assert_eq!(
+            safe.with_remote_images(RemoteImages::Show).as_str(),
+            format!(
+                "<p><img {IMAGE_ATTRIBUTES} src=\"https://t.example/p.gif?a=1&amp;b=2\" \
+                 alt=\"A &amp; B\"> <img {IMAGE_ATTRIBUTES} src=\"data:image/png;base64,AAAA\">\
+                 <img {IMAGE_ATTRIBUTES}></p>"
+            )
+        );
+    }
+
+    #[test]
+    fn remote_images_on_click_are_links_and_fetch_nothing() {
+        let safe = sanitize(
+            "<p>x <img src=\"https://t.example/p.gif?a=1&b=2\" alt=\"A &quot;B&quot;\" width=\"1\">\
+             <img src=\"/rel.png\" title=\"T\"><img src=\"https://t.example/n.png\">\
+             <img src=\"data:image/png;base64,AAAA\" alt=\"d\">\
+             <a href=\"https://ex.org/\">in <img src=\"https://t.example/l.png\" alt=\"L\"></a> y</p>",
+            BASE,
+        );
+        let rel = LINK_REL;
+        assert_eq!(
+            safe.with_remote_images(RemoteImages::Click).as_str(),
+            format!(
+                "<p>x <a href=\"https://t.example/p.gif?a=1&amp;b=2\" rel=\"{rel}\" \
+                 referrerpolicy=\"no-referrer\">[image: A &quot;B&quot;]</a>\
+                 <a href=\"https://ex.org/rel.png\" rel=\"{rel}\" \
+                 referrerpolicy=\"no-referrer\">[image: T]</a>\
+                 <a href=\"https://t.example/n.png\" rel=\"{rel}\" referrerpolicy=\"no-referrer\">[image]</a>\
+                 <img {IMAGE_ATTRIBUTES} src=\"data:image/png;base64,AAAA\" alt=\"d\">\
+                 <a href=\"https://ex.org/\" rel=\"{rel}\">in <span>[image: L]</span></a> y</p>"
+            )
+        );
+        // Whatever the entry, no image from the web is left to load, and
+        // the text around the images is untouched.
+        let mut rng = XorShift(0x94D0_49BB_1331_11EB);
+        let inputs = VECTORS
+            .iter()
+            .map(|v| v.0.to_string())
+            .chain((0..2000).map(|_| random_input(&mut rng)));
+        for input in inputs {
+            let safe = sanitize(&input, BASE);
+            let click = safe.with_remote_images(RemoteImages::Click).into_string();
+            for (at, _) in click.match_indices("<img") {
+                let tag = &click[at..at + click[at..].find('>').unwrap()];
+                assert!(!tag.contains("src=\"http"), "{input:?}: {click}");
+            }
+            let show = safe.with_remote_images(RemoteImages::Show).into_string();
+            let plain = |h: &str| text_of(h);
+            assert_eq!(plain(&show), plain(safe.as_str()), "{input:?}");
+            assert_eq!(
+                show.matches("<img").count(),
+                show.matches(IMAGE_ATTRIBUTES).count()
+            );
+        }
+    }
+
+    /// The text of serialized HTML, tags left out.
+    fn text_of(html: &str) -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out
     }
 
     #[test]

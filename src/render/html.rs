@@ -4,7 +4,7 @@
 
 use super::layout::{Page, render};
 use super::{Site, human_date, rfc3339};
-use crate::poll::sanitize::is_web_url;
+use crate::poll::sanitize::{RemoteImages, is_web_url};
 use crate::posts;
 use crate::store::entries::Entry;
 use crate::store::follows::Follow;
@@ -45,8 +45,9 @@ pub fn home(page: &Page, posts: &[Post], older: Option<PostId>, draft: Option<&D
     render(page, body)
 }
 
-/// GET /posts/ID: one post, and the replies seen to it (oldest first).
-pub fn post(page: &Page, post: &Post, replies: &[Entry]) -> String {
+/// GET /posts/ID: one post, and the replies seen to it (oldest first), their
+/// images shown as `images` says.
+pub fn post(page: &Page, post: &Post, replies: &[Entry], images: RemoteImages) -> String {
     let body = html! {
         (entry(page.site, post, page.session))
         section.replies {
@@ -54,7 +55,7 @@ pub fn post(page: &Page, post: &Post, replies: &[Entry]) -> String {
             @if replies.is_empty() {
                 p.empty { "No replies seen yet." }
             }
-            @for reply in replies { (followed_entry(page.site, reply, page.session.is_some())) }
+            @for reply in replies { (followed_entry(page.site, reply, page.session.is_some(), images)) }
         }
     };
     render(page, body)
@@ -89,8 +90,14 @@ impl TimelineItem {
     }
 }
 
-/// GET /timeline: own and followed posts merged, newest first.
-pub fn timeline(page: &Page, items: &[TimelineItem], older: Option<&str>) -> String {
+/// GET /timeline: own and followed posts merged, newest first; the followed
+/// entries' images shown as `images` says.
+pub fn timeline(
+    page: &Page,
+    items: &[TimelineItem],
+    older: Option<&str>,
+    images: RemoteImages,
+) -> String {
     let site = page.site;
     let owner = page.session.is_some();
     let body = html! {
@@ -99,7 +106,7 @@ pub fn timeline(page: &Page, items: &[TimelineItem], older: Option<&str>) -> Str
             @for item in items {
                 @match item {
                     TimelineItem::Own(post) => (entry(site, post, page.session)),
-                    TimelineItem::Followed(e) => (followed_entry(site, e, owner)),
+                    TimelineItem::Followed(e) => (followed_entry(site, e, owner, images)),
                 }
             }
             @if items.is_empty() {
@@ -115,7 +122,7 @@ pub fn timeline(page: &Page, items: &[TimelineItem], older: Option<&str>) -> Str
 
 /// An entry from a followed feed. Its HTML went through the sanitizer when it
 /// was stored; titles and names are text, escaped here like everything else.
-fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
+fn followed_entry(site: &Site, e: &Entry, owner: bool, images: RemoteImages) -> Markup {
     let author = e.author.as_deref().unwrap_or(&e.source_name);
     html! {
         article.h-entry.followed {
@@ -143,10 +150,10 @@ fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
                 h2.p-name { (title) }
             }
             @if let Some(content) = &e.content {
-                div.e-content { (content) }
+                div.e-content { (content.with_remote_images(images)) }
             }
             @for enclosure in &e.enclosures {
-                (media(enclosure))
+                (media(enclosure, images))
             }
             div.meta {
                 @if let Some(link) = &e.link {
@@ -180,8 +187,10 @@ fn entry_date(e: &Entry) -> Markup {
     }
 }
 
-/// Images inline, audio and video with controls, anything else as a link.
-fn media(enclosure: &crate::store::entries::Enclosure) -> Markup {
+/// Images inline (unless `images` is `Click`: then only the link, fetched on
+/// a click), audio and video with controls (fetched on play), anything else
+/// as a link. Nothing sends a Referer to the media's host.
+fn media(enclosure: &crate::store::entries::Enclosure, images: RemoteImages) -> Markup {
     let mime = enclosure.mime_type.as_deref().unwrap_or("");
     let size = enclosure
         .length
@@ -190,7 +199,9 @@ fn media(enclosure: &crate::store::entries::Enclosure) -> Markup {
     html! {
         div.enclosure {
             @if mime.starts_with("image/") {
-                img src=(enclosure.url) alt="" loading="lazy";
+                @if images == RemoteImages::Show {
+                    img src=(enclosure.url) alt="" referrerpolicy="no-referrer" loading="lazy" decoding="async";
+                }
             } @else if mime.starts_with("audio/") {
                 audio controls preload="none" src=(enclosure.url) {}
             } @else if mime.starts_with("video/") {
@@ -494,16 +505,23 @@ mod tests {
             "data:text/html,<script>alert(1)</script>",
             "vbscript:msgbox(1)",
         ] {
-            let html = followed_entry(&site(), &entry_with(bad, bad), false).into_string();
+            let html = followed_entry(&site(), &entry_with(bad, bad), false, RemoteImages::Show)
+                .into_string();
             assert!(!html.contains("href=\""), "{bad:?}: {html}");
             assert!(html.contains("in reply to"), "shown as text: {html}");
         }
         let ok = "https://friend.example/p/1";
-        let html = followed_entry(&site(), &entry_with(ok, ok), false).into_string();
+        let html =
+            followed_entry(&site(), &entry_with(ok, ok), false, RemoteImages::Show).into_string();
         assert_eq!(html.matches(&format!("href=\"{ok}\"")).count(), 2, "{html}");
         // A post's id (a tag: URI) is text, as before.
-        let html =
-            followed_entry(&site(), &entry_with("tag:me.example,2026:1", ok), false).into_string();
+        let html = followed_entry(
+            &site(),
+            &entry_with("tag:me.example,2026:1", ok),
+            false,
+            RemoteImages::Show,
+        )
+        .into_string();
         assert!(
             html.contains("<span class=\"u-in-reply-to\">tag:me.example,2026:1</span>"),
             "{html}"

@@ -4,6 +4,7 @@
 use super::app::Ctx;
 use super::auth;
 use super::http::Response;
+use crate::poll::sanitize::RemoteImages;
 use crate::posts;
 use crate::render::{self, html::Draft, html::TimelineItem};
 use crate::store;
@@ -164,7 +165,8 @@ pub fn timeline(ctx: &mut Ctx) -> Result<Response> {
         items.truncate(PAGE_SIZE);
         format_cursor(items[PAGE_SIZE - 1].cursor())
     });
-    let body = render::html::timeline(&ctx.page("Timeline"), &items, older.as_deref());
+    let images = RemoteImages::from_setting(ctx.setting(RemoteImages::SETTING));
+    let body = render::html::timeline(&ctx.page("Timeline"), &items, older.as_deref(), images);
     Ok(with_validators(Response::html(200, body), &v))
 }
 
@@ -198,7 +200,8 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     let title = posts::excerpt(&post.body, 60);
     let permalink = ctx.site.absolute(&format!("posts/{}", post.id.0));
     let replies = store::entries::replies_to(ctx.conn, &[&permalink, &post.uid])?;
-    let body = render::html::post(&ctx.page(&title), &post, &replies);
+    let images = RemoteImages::from_setting(ctx.setting(RemoteImages::SETTING));
+    let body = render::html::post(&ctx.page(&title), &post, &replies, images);
     Ok(with_validators(Response::html(200, body), &v))
 }
 

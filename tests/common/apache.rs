@@ -614,6 +614,18 @@ impl Site {
         super::run_cli(bin, &self.home, args, stdin)
     }
 
+    /// Posts `text` with this site's `roost post`: the post's permalink, and
+    /// its path on the site (for `url` and `get`).
+    pub fn post_cli(&self, text: &str) -> (String, String) {
+        let out = super::expect_success("post", &self.cli(&["post", text], None));
+        let permalink = out.trim().to_string();
+        let path = permalink
+            .strip_prefix(self.base_url().trim_end_matches('/'))
+            .unwrap_or_else(|| panic!("{permalink} is not on {}", self.base_url()))
+            .to_string();
+        (permalink, path)
+    }
+
     /// Writes a file (0644) in the site's directory, e.g. a static file or a
     /// decoy `x.db` to check it is refused. `rel` may name new subdirectories.
     pub fn write_file(&self, rel: &str, contents: &[u8]) {

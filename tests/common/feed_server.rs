@@ -43,6 +43,9 @@ pub struct Seen {
     pub headers: HashMap<String, String>,
 }
 
+/// A 1×1 PNG, base64.
+pub const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
 pub struct FeedServer {
     addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, Route>>>,
@@ -83,6 +86,40 @@ impl FeedServer {
                 last_modified: "Mon, 23 Nov 2026 10:00:00 GMT".into(),
             },
         );
+    }
+
+    /// Serves a 1×1 PNG at `path` (with validators).
+    pub fn png(&self, path: &str) {
+        self.set(
+            path,
+            Route::Feed {
+                body: super::browser::base64_decode(PNG_1X1),
+                content_type: "image/png".into(),
+                etag: "\"p\"".into(),
+                last_modified: "Mon, 23 Nov 2026 10:00:00 GMT".into(),
+            },
+        );
+    }
+
+    /// An Atom feed whose home and id are `/friend/` here, with one entry
+    /// ("A picture" by Friend, now) that replies to `post`, with `content`
+    /// (HTML, escaped here) and an image enclosure at `enclosure`.
+    pub fn picture_reply_feed(&self, post: &str, content: &str, enclosure: &str) -> String {
+        let id = self.url("/friend/");
+        let now = chrono::Utc::now().to_rfc3339();
+        let content = content
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        format!(
+            "<?xml version=\"1.0\"?><feed xmlns=\"http://www.w3.org/2005/Atom\" \
+             xmlns:thr=\"http://purl.org/syndication/thread/1.0\">\
+             <title>Friend</title><id>{id}</id><updated>{now}</updated><link href=\"{id}\"/>\
+             <entry><id>{id}1</id><title>A picture</title><updated>{now}</updated><link href=\"{id}1\"/>\
+             <author><name>Friend</name></author><thr:in-reply-to ref=\"{post}\" href=\"{post}\"/>\
+             <content type=\"html\">{content}</content>\
+             <link rel=\"enclosure\" href=\"{enclosure}\" type=\"image/png\" length=\"10\"/></entry></feed>"
+        )
     }
 
     /// Requests made for `path` so far.
