@@ -474,21 +474,21 @@ mod tests {
     fn regression_first_seen_time_is_not_marked_as_published() {
         let mut e = entry_with("https://me.example/posts/1", "https://friend.example/");
         e.sort_time = 1_700_000_000;
-        let undated = followed_entry(&site(), &e, false).into_string();
+        let undated = followed_entry(&site(), &e, false, RemoteImages::Show).into_string();
         assert!(!undated.contains("dt-"), "{undated}");
         assert!(
             undated.contains("seen <time datetime=\"2023-11-14T22:13:20Z\">"),
             "{undated}"
         );
         e.updated = Some(1_600_000_000);
-        let updated = followed_entry(&site(), &e, false).into_string();
+        let updated = followed_entry(&site(), &e, false, RemoteImages::Show).into_string();
         assert!(
             updated.contains("class=\"dt-updated\" datetime=\"2020-09-13T12:26:40Z\""),
             "{updated}"
         );
         assert!(!updated.contains("dt-published"), "{updated}");
         e.published = Some(1_500_000_000);
-        let published = followed_entry(&site(), &e, false).into_string();
+        let published = followed_entry(&site(), &e, false, RemoteImages::Show).into_string();
         assert!(
             published.contains("class=\"dt-published\" datetime=\"2017-07-14T02:40:00Z\""),
             "{published}"
