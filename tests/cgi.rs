@@ -557,14 +557,9 @@ fn owner_actions_need_a_session_and_a_csrf_token() {
 fn failed_logins_are_throttled_across_processes() {
     let dir = new_home();
     let home = home_of(&dir);
-    let form = Cgi::get(&home, "/login").run();
-    let cookie = form.cookie(LOGIN).unwrap();
-    let token = hidden_csrf(&form.text());
-    for attempt in 1..=5 {
-        let body = format!("csrf={token}&password=wrong{attempt}");
-        let r = Cgi::post(&home, "/login", body.as_bytes())
-            .header("HTTP_COOKIE", cookie.clone())
-            .run();
+    let (_, cookie, token) = login_page(&home);
+    for attempt in 1..=3 {
+        let r = wrong_login(&home, &cookie, &token, "192.0.2.7");
         assert_eq!(r.status, 403, "attempt {attempt}");
         assert!(r.cookie(SESSION).is_none());
     }
@@ -573,11 +568,181 @@ fn failed_logins_are_throttled_across_processes() {
         .header("HTTP_COOKIE", cookie.clone())
         .run();
     assert_eq!(r.status, 429, "even the right password waits");
-    assert!(r.header("Retry-After").is_some());
+    assert_eq!(r.header("Retry-After"), Some("1"));
+    assert!(r.text().contains("Try again in 1 second."), "{}", r.text());
     assert!(r.cookie(SESSION).is_none());
     // A login form without its cookie is refused too.
     let r = Cgi::post(&home, "/login", b"csrf=x&password=y").run();
     assert!(r.status == 403 || r.status == 429);
+}
+
+/// GET /login: the page, its login cookie and its token.
+fn login_page(home: &Path) -> (CgiResponse, String, String) {
+    let form = Cgi::get(home, "/login").run();
+    let cookie = form.cookie(LOGIN).expect("login sets its CSRF cookie");
+    let token = hidden_csrf(&form.text());
+    (form, cookie, token)
+}
+
+/// One wrong password from `addr` with the login form's cookie and token.
+fn wrong_login(home: &Path, cookie: &str, token: &str, addr: &str) -> CgiResponse {
+    let body = format!("csrf={token}&password=wrong+guess");
+    Cgi::post(home, "/login", body.as_bytes())
+        .header("HTTP_COOKIE", cookie.to_string())
+        .header("REMOTE_ADDR", addr.to_string())
+        .run()
+}
+
+/// The owner's login from `addr` with the login form `form`.
+fn login_from(home: &Path, form: &CgiResponse, addr: &str) -> CgiResponse {
+    Cgi::post(home, "/login", login_body(form, "").as_bytes())
+        .header("HTTP_COOKIE", form.cookie(LOGIN).unwrap())
+        .header("REMOTE_ADDR", addr.to_string())
+        .run()
+}
+
+/// Records `count` failed logins counted against `key`, the last one now.
+fn record_failures(home: &Path, key: &str, count: i64) {
+    let now = chrono::Utc::now().timestamp();
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    for i in 0..count {
+        conn.execute(
+            "INSERT INTO login_failures (remote_addr, at) VALUES (?1, ?2)",
+            rusqlite::params![key, now - i],
+        )
+        .unwrap();
+    }
+}
+
+/// Was: 50 wrong passwords from anywhere locked everyone out for 15
+/// minutes, so anyone could keep the owner out for good.
+#[test]
+fn regression_failures_from_other_addresses_never_keep_the_owner_out() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (form, cookie, token) = login_page(&home);
+    for n in 1..=52 {
+        let r = wrong_login(&home, &cookie, &token, &format!("198.51.100.{n}"));
+        assert_eq!(
+            r.status,
+            403,
+            "a first failure from address {n}: {}",
+            r.text()
+        );
+    }
+    // One address far into its delay does not slow any other either.
+    record_failures(&home, "203.0.113.9", 12);
+    assert_eq!(
+        wrong_login(&home, &cookie, &token, "203.0.113.9").status,
+        429
+    );
+    let r = login_from(&home, &form, "192.0.2.7");
+    assert_eq!(r.status, 303, "the owner logs in: {}", r.text());
+    assert!(r.cookie(SESSION).is_some());
+}
+
+#[test]
+fn an_addresss_login_delay_grows_with_its_failures_and_ipv6_counts_per_64() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (form, cookie, token) = login_page(&home);
+    // 2^(n-3) seconds after the n-th failure, up to 15 minutes.
+    for (key, failures, delay, words) in [
+        ("203.0.113.1", 6, 8, "8 seconds"),
+        ("203.0.113.2", 10, 128, "3 minutes"),
+        ("203.0.113.3", 40, 900, "15 minutes"),
+    ] {
+        record_failures(&home, key, failures);
+        let r = wrong_login(&home, &cookie, &token, key);
+        assert_eq!(r.status, 429, "{key}: {}", r.text());
+        let wait: i64 = r.header("Retry-After").unwrap().parse().unwrap();
+        assert!(
+            (delay - 2..=delay).contains(&wait),
+            "{failures} failures: wait {wait}, expected {delay}"
+        );
+        assert!(
+            r.text().contains(&format!("Try again in {words}")),
+            "{}",
+            r.text()
+        );
+        // The page shown still logs in once the wait is over: its form is good.
+        assert_eq!(hidden_csrf(&r.text()), token);
+    }
+    // Addresses of one IPv6 /64 are one client; the next /64 is another.
+    for host in 1..=3 {
+        let addr = format!("2001:db8:5:6::{host}");
+        assert_eq!(wrong_login(&home, &cookie, &token, &addr).status, 403);
+    }
+    let r = wrong_login(&home, &cookie, &token, "2001:db8:5:6:ffff::9");
+    assert_eq!(r.status, 429, "a 4th address of the same /64 waits");
+    let r = login_from(&home, &form, "2001:db8:5:7::1");
+    assert_eq!(r.status, 303, "the next /64 does not: {}", r.text());
+}
+
+#[test]
+fn passwd_clears_the_failed_logins_and_says_so() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (session, _) = log_in(&home);
+    record_failures(&home, "192.0.2.7", 20);
+    let form = Cgi::get(&home, "/login").run();
+    assert_eq!(login_from(&home, &form, "192.0.2.7").status, 429);
+    let out = roost_cli(&home, &["passwd"], Some(&format!("{OWNER_PASSWORD}\n")));
+    let said = expect_success("passwd", &out);
+    assert!(
+        said.contains("Cleared 20 failed login(s) from 1 address(es)"),
+        "{said}"
+    );
+    assert!(said.contains("Signed out 1 browser session(s)"), "{said}");
+    let r = login_from(&home, &form, "192.0.2.7");
+    assert_eq!(r.status, 303, "the owner logs in at once: {}", r.text());
+    // The old session was signed out, as passwd said.
+    let page = Cgi::get(&home, "/").header("HTTP_COOKIE", session).run();
+    assert!(!page.text().contains("name=\"text\""));
+    let out = roost_cli(&home, &["passwd"], Some(&format!("{OWNER_PASSWORD}\n")));
+    let said = expect_success("passwd", &out);
+    assert!(said.contains("No failed logins were recorded"), "{said}");
+}
+
+/// Was: each GET /login minted a new token, so opening the login page in a
+/// second tab made the first tab's form fail ("expired").
+#[test]
+fn regression_a_second_login_tab_leaves_the_first_tabs_form_valid() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let first = Cgi::get(&home, "/login").run();
+    let jar = first.cookie(LOGIN).unwrap();
+    let second = Cgi::get(&home, "/login")
+        .header("HTTP_COOKIE", jar.clone())
+        .run();
+    // The browser keeps whatever cookie the second tab's answer set.
+    let jar = second.cookie(LOGIN).unwrap_or(jar);
+    // A wrong password in the first tab, then the retry from the page shown.
+    let wrong = format!("csrf={}&password=not+it", hidden_csrf(&first.text()));
+    let shown = Cgi::post(&home, "/login", wrong.as_bytes())
+        .header("HTTP_COOKIE", jar.clone())
+        .run();
+    assert_eq!(shown.status, 403);
+    assert!(
+        shown.text().contains("That password is not right."),
+        "{}",
+        shown.text()
+    );
+    let jar = shown.cookie(LOGIN).unwrap_or(jar);
+    let retry = Cgi::post(&home, "/login", login_body(&shown, "").as_bytes())
+        .header("HTTP_COOKIE", jar.clone())
+        .run();
+    assert_eq!(retry.status, 303, "the retry logs in: {}", retry.text());
+    // And the second tab's form, never used, would have worked as well.
+    let late = Cgi::post(&home, "/login", login_body(&second, "").as_bytes())
+        .header("HTTP_COOKIE", jar)
+        .run();
+    assert_eq!(late.status, 303, "{}", late.text());
+    // A cookie that is not one of ours is never taken as the token.
+    let odd = Cgi::get(&home, "/login")
+        .header("HTTP_COOKIE", format!("{LOGIN}=short"))
+        .run();
+    assert_ne!(hidden_csrf(&odd.text()), "short");
 }
 
 #[test]

@@ -109,12 +109,13 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
         return Ok(to_https);
     }
     if let Some(wait) = auth::login_throttled(ctx.conn, &ctx.req.remote_addr, ctx.now)? {
-        let minutes = (wait + 59) / 60;
         return Ok(pages::login_form(
             ctx,
             429,
             Some(&format!(
-                "Too many failed logins. Try again in {minutes} minutes."
+                "Too many wrong passwords from your address. Try again in {}. \
+                 (The owner can clear this on the server with `roost passwd`.)",
+                auth::wait_in_words(wait)
             )),
         )?
         .with_header("Retry-After", &wait.to_string()));
@@ -137,17 +138,17 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
     let correct = stored
         .as_deref()
         .is_some_and(|hash| auth::verify_password(password, hash));
-    let remote_addr = ctx.req.remote_addr.clone();
+    let throttle_key = auth::throttle_key(&ctx.req.remote_addr);
     if !correct {
         let now = ctx.now;
         store::write_unseen(ctx.conn, |tx| {
-            store::sessions::record_login_failure(tx, &remote_addr, now)
+            store::sessions::record_login_failure(tx, &throttle_key, now)
         })?;
         return pages::login_form(ctx, 403, Some("That password is not right."));
     }
     let (cookies, now) = (&ctx.cookies, ctx.now);
     let cookie = store::write_unseen(ctx.conn, |tx| {
-        store::sessions::clear_login_failures(tx, &remote_addr)?;
+        store::sessions::clear_login_failures(tx, &throttle_key)?;
         auth::start_session(tx, cookies, now)
     })?;
     Ok(Response::see_other(&ctx.site.redirect_target(""))

@@ -237,7 +237,7 @@ pub fn authorization_probe(ctx: &mut Ctx) -> Result<Response> {
     Ok(Response::plain(200, text).with_header("Cache-Control", "no-store"))
 }
 
-/// GET /login: the login form, with a fresh double-submit CSRF cookie.
+/// GET /login: the login form, with its double-submit CSRF cookie.
 pub fn login(ctx: &mut Ctx) -> Result<Response> {
     if let Some(to_https) = super::actions::login_over_https(ctx) {
         return Ok(to_https);
@@ -249,8 +249,15 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
 }
 
 /// The login form with `status` and an optional message; used again after a failure.
+///
+/// The token is the one the browser's login cookie already holds, when it
+/// holds one: a new one would make every other login form it shows (a
+/// second tab, the page before a wrong password) stale.
 pub fn login_form(ctx: &mut Ctx, status: u16, message: Option<&str>) -> Result<Response> {
-    let csrf = auth::random_token()?;
+    let csrf = match ctx.cookies.get(ctx.req, auth::LOGIN_COOKIE) {
+        Some(kept) if auth::is_token(kept) => kept.to_string(),
+        _ => auth::random_token()?,
+    };
     let has_password = ctx.setting("password_hash").is_some();
     let body = render::html::login(&ctx.page("Log in"), &csrf, message, has_password);
     Ok(Response::html(status, body)
