@@ -391,7 +391,7 @@ fn edit(home: &Path, id: &str, text: Option<String>) -> Result<()> {
 fn delete(home: &Path, id: &str) -> Result<()> {
     let id = parse_id(id)?;
     let mut conn = open(home)?;
-    if !posts::delete(&mut conn, id)? {
+    if !posts::delete(&mut conn, id, now())? {
         bail!("there is no post {}", id.0);
     }
     println!("Deleted post {}", id.0);

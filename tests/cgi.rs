@@ -535,7 +535,7 @@ fn owner_actions_need_a_session_and_a_csrf_token() {
         .header("HTTP_COOKIE", session.clone())
         .run();
     assert_eq!(r.status, 303);
-    assert_eq!(Cgi::get(&home, "/posts/1").run().status, 404);
+    assert_eq!(Cgi::get(&home, "/posts/1").run().status, 410);
     // Logout ends the session on the server: the old cookie is worthless.
     let r = Cgi::post(&home, "/logout", body.as_bytes())
         .header("HTTP_COOKIE", session.clone())
@@ -551,6 +551,80 @@ fn owner_actions_need_a_session_and_a_csrf_token() {
     assert_eq!(r.status, 303);
     assert!(r.header("Location").unwrap().ends_with("/login"));
     assert_eq!(post_count(&home), 1);
+}
+
+/// Was: a deleted post's address answered 404 Not Found, as if it had
+/// never been, and the Delete button deleted at once, without asking.
+#[test]
+fn regression_a_deleted_post_answers_410_gone_and_delete_asks_first() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "first, to delete from the web");
+    post(&home, "second, to delete from the command line");
+    let (session, csrf) = log_in(&home);
+    let owner_get = |path: &'static str| {
+        Cgi::get(&home, path)
+            .header("HTTP_COOKIE", session.clone())
+            .run()
+    };
+    let front = owner_get("/").text();
+    assert!(
+        front.contains("<a href=\"/posts/1/delete\">Delete</a>"),
+        "{front}"
+    );
+    assert!(!front.contains("action=\"/posts/1/delete\""));
+    // The confirmation: the post, a form that deletes, and a way back.
+    let ask = owner_get("/posts/1/delete");
+    assert_eq!(ask.status, 200, "{}", ask.text());
+    let page = ask.text();
+    for needle in [
+        "Delete this post?",
+        "first, to delete from the web",
+        "<form method=\"post\" action=\"/posts/1/delete\">",
+        "<button type=\"submit\">Delete</button>",
+        "<a href=\"/posts/1\">Cancel</a>",
+    ] {
+        assert!(page.contains(needle), "{needle} missing from {page}");
+    }
+    assert!(!page.contains("<script"));
+    assert_eq!(hidden_csrf(&page), csrf);
+    assert_eq!(
+        Cgi::get(&home, "/posts/1/delete").run().status,
+        303,
+        "visitors go to the login page"
+    );
+    assert_eq!(post_count(&home), 2, "asking deleted nothing");
+    let r = Cgi::post(&home, "/posts/1/delete", format!("csrf={csrf}").as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 303, "{}", r.text());
+    expect_success("delete", &roost_cli(&home, &["delete", "2"], None));
+    for id in ["/posts/1", "/posts/2"] {
+        let gone = Cgi::get(&home, id).run();
+        assert_eq!(gone.status, 410, "{id}: {}", gone.text());
+        assert!(
+            gone.text().contains("This post was deleted"),
+            "{}",
+            gone.text()
+        );
+    }
+    assert_eq!(owner_get("/posts/1/delete").status, 410);
+    assert_eq!(owner_get("/posts/2/edit").status, 410);
+    assert_eq!(Cgi::get(&home, "/posts/3").run().status, 404, "never was");
+    // Posts deleted before the upgrade that keeps tombstones answer 410 too.
+    post(&home, "third");
+    post(&home, "fourth, deleted by an older roost");
+    post(&home, "fifth");
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    conn.execute_batch(
+        "DELETE FROM posts WHERE id = 4; DROP TABLE deleted_posts; PRAGMA user_version = 3;",
+    )
+    .unwrap();
+    drop(conn);
+    for (id, status) in [(1, 410), (2, 410), (3, 200), (4, 410), (5, 200), (6, 404)] {
+        let path = format!("/posts/{id}");
+        assert_eq!(Cgi::get(&home, &path).run().status, status, "{path}");
+    }
 }
 
 #[test]

@@ -220,6 +220,25 @@ pub fn edit(page: &Page, post: &Post, session: &Session, draft: &Draft) -> Strin
     render(page, body)
 }
 
+/// GET /posts/ID/delete: the post, and the owner's last word on it.
+pub fn confirm_delete(page: &Page, post: &Post, session: &Session) -> String {
+    let site = page.site;
+    let permalink = site.link(&format!("posts/{}", post.id.0));
+    let body = html! {
+        h1 { "Delete this post?" }
+        blockquote.e-content { (PreEscaped(posts::to_html(&post.body))) }
+        p { "Its address will answer that it was deleted. This cannot be undone." }
+        form method="post" action=(format!("{permalink}/delete")) {
+            input type="hidden" name="csrf" value=(session.csrf);
+            div.row {
+                button type="submit" { "Delete" }
+                a href=(permalink) { "Cancel" }
+            }
+        }
+    };
+    render(page, body)
+}
+
 /// GET /login (and the form again after a failed attempt).
 pub fn login(page: &Page, csrf: &str, message: Option<&str>, has_password: bool) -> String {
     let site = page.site;
@@ -288,12 +307,10 @@ fn entry(site: &Site, post: &Post, session: Option<&Session>) -> Markup {
                     span { "edited " time.dt-updated datetime=(rfc3339(post.updated)) { (human_date(post.updated)) } }
                 }
                 a.p-author.h-card.visually-hidden href=(site.absolute("")) { (site.name) }
-                @if let Some(session) = session {
+                @if session.is_some() {
                     a href=(format!("{permalink}/edit")) { "Edit" }
-                    form method="post" action=(format!("{permalink}/delete")) {
-                        input type="hidden" name="csrf" value=(session.csrf);
-                        button.link type="submit" { "Delete" }
-                    }
+                    // Asks first, on a page of its own: no script needed.
+                    a href=(format!("{permalink}/delete")) { "Delete" }
                 }
             }
         }

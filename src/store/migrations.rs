@@ -123,6 +123,30 @@ const STEPS: &[&str] = &[
     -- Empty when the last publish succeeded; otherwise why it failed.
     ALTER TABLE site_state ADD COLUMN publish_error TEXT NOT NULL DEFAULT '';
     "#,
+    // 4: what is left of a deleted post, so that its address answers
+    // 410 Gone (not 404) and feeds may say it was deleted.
+    r#"
+    CREATE TABLE deleted_posts (
+        id      INTEGER PRIMARY KEY,  -- posts.id, never reused (AUTOINCREMENT)
+        uid     TEXT NOT NULL,        -- its feed entry id
+        deleted INTEGER NOT NULL      -- unix seconds
+    );
+    -- Posts deleted before this step: every number handed out and gone.
+    -- Their feed ids were the id prefix and the number; when is not known.
+    WITH RECURSIVE handed_out(id) AS (
+        SELECT 1
+        UNION ALL
+        SELECT id + 1 FROM handed_out
+        WHERE id < (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'posts')
+    )
+    INSERT INTO deleted_posts (id, uid, deleted)
+    SELECT id,
+           coalesce((SELECT value FROM settings WHERE key = 'id_prefix'), '') || id,
+           CAST(strftime('%s', 'now') AS INTEGER)
+    FROM handed_out
+    WHERE id <= (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'posts')
+      AND id NOT IN (SELECT id FROM posts);
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

@@ -71,12 +71,28 @@ pub fn update_body(conn: &Connection, id: PostId, body: &str, now: i64) -> Resul
     Ok(n == 1)
 }
 
-/// Returns false when there is no such post.
-pub fn delete(conn: &Connection, id: PostId) -> Result<bool> {
-    let n = conn
-        .execute("DELETE FROM posts WHERE id = ?1", [id.0])
+/// Deletes a post, keeping its number and feed id as a tombstone (see
+/// `deleted`). Returns false when there is no such post.
+pub fn delete(conn: &Connection, id: PostId, now: i64) -> Result<bool> {
+    let kept = conn
+        .execute(
+            "INSERT INTO deleted_posts (id, uid, deleted) SELECT id, uid, ?2 FROM posts WHERE id = ?1",
+            params![id.0, now],
+        )
+        .with_context(|| format!("keeping a tombstone of post {}", id.0))?;
+    if kept == 0 {
+        return Ok(false);
+    }
+    conn.execute("DELETE FROM posts WHERE id = ?1", [id.0])
         .with_context(|| format!("deleting post {}", id.0))?;
-    Ok(n == 1)
+    Ok(true)
+}
+
+/// When post `id` was deleted, if it existed and was.
+pub fn deleted(conn: &Connection, id: PostId) -> Result<Option<i64>> {
+    conn.prepare_cached("SELECT deleted FROM deleted_posts WHERE id = ?1")
+        .and_then(|mut s| s.query_row([id.0], |r| r.get(0)).optional())
+        .with_context(|| format!("looking for deleted post {}", id.0))
 }
 
 /// Newest first, `limit` posts older than the cursor `before` (an id: ids only

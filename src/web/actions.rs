@@ -234,7 +234,7 @@ pub fn edit_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     ))
 }
 
-/// POST /posts/ID/delete
+/// POST /posts/ID/delete (from the page GET /posts/ID/delete shows)
 pub fn delete_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     if let Err(response) = owner_form(ctx) {
         return Ok(response);
@@ -242,8 +242,8 @@ pub fn delete_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     let Some(id) = posts::parse_id(raw_id) else {
         return Ok(ctx.not_found());
     };
-    if !posts::delete(ctx.conn, id)? {
-        return Ok(ctx.not_found());
+    if !posts::delete(ctx.conn, id, ctx.now)? {
+        return ctx.no_post(id);
     }
     Ok(Response::see_other(&ctx.site.redirect_target("")))
 }

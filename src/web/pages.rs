@@ -193,7 +193,7 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         return Ok(response);
     }
     let Some(post) = store::posts::get(ctx.conn, id)? else {
-        return Ok(ctx.not_found());
+        return ctx.no_post(id);
     };
     let title = posts::excerpt(&post.body, 60);
     let permalink = ctx.site.absolute(&format!("posts/{}", post.id.0));
@@ -204,6 +204,30 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
 
 /// GET /posts/ID/edit: the owner's edit form.
 pub fn edit(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
+    owner_post_page(ctx, raw_id, |ctx, post, session| {
+        let draft = Draft {
+            text: &post.body,
+            ..Default::default()
+        };
+        render::html::edit(&ctx.page("Edit"), post, session, &draft)
+    })
+}
+
+/// GET /posts/ID/delete: the owner's "are you sure?" page (no script needed):
+/// the post, a Delete button (POST, with the CSRF token) and Cancel.
+pub fn confirm_delete(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
+    owner_post_page(ctx, raw_id, |ctx, post, session| {
+        render::html::confirm_delete(&ctx.page("Delete?"), post, session)
+    })
+}
+
+/// A page of the owner's about one post: 404 for a bad id, the login page
+/// without a session, 410 for a deleted post, never kept by any cache.
+fn owner_post_page(
+    ctx: &mut Ctx,
+    raw_id: &str,
+    render: impl FnOnce(&Ctx, &store::posts::Post, &auth::Session) -> String,
+) -> Result<Response> {
     let Some(id) = posts::parse_id(raw_id) else {
         return Ok(ctx.not_found());
     };
@@ -211,13 +235,9 @@ pub fn edit(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         return Ok(super::actions::to_login(ctx));
     };
     let Some(post) = store::posts::get(ctx.conn, id)? else {
-        return Ok(ctx.not_found());
+        return ctx.no_post(id);
     };
-    let draft = Draft {
-        text: &post.body,
-        ..Default::default()
-    };
-    let body = render::html::edit(&ctx.page("Edit"), &post, &session, &draft);
+    let body = render(ctx, &post, &session);
     Ok(Response::html(200, body).with_header("Cache-Control", "no-store"))
 }
 
