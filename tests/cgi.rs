@@ -296,8 +296,9 @@ fn home_page_shows_posts_with_microformats_and_feed_links() {
     assert!(login.header("ETag").is_some_and(|t| t.starts_with("\"b-")));
 }
 
+/// Was: page two had "Older" links only, no way back to newer posts.
 #[test]
-fn pages_are_paginated_with_a_stable_cursor() {
+fn pages_are_paginated_both_ways_with_a_stable_cursor() {
     let dir = new_home();
     let home = home_of(&dir);
     for i in 1..=25 {
@@ -315,10 +316,84 @@ fn pages_are_paginated_with_a_stable_cursor() {
     second.query = "before=6";
     let second = second.run().text();
     assert!(second.contains("numbered post 05") && second.contains("numbered post 01"));
-    assert!(!second.contains("numbered post 06") && !second.contains("?before="));
+    assert!(!second.contains("numbered post 06") && !second.contains("rel=\"next\""));
+    assert!(
+        !first.contains("rel=\"prev\""),
+        "the first page has nothing newer"
+    );
+    // Page two leads back: to the 20 posts just above it (26 arrived since).
+    assert!(
+        second.contains("<a rel=\"prev\" href=\"/?before=26\">← Newer</a>"),
+        "{second}"
+    );
+    let mut back = Cgi::get(&home, "/");
+    back.query = "before=26";
+    let back = back.run().text();
+    assert!(back.contains("numbered post 25") && back.contains("numbered post 06"));
+    assert!(
+        back.contains("<a rel=\"prev\" href=\"/\">← Newer</a>"),
+        "{back}"
+    );
+    assert!(back.contains("<a rel=\"next\" href=\"/?before=6\">Older →</a>"));
     let mut bad = Cgi::get(&home, "/");
     bad.query = "before=abc";
     assert_eq!(bad.run().status, 400);
+}
+
+/// The `href` of the pager link `rel` ("prev" or "next") on `page`.
+fn pager_link(page: &str, rel: &str) -> Option<String> {
+    let at = page.find(&format!("<a rel=\"{rel}\" href=\""))? + rel.len() + 16;
+    Some(page[at..].chars().take_while(|c| *c != '"').collect())
+}
+
+/// Was: the timeline had "Older" links only. Own posts and followed
+/// entries mixed on one page, and "Newer" from page three is page two.
+#[test]
+fn the_timeline_pages_back_to_newer_items() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    expect_success(
+        "config",
+        &roost_cli(&home, &["config", "public_timeline", "true"], None),
+    );
+    for i in 1..=25 {
+        post(&home, &format!("own note {i:02}"));
+    }
+    // 25 entries of a followed feed, older than every own post.
+    let now = chrono::Utc::now().timestamp();
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    conn.execute(
+        "INSERT INTO follows (id, url, added) VALUES (1, 'https://friend.example/feed', 0)",
+        [],
+    )
+    .unwrap();
+    for i in 1..=25 {
+        conn.execute(
+            "INSERT INTO entries (follow_id, identity, content_html, sort_time, first_seen, content_hash)
+             VALUES (1, ?1, ?2, ?3, 0, ?1)",
+            rusqlite::params![format!("e{i}"), format!("friend note {i:02}"), now - 1000 + i],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let get = |target: &str| {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let mut cgi = Cgi::get(&home, path);
+        cgi.query = query;
+        let r = cgi.run();
+        assert_eq!(r.status, 200, "{target}");
+        r.text()
+    };
+    let first = get("/timeline");
+    assert_eq!(pager_link(&first, "prev"), None, "nothing is newer");
+    let second_url = pager_link(&first, "next").unwrap();
+    let second = get(&second_url);
+    assert!(second.contains("own note 01") && second.contains("friend note 25"));
+    assert_eq!(pager_link(&second, "prev").as_deref(), Some("/timeline"));
+    let third = get(&pager_link(&second, "next").unwrap());
+    assert!(third.contains("friend note 10") && !third.contains("friend note 11"));
+    assert_eq!(pager_link(&third, "prev"), Some(second_url));
+    assert_eq!(pager_link(&third, "next"), None);
 }
 
 #[test]

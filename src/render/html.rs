@@ -20,8 +20,44 @@ pub struct Draft<'a> {
     pub error: Option<String>,
 }
 
+/// Where a page's "Newer" link goes, when it has one (every page but the first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Newer<C> {
+    /// The first page: no cursor.
+    First,
+    /// The page of items before this cursor.
+    Before(C),
+}
+
+/// The "Newer" and "Older" links under a page; `path` is the page's own.
+fn pager(site: &Site, path: &str, newer: Option<Newer<String>>, older: Option<String>) -> Markup {
+    let link = site.link(path);
+    html! {
+        @if newer.is_some() || older.is_some() {
+            p.pager {
+                @match newer {
+                    Some(Newer::First) => { a rel="prev" href=(link) { "← Newer" } " " }
+                    Some(Newer::Before(cursor)) => {
+                        a rel="prev" href=(format!("{link}?before={cursor}")) { "← Newer" } " "
+                    }
+                    None => {}
+                }
+                @if let Some(cursor) = older {
+                    a rel="next" href=(format!("{link}?before={cursor}")) { "Older →" }
+                }
+            }
+        }
+    }
+}
+
 /// GET /: the owner's profile, the compose box for the owner, posts newest first.
-pub fn home(page: &Page, posts: &[Post], older: Option<PostId>, draft: Option<&Draft>) -> String {
+pub fn home(
+    page: &Page,
+    posts: &[Post],
+    newer: Option<Newer<PostId>>,
+    older: Option<PostId>,
+    draft: Option<&Draft>,
+) -> String {
     let site = page.site;
     let body = html! {
         div.h-card.profile {
@@ -38,9 +74,10 @@ pub fn home(page: &Page, posts: &[Post], older: Option<PostId>, draft: Option<&D
                 p.empty { "Nothing posted yet." }
             }
         }
-        @if let Some(cursor) = older {
-            p.pager { a rel="next" href=(format!("{}?before={}", site.link(""), cursor.0)) { "Older posts →" } }
-        }
+        (pager(site, "", newer.map(|n| match n {
+            Newer::First => Newer::First,
+            Newer::Before(id) => Newer::Before(id.0.to_string()),
+        }), older.map(|id| id.0.to_string())))
     };
     render(page, body)
 }
@@ -84,13 +121,17 @@ impl TimelineItem {
 
     /// Sorting key matching the cursor order: newer first, own before followed, higher id first.
     pub fn cursor_key(&self) -> (i64, std::cmp::Reverse<u8>, i64) {
-        let c = self.cursor();
-        (c.time, std::cmp::Reverse(c.kind), c.id)
+        self.cursor().sort_key()
     }
 }
 
 /// GET /timeline: own and followed posts merged, newest first.
-pub fn timeline(page: &Page, items: &[TimelineItem], older: Option<&str>) -> String {
+pub fn timeline(
+    page: &Page,
+    items: &[TimelineItem],
+    newer: Option<Newer<String>>,
+    older: Option<String>,
+) -> String {
     let site = page.site;
     let owner = page.session.is_some();
     let body = html! {
@@ -106,9 +147,7 @@ pub fn timeline(page: &Page, items: &[TimelineItem], older: Option<&str>) -> Str
                 p.empty { "Nothing here yet. Follow someone with " code { "roost follow URL" } "." }
             }
         }
-        @if let Some(cursor) = older {
-            p.pager { a rel="next" href=(format!("{}?before={cursor}", site.link("timeline"))) { "Older →" } }
-        }
+        (pager(site, "timeline", newer, older))
     };
     render(page, body)
 }

@@ -113,6 +113,19 @@ pub fn page(conn: &Connection, before: Option<PostId>, limit: usize) -> Result<V
         .context("listing posts")
 }
 
+/// The ids of the `limit` posts just newer than `after`, oldest first:
+/// where the page before a page of `page` starts.
+pub fn ids_after(conn: &Connection, after: PostId, limit: usize) -> Result<Vec<PostId>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id FROM posts WHERE id > ?1 ORDER BY id LIMIT ?2")
+        .context("listing newer posts")?;
+    let rows = stmt
+        .query_map(params![after.0, limit as i64], |r| Ok(PostId(r.get(0)?)))
+        .context("listing newer posts")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("listing newer posts")
+}
+
 /// Every post, oldest first (for `roost export`).
 pub fn all(conn: &Connection) -> Result<Vec<Post>> {
     let mut stmt = conn
@@ -138,6 +151,12 @@ impl Cursor {
         kind: 0,
         id: i64::MAX,
     };
+
+    /// Orders as the timeline does, a greater key being newer: by time,
+    /// then own posts before followed entries, then by id.
+    pub fn sort_key(&self) -> (i64, std::cmp::Reverse<u8>, i64) {
+        (self.time, std::cmp::Reverse(self.kind), self.id)
+    }
 }
 
 /// Own posts after the timeline cursor, newest first.
@@ -155,4 +174,38 @@ pub fn before_cursor(conn: &Connection, before: Option<Cursor>, limit: usize) ->
         .context("listing posts for the timeline")?;
     rows.collect::<rusqlite::Result<_>>()
         .context("listing posts for the timeline")
+}
+
+/// The timeline positions of the `limit` own posts just newer than the
+/// cursor `after`, oldest first (for the timeline's "Newer" link).
+pub fn cursors_after(conn: &Connection, after: Cursor, limit: usize) -> Result<Vec<Cursor>> {
+    cursors(
+        conn,
+        "SELECT published, id FROM posts
+         WHERE published > ?1 OR (published = ?1 AND (?2 = 1 OR id > ?3))
+         ORDER BY published, id LIMIT ?4",
+        (after, 0, limit),
+    )
+    .context("listing newer posts for the timeline")
+}
+
+/// Runs `sql` (selecting time and id, with parameters time, kind and id
+/// of `after`, then `limit`) into cursors of `kind`.
+pub(super) fn cursors(
+    conn: &Connection,
+    sql: &str,
+    (after, kind, limit): (Cursor, u8, usize),
+) -> rusqlite::Result<Vec<Cursor>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(
+        params![after.time, after.kind, after.id, limit as i64],
+        |r| {
+            Ok(Cursor {
+                time: r.get(0)?,
+                kind,
+                id: r.get(1)?,
+            })
+        },
+    )?;
+    rows.collect()
 }

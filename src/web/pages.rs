@@ -5,7 +5,7 @@ use super::app::Ctx;
 use super::auth;
 use super::http::Response;
 use crate::posts;
-use crate::render::{self, html::Draft, html::TimelineItem};
+use crate::render::{self, html::Draft, html::Newer, html::TimelineItem};
 use crate::store;
 use crate::store::posts::Cursor;
 use anyhow::Result;
@@ -122,13 +122,20 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
         page.truncate(PAGE_SIZE);
         page[PAGE_SIZE - 1].id
     });
+    let newer = match (before, page.first()) {
+        (None, _) => None,
+        (Some(_), None) => Some(Newer::First),
+        (Some(_), Some(top)) => {
+            newer_page(store::posts::ids_after(ctx.conn, top.id, PAGE_SIZE + 1)?)
+        }
+    };
     // The reply button on a timeline entry opens the compose box addressed to it.
     let reply_to = ctx.req.query_param("reply_to").unwrap_or_default();
     let draft = Draft {
         reply_to: &reply_to,
         ..Default::default()
     };
-    let body = render::html::home(&ctx.page(""), &page, older, Some(&draft));
+    let body = render::html::home(&ctx.page(""), &page, newer, older, Some(&draft));
     Ok(with_validators(Response::html(200, body), &v))
 }
 
@@ -164,8 +171,34 @@ pub fn timeline(ctx: &mut Ctx) -> Result<Response> {
         items.truncate(PAGE_SIZE);
         format_cursor(items[PAGE_SIZE - 1].cursor())
     });
-    let body = render::html::timeline(&ctx.page("Timeline"), &items, older.as_deref());
+    let newer = match (before, items.first()) {
+        (None, _) => None,
+        (Some(_), None) => Some(Newer::First),
+        (Some(_), Some(top)) => {
+            let top = top.cursor();
+            let mut above = store::posts::cursors_after(ctx.conn, top, PAGE_SIZE + 1)?;
+            above.extend(store::entries::cursors_after(ctx.conn, top, PAGE_SIZE + 1)?);
+            above.sort_by_key(Cursor::sort_key);
+            above.truncate(PAGE_SIZE + 1);
+            newer_page(above).map(|newer| match newer {
+                Newer::First => Newer::First,
+                Newer::Before(cursor) => Newer::Before(format_cursor(cursor)),
+            })
+        }
+    };
+    let body = render::html::timeline(&ctx.page("Timeline"), &items, newer, older);
     Ok(with_validators(Response::html(200, body), &v))
+}
+
+/// The "Newer" link of a page, from the (up to `PAGE_SIZE + 1`) items just
+/// above its top, oldest first: none when there are none; the first page
+/// when they fit on it; else the page before the one just above them all.
+fn newer_page<C: Copy>(above: Vec<C>) -> Option<Newer<C>> {
+    match above.len() {
+        0 => None,
+        n if n <= PAGE_SIZE => Some(Newer::First),
+        _ => Some(Newer::Before(above[PAGE_SIZE])),
+    }
 }
 
 /// `TIME.KIND.ID`, e.g. `1795000000.1.42`.
