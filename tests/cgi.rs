@@ -686,20 +686,97 @@ fn regression_a_deleted_post_answers_410_gone_and_delete_asks_first() {
     assert_eq!(owner_get("/posts/1/delete").status, 410);
     assert_eq!(owner_get("/posts/2/edit").status, 410);
     assert_eq!(Cgi::get(&home, "/posts/3").run().status, 404, "never was");
-    // Posts deleted before the upgrade that keeps tombstones answer 410 too.
-    post(&home, "third");
-    post(&home, "fourth, deleted by an older roost");
-    post(&home, "fifth");
+}
+
+/// Was: a post sent after the session had expired went to the login page
+/// and was lost.
+#[test]
+fn regression_a_post_sent_after_the_session_ended_is_back_in_the_compose_box() {
+    const DRAFT: &str = "__Secure-roost_draft";
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (stale, _) = log_in(&home);
     let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
-    conn.execute_batch(
-        "DELETE FROM posts WHERE id = 4; DROP TABLE deleted_posts; PRAGMA user_version = 3;",
-    )
-    .unwrap();
+    conn.execute("UPDATE sessions SET expires = 0", []).unwrap();
     drop(conn);
-    for (id, status) in [(1, 410), (2, 410), (3, 200), (4, 410), (5, 200), (6, 404)] {
-        let path = format!("/posts/{id}");
-        assert_eq!(Cgi::get(&home, &path).run().status, status, "{path}");
+    let typed = "Typed for a long while &amp; <b>not</b> lost,\r\nover two lines";
+    let body = common::http::form_encode(&[
+        ("csrf", "from-the-old-page"),
+        ("text", typed),
+        ("reply_to", "https://other.example/p/1"),
+    ]);
+    let r = Cgi::post(&home, "/posts", body.as_bytes())
+        .header("HTTP_COOKIE", stale)
+        .run();
+    assert_eq!(r.status, 303);
+    assert!(r.header("Location").unwrap().ends_with("/login"));
+    let draft = r.cookie(DRAFT).expect("a cookie names the kept draft");
+    let set = r.headers_named("Set-Cookie").join("\n");
+    assert!(
+        set.contains("HttpOnly") && set.contains("Max-Age=3600"),
+        "{set}"
+    );
+    assert!(
+        !set.contains("lost"),
+        "the cookie holds none of the text: {set}"
+    );
+    assert_eq!(post_count(&home), 0, "nothing posted");
+    // Not shown to a visitor who has the cookie, nor to the owner without it.
+    let visitor = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", draft.clone())
+        .run();
+    assert!(!visitor.text().contains("Typed for a long while"));
+    let (session, csrf) = log_in(&home);
+    let without = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert!(!without.text().contains("Typed for a long while"));
+    // Back in the compose box after logging in, escaped, with its reply-to.
+    let both = format!("{session}; {draft}");
+    let page = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", both.clone())
+        .run();
+    let html = page.text();
+    assert!(
+        html.contains("Typed for a long while &amp;amp; &lt;b&gt;not&lt;/b&gt; lost,\r\nover two lines</textarea>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"https://other.example/p/1\""),
+        "{html}"
+    );
+    assert!(html.contains("This was not posted yet"), "{html}");
+    assert_eq!(page.header("Cache-Control"), Some("no-store"));
+    // Posting it sends it once and forgets the draft.
+    let body = common::http::form_encode(&[("csrf", &csrf), ("text", typed)]);
+    let r = Cgi::post(&home, "/posts", body.as_bytes())
+        .header("HTTP_COOKIE", both.clone())
+        .run();
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(
+        r.headers_named("Set-Cookie")
+            .iter()
+            .any(|c| c.starts_with(&format!("{DRAFT}=;")))
+    );
+    assert_eq!(post_count(&home), 1);
+    let after = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", both)
+        .run()
+        .text();
+    assert!(!after.contains("This was not posted yet") && after.contains("></textarea>"));
+    // Anyone may send the form signed out: only the newest 20 drafts are kept.
+    for i in 0..25 {
+        let body = format!("text=flood+{i}");
+        assert_eq!(
+            Cgi::post(&home, "/posts", body.as_bytes()).run().status,
+            303
+        );
     }
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    let kept: i64 = conn
+        .query_row("SELECT count(*) FROM drafts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 20);
 }
 
 #[test]

@@ -171,6 +171,9 @@ pub fn logout(ctx: &mut Ctx) -> Result<Response> {
 
 /// POST /posts: publish from the compose form.
 pub fn create_post(ctx: &mut Ctx) -> Result<Response> {
+    if ctx.session.is_none() {
+        return keep_draft_and_log_in(ctx);
+    }
     let (session, form) = match owner_form(ctx) {
         Ok(ok) => ok,
         Err(response) => return Ok(response),
@@ -196,8 +199,42 @@ pub fn create_post(ctx: &mut Ctx) -> Result<Response> {
         }
     };
     let id = posts::create(ctx.conn, &text, reply_to.as_ref(), ctx.now)?;
-    Ok(Response::see_other(
-        &ctx.site.redirect_target(&format!("#post-{}", id.0)),
+    let posted = Response::see_other(&ctx.site.redirect_target(&format!("#post-{}", id.0)));
+    // A draft kept while signed out (and shown in this form) is sent now.
+    match ctx.cookies.get(ctx.req, auth::DRAFT_COOKIE) {
+        Some(token) => {
+            let token_hash = auth::sha256_hex(token.as_bytes());
+            store::write_unseen(ctx.conn, |tx| store::drafts::delete(tx, &token_hash))?;
+            Ok(posted.with_header("Set-Cookie", &ctx.cookies.set(auth::DRAFT_COOKIE, "", 0)))
+        }
+        None => Ok(posted),
+    }
+}
+
+/// POST /posts after the session ended (it expired while the owner typed):
+/// nothing is posted, but the text is kept for `DRAFT_SECONDS`, named by a
+/// new random cookie, and the compose box shows it again once the owner
+/// has logged in (`pages::home`). In the database, not the cookie: a post
+/// may be larger than a cookie can be, and the cookie holds nothing private.
+fn keep_draft_and_log_in(ctx: &mut Ctx) -> Result<Response> {
+    let Ok(form) = form(ctx) else {
+        return Ok(to_login(ctx));
+    };
+    let text = form.get("text").unwrap_or("");
+    if text.trim().is_empty() {
+        return Ok(to_login(ctx));
+    }
+    let reply_to = form.get("reply_to").unwrap_or("").trim();
+    let token = auth::random_token()?;
+    let token_hash = auth::sha256_hex(token.as_bytes());
+    let (now, expires) = (ctx.now, ctx.now + auth::DRAFT_SECONDS);
+    store::write_unseen(ctx.conn, |tx| {
+        store::drafts::save(tx, &token_hash, text, reply_to, now, expires)
+    })?;
+    Ok(to_login(ctx).with_header(
+        "Set-Cookie",
+        &ctx.cookies
+            .set(auth::DRAFT_COOKIE, &token, auth::DRAFT_SECONDS),
     ))
 }
 

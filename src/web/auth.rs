@@ -12,6 +12,10 @@ use sha2::{Digest, Sha256};
 pub const SESSION_COOKIE: &str = "roost_session";
 /// The login form's own CSRF cookie (double submit): there is no session yet to bind to.
 pub const LOGIN_COOKIE: &str = "roost_login";
+/// Names a post sent after the session ended (`store::drafts`), until the
+/// owner logs in again and sends it.
+pub const DRAFT_COOKIE: &str = "roost_draft";
+pub const DRAFT_SECONDS: i64 = 3600;
 /// Every name the session cookie can have (see `Cookies`), for the page
 /// cache, which decides before the settings are read.
 const SESSION_COOKIE_NAMES: [&str; 3] = [

@@ -113,8 +113,11 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
             None => return Ok(ctx.error(400, "The page cursor `before` must be a post number.")),
         },
     };
+    let kept = kept_draft(ctx)?;
     let v = validators(ctx, Shows::Page)?;
-    if let Some(response) = not_modified(ctx, &v) {
+    if kept.is_none()
+        && let Some(response) = not_modified(ctx, &v)
+    {
         return Ok(response);
     }
     let mut page = store::posts::page(ctx.conn, before, PAGE_SIZE + 1)?;
@@ -131,12 +134,37 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
     };
     // The reply button on a timeline entry opens the compose box addressed to it.
     let reply_to = ctx.req.query_param("reply_to").unwrap_or_default();
-    let draft = Draft {
-        reply_to: &reply_to,
-        ..Default::default()
+    let draft = match &kept {
+        Some((text, reply_to)) => Draft {
+            text,
+            reply_to,
+            error: Some(
+                "This was not posted yet: you were logged out when you sent it. \
+                 Press Post to publish it."
+                    .to_string(),
+            ),
+        },
+        None => Draft {
+            reply_to: &reply_to,
+            ..Default::default()
+        },
     };
     let body = render::html::home(&ctx.page(""), &page, newer, older, Some(&draft));
-    Ok(with_validators(Response::html(200, body), &v))
+    Ok(match kept {
+        // Shown until it is posted: this page is not the one the validators name.
+        Some(_) => Response::html(200, body).with_header("Cache-Control", "no-store"),
+        None => with_validators(Response::html(200, body), &v),
+    })
+}
+
+/// The post the owner sent while logged out (`actions::create_post`), for
+/// the compose box: only to the owner, only from the browser that sent it.
+fn kept_draft(ctx: &Ctx) -> Result<Option<(String, String)>> {
+    let (Some(_), Some(token)) = (&ctx.session, ctx.cookies.get(ctx.req, auth::DRAFT_COOKIE))
+    else {
+        return Ok(None);
+    };
+    store::drafts::get(ctx.conn, &auth::sha256_hex(token.as_bytes()), ctx.now)
 }
 
 /// GET /timeline: own posts and followed entries merged, newest first.
