@@ -513,5 +513,27 @@ fn regression_a_second_login_tab_and_an_ended_session_lose_nothing() {
         "",
         "and the draft is gone"
     );
+
+    // Delete asks first, on a page of its own, without script.
+    let permalink =
+        browser.eval_string("document.querySelector('.h-feed article.h-entry a.u-url').href");
+    browser.click_and_wait(".h-feed article.h-entry .meta a[href$='/delete']");
+    assert_eq!(browser.text("main h1"), "Delete this post?");
+    browser.click_and_wait("main form a");
+    assert_eq!(browser.url(), permalink, "Cancel leads back");
+    browser.click_and_wait("article.h-entry .meta a[href$='/delete']");
+    browser.click_and_wait("main form button[type=submit]");
+    assert_eq!(browser.url(), site.url("/"));
+    assert_eq!(browser.count(".h-feed article.h-entry"), 0, "deleted");
+    browser.goto(&permalink);
+    assert_eq!(browser.text("main h1"), "410 Gone");
+    assert!(browser.text("main").contains("This post was deleted"));
+    // Nothing went wrong but the statuses meant (the wrong password, Gone).
+    let problems = browser.take_problems();
+    let unexpected: Vec<_> = problems
+        .iter()
+        .filter(|p| !p.contains("status of 403") && !p.contains("status of 410"))
+        .collect();
+    assert!(unexpected.is_empty(), "{problems:?}");
     drop(installed);
 }

@@ -685,6 +685,18 @@ fn regression_a_deleted_post_answers_410_gone_and_delete_asks_first() {
     }
     assert_eq!(owner_get("/posts/1/delete").status, 410);
     assert_eq!(owner_get("/posts/2/edit").status, 410);
+    let edit = Cgi::post(
+        &home,
+        "/posts/2/edit",
+        format!("csrf={csrf}&text=x").as_bytes(),
+    )
+    .header("HTTP_COOKIE", session.clone())
+    .run();
+    assert_eq!(edit.status, 410, "{}", edit.text());
+    let again = Cgi::post(&home, "/posts/1/delete", format!("csrf={csrf}").as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(again.status, 410, "{}", again.text());
     assert_eq!(Cgi::get(&home, "/posts/3").run().status, 404, "never was");
 }
 

@@ -252,7 +252,7 @@ pub fn edit_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         Ok(text) => text,
         Err(invalid) => {
             let Some(post) = store::posts::get(ctx.conn, id)? else {
-                return Ok(ctx.not_found());
+                return ctx.no_post(id);
             };
             let draft = Draft {
                 text: raw_text,
@@ -264,7 +264,7 @@ pub fn edit_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         }
     };
     if !posts::edit(ctx.conn, id, &text, ctx.now)? {
-        return Ok(ctx.not_found());
+        return ctx.no_post(id);
     }
     Ok(Response::see_other(
         &ctx.site.redirect_target(&format!("posts/{}", id.0)),
