@@ -258,7 +258,12 @@ pub fn tokens_match(a: &str, b: &str) -> bool {
 /// its /64 (one host is usually given a whole /64, so its single addresses
 /// cost an attacker nothing). An IPv4 address written as IPv6 is the IPv4.
 pub fn throttle_key(remote_addr: &str) -> String {
-    match remote_addr.trim().parse::<std::net::IpAddr>() {
+    let remote_addr = remote_addr.trim();
+    // A proxy's X-Forwarded-For may name the client's port too: not a client of its own.
+    let ip = remote_addr
+        .parse::<std::net::IpAddr>()
+        .or_else(|_| remote_addr.parse::<std::net::SocketAddr>().map(|a| a.ip()));
+    match ip {
         Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
             None => {
@@ -446,6 +451,8 @@ mod tests {
             throttle_key("2001:db8:1:2::1")
         );
         assert_eq!(throttle_key(""), "");
+        assert_eq!(throttle_key("192.0.2.7:4711"), "192.0.2.7");
+        assert_eq!(throttle_key("[2001:db8:1:2::5]:443"), "2001:db8:1:2::/64");
         assert_eq!(wait_in_words(1), "1 second");
         assert_eq!(wait_in_words(64), "64 seconds");
         assert_eq!(wait_in_words(900), "15 minutes");
