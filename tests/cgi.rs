@@ -698,6 +698,26 @@ fn regression_a_deleted_post_answers_410_gone_and_delete_asks_first() {
         .run();
     assert_eq!(again.status, 410, "{}", again.text());
     assert_eq!(Cgi::get(&home, "/posts/3").run().status, 404, "never was");
+    // The Atom feed tells readers that kept them to drop them (RFC 6721).
+    let atom = Cgi::get(&home, "/feed.atom").run();
+    let xml = atom.text();
+    assert!(
+        xml.contains("xmlns:at=\"http://purl.org/atompub/tombstones/1.0\""),
+        "{xml}"
+    );
+    for id in [1, 2] {
+        let tombstone = format!("/notes/posts/{id}\" when=\"");
+        let at = xml
+            .find(&tombstone)
+            .unwrap_or_else(|| panic!("{tombstone}: {xml}"));
+        let element = &xml[xml[..at].rfind('<').unwrap()..];
+        assert!(
+            element.starts_with("<at:deleted-entry ref=\"tag:example.org,"),
+            "{element}"
+        );
+    }
+    let feed = feed_rs::parser::parse(&atom.body[..]).expect("still a valid feed");
+    assert!(feed.entries.is_empty(), "{:?}", feed.entries);
 }
 
 /// Was: a post sent after the session had expired went to the login page

@@ -4,7 +4,7 @@
 
 use super::{Site, datetime, rfc2822, rfc3339};
 use crate::posts;
-use crate::store::posts::Post;
+use crate::store::posts::{Post, Tombstone};
 use atom_syndication as atom;
 use std::collections::BTreeMap;
 
@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 pub const FEED_LENGTH: usize = 50;
 
 pub const THREADING_NS: &str = "http://purl.org/syndication/thread/1.0";
+/// RFC 6721: `at:deleted-entry`, which tells a reader to drop an entry.
+pub const TOMBSTONES_NS: &str = "http://purl.org/atompub/tombstones/1.0";
 
 /// Feed titles for posts that have none: the start of the text.
 const TITLE_CHARS: usize = 80;
@@ -30,7 +32,14 @@ fn feed_updated(posts: &[Post], site_changed_at: i64) -> i64 {
         .max(site_changed_at)
 }
 
-pub fn atom(site: &Site, feed_id: &str, posts: &[Post], site_changed_at: i64) -> String {
+/// The Atom feed: `posts`, and an `at:deleted-entry` for each of `deleted`.
+pub fn atom(
+    site: &Site,
+    feed_id: &str,
+    posts: &[Post],
+    deleted: &[Tombstone],
+    site_changed_at: i64,
+) -> String {
     let author = atom::Person {
         name: site.name.clone(),
         uri: Some(site.absolute("")),
@@ -104,13 +113,39 @@ pub fn atom(site: &Site, feed_id: &str, posts: &[Post], site_changed_at: i64) ->
             version: Some(env!("CARGO_PKG_VERSION").into()),
             ..Default::default()
         }),
-        namespaces: BTreeMap::from([("thr".to_string(), THREADING_NS.to_string())]),
+        namespaces: BTreeMap::from([
+            ("thr".to_string(), THREADING_NS.to_string()),
+            ("at".to_string(), TOMBSTONES_NS.to_string()),
+        ]),
         entries,
+        extensions: tombstones(deleted),
         ..Default::default()
     };
     // Writing into memory cannot fail for I/O reasons; an error here would be a bug in the writer.
     let bytes = feed.write_to(Vec::new()).unwrap_or_default();
     String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// `<at:deleted-entry ref="ID" when="DATE"/>` for each deleted post.
+fn tombstones(deleted: &[Tombstone]) -> atom::extension::ExtensionMap {
+    let elements: Vec<atom::extension::Extension> = deleted
+        .iter()
+        .map(|t| atom::extension::Extension {
+            name: "at:deleted-entry".into(),
+            attrs: BTreeMap::from([
+                ("ref".to_string(), t.uid.clone()),
+                ("when".to_string(), rfc3339(t.deleted)),
+            ]),
+            ..Default::default()
+        })
+        .collect();
+    if elements.is_empty() {
+        return atom::extension::ExtensionMap::new();
+    }
+    BTreeMap::from([(
+        "at".to_string(),
+        BTreeMap::from([("deleted-entry".to_string(), elements)]),
+    )])
 }
 
 pub fn json(site: &Site, posts: &[Post]) -> String {

@@ -88,6 +88,32 @@ pub fn delete(conn: &Connection, id: PostId, now: i64) -> Result<bool> {
     Ok(true)
 }
 
+/// What is left of a deleted post: its feed id and when it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    pub uid: String,
+    pub deleted: i64,
+}
+
+/// The `limit` posts deleted last, newest first (for the Atom feed).
+pub fn recently_deleted(conn: &Connection, limit: usize) -> Result<Vec<Tombstone>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT uid, deleted FROM deleted_posts ORDER BY deleted DESC, id DESC LIMIT ?1",
+        )
+        .context("listing deleted posts")?;
+    let rows = stmt
+        .query_map([limit as i64], |r| {
+            Ok(Tombstone {
+                uid: r.get(0)?,
+                deleted: r.get(1)?,
+            })
+        })
+        .context("listing deleted posts")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("listing deleted posts")
+}
+
 /// When post `id` was deleted, if it existed and was.
 pub fn deleted(conn: &Connection, id: PostId) -> Result<Option<i64>> {
     conn.prepare_cached("SELECT deleted FROM deleted_posts WHERE id = ?1")

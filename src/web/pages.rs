@@ -369,9 +369,12 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
             let feed_id = ctx
                 .setting("feed_id")
                 .map_or_else(|| ctx.site.absolute(""), str::to_owned);
+            // Readers that kept a deleted post learn to drop it (RFC 6721).
+            let deleted = store::posts::recently_deleted(ctx.conn, render::feeds::FEED_LENGTH)?;
+            let updated = deleted.iter().map(|t| t.deleted).fold(updated, i64::max);
             (
                 "application/atom+xml; charset=utf-8",
-                render::feeds::atom(&ctx.site, &feed_id, &recent, updated),
+                render::feeds::atom(&ctx.site, &feed_id, &recent, &deleted, updated),
             )
         }
         FeedFormat::Json => (
