@@ -305,11 +305,28 @@ fn passwd(home: &Path) -> Result<()> {
     };
     auth::check_password_strength(&password)?;
     let hash = auth::hash_password(&password)?;
-    store::write(&mut conn, |tx| {
+    let now = now();
+    let (signed_out, (failures, addresses)) = store::write(&mut conn, |tx| {
         store::settings::set(tx, "password_hash", &hash)?;
-        store::sessions::delete_all(tx)
+        // Whoever may have known the old password is signed out too.
+        let signed_out = store::sessions::delete_all(tx, now)?;
+        Ok((signed_out, store::sessions::clear_all_login_failures(tx)?))
     })?;
-    println!("Password set; every session was signed out.");
+    println!("Password set.");
+    if failures > 0 {
+        println!(
+            "Cleared {failures} failed login(s) from {addresses} address(es): \
+             every address may log in again without waiting."
+        );
+    } else {
+        println!("No failed logins were recorded, so no address had to wait.");
+    }
+    if signed_out > 0 {
+        println!(
+            "Signed out {signed_out} browser session(s), since they were opened with \
+             the old password: log in again with the new one."
+        );
+    }
     Ok(())
 }
 
@@ -447,7 +464,7 @@ fn edit(home: &Path, id: &str, text: Option<String>) -> Result<()> {
 fn delete(home: &Path, id: &str) -> Result<()> {
     let id = parse_id(id)?;
     let mut conn = open(home)?;
-    if !posts::delete(&mut conn, id)? {
+    if !posts::delete(&mut conn, id, now())? {
         bail!("there is no post {}", id.0);
     }
     println!("Deleted post {}", id.0);

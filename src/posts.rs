@@ -122,8 +122,9 @@ pub fn edit(conn: &mut Connection, id: PostId, text: &PostText, now: i64) -> Res
     })
 }
 
-pub fn delete(conn: &mut Connection, id: PostId) -> Result<bool> {
-    store::write(conn, |tx| store::posts::delete(tx, id))
+/// Deletes a post; its address answers 410 Gone from then on.
+pub fn delete(conn: &mut Connection, id: PostId, now: i64) -> Result<bool> {
+    store::write(conn, |tx| store::posts::delete(tx, id, now))
 }
 
 /// The post as HTML: escaped text, paragraphs at blank lines, line breaks,

@@ -459,3 +459,81 @@ fn a_form_on_another_origin_cannot_post_even_with_the_owners_token() {
     let export = expect_success("roost export", &site.cli(&["export"], None));
     assert!(export.contains("posted from home"), "{export}");
 }
+
+/// Was: opening the login page in a second tab made the first tab's form
+/// "expired", and a post sent after the session had ended was lost.
+#[test]
+fn regression_a_second_login_tab_and_an_ended_session_lose_nothing() {
+    let (installed, site) = install_site();
+    let mut browser = Browser::launch();
+    browser.goto(&site.url("/login"));
+    browser.open_in_another_tab(&site.url("/login"));
+    // The first tab's form, after the second tab: a wrong password, then
+    // the right one from the page shown.
+    browser.type_into("#password", "not the password");
+    browser.click_and_wait("form.compose button[type=submit]");
+    assert_eq!(browser.text(".notice"), "That password is not right.");
+    browser.type_into("#password", OWNER_PASSWORD);
+    browser.click_and_wait("form.compose button[type=submit]");
+    assert_eq!(browser.url(), site.url("/"), "logged in");
+
+    // The owner types; meanwhile the session ends (a new password signs
+    // every browser out). Post goes to the login page, then back.
+    let typed = "Written slowly over lunch.\nThe second line & <more>.";
+    browser.type_into("#text", typed);
+    expect_success(
+        "roost passwd",
+        &site.cli(&["passwd"], Some(&format!("{OWNER_PASSWORD}\n"))),
+    );
+    browser.click_and_wait("form.compose button[type=submit]");
+    assert_eq!(browser.url(), site.url("/login"), "asked to log in");
+    browser.type_into("#password", OWNER_PASSWORD);
+    browser.click_and_wait("form.compose button[type=submit]");
+    assert_eq!(browser.url(), site.url("/"));
+    assert_eq!(
+        browser.eval_string("document.querySelector('#text').value"),
+        typed,
+        "the compose box has the text back"
+    );
+    assert!(
+        browser
+            .text("form.compose .notice")
+            .contains("not posted yet")
+    );
+    let export = expect_success("roost export", &site.cli(&["export"], None));
+    assert!(!export.contains("Written slowly"), "not posted by itself");
+    browser.click_and_wait("form.compose button[type=submit]");
+    assert_eq!(
+        browser.text(".h-feed article.h-entry .e-content"),
+        typed,
+        "posted once the owner pressed Post"
+    );
+    assert_eq!(
+        browser.eval_string("document.querySelector('#text').value"),
+        "",
+        "and the draft is gone"
+    );
+
+    // Delete asks first, on a page of its own, without script.
+    let permalink =
+        browser.eval_string("document.querySelector('.h-feed article.h-entry a.u-url').href");
+    browser.click_and_wait(".h-feed article.h-entry .meta a[href$='/delete']");
+    assert_eq!(browser.text("main h1"), "Delete this post?");
+    browser.click_and_wait("main form a");
+    assert_eq!(browser.url(), permalink, "Cancel leads back");
+    browser.click_and_wait("article.h-entry .meta a[href$='/delete']");
+    browser.click_and_wait("main form button[type=submit]");
+    assert_eq!(browser.url(), site.url("/"));
+    assert_eq!(browser.count(".h-feed article.h-entry"), 0, "deleted");
+    browser.goto(&permalink);
+    assert_eq!(browser.text("main h1"), "410 Gone");
+    assert!(browser.text("main").contains("This post was deleted"));
+    // Nothing went wrong but the statuses meant (the wrong password, Gone).
+    let problems = browser.take_problems();
+    let unexpected: Vec<_> = problems
+        .iter()
+        .filter(|p| !p.contains("status of 403") && !p.contains("status of 410"))
+        .collect();
+    assert!(unexpected.is_empty(), "{problems:?}");
+    drop(installed);
+}

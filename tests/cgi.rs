@@ -296,8 +296,9 @@ fn home_page_shows_posts_with_microformats_and_feed_links() {
     assert!(login.header("ETag").is_some_and(|t| t.starts_with("\"b-")));
 }
 
+/// Was: page two had "Older" links only, no way back to newer posts.
 #[test]
-fn pages_are_paginated_with_a_stable_cursor() {
+fn pages_are_paginated_both_ways_with_a_stable_cursor() {
     let dir = new_home();
     let home = home_of(&dir);
     for i in 1..=25 {
@@ -315,10 +316,84 @@ fn pages_are_paginated_with_a_stable_cursor() {
     second.query = "before=6";
     let second = second.run().text();
     assert!(second.contains("numbered post 05") && second.contains("numbered post 01"));
-    assert!(!second.contains("numbered post 06") && !second.contains("?before="));
+    assert!(!second.contains("numbered post 06") && !second.contains("rel=\"next\""));
+    assert!(
+        !first.contains("rel=\"prev\""),
+        "the first page has nothing newer"
+    );
+    // Page two leads back: to the 20 posts just above it (26 arrived since).
+    assert!(
+        second.contains("<a rel=\"prev\" href=\"/?before=26\">← Newer</a>"),
+        "{second}"
+    );
+    let mut back = Cgi::get(&home, "/");
+    back.query = "before=26";
+    let back = back.run().text();
+    assert!(back.contains("numbered post 25") && back.contains("numbered post 06"));
+    assert!(
+        back.contains("<a rel=\"prev\" href=\"/\">← Newer</a>"),
+        "{back}"
+    );
+    assert!(back.contains("<a rel=\"next\" href=\"/?before=6\">Older →</a>"));
     let mut bad = Cgi::get(&home, "/");
     bad.query = "before=abc";
     assert_eq!(bad.run().status, 400);
+}
+
+/// The `href` of the pager link `rel` ("prev" or "next") on `page`.
+fn pager_link(page: &str, rel: &str) -> Option<String> {
+    let at = page.find(&format!("<a rel=\"{rel}\" href=\""))? + rel.len() + 16;
+    Some(page[at..].chars().take_while(|c| *c != '"').collect())
+}
+
+/// Was: the timeline had "Older" links only. Own posts and followed
+/// entries mixed on one page, and "Newer" from page three is page two.
+#[test]
+fn the_timeline_pages_back_to_newer_items() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    expect_success(
+        "config",
+        &roost_cli(&home, &["config", "public_timeline", "true"], None),
+    );
+    for i in 1..=25 {
+        post(&home, &format!("own note {i:02}"));
+    }
+    // 25 entries of a followed feed, older than every own post.
+    let now = chrono::Utc::now().timestamp();
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    conn.execute(
+        "INSERT INTO follows (id, url, added) VALUES (1, 'https://friend.example/feed', 0)",
+        [],
+    )
+    .unwrap();
+    for i in 1..=25 {
+        conn.execute(
+            "INSERT INTO entries (follow_id, identity, content_html, sort_time, first_seen, content_hash)
+             VALUES (1, ?1, ?2, ?3, 0, ?1)",
+            rusqlite::params![format!("e{i}"), format!("friend note {i:02}"), now - 1000 + i],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let get = |target: &str| {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let mut cgi = Cgi::get(&home, path);
+        cgi.query = query;
+        let r = cgi.run();
+        assert_eq!(r.status, 200, "{target}");
+        r.text()
+    };
+    let first = get("/timeline");
+    assert_eq!(pager_link(&first, "prev"), None, "nothing is newer");
+    let second_url = pager_link(&first, "next").unwrap();
+    let second = get(&second_url);
+    assert!(second.contains("own note 01") && second.contains("friend note 25"));
+    assert_eq!(pager_link(&second, "prev").as_deref(), Some("/timeline"));
+    let third = get(&pager_link(&second, "next").unwrap());
+    assert!(third.contains("friend note 10") && !third.contains("friend note 11"));
+    assert_eq!(pager_link(&third, "prev"), Some(second_url));
+    assert_eq!(pager_link(&third, "next"), None);
 }
 
 #[test]
@@ -535,7 +610,7 @@ fn owner_actions_need_a_session_and_a_csrf_token() {
         .header("HTTP_COOKIE", session.clone())
         .run();
     assert_eq!(r.status, 303);
-    assert_eq!(Cgi::get(&home, "/posts/1").run().status, 404);
+    assert_eq!(Cgi::get(&home, "/posts/1").run().status, 410);
     // Logout ends the session on the server: the old cookie is worthless.
     let r = Cgi::post(&home, "/logout", body.as_bytes())
         .header("HTTP_COOKIE", session.clone())
@@ -553,18 +628,196 @@ fn owner_actions_need_a_session_and_a_csrf_token() {
     assert_eq!(post_count(&home), 1);
 }
 
+/// Was: a deleted post's address answered 404 Not Found, as if it had
+/// never been, and the Delete button deleted at once, without asking.
+#[test]
+fn regression_a_deleted_post_answers_410_gone_and_delete_asks_first() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "first, to delete from the web");
+    post(&home, "second, to delete from the command line");
+    let (session, csrf) = log_in(&home);
+    let owner_get = |path: &'static str| {
+        Cgi::get(&home, path)
+            .header("HTTP_COOKIE", session.clone())
+            .run()
+    };
+    let front = owner_get("/").text();
+    assert!(
+        front.contains("<a href=\"/posts/1/delete\">Delete</a>"),
+        "{front}"
+    );
+    assert!(!front.contains("action=\"/posts/1/delete\""));
+    // The confirmation: the post, a form that deletes, and a way back.
+    let ask = owner_get("/posts/1/delete");
+    assert_eq!(ask.status, 200, "{}", ask.text());
+    let page = ask.text();
+    for needle in [
+        "Delete this post?",
+        "first, to delete from the web",
+        "<form method=\"post\" action=\"/posts/1/delete\">",
+        "<button type=\"submit\">Delete</button>",
+        "<a href=\"/posts/1\">Cancel</a>",
+    ] {
+        assert!(page.contains(needle), "{needle} missing from {page}");
+    }
+    assert!(!page.contains("<script"));
+    assert_eq!(hidden_csrf(&page), csrf);
+    assert_eq!(
+        Cgi::get(&home, "/posts/1/delete").run().status,
+        303,
+        "visitors go to the login page"
+    );
+    assert_eq!(post_count(&home), 2, "asking deleted nothing");
+    let r = Cgi::post(&home, "/posts/1/delete", format!("csrf={csrf}").as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 303, "{}", r.text());
+    expect_success("delete", &roost_cli(&home, &["delete", "2"], None));
+    for id in ["/posts/1", "/posts/2"] {
+        let gone = Cgi::get(&home, id).run();
+        assert_eq!(gone.status, 410, "{id}: {}", gone.text());
+        assert!(
+            gone.text().contains("This post was deleted"),
+            "{}",
+            gone.text()
+        );
+    }
+    assert_eq!(owner_get("/posts/1/delete").status, 410);
+    assert_eq!(owner_get("/posts/2/edit").status, 410);
+    let edit = Cgi::post(
+        &home,
+        "/posts/2/edit",
+        format!("csrf={csrf}&text=x").as_bytes(),
+    )
+    .header("HTTP_COOKIE", session.clone())
+    .run();
+    assert_eq!(edit.status, 410, "{}", edit.text());
+    let again = Cgi::post(&home, "/posts/1/delete", format!("csrf={csrf}").as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(again.status, 410, "{}", again.text());
+    assert_eq!(Cgi::get(&home, "/posts/3").run().status, 404, "never was");
+    // The Atom feed tells readers that kept them to drop them (RFC 6721).
+    let atom = Cgi::get(&home, "/feed.atom").run();
+    let xml = atom.text();
+    assert!(
+        xml.contains("xmlns:at=\"http://purl.org/atompub/tombstones/1.0\""),
+        "{xml}"
+    );
+    for id in [1, 2] {
+        let tombstone = format!("/notes/posts/{id}\" when=\"");
+        let at = xml
+            .find(&tombstone)
+            .unwrap_or_else(|| panic!("{tombstone}: {xml}"));
+        let element = &xml[xml[..at].rfind('<').unwrap()..];
+        assert!(
+            element.starts_with("<at:deleted-entry ref=\"tag:example.org,"),
+            "{element}"
+        );
+    }
+    let feed = feed_rs::parser::parse(&atom.body[..]).expect("still a valid feed");
+    assert!(feed.entries.is_empty(), "{:?}", feed.entries);
+}
+
+/// Was: a post sent after the session had expired went to the login page
+/// and was lost.
+#[test]
+fn regression_a_post_sent_after_the_session_ended_is_back_in_the_compose_box() {
+    const DRAFT: &str = "__Secure-roost_draft";
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (stale, _) = log_in(&home);
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    conn.execute("UPDATE sessions SET expires = 0", []).unwrap();
+    drop(conn);
+    let typed = "Typed for a long while &amp; <b>not</b> lost,\r\nover two lines";
+    let body = common::http::form_encode(&[
+        ("csrf", "from-the-old-page"),
+        ("text", typed),
+        ("reply_to", "https://other.example/p/1"),
+    ]);
+    let r = Cgi::post(&home, "/posts", body.as_bytes())
+        .header("HTTP_COOKIE", stale)
+        .run();
+    assert_eq!(r.status, 303);
+    assert!(r.header("Location").unwrap().ends_with("/login"));
+    let draft = r.cookie(DRAFT).expect("a cookie names the kept draft");
+    let set = r.headers_named("Set-Cookie").join("\n");
+    assert!(
+        set.contains("HttpOnly") && set.contains("Max-Age=3600"),
+        "{set}"
+    );
+    assert!(
+        !set.contains("lost"),
+        "the cookie holds none of the text: {set}"
+    );
+    assert_eq!(post_count(&home), 0, "nothing posted");
+    // Not shown to a visitor who has the cookie, nor to the owner without it.
+    let visitor = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", draft.clone())
+        .run();
+    assert!(!visitor.text().contains("Typed for a long while"));
+    let (session, csrf) = log_in(&home);
+    let without = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert!(!without.text().contains("Typed for a long while"));
+    // Back in the compose box after logging in, escaped, with its reply-to.
+    let both = format!("{session}; {draft}");
+    let page = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", both.clone())
+        .run();
+    let html = page.text();
+    assert!(
+        html.contains("Typed for a long while &amp;amp; &lt;b&gt;not&lt;/b&gt; lost,\r\nover two lines</textarea>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"https://other.example/p/1\""),
+        "{html}"
+    );
+    assert!(html.contains("This was not posted yet"), "{html}");
+    assert_eq!(page.header("Cache-Control"), Some("no-store"));
+    // Posting it sends it once and forgets the draft.
+    let body = common::http::form_encode(&[("csrf", &csrf), ("text", typed)]);
+    let r = Cgi::post(&home, "/posts", body.as_bytes())
+        .header("HTTP_COOKIE", both.clone())
+        .run();
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(
+        r.headers_named("Set-Cookie")
+            .iter()
+            .any(|c| c.starts_with(&format!("{DRAFT}=;")))
+    );
+    assert_eq!(post_count(&home), 1);
+    let after = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", both)
+        .run()
+        .text();
+    assert!(!after.contains("This was not posted yet") && after.contains("></textarea>"));
+    // Anyone may send the form signed out: only the newest 20 drafts are kept.
+    for i in 0..25 {
+        let body = format!("text=flood+{i}");
+        assert_eq!(
+            Cgi::post(&home, "/posts", body.as_bytes()).run().status,
+            303
+        );
+    }
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    let kept: i64 = conn
+        .query_row("SELECT count(*) FROM drafts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 20);
+}
+
 #[test]
 fn failed_logins_are_throttled_across_processes() {
     let dir = new_home();
     let home = home_of(&dir);
-    let form = Cgi::get(&home, "/login").run();
-    let cookie = form.cookie(LOGIN).unwrap();
-    let token = hidden_csrf(&form.text());
-    for attempt in 1..=5 {
-        let body = format!("csrf={token}&password=wrong{attempt}");
-        let r = Cgi::post(&home, "/login", body.as_bytes())
-            .header("HTTP_COOKIE", cookie.clone())
-            .run();
+    let (_, cookie, token) = login_page(&home);
+    for attempt in 1..=3 {
+        let r = wrong_login(&home, &cookie, &token, "192.0.2.7");
         assert_eq!(r.status, 403, "attempt {attempt}");
         assert!(r.cookie(SESSION).is_none());
     }
@@ -573,11 +826,181 @@ fn failed_logins_are_throttled_across_processes() {
         .header("HTTP_COOKIE", cookie.clone())
         .run();
     assert_eq!(r.status, 429, "even the right password waits");
-    assert!(r.header("Retry-After").is_some());
+    assert_eq!(r.header("Retry-After"), Some("1"));
+    assert!(r.text().contains("Try again in 1 second."), "{}", r.text());
     assert!(r.cookie(SESSION).is_none());
     // A login form without its cookie is refused too.
     let r = Cgi::post(&home, "/login", b"csrf=x&password=y").run();
     assert!(r.status == 403 || r.status == 429);
+}
+
+/// GET /login: the page, its login cookie and its token.
+fn login_page(home: &Path) -> (CgiResponse, String, String) {
+    let form = Cgi::get(home, "/login").run();
+    let cookie = form.cookie(LOGIN).expect("login sets its CSRF cookie");
+    let token = hidden_csrf(&form.text());
+    (form, cookie, token)
+}
+
+/// One wrong password from `addr` with the login form's cookie and token.
+fn wrong_login(home: &Path, cookie: &str, token: &str, addr: &str) -> CgiResponse {
+    let body = format!("csrf={token}&password=wrong+guess");
+    Cgi::post(home, "/login", body.as_bytes())
+        .header("HTTP_COOKIE", cookie.to_string())
+        .header("REMOTE_ADDR", addr.to_string())
+        .run()
+}
+
+/// The owner's login from `addr` with the login form `form`.
+fn login_from(home: &Path, form: &CgiResponse, addr: &str) -> CgiResponse {
+    Cgi::post(home, "/login", login_body(form, "").as_bytes())
+        .header("HTTP_COOKIE", form.cookie(LOGIN).unwrap())
+        .header("REMOTE_ADDR", addr.to_string())
+        .run()
+}
+
+/// Records `count` failed logins counted against `key`, the last one now.
+fn record_failures(home: &Path, key: &str, count: i64) {
+    let now = chrono::Utc::now().timestamp();
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    for i in 0..count {
+        conn.execute(
+            "INSERT INTO login_failures (remote_addr, at) VALUES (?1, ?2)",
+            rusqlite::params![key, now - i],
+        )
+        .unwrap();
+    }
+}
+
+/// Was: 50 wrong passwords from anywhere locked everyone out for 15
+/// minutes, so anyone could keep the owner out for good.
+#[test]
+fn regression_failures_from_other_addresses_never_keep_the_owner_out() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (form, cookie, token) = login_page(&home);
+    for n in 1..=52 {
+        let r = wrong_login(&home, &cookie, &token, &format!("198.51.100.{n}"));
+        assert_eq!(
+            r.status,
+            403,
+            "a first failure from address {n}: {}",
+            r.text()
+        );
+    }
+    // One address far into its delay does not slow any other either.
+    record_failures(&home, "203.0.113.9", 12);
+    assert_eq!(
+        wrong_login(&home, &cookie, &token, "203.0.113.9").status,
+        429
+    );
+    let r = login_from(&home, &form, "192.0.2.7");
+    assert_eq!(r.status, 303, "the owner logs in: {}", r.text());
+    assert!(r.cookie(SESSION).is_some());
+}
+
+#[test]
+fn an_addresss_login_delay_grows_with_its_failures_and_ipv6_counts_per_64() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (form, cookie, token) = login_page(&home);
+    // 2^(n-3) seconds after the n-th failure, up to 15 minutes.
+    for (key, failures, delay, words) in [
+        ("203.0.113.1", 6, 8, "8 seconds"),
+        ("203.0.113.2", 10, 128, "3 minutes"),
+        ("203.0.113.3", 40, 900, "15 minutes"),
+    ] {
+        record_failures(&home, key, failures);
+        let r = wrong_login(&home, &cookie, &token, key);
+        assert_eq!(r.status, 429, "{key}: {}", r.text());
+        let wait: i64 = r.header("Retry-After").unwrap().parse().unwrap();
+        assert!(
+            (delay - 2..=delay).contains(&wait),
+            "{failures} failures: wait {wait}, expected {delay}"
+        );
+        assert!(
+            r.text().contains(&format!("Try again in {words}")),
+            "{}",
+            r.text()
+        );
+        // The page shown still logs in once the wait is over: its form is good.
+        assert_eq!(hidden_csrf(&r.text()), token);
+    }
+    // Addresses of one IPv6 /64 are one client; the next /64 is another.
+    for host in 1..=3 {
+        let addr = format!("2001:db8:5:6::{host}");
+        assert_eq!(wrong_login(&home, &cookie, &token, &addr).status, 403);
+    }
+    let r = wrong_login(&home, &cookie, &token, "2001:db8:5:6:ffff::9");
+    assert_eq!(r.status, 429, "a 4th address of the same /64 waits");
+    let r = login_from(&home, &form, "2001:db8:5:7::1");
+    assert_eq!(r.status, 303, "the next /64 does not: {}", r.text());
+}
+
+#[test]
+fn passwd_clears_the_failed_logins_and_says_so() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let (session, _) = log_in(&home);
+    record_failures(&home, "192.0.2.7", 20);
+    let form = Cgi::get(&home, "/login").run();
+    assert_eq!(login_from(&home, &form, "192.0.2.7").status, 429);
+    let out = roost_cli(&home, &["passwd"], Some(&format!("{OWNER_PASSWORD}\n")));
+    let said = expect_success("passwd", &out);
+    assert!(
+        said.contains("Cleared 20 failed login(s) from 1 address(es)"),
+        "{said}"
+    );
+    assert!(said.contains("Signed out 1 browser session(s)"), "{said}");
+    let r = login_from(&home, &form, "192.0.2.7");
+    assert_eq!(r.status, 303, "the owner logs in at once: {}", r.text());
+    // The old session was signed out, as passwd said.
+    let page = Cgi::get(&home, "/").header("HTTP_COOKIE", session).run();
+    assert!(!page.text().contains("name=\"text\""));
+    let out = roost_cli(&home, &["passwd"], Some(&format!("{OWNER_PASSWORD}\n")));
+    let said = expect_success("passwd", &out);
+    assert!(said.contains("No failed logins were recorded"), "{said}");
+}
+
+/// Was: each GET /login minted a new token, so opening the login page in a
+/// second tab made the first tab's form fail ("expired").
+#[test]
+fn regression_a_second_login_tab_leaves_the_first_tabs_form_valid() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let first = Cgi::get(&home, "/login").run();
+    let jar = first.cookie(LOGIN).unwrap();
+    let second = Cgi::get(&home, "/login")
+        .header("HTTP_COOKIE", jar.clone())
+        .run();
+    // The browser keeps whatever cookie the second tab's answer set.
+    let jar = second.cookie(LOGIN).unwrap_or(jar);
+    // A wrong password in the first tab, then the retry from the page shown.
+    let wrong = format!("csrf={}&password=not+it", hidden_csrf(&first.text()));
+    let shown = Cgi::post(&home, "/login", wrong.as_bytes())
+        .header("HTTP_COOKIE", jar.clone())
+        .run();
+    assert_eq!(shown.status, 403);
+    assert!(
+        shown.text().contains("That password is not right."),
+        "{}",
+        shown.text()
+    );
+    let jar = shown.cookie(LOGIN).unwrap_or(jar);
+    let retry = Cgi::post(&home, "/login", login_body(&shown, "").as_bytes())
+        .header("HTTP_COOKIE", jar.clone())
+        .run();
+    assert_eq!(retry.status, 303, "the retry logs in: {}", retry.text());
+    // And the second tab's form, never used, would have worked as well.
+    let late = Cgi::post(&home, "/login", login_body(&second, "").as_bytes())
+        .header("HTTP_COOKIE", jar)
+        .run();
+    assert_eq!(late.status, 303, "{}", late.text());
+    // A cookie that is not one of ours is never taken as the token.
+    let odd = Cgi::get(&home, "/login")
+        .header("HTTP_COOKIE", format!("{LOGIN}=short"))
+        .run();
+    assert_ne!(hidden_csrf(&odd.text()), "short");
 }
 
 #[test]

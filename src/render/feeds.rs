@@ -5,12 +5,14 @@
 
 use super::{Site, rfc2822, rfc3339, xml};
 use crate::posts;
-use crate::store::posts::Post;
+use crate::store::posts::{Post, Tombstone};
 
 /// How many of the newest posts a feed carries.
 pub const FEED_LENGTH: usize = 50;
 
 pub const THREADING_NS: &str = "http://purl.org/syndication/thread/1.0";
+/// RFC 6721: `at:deleted-entry`, which tells a reader to drop an entry.
+pub const TOMBSTONES_NS: &str = "http://purl.org/atompub/tombstones/1.0";
 
 /// Feed titles for posts that have none: the start of the text.
 const TITLE_CHARS: usize = 80;
@@ -67,7 +69,9 @@ pub fn reads_as_html(text: &str) -> bool {
     })
 }
 
-pub fn atom(head: &FeedHead, posts: &[Post]) -> String {
+/// The Atom feed: `posts`, and an `at:deleted-entry` (RFC 6721) for each of
+/// `deleted`, so readers that kept a deleted post learn to drop it.
+pub fn atom(head: &FeedHead, posts: &[Post], deleted: &[Tombstone]) -> String {
     let site = head.site;
     let home = site.absolute("");
     let mut xml = xml::Writer::new(1024 + posts.len() * 1024);
@@ -75,6 +79,9 @@ pub fn atom(head: &FeedHead, posts: &[Post]) -> String {
         ("xmlns", "http://www.w3.org/2005/Atom"),
         ("xmlns:thr", THREADING_NS),
     ];
+    if !deleted.is_empty() {
+        root.push(("xmlns:at", TOMBSTONES_NS));
+    }
     if let Some(language) = head.language {
         root.push(("xml:lang", language));
     }
@@ -137,6 +144,15 @@ pub fn atom(head: &FeedHead, posts: &[Post]) -> String {
         }
         xml.text("content", &[("type", "html")], &posts::to_html(&post.body));
         xml.close("entry");
+    }
+    for tombstone in deleted {
+        xml.empty(
+            "at:deleted-entry",
+            &[
+                ("ref", &tombstone.uid),
+                ("when", &rfc3339(tombstone.deleted)),
+            ],
+        );
     }
     xml.close("feed");
     xml.finish()
@@ -272,7 +288,7 @@ mod tests {
             published: 0,
             updated: 0,
         }];
-        for feed in [atom(&head, &posts), rss(&head, &posts)] {
+        for feed in [atom(&head, &posts, &[]), rss(&head, &posts)] {
             assert!(
                 feed.contains("ref=\"https://example.com/posts/42?ref=a&#x26;b=c\""),
                 "{feed}"

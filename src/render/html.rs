@@ -20,8 +20,44 @@ pub struct Draft<'a> {
     pub error: Option<String>,
 }
 
+/// Where a page's "Newer" link goes, when it has one (every page but the first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Newer<C> {
+    /// The first page: no cursor.
+    First,
+    /// The page of items before this cursor.
+    Before(C),
+}
+
+/// The "Newer" and "Older" links under a page; `path` is the page's own.
+fn pager(site: &Site, path: &str, newer: Option<Newer<String>>, older: Option<String>) -> Markup {
+    let link = site.link(path);
+    html! {
+        @if newer.is_some() || older.is_some() {
+            p.pager {
+                @match newer {
+                    Some(Newer::First) => { a rel="prev" href=(link) { "← Newer" } " " }
+                    Some(Newer::Before(cursor)) => {
+                        a rel="prev" href=(format!("{link}?before={cursor}")) { "← Newer" } " "
+                    }
+                    None => {}
+                }
+                @if let Some(cursor) = older {
+                    a rel="next" href=(format!("{link}?before={cursor}")) { "Older →" }
+                }
+            }
+        }
+    }
+}
+
 /// GET /: the owner's profile, the compose box for the owner, posts newest first.
-pub fn home(page: &Page, posts: &[Post], older: Option<PostId>, draft: Option<&Draft>) -> String {
+pub fn home(
+    page: &Page,
+    posts: &[Post],
+    newer: Option<Newer<PostId>>,
+    older: Option<PostId>,
+    draft: Option<&Draft>,
+) -> String {
     let site = page.site;
     let body = html! {
         div.h-card.profile {
@@ -38,9 +74,10 @@ pub fn home(page: &Page, posts: &[Post], older: Option<PostId>, draft: Option<&D
                 p.empty { "Nothing posted yet." }
             }
         }
-        @if let Some(cursor) = older {
-            p.pager { a rel="next" href=(format!("{}?before={}", site.link(""), cursor.0)) { "Older posts →" } }
-        }
+        (pager(site, "", newer.map(|n| match n {
+            Newer::First => Newer::First,
+            Newer::Before(id) => Newer::Before(id.0.to_string()),
+        }), older.map(|id| id.0.to_string())))
     };
     render(page, body)
 }
@@ -85,8 +122,7 @@ impl TimelineItem {
 
     /// Sorting key matching the cursor order: newer first, own before followed, higher id first.
     pub fn cursor_key(&self) -> (i64, std::cmp::Reverse<u8>, i64) {
-        let c = self.cursor();
-        (c.time, std::cmp::Reverse(c.kind), c.id)
+        self.cursor().sort_key()
     }
 }
 
@@ -95,7 +131,8 @@ impl TimelineItem {
 pub fn timeline(
     page: &Page,
     items: &[TimelineItem],
-    older: Option<&str>,
+    newer: Option<Newer<String>>,
+    older: Option<String>,
     images: RemoteImages,
 ) -> String {
     let site = page.site;
@@ -113,9 +150,7 @@ pub fn timeline(
                 p.empty { "Nothing here yet. Follow someone with " code { "roost follow URL" } "." }
             }
         }
-        @if let Some(cursor) = older {
-            p.pager { a rel="next" href=(format!("{}?before={cursor}", site.link("timeline"))) { "Older →" } }
-        }
+        (pager(site, "timeline", newer, older))
     };
     render(page, body)
 }
@@ -245,6 +280,25 @@ pub fn edit(page: &Page, post: &Post, session: &Session, draft: &Draft) -> Strin
     render(page, body)
 }
 
+/// GET /posts/ID/delete: the post, and the owner's last word on it.
+pub fn confirm_delete(page: &Page, post: &Post, session: &Session) -> String {
+    let site = page.site;
+    let permalink = site.link(&format!("posts/{}", post.id.0));
+    let body = html! {
+        h1 { "Delete this post?" }
+        blockquote.e-content { (PreEscaped(posts::to_html(&post.body))) }
+        p { "Its address will answer that it was deleted. This cannot be undone." }
+        form method="post" action=(format!("{permalink}/delete")) {
+            input type="hidden" name="csrf" value=(session.csrf);
+            div.row {
+                button type="submit" { "Delete" }
+                a href=(permalink) { "Cancel" }
+            }
+        }
+    };
+    render(page, body)
+}
+
 /// GET /login (and the form again after a failed attempt). `no_password`
 /// is, on a node without a password, the command that prints a setup link.
 pub fn login(page: &Page, csrf: &str, message: Option<&str>, no_password: Option<&str>) -> String {
@@ -352,12 +406,10 @@ fn entry(site: &Site, post: &Post, session: Option<&Session>) -> Markup {
                     span { "edited " time.dt-updated datetime=(rfc3339(post.updated)) { (human_date(post.updated)) } }
                 }
                 a.p-author.h-card.visually-hidden href=(site.absolute("")) { (site.name) }
-                @if let Some(session) = session {
+                @if session.is_some() {
                     a href=(format!("{permalink}/edit")) { "Edit" }
-                    form method="post" action=(format!("{permalink}/delete")) {
-                        input type="hidden" name="csrf" value=(session.csrf);
-                        button.link type="submit" { "Delete" }
-                    }
+                    // Asks first, on a page of its own: no script needed.
+                    a href=(format!("{permalink}/delete")) { "Delete" }
                 }
             }
         }

@@ -180,6 +180,19 @@ pub fn page(conn: &Connection, before: Option<Cursor>, limit: usize) -> Result<V
         .context("listing the timeline")
 }
 
+/// The timeline positions of the `limit` entries just newer than the
+/// cursor `after`, oldest first (for the timeline's "Newer" link).
+pub fn cursors_after(conn: &Connection, after: Cursor, limit: usize) -> Result<Vec<Cursor>> {
+    super::posts::cursors(
+        conn,
+        "SELECT sort_time, id FROM entries
+         WHERE sort_time > ?1 OR (sort_time = ?1 AND ?2 = 1 AND id > ?3)
+         ORDER BY sort_time, id LIMIT ?4",
+        (after, 1, limit),
+    )
+    .context("listing newer timeline entries")
+}
+
 /// Entries that reply to any of `targets` (a post's permalink, its feed id), oldest first.
 pub fn replies_to(conn: &Connection, targets: &[&str]) -> Result<Vec<Entry>> {
     let mut found = Vec::new();

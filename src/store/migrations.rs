@@ -168,6 +168,40 @@ const STEPS: &[&str] = &[
     );
     INSERT INTO node_secret (id, secret) VALUES (1, lower(hex(randomblob(32))));
     "#,
+    // 6: what is left of a deleted post, so that its address answers
+    // 410 Gone (not 404) and feeds may say it was deleted.
+    r#"
+    CREATE TABLE deleted_posts (
+        id      INTEGER PRIMARY KEY,  -- posts.id, never reused (AUTOINCREMENT)
+        uid     TEXT NOT NULL,        -- its feed entry id
+        deleted INTEGER NOT NULL      -- unix seconds
+    );
+    -- Posts deleted before this step: every number handed out and gone.
+    -- Their feed ids were the id prefix and the number; when is not known.
+    WITH RECURSIVE handed_out(id) AS (
+        SELECT 1
+        UNION ALL
+        SELECT id + 1 FROM handed_out
+        WHERE id < (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'posts')
+    )
+    INSERT INTO deleted_posts (id, uid, deleted)
+    SELECT id,
+           coalesce((SELECT value FROM settings WHERE key = 'id_prefix'), '') || id,
+           CAST(strftime('%s', 'now') AS INTEGER)
+    FROM handed_out
+    WHERE id <= (SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'posts')
+      AND id NOT IN (SELECT id FROM posts);
+    "#,
+    // 7: a post sent after the owner's session had ended, kept for a short
+    // while so that it is back in the compose box after logging in.
+    r#"
+    CREATE TABLE drafts (
+        token_hash TEXT PRIMARY KEY,  -- of the browser's draft cookie
+        text       TEXT NOT NULL,
+        reply_to   TEXT NOT NULL,
+        expires    INTEGER NOT NULL   -- unix seconds
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {
@@ -197,4 +231,52 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.commit().context("committing the schema upgrade")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Step 6 gives posts deleted before it a tombstone: every number
+    /// handed out and no longer there, with the feed id it had.
+    #[test]
+    fn posts_deleted_before_tombstones_existed_get_one() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (index, sql) in STEPS[..3].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", index as i64 + 1)
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO settings (key, value) VALUES ('id_prefix', 'tag:me.example,2026:/posts/');
+             INSERT INTO posts (uid, body, published, updated) VALUES
+               ('a', 'one', 1, 1), ('b', 'two', 2, 2), ('c', 'three', 3, 3),
+               ('d', 'four', 4, 4), ('e', 'five', 5, 5);
+             DELETE FROM posts WHERE id IN (2, 5);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT id, uid FROM deleted_posts ORDER BY id")
+            .unwrap();
+        let tombstones: Vec<(i64, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            tombstones,
+            [
+                (2, "tag:me.example,2026:/posts/2".to_string()),
+                (5, "tag:me.example,2026:/posts/5".to_string())
+            ]
+        );
+        // A database with no post ever made gets none.
+        let mut empty = Connection::open_in_memory().unwrap();
+        migrate(&mut empty).unwrap();
+        let count: i64 = empty
+            .query_row("SELECT count(*) FROM deleted_posts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 0);
+    }
 }

@@ -71,12 +71,54 @@ pub fn update_body(conn: &Connection, id: PostId, body: &str, now: i64) -> Resul
     Ok(n == 1)
 }
 
-/// Returns false when there is no such post.
-pub fn delete(conn: &Connection, id: PostId) -> Result<bool> {
-    let n = conn
-        .execute("DELETE FROM posts WHERE id = ?1", [id.0])
+/// Deletes a post, keeping its number and feed id as a tombstone (see
+/// `deleted`). Returns false when there is no such post.
+pub fn delete(conn: &Connection, id: PostId, now: i64) -> Result<bool> {
+    let kept = conn
+        .execute(
+            "INSERT INTO deleted_posts (id, uid, deleted) SELECT id, uid, ?2 FROM posts WHERE id = ?1",
+            params![id.0, now],
+        )
+        .with_context(|| format!("keeping a tombstone of post {}", id.0))?;
+    if kept == 0 {
+        return Ok(false);
+    }
+    conn.execute("DELETE FROM posts WHERE id = ?1", [id.0])
         .with_context(|| format!("deleting post {}", id.0))?;
-    Ok(n == 1)
+    Ok(true)
+}
+
+/// What is left of a deleted post: its feed id and when it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    pub uid: String,
+    pub deleted: i64,
+}
+
+/// The `limit` posts deleted last, newest first (for the Atom feed).
+pub fn recently_deleted(conn: &Connection, limit: usize) -> Result<Vec<Tombstone>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT uid, deleted FROM deleted_posts ORDER BY deleted DESC, id DESC LIMIT ?1",
+        )
+        .context("listing deleted posts")?;
+    let rows = stmt
+        .query_map([limit as i64], |r| {
+            Ok(Tombstone {
+                uid: r.get(0)?,
+                deleted: r.get(1)?,
+            })
+        })
+        .context("listing deleted posts")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("listing deleted posts")
+}
+
+/// When post `id` was deleted, if it existed and was.
+pub fn deleted(conn: &Connection, id: PostId) -> Result<Option<i64>> {
+    conn.prepare_cached("SELECT deleted FROM deleted_posts WHERE id = ?1")
+        .and_then(|mut s| s.query_row([id.0], |r| r.get(0)).optional())
+        .with_context(|| format!("looking for deleted post {}", id.0))
 }
 
 /// Newest first, `limit` posts older than the cursor `before` (an id: ids only
@@ -95,6 +137,19 @@ pub fn page(conn: &Connection, before: Option<PostId>, limit: usize) -> Result<V
         .context("listing posts")?;
     rows.collect::<rusqlite::Result<_>>()
         .context("listing posts")
+}
+
+/// The ids of the `limit` posts just newer than `after`, oldest first:
+/// where the page before a page of `page` starts.
+pub fn ids_after(conn: &Connection, after: PostId, limit: usize) -> Result<Vec<PostId>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id FROM posts WHERE id > ?1 ORDER BY id LIMIT ?2")
+        .context("listing newer posts")?;
+    let rows = stmt
+        .query_map(params![after.0, limit as i64], |r| Ok(PostId(r.get(0)?)))
+        .context("listing newer posts")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("listing newer posts")
 }
 
 /// Every post, oldest first (for `roost export`).
@@ -122,6 +177,12 @@ impl Cursor {
         kind: 0,
         id: i64::MAX,
     };
+
+    /// Orders as the timeline does, a greater key being newer: by time,
+    /// then own posts before followed entries, then by id.
+    pub fn sort_key(&self) -> (i64, std::cmp::Reverse<u8>, i64) {
+        (self.time, std::cmp::Reverse(self.kind), self.id)
+    }
 }
 
 /// Own posts after the timeline cursor, newest first.
@@ -139,4 +200,38 @@ pub fn before_cursor(conn: &Connection, before: Option<Cursor>, limit: usize) ->
         .context("listing posts for the timeline")?;
     rows.collect::<rusqlite::Result<_>>()
         .context("listing posts for the timeline")
+}
+
+/// The timeline positions of the `limit` own posts just newer than the
+/// cursor `after`, oldest first (for the timeline's "Newer" link).
+pub fn cursors_after(conn: &Connection, after: Cursor, limit: usize) -> Result<Vec<Cursor>> {
+    cursors(
+        conn,
+        "SELECT published, id FROM posts
+         WHERE published > ?1 OR (published = ?1 AND (?2 = 1 OR id > ?3))
+         ORDER BY published, id LIMIT ?4",
+        (after, 0, limit),
+    )
+    .context("listing newer posts for the timeline")
+}
+
+/// Runs `sql` (selecting time and id, with parameters time, kind and id
+/// of `after`, then `limit`) into cursors of `kind`.
+pub(super) fn cursors(
+    conn: &Connection,
+    sql: &str,
+    (after, kind, limit): (Cursor, u8, usize),
+) -> rusqlite::Result<Vec<Cursor>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(
+        params![after.time, after.kind, after.id, limit as i64],
+        |r| {
+            Ok(Cursor {
+                time: r.get(0)?,
+                kind,
+                id: r.get(1)?,
+            })
+        },
+    )?;
+    rows.collect()
 }

@@ -27,43 +27,63 @@ pub fn delete(conn: &Connection, token_hash: &str) -> Result<()> {
     Ok(())
 }
 
-/// Ends every session (a new password signs everyone out).
-pub fn delete_all(conn: &Connection) -> Result<()> {
+/// Ends every session (a new password signs everyone out); returns how many were live.
+pub fn delete_all(conn: &Connection, now: i64) -> Result<usize> {
+    let live = conn
+        .query_row(
+            "SELECT count(*) FROM sessions WHERE expires > ?1",
+            [now],
+            |r| r.get::<_, i64>(0),
+        )
+        .context("counting sessions")?;
     conn.execute("DELETE FROM sessions", [])
         .context("ending all sessions")?;
-    Ok(())
+    Ok(live as usize)
 }
 
-pub fn record_login_failure(conn: &Connection, remote_addr: &str, now: i64) -> Result<()> {
+/// Records a failed login against `key` (an address, or an IPv6 /64).
+pub fn record_login_failure(conn: &Connection, key: &str, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO login_failures (remote_addr, at) VALUES (?1, ?2)",
-        params![remote_addr, now],
+        params![key, now],
     )
     .context("recording a failed login")?;
     Ok(())
 }
 
-/// Failed logins since `since`: (from this address, from anywhere).
+/// Failed logins from `key` since `since`: how many, and when the last was.
+/// (Older ones, from every address, are forgotten on the way.)
 pub fn login_failures_since(
     conn: &Connection,
-    remote_addr: &str,
+    key: &str,
     since: i64,
-) -> Result<(i64, i64)> {
+) -> Result<(i64, Option<i64>)> {
     conn.execute("DELETE FROM login_failures WHERE at < ?1", [since])
         .context("forgetting old failed logins")?;
     conn.query_row(
-        "SELECT count(*) FILTER (WHERE remote_addr = ?1), count(*) FROM login_failures WHERE at >= ?2",
-        params![remote_addr, since],
+        "SELECT count(*), max(at) FROM login_failures WHERE remote_addr = ?1 AND at >= ?2",
+        params![key, since],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .context("counting failed logins")
 }
 
-pub fn clear_login_failures(conn: &Connection, remote_addr: &str) -> Result<()> {
-    conn.execute(
-        "DELETE FROM login_failures WHERE remote_addr = ?1",
-        [remote_addr],
-    )
-    .context("clearing failed logins")?;
+pub fn clear_login_failures(conn: &Connection, key: &str) -> Result<()> {
+    conn.execute("DELETE FROM login_failures WHERE remote_addr = ?1", [key])
+        .context("clearing failed logins")?;
     Ok(())
+}
+
+/// Forgets every failed login (`roost passwd`); returns (failures, addresses).
+pub fn clear_all_login_failures(conn: &Connection) -> Result<(i64, i64)> {
+    let counts = conn
+        .query_row(
+            "SELECT count(*), count(DISTINCT remote_addr) FROM login_failures",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .context("counting failed logins")?;
+    conn.execute("DELETE FROM login_failures", [])
+        .context("clearing failed logins")?;
+    Ok(counts)
 }

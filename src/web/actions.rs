@@ -109,12 +109,13 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
         return Ok(to_https);
     }
     if let Some(wait) = auth::login_throttled(ctx.conn, &ctx.req.remote_addr, ctx.now)? {
-        let minutes = (wait + 59) / 60;
         return Ok(pages::login_form(
             ctx,
             429,
             Some(&format!(
-                "Too many failed logins. Try again in {minutes} minutes."
+                "Too many wrong passwords from your address. Try again in {}. \
+                 (The owner can clear this on the server with `roost passwd`.)",
+                auth::wait_in_words(wait)
             )),
         )?
         .with_header("Retry-After", &wait.to_string()));
@@ -137,17 +138,17 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
     let correct = stored
         .as_deref()
         .is_some_and(|hash| auth::verify_password(password, hash));
-    let remote_addr = ctx.req.remote_addr.clone();
+    let throttle_key = auth::throttle_key(&ctx.req.remote_addr);
     if !correct {
         let now = ctx.now;
         store::write_unseen(ctx.conn, |tx| {
-            store::sessions::record_login_failure(tx, &remote_addr, now)
+            store::sessions::record_login_failure(tx, &throttle_key, now)
         })?;
         return pages::login_form(ctx, 403, Some("That password is not right."));
     }
     let (cookies, now) = (&ctx.cookies, ctx.now);
     let cookie = store::write_unseen(ctx.conn, |tx| {
-        store::sessions::clear_login_failures(tx, &remote_addr)?;
+        store::sessions::clear_login_failures(tx, &throttle_key)?;
         auth::start_session(tx, cookies, now)
     })?;
     Ok(Response::see_other(&ctx.site.redirect_target(""))
@@ -170,6 +171,9 @@ pub fn logout(ctx: &mut Ctx) -> Result<Response> {
 
 /// POST /posts: publish from the compose form.
 pub fn create_post(ctx: &mut Ctx) -> Result<Response> {
+    if ctx.session.is_none() {
+        return keep_draft_and_log_in(ctx);
+    }
     let (session, form) = match owner_form(ctx) {
         Ok(ok) => ok,
         Err(response) => return Ok(response),
@@ -195,8 +199,42 @@ pub fn create_post(ctx: &mut Ctx) -> Result<Response> {
         }
     };
     let id = posts::create(ctx.conn, &text, reply_to.as_ref(), ctx.now)?;
-    Ok(Response::see_other(
-        &ctx.site.redirect_target(&format!("#post-{}", id.0)),
+    let posted = Response::see_other(&ctx.site.redirect_target(&format!("#post-{}", id.0)));
+    // A draft kept while signed out (and shown in this form) is sent now.
+    match ctx.cookies.get(ctx.req, auth::DRAFT_COOKIE) {
+        Some(token) => {
+            let token_hash = auth::sha256_hex(token.as_bytes());
+            store::write_unseen(ctx.conn, |tx| store::drafts::delete(tx, &token_hash))?;
+            Ok(posted.with_header("Set-Cookie", &ctx.cookies.set(auth::DRAFT_COOKIE, "", 0)))
+        }
+        None => Ok(posted),
+    }
+}
+
+/// POST /posts after the session ended (it expired while the owner typed):
+/// nothing is posted, but the text is kept for `DRAFT_SECONDS`, named by a
+/// new random cookie, and the compose box shows it again once the owner
+/// has logged in (`pages::home`). In the database, not the cookie: a post
+/// may be larger than a cookie can be, and the cookie holds nothing private.
+fn keep_draft_and_log_in(ctx: &mut Ctx) -> Result<Response> {
+    let Ok(form) = form(ctx) else {
+        return Ok(to_login(ctx));
+    };
+    let text = form.get("text").unwrap_or("");
+    if text.trim().is_empty() {
+        return Ok(to_login(ctx));
+    }
+    let reply_to = form.get("reply_to").unwrap_or("").trim();
+    let token = auth::random_token()?;
+    let token_hash = auth::sha256_hex(token.as_bytes());
+    let (now, expires) = (ctx.now, ctx.now + auth::DRAFT_SECONDS);
+    store::write_unseen(ctx.conn, |tx| {
+        store::drafts::save(tx, &token_hash, text, reply_to, now, expires)
+    })?;
+    Ok(to_login(ctx).with_header(
+        "Set-Cookie",
+        &ctx.cookies
+            .set(auth::DRAFT_COOKIE, &token, auth::DRAFT_SECONDS),
     ))
 }
 
@@ -214,7 +252,7 @@ pub fn edit_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         Ok(text) => text,
         Err(invalid) => {
             let Some(post) = store::posts::get(ctx.conn, id)? else {
-                return Ok(ctx.not_found());
+                return ctx.no_post(id);
             };
             let draft = Draft {
                 text: raw_text,
@@ -226,14 +264,14 @@ pub fn edit_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         }
     };
     if !posts::edit(ctx.conn, id, &text, ctx.now)? {
-        return Ok(ctx.not_found());
+        return ctx.no_post(id);
     }
     Ok(Response::see_other(
         &ctx.site.redirect_target(&format!("posts/{}", id.0)),
     ))
 }
 
-/// POST /posts/ID/delete
+/// POST /posts/ID/delete (from the page GET /posts/ID/delete shows)
 pub fn delete_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     if let Err(response) = owner_form(ctx) {
         return Ok(response);
@@ -241,8 +279,8 @@ pub fn delete_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     let Some(id) = posts::parse_id(raw_id) else {
         return Ok(ctx.not_found());
     };
-    if !posts::delete(ctx.conn, id)? {
-        return Ok(ctx.not_found());
+    if !posts::delete(ctx.conn, id, ctx.now)? {
+        return ctx.no_post(id);
     }
     Ok(Response::see_other(&ctx.site.redirect_target("")))
 }

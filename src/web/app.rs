@@ -5,6 +5,7 @@ use super::auth::{self, Cookies, Session};
 use super::http::{Request, Response};
 use super::{actions, page_cache, pages, setup};
 use crate::render::{self, Site, layout};
+use crate::store::posts::PostId;
 use crate::{home, store};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -49,6 +50,20 @@ impl Ctx<'_> {
 
     pub fn not_found(&self) -> Response {
         self.error(404, "There is nothing at this address.")
+    }
+
+    /// Post `id` is not there: 410 Gone when it was deleted, else 404.
+    pub fn no_post(&self, id: PostId) -> Result<Response> {
+        Ok(match store::posts::deleted(self.conn, id)? {
+            Some(when) => self.error(
+                410,
+                &format!(
+                    "This post was deleted by its author ({}).",
+                    render::human_date(when)
+                ),
+            ),
+            None => self.not_found(),
+        })
     }
 }
 
@@ -204,6 +219,7 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
         ("POST", ["unfollow"]) => actions::unfollow(ctx),
         ("GET", ["posts", id]) => pages::post(ctx, id),
         ("GET", ["posts", id, "edit"]) => pages::edit(ctx, id),
+        ("GET", ["posts", id, "delete"]) => pages::confirm_delete(ctx, id),
         ("GET", ["login"]) => pages::login(ctx),
         ("POST", ["login"]) => actions::login(ctx),
         ("GET", ["setup"]) => setup::form(ctx),
@@ -240,8 +256,8 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["posts", _, "edit"]
         | [".well-known", "roost", "authorization"]
         | [".well-known", "roost", "node"] => Some("GET, HEAD"),
-        ["login"] | ["setup"] => Some("GET, HEAD, POST"),
-        ["logout"] | ["follow"] | ["unfollow"] | ["posts"] | ["posts", _, "delete"] => Some("POST"),
+        ["login"] | ["setup"] | ["posts", _, "delete"] => Some("GET, HEAD, POST"),
+        ["logout"] | ["follow"] | ["unfollow"] | ["posts"] => Some("POST"),
         _ => None,
     }
 }

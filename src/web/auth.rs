@@ -12,6 +12,10 @@ use sha2::{Digest, Sha256};
 pub const SESSION_COOKIE: &str = "roost_session";
 /// The login form's own CSRF cookie (double submit): there is no session yet to bind to.
 pub const LOGIN_COOKIE: &str = "roost_login";
+/// Names a post sent after the session ended (`store::drafts`), until the
+/// owner logs in again and sends it.
+pub const DRAFT_COOKIE: &str = "roost_draft";
+pub const DRAFT_SECONDS: i64 = 3600;
 /// Every name the session cookie can have (see `Cookies`), for the page
 /// cache, which decides before the settings are read.
 const SESSION_COOKIE_NAMES: [&str; 3] = [
@@ -21,10 +25,16 @@ const SESSION_COOKIE_NAMES: [&str; 3] = [
 ];
 pub const SESSION_SECONDS: i64 = 30 * 24 * 3600;
 
-/// Failed logins allowed per address, and from everywhere, within the window.
-const FAILURES_PER_ADDRESS: i64 = 5;
-const FAILURES_OVERALL: i64 = 50;
-pub const FAILURE_WINDOW_SECONDS: i64 = 15 * 60;
+/// Failed logins from one address (an IPv6 /64) allowed before each further
+/// attempt from there waits: 1 s after the next failure, then 2, 4, 8 s...
+/// up to `MAX_LOGIN_DELAY_SECONDS`. Failures elsewhere never slow this
+/// address: there is no limit on all addresses together, which anyone
+/// could use to keep the owner out.
+const FREE_FAILURES: i64 = 3;
+pub const MAX_LOGIN_DELAY_SECONDS: i64 = 15 * 60;
+/// How long a failure counts. Longer than the largest delay, so that an
+/// address guessing at that pace stays at it rather than starting afresh.
+pub const FAILURE_MEMORY_SECONDS: i64 = 24 * 3600;
 
 /// Argon2id with the crate's defaults, which are OWASP's recommendation
 /// (19 MiB, 2 iterations, 1 lane).
@@ -54,6 +64,11 @@ pub fn random_token() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
     Ok(hex(&bytes))
+}
+
+/// Whether `text` has the shape of a `random_token` (so it may be reused).
+pub fn is_token(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -105,7 +120,7 @@ pub fn current_session(
     let Some(token) = cookies.get(req, SESSION_COOKIE) else {
         return Ok(None);
     };
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_token(token) {
         return Ok(None);
     }
     let session = Session::from_token(token);
@@ -254,15 +269,63 @@ pub fn tokens_match(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// `Some(seconds to wait)` when too many logins failed recently.
+/// Who a login attempt counts against: the client's address, or for IPv6
+/// its /64 (one host is usually given a whole /64, so its single addresses
+/// cost an attacker nothing). An IPv4 address written as IPv6 is the IPv4.
+pub fn throttle_key(remote_addr: &str) -> String {
+    let remote_addr = remote_addr.trim();
+    // A proxy's X-Forwarded-For may name the client's port too: not a client of its own.
+    let ip = remote_addr
+        .parse::<std::net::IpAddr>()
+        .or_else(|_| remote_addr.parse::<std::net::SocketAddr>().map(|a| a.ip()));
+    match ip {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{prefix}/64")
+            }
+        },
+        Ok(ip) => ip.to_string(),
+        Err(_) => remote_addr.to_string(),
+    }
+}
+
+/// The wait that `failures` recent failures impose after the last one.
+fn login_delay(failures: i64) -> i64 {
+    if failures < FREE_FAILURES {
+        return 0;
+    }
+    let doublings = (failures - FREE_FAILURES).min(20) as u32;
+    (1i64 << doublings).min(MAX_LOGIN_DELAY_SECONDS)
+}
+
+/// `Some(seconds still to wait)` when this address failed too often lately.
 pub fn login_throttled(conn: &Connection, remote_addr: &str, now: i64) -> Result<Option<i64>> {
-    let (from_here, overall) =
-        store::sessions::login_failures_since(conn, remote_addr, now - FAILURE_WINDOW_SECONDS)
-            .context("checking the login throttle")?;
-    Ok(
-        (from_here >= FAILURES_PER_ADDRESS || overall >= FAILURES_OVERALL)
-            .then_some(FAILURE_WINDOW_SECONDS),
+    let (failures, last) = store::sessions::login_failures_since(
+        conn,
+        &throttle_key(remote_addr),
+        now - FAILURE_MEMORY_SECONDS,
     )
+    .context("checking the login throttle")?;
+    // Times are whole seconds: a failure at second `last` may have come at
+    // its very end, so the wait runs to the end of second `last + delay`.
+    let delay = login_delay(failures);
+    let wait = match last {
+        Some(last) if delay > 0 => (last + delay + 1 - now).min(delay),
+        _ => 0,
+    };
+    Ok((wait > 0).then_some(wait))
+}
+
+/// "N seconds" or "N minutes", for the page that says how long to wait.
+pub fn wait_in_words(seconds: i64) -> String {
+    match seconds {
+        1 => "1 second".to_string(),
+        s if s < 120 => format!("{s} seconds"),
+        s => format!("{} minutes", (s + 59) / 60),
+    }
 }
 
 #[cfg(test)]
@@ -383,6 +446,31 @@ mod tests {
             "cookie",
             "x_roost_session=c"
         )])));
+    }
+
+    #[test]
+    fn login_delay_grows_per_address_and_ipv6_counts_per_64() {
+        let delays: Vec<i64> = (0..8).map(login_delay).collect();
+        assert_eq!(delays, [0, 0, 0, 1, 2, 4, 8, 16]);
+        assert_eq!(login_delay(40), MAX_LOGIN_DELAY_SECONDS);
+        assert_eq!(login_delay(i64::MAX), MAX_LOGIN_DELAY_SECONDS);
+        assert_eq!(throttle_key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(throttle_key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(throttle_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(
+            throttle_key("2001:db8:1:2:ffff::1"),
+            throttle_key("2001:db8:1:2::9")
+        );
+        assert_ne!(
+            throttle_key("2001:db8:1:3::1"),
+            throttle_key("2001:db8:1:2::1")
+        );
+        assert_eq!(throttle_key(""), "");
+        assert_eq!(throttle_key("192.0.2.7:4711"), "192.0.2.7");
+        assert_eq!(throttle_key("[2001:db8:1:2::5]:443"), "2001:db8:1:2::/64");
+        assert_eq!(wait_in_words(1), "1 second");
+        assert_eq!(wait_in_words(64), "64 seconds");
+        assert_eq!(wait_in_words(900), "15 minutes");
     }
 
     #[test]

@@ -451,6 +451,7 @@ pub fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        410 => "Gone",
         408 => "Request Timeout",
         413 => "Payload Too Large",
         415 => "Unsupported Media Type",

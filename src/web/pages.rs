@@ -6,7 +6,7 @@ use super::auth;
 use super::http::Response;
 use crate::poll::sanitize::RemoteImages;
 use crate::posts;
-use crate::render::{self, html::Draft, html::TimelineItem};
+use crate::render::{self, html::Draft, html::Newer, html::TimelineItem};
 use crate::store;
 use crate::store::posts::Cursor;
 use anyhow::Result;
@@ -114,8 +114,11 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
             None => return Ok(ctx.error(400, "The page cursor `before` must be a post number.")),
         },
     };
+    let kept = kept_draft(ctx)?;
     let v = validators(ctx, Shows::Page)?;
-    if let Some(response) = not_modified(ctx, &v) {
+    if kept.is_none()
+        && let Some(response) = not_modified(ctx, &v)
+    {
         return Ok(response);
     }
     let mut page = store::posts::page(ctx.conn, before, PAGE_SIZE + 1)?;
@@ -123,14 +126,46 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
         page.truncate(PAGE_SIZE);
         page[PAGE_SIZE - 1].id
     });
+    let newer = match (before, page.first()) {
+        (None, _) => None,
+        (Some(_), None) => Some(Newer::First),
+        (Some(_), Some(top)) => {
+            newer_page(store::posts::ids_after(ctx.conn, top.id, PAGE_SIZE + 1)?)
+        }
+    };
     // The reply button on a timeline entry opens the compose box addressed to it.
     let reply_to = ctx.req.query_param("reply_to").unwrap_or_default();
-    let draft = Draft {
-        reply_to: &reply_to,
-        ..Default::default()
+    let draft = match &kept {
+        Some((text, reply_to)) => Draft {
+            text,
+            reply_to,
+            error: Some(
+                "This was not posted yet: you were logged out when you sent it. \
+                 Press Post to publish it."
+                    .to_string(),
+            ),
+        },
+        None => Draft {
+            reply_to: &reply_to,
+            ..Default::default()
+        },
     };
-    let body = render::html::home(&ctx.page(""), &page, older, Some(&draft));
-    Ok(with_validators(Response::html(200, body), &v))
+    let body = render::html::home(&ctx.page(""), &page, newer, older, Some(&draft));
+    Ok(match kept {
+        // Shown until it is posted: this page is not the one the validators name.
+        Some(_) => Response::html(200, body).with_header("Cache-Control", "no-store"),
+        None => with_validators(Response::html(200, body), &v),
+    })
+}
+
+/// The post the owner sent while logged out (`actions::create_post`), for
+/// the compose box: only to the owner, only from the browser that sent it.
+fn kept_draft(ctx: &Ctx) -> Result<Option<(String, String)>> {
+    let (Some(_), Some(token)) = (&ctx.session, ctx.cookies.get(ctx.req, auth::DRAFT_COOKIE))
+    else {
+        return Ok(None);
+    };
+    store::drafts::get(ctx.conn, &auth::sha256_hex(token.as_bytes()), ctx.now)
 }
 
 /// GET /timeline: own posts and followed entries merged, newest first.
@@ -165,9 +200,35 @@ pub fn timeline(ctx: &mut Ctx) -> Result<Response> {
         items.truncate(PAGE_SIZE);
         format_cursor(items[PAGE_SIZE - 1].cursor())
     });
+    let newer = match (before, items.first()) {
+        (None, _) => None,
+        (Some(_), None) => Some(Newer::First),
+        (Some(_), Some(top)) => {
+            let top = top.cursor();
+            let mut above = store::posts::cursors_after(ctx.conn, top, PAGE_SIZE + 1)?;
+            above.extend(store::entries::cursors_after(ctx.conn, top, PAGE_SIZE + 1)?);
+            above.sort_by_key(Cursor::sort_key);
+            above.truncate(PAGE_SIZE + 1);
+            newer_page(above).map(|newer| match newer {
+                Newer::First => Newer::First,
+                Newer::Before(cursor) => Newer::Before(format_cursor(cursor)),
+            })
+        }
+    };
     let images = RemoteImages::from_setting(ctx.setting(RemoteImages::SETTING));
-    let body = render::html::timeline(&ctx.page("Timeline"), &items, older.as_deref(), images);
+    let body = render::html::timeline(&ctx.page("Timeline"), &items, newer, older, images);
     Ok(with_validators(Response::html(200, body), &v))
+}
+
+/// The "Newer" link of a page, from the (up to `PAGE_SIZE + 1`) items just
+/// above its top, oldest first: none when there are none; the first page
+/// when they fit on it; else the page before the one just above them all.
+fn newer_page<C: Copy>(above: Vec<C>) -> Option<Newer<C>> {
+    match above.len() {
+        0 => None,
+        n if n <= PAGE_SIZE => Some(Newer::First),
+        _ => Some(Newer::Before(above[PAGE_SIZE])),
+    }
 }
 
 /// `TIME.KIND.ID`, e.g. `1795000000.1.42`.
@@ -195,7 +256,7 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         return Ok(response);
     }
     let Some(post) = store::posts::get(ctx.conn, id)? else {
-        return Ok(ctx.not_found());
+        return ctx.no_post(id);
     };
     let title = posts::excerpt(&post.body, 60);
     let permalink = ctx.site.absolute(&format!("posts/{}", post.id.0));
@@ -207,6 +268,30 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
 
 /// GET /posts/ID/edit: the owner's edit form.
 pub fn edit(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
+    owner_post_page(ctx, raw_id, |ctx, post, session| {
+        let draft = Draft {
+            text: &post.body,
+            ..Default::default()
+        };
+        render::html::edit(&ctx.page("Edit"), post, session, &draft)
+    })
+}
+
+/// GET /posts/ID/delete: the owner's "are you sure?" page (no script needed):
+/// the post, a Delete button (POST, with the CSRF token) and Cancel.
+pub fn confirm_delete(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
+    owner_post_page(ctx, raw_id, |ctx, post, session| {
+        render::html::confirm_delete(&ctx.page("Delete?"), post, session)
+    })
+}
+
+/// A page of the owner's about one post: 404 for a bad id, the login page
+/// without a session, 410 for a deleted post, never kept by any cache.
+fn owner_post_page(
+    ctx: &mut Ctx,
+    raw_id: &str,
+    render: impl FnOnce(&Ctx, &store::posts::Post, &auth::Session) -> String,
+) -> Result<Response> {
     let Some(id) = posts::parse_id(raw_id) else {
         return Ok(ctx.not_found());
     };
@@ -214,13 +299,9 @@ pub fn edit(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         return Ok(super::actions::to_login(ctx));
     };
     let Some(post) = store::posts::get(ctx.conn, id)? else {
-        return Ok(ctx.not_found());
+        return ctx.no_post(id);
     };
-    let draft = Draft {
-        text: &post.body,
-        ..Default::default()
-    };
-    let body = render::html::edit(&ctx.page("Edit"), &post, &session, &draft);
+    let body = render(ctx, &post, &session);
     Ok(Response::html(200, body).with_header("Cache-Control", "no-store"))
 }
 
@@ -259,7 +340,7 @@ pub fn node_probe(ctx: &mut Ctx) -> Result<Response> {
         .with_header("Cache-Control", "no-store"))
 }
 
-/// GET /login: the login form, with a fresh double-submit CSRF cookie.
+/// GET /login: the login form, with its double-submit CSRF cookie.
 pub fn login(ctx: &mut Ctx) -> Result<Response> {
     if let Some(to_https) = super::actions::login_over_https(ctx) {
         return Ok(to_https);
@@ -271,8 +352,15 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
 }
 
 /// The login form with `status` and an optional message; used again after a failure.
+///
+/// The token is the one the browser's login cookie already holds, when it
+/// holds one: a new one would make every other login form it shows (a
+/// second tab, the page before a wrong password) stale.
 pub fn login_form(ctx: &mut Ctx, status: u16, message: Option<&str>) -> Result<Response> {
-    let csrf = auth::random_token()?;
+    let csrf = match ctx.cookies.get(ctx.req, auth::LOGIN_COOKIE) {
+        Some(kept) if auth::is_token(kept) => kept.to_string(),
+        _ => auth::random_token()?,
+    };
     let no_password = super::setup::command_while_no_password(ctx);
     let body = render::html::login(&ctx.page("Log in"), &csrf, message, no_password.as_deref());
     Ok(Response::html(status, body)
@@ -308,10 +396,18 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
         updated,
     };
     let (content_type, body) = match format {
-        FeedFormat::Atom => (
-            "application/atom+xml; charset=utf-8",
-            render::feeds::atom(&head, &recent),
-        ),
+        FeedFormat::Atom => {
+            // Readers that kept a deleted post learn to drop it (RFC 6721).
+            let deleted = store::posts::recently_deleted(ctx.conn, render::feeds::FEED_LENGTH)?;
+            let head = render::feeds::FeedHead {
+                updated: deleted.iter().map(|t| t.deleted).fold(updated, i64::max),
+                ..head
+            };
+            (
+                "application/atom+xml; charset=utf-8",
+                render::feeds::atom(&head, &recent, &deleted),
+            )
+        }
         FeedFormat::Json => (
             "application/feed+json; charset=utf-8",
             render::feeds::json(&head, &recent),

@@ -118,7 +118,7 @@ pub fn choose(ctx: &mut Ctx) -> Result<Response> {
             return Ok(None);
         }
         store::settings::set(tx, "password_hash", &password_hash)?;
-        store::sessions::delete_all(tx)?;
+        store::sessions::delete_all(tx, now)?;
         auth::start_session(tx, cookies, now).map(Some)
     })?;
     let Some(cookie) = cookie else {

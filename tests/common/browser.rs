@@ -390,6 +390,27 @@ impl Browser {
         self.wait_event("Page.loadEventFired");
     }
 
+    /// Opens `url` in a second tab and waits until it has loaded there, as a
+    /// person opening the site again does; the page in hand stays as it
+    /// was (cookies are the browser's: the second tab's change the first's).
+    pub fn open_in_another_tab(&mut self, url: &str) {
+        let target = self.send(None, "Target.createTarget", json!({"url": "about:blank"}));
+        let attached = self.send(
+            None,
+            "Target.attachToTarget",
+            json!({"targetId": target["targetId"], "flatten": true}),
+        );
+        let other = attached["sessionId"]
+            .as_str()
+            .expect("a sessionId")
+            .to_string();
+        let first = std::mem::replace(&mut self.session, other);
+        self.call("Page.enable", json!({}));
+        self.goto(url);
+        self.session = first;
+        self.forget_loads();
+    }
+
     /// Runs `js` in the page and returns its value (promises awaited). Panics
     /// with the exception where it throws.
     pub fn eval(&mut self, js: &str) -> Value {
