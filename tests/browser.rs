@@ -51,8 +51,9 @@ fn screenshot_dir() -> PathBuf {
 /// A friend's Atom feed: three short notes, the newest an hour old, with
 /// long addresses like real blogs have (they must wrap on a phone), and
 /// pictures far wider than a phone, one of them in a table beside a long
-/// preformatted line (they must stay in the column).
-fn friend_feed(server: &FeedServer) -> (String, Vec<(String, String)>) {
+/// preformatted line (they must stay in the column), and an older reply to
+/// `first_post`, the owner's first post.
+fn friend_feed(server: &FeedServer, first_post: &str) -> (String, Vec<(String, String)>) {
     let picture = server.url("/mara/shelf.svg");
     server.feed(
         "/mara/shelf.svg",
@@ -92,13 +93,18 @@ fn friend_feed(server: &FeedServer) -> (String, Vec<(String, String)>) {
              sewing machine, even a tile cutter. Borrowed a stud finder for a week."
                 .to_string(),
         ),
+        (
+            "2026/11/welcome-sam",
+            30,
+            "Welcome to your own corner, Sam! Following you from my reader now.".to_string(),
+        ),
     ];
     let now = chrono::Utc::now();
     let at = |hours: i64| (now - chrono::Duration::hours(hours)).to_rfc3339();
     let home = server.url("/mara/");
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
-         <feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
+         <feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:thr=\"http://purl.org/syndication/thread/1.0\">\n\
          <title>Mara Lindqvist</title><id>{home}</id><updated>{}</updated>\n\
          <link rel=\"alternate\" href=\"{home}\"/><author><name>Mara Lindqvist</name></author>\n",
         at(1)
@@ -112,10 +118,15 @@ fn friend_feed(server: &FeedServer) -> (String, Vec<(String, String)>) {
         );
         xml.push_str(&format!(
             "<entry><id>{link}</id><title type=\"text\"></title><link rel=\"alternate\" href=\"{link}\"/>\
-             <published>{t}</published><updated>{t}</updated>\
+             <published>{t}</published><updated>{t}</updated>{reply}\
              <content type=\"html\">&lt;p&gt;{html}&lt;/p&gt;{extra}</content></entry>\n",
             t = at(hours),
-            extra = if hours == 26 { pictures.as_str() } else { "" }
+            extra = if hours == 26 { pictures.as_str() } else { "" },
+            reply = if hours == 30 {
+                format!("<thr:in-reply-to ref=\"{first_post}\" href=\"{first_post}\"/>")
+            } else {
+                String::new()
+            }
         ));
         entries.push((link, text));
     }
@@ -260,9 +271,9 @@ impl Walk {
 fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
     let started = Instant::now();
     let friend = FeedServer::start();
-    let (feed_url, notes) = friend_feed(&friend);
-
     let (_installed, site) = install_site();
+    let first_post = site.url("/posts/1");
+    let (feed_url, notes) = friend_feed(&friend, &first_post);
     // The friend's feed is on loopback, which polling refuses by default.
     expect_success(
         "roost config allow_private_addresses true",
@@ -429,7 +440,15 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
     );
     assert_eq!(walk.browser.text(".replies h2"), "Replies");
     walk.look("reply-permalink");
-    let permalink = walk.page();
+
+    // The first post's page shows the friend's reply to it.
+    walk.browser.goto(&first_post);
+    let (_, welcome) = &notes[3];
+    assert_eq!(
+        walk.browser.text(".replies article.followed .e-content p"),
+        *welcome
+    );
+    walk.look("post-with-replies");
 
     // A visitor: logged out, the same pages without the owner's controls.
     walk.click("header.site form button");
@@ -444,8 +463,9 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
         "no compose box for a visitor"
     );
     walk.look("visitor-home");
-    walk.browser.goto(&permalink);
-    walk.look("visitor-permalink");
+    walk.browser.goto(&first_post);
+    assert_eq!(walk.browser.count(".replies article.followed"), 1);
+    walk.look("visitor-post-with-replies");
 
     // The header's Subscribe link: a page saying how to follow, with each
     // feed's absolute address to copy and a link for the reader.

@@ -304,13 +304,13 @@ pub fn subscribe(page: &Page) -> String {
             "Follow " (site.name) " in a feed reader: copy one of these addresses into it, \
              or open it in the reader your device knows. Any of the three will do; Atom is the most widely read."
         }
-        @for (id, name, file) in [("atom", "Atom", "feed.atom"), ("rss", "RSS", "feed.rss"), ("json", "JSON Feed", "feed.json")] {
+        @for (id, name, file) in [("atom", "Atom feed", "feed.atom"), ("rss", "RSS feed", "feed.rss"), ("json", "JSON Feed", "feed.json")] {
             @let url = site.absolute(file);
             div.feed-address {
-                label for=(format!("feed-{id}")) { (name) " feed address" }
+                label for=(format!("feed-{id}")) { (name) " address" }
                 input id=(format!("feed-{id}")) type="url" readonly value=(url);
                 div.row {
-                    a id=(format!("open-{id}")) href=(format!("feed:{url}")) { "Open the " (name) " feed in your reader" }
+                    a id=(format!("open-{id}")) href=(format!("feed:{url}")) { "Open the " (name) " in your reader" }
                 }
             }
         }
