@@ -449,6 +449,9 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
         *welcome
     );
     walk.look("post-with-replies");
+    walk.browser.goto(&format!("{first_post}/edit"));
+    assert_eq!(walk.browser.text("main h1"), "Edit post");
+    walk.look("edit");
 
     // A visitor: logged out, the same pages without the owner's controls.
     walk.click("header.site form button");
