@@ -5,8 +5,10 @@
 //!
 //! Every page is looked at on a phone and on a desktop: full-page screenshots
 //! land in `$CARGO_TARGET_DIR/screenshots/` (else `target/screenshots/`), no
-//! page scrolls sideways on the phone, and no page logs a console error or a
-//! Content-Security-Policy violation.
+//! page scrolls sideways on the phone (a friend's wide pictures included), no
+//! page logs a console error or a Content-Security-Policy violation, and
+//! axe-core finds no WCAG 2.1 A or AA violation at either width, but those
+//! [`ACCEPTED`] with a reason.
 
 mod common;
 
@@ -47,8 +49,26 @@ fn screenshot_dir() -> PathBuf {
 }
 
 /// A friend's Atom feed: three short notes, the newest an hour old, with
-/// long addresses like real blogs have (they must wrap on a phone).
-fn friend_feed(server: &FeedServer) -> (String, Vec<(String, String)>) {
+/// long addresses like real blogs have (they must wrap on a phone), and
+/// pictures far wider than a phone, one of them in a table beside a long
+/// preformatted line (they must stay in the column), and an older reply to
+/// `first_post`, the owner's first post.
+fn friend_feed(server: &FeedServer, first_post: &str) -> (String, Vec<(String, String)>) {
+    let picture = server.url("/mara/shelf.svg");
+    server.feed(
+        "/mara/shelf.svg",
+        b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1600\" height=\"900\">\
+          <rect width=\"1600\" height=\"900\" fill=\"#7a9\"/></svg>",
+        "image/svg+xml",
+    );
+    let pictures = format!(
+        "<p><img src=\"{picture}\" alt=\"The tool shelf at the library\" width=\"1600\" height=\"900\"></p>\
+         <table><tr><td><img src=\"{picture}\" alt=\"A drill\" width=\"1200\" height=\"300\"></td></tr>\
+         <tr><td><pre>borrowed: drill, sewing-machine, tile-cutter, stud-finder, ladder, jigsaw, sander</pre></td></tr></table>"
+    )
+    .replace('&', "&amp;")
+    .replace('<', "&lt;")
+    .replace('>', "&gt;");
     let guide = "https://bikes.example/guides/rear-hub-cone-adjustment-without-special-tools";
     let notes = [
         (
@@ -73,13 +93,18 @@ fn friend_feed(server: &FeedServer) -> (String, Vec<(String, String)>) {
              sewing machine, even a tile cutter. Borrowed a stud finder for a week."
                 .to_string(),
         ),
+        (
+            "2026/11/welcome-sam",
+            30,
+            "Welcome to your own corner, Sam! Following you from my reader now.".to_string(),
+        ),
     ];
     let now = chrono::Utc::now();
     let at = |hours: i64| (now - chrono::Duration::hours(hours)).to_rfc3339();
     let home = server.url("/mara/");
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
-         <feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
+         <feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:thr=\"http://purl.org/syndication/thread/1.0\">\n\
          <title>Mara Lindqvist</title><id>{home}</id><updated>{}</updated>\n\
          <link rel=\"alternate\" href=\"{home}\"/><author><name>Mara Lindqvist</name></author>\n",
         at(1)
@@ -93,9 +118,15 @@ fn friend_feed(server: &FeedServer) -> (String, Vec<(String, String)>) {
         );
         xml.push_str(&format!(
             "<entry><id>{link}</id><title type=\"text\"></title><link rel=\"alternate\" href=\"{link}\"/>\
-             <published>{t}</published><updated>{t}</updated>\
-             <content type=\"html\">&lt;p&gt;{html}&lt;/p&gt;</content></entry>\n",
-            t = at(hours)
+             <published>{t}</published><updated>{t}</updated>{reply}\
+             <content type=\"html\">&lt;p&gt;{html}&lt;/p&gt;{extra}</content></entry>\n",
+            t = at(hours),
+            extra = if hours == 26 { pictures.as_str() } else { "" },
+            reply = if hours == 30 {
+                format!("<thr:in-reply-to ref=\"{first_post}\" href=\"{first_post}\"/>")
+            } else {
+                String::new()
+            }
         ));
         entries.push((link, text));
     }
@@ -104,12 +135,19 @@ fn friend_feed(server: &FeedServer) -> (String, Vec<(String, String)>) {
     (server.url("/mara/feed.atom"), entries)
 }
 
+/// WCAG violations axe-core reports that are kept on purpose: (rule id,
+/// page name as given to [`Walk::look`], why). Empty: every page passes.
+const ACCEPTED: &[(&str, &str, &str)] = &[];
+
 /// The browser, and what it has seen of the walk so far.
 struct Walk {
     browser: Browser,
     dir: PathBuf,
     /// Pages looked at so far; numbers the screenshots.
     step: u32,
+    /// What axe-core found on the pages so far, one line per page, width and
+    /// rule, with the elements: reported together at the end of the walk.
+    violations: Vec<String>,
 }
 
 impl Walk {
@@ -134,6 +172,20 @@ impl Walk {
                 .dir
                 .join(format!("{:02}-{name}-{}.png", self.step, viewport.name));
             let png = self.browser.screenshot_full_page(&path);
+            for dark in [false, true] {
+                self.browser.set_dark(dark);
+                for found in self.browser.axe_violations() {
+                    if !ACCEPTED
+                        .iter()
+                        .any(|(id, page, _)| *id == found.id && *page == name)
+                    {
+                        let (width, scheme) = (viewport.name, if dark { "dark" } else { "light" });
+                        self.violations
+                            .push(format!("{name} ({url}, {width}, {scheme}): {found}"));
+                    }
+                }
+            }
+            self.browser.set_dark(false);
             let (width, height) =
                 png_size(&png).unwrap_or_else(|| panic!("{} is not a valid PNG", path.display()));
             assert_eq!(
@@ -219,9 +271,9 @@ impl Walk {
 fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
     let started = Instant::now();
     let friend = FeedServer::start();
-    let (feed_url, notes) = friend_feed(&friend);
-
     let (_installed, site) = install_site();
+    let first_post = site.url("/posts/1");
+    let (feed_url, notes) = friend_feed(&friend, &first_post);
     // The friend's feed is on loopback, which polling refuses by default.
     expect_success(
         "roost config allow_private_addresses true",
@@ -249,6 +301,7 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
         browser: Browser::launch(),
         dir,
         step: 0,
+        violations: Vec::new(),
     };
     walk.browser.set_viewport(PHONE);
 
@@ -311,7 +364,7 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
     assert_eq!(walk.browser.url(), site.url("/timeline"));
     let followed = walk.browser.eval(
         "[...document.querySelectorAll('article.followed')].map(a => ({\
-           text: a.querySelector('.e-content').innerText.trim(), \
+           text: a.querySelector('.e-content p').innerText.trim(), \
            author: a.querySelector('.p-author').innerText.trim(), \
            link: a.querySelector('a.u-url:not(.p-name)').getAttribute('href')}))",
     );
@@ -327,6 +380,22 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
             .text(".h-feed article.h-entry:not(.followed) .e-content")
             .contains("Trying out roost"),
         "the owner's post is on the timeline too"
+    );
+    // The friend's pictures are shown, each inside its entry's column.
+    let pictures = walk.browser.eval(
+        "[...document.querySelectorAll('article.followed .e-content img')].map(img => { \
+           const column = img.closest('article').getBoundingClientRect(); \
+           const r = img.getBoundingClientRect(); \
+           return {width: r.width, inside: r.left >= column.left - 0.5 && r.right <= column.right + 0.5}; })",
+    );
+    assert_eq!(pictures.as_array().map(Vec::len), Some(2), "{pictures}");
+    assert!(
+        pictures
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["inside"] == true && p["width"].as_f64() > Some(0.0)),
+        "a picture sticks out of its entry: {pictures}"
     );
     walk.look("timeline");
 
@@ -372,6 +441,69 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
     assert_eq!(walk.browser.text(".replies h2"), "Replies");
     walk.look("reply-permalink");
 
+    // The first post's page shows the friend's reply to it.
+    walk.browser.goto(&first_post);
+    let (_, welcome) = &notes[3];
+    assert_eq!(
+        walk.browser.text(".replies article.followed .e-content p"),
+        *welcome
+    );
+    walk.look("post-with-replies");
+    walk.browser.goto(&format!("{first_post}/edit"));
+    assert_eq!(walk.browser.text("main h1"), "Edit post");
+    walk.look("edit");
+
+    // A visitor: logged out, the same pages without the owner's controls.
+    walk.click("header.site form button");
+    assert_eq!(
+        walk.page(),
+        site.url("/"),
+        "logging out leads to the front page"
+    );
+    assert_eq!(
+        walk.browser.count("textarea"),
+        0,
+        "no compose box for a visitor"
+    );
+    walk.look("visitor-home");
+    walk.browser.goto(&first_post);
+    assert_eq!(walk.browser.count(".replies article.followed"), 1);
+    walk.look("visitor-post-with-replies");
+
+    // The header's Subscribe link: a page saying how to follow, with each
+    // feed's absolute address to copy and a link for the reader.
+    walk.click("header.site nav a[href$='/subscribe']");
+    assert_eq!(walk.page(), site.url("/subscribe"));
+    assert_eq!(walk.browser.text("main h1"), "Subscribe");
+    for (id, file) in [
+        ("atom", "feed.atom"),
+        ("rss", "feed.rss"),
+        ("json", "feed.json"),
+    ] {
+        let field = format!("input#feed-{id}[readonly]");
+        assert_eq!(
+            walk.browser
+                .eval_string(&format!("document.querySelector('{field}').value")),
+            site.url(&format!("/{file}")),
+            "{field}"
+        );
+        assert_eq!(
+            walk.browser.attr(&format!("a#open-{id}"), "href"),
+            Some(format!("feed:{}", site.url(&format!("/{file}"))))
+        );
+    }
+    walk.look("subscribe");
+
+    walk.browser.goto(&site.url("/no-such-page"));
+    assert_eq!(walk.browser.text("main h1"), "404 Not Found");
+    // The browser logs the status itself; that is the page working.
+    let problems = walk.browser.take_problems();
+    assert!(
+        problems.iter().all(|p| p.contains("status of 404")),
+        "{problems:?}"
+    );
+    walk.look("not-found");
+
     // The checks can fail: a line that cannot wrap is seen sticking out,
     assert_eq!(walk.sideways_scroll(), None);
     walk.browser.eval(
@@ -393,12 +525,35 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
         problems.iter().any(|p| p.contains("style-src")),
         "a CSP violation is noticed: {problems:?}"
     );
+    // and axe-core sees a picture without a text and a field without a name.
+    walk.browser.eval(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', \
+           '<img src=\"data:,\"><input type=\"text\">'); 0",
+    );
+    let found: Vec<String> = walk
+        .browser
+        .axe_violations()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    for rule in ["image-alt (critical)", "label (critical)"] {
+        assert!(
+            found.iter().any(|v| v.starts_with(rule)),
+            "axe-core notices {rule}: {found:?}"
+        );
+    }
+
+    assert!(
+        walk.violations.is_empty(),
+        "axe-core finds WCAG 2.1 A/AA violations (fix them, or accept one in ACCEPTED with a reason):\n{}",
+        walk.violations.join("\n")
+    );
 
     let shots = 2 * walk.step;
     drop(walk);
     let took = started.elapsed();
     eprintln!(
-        "browser walk: {shots} screenshots in {} ({took:.1?})",
+        "browser walk: {shots} screenshots and axe-core checks in {} ({took:.1?})",
         screenshot_dir().display()
     );
 }

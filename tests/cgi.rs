@@ -296,6 +296,48 @@ fn home_page_shows_posts_with_microformats_and_feed_links() {
     assert!(login.header("ETag").is_some_and(|t| t.starts_with("\"b-")));
 }
 
+/// The header's feed link led to raw XML; it leads to a page saying how to
+/// follow, with the three feeds' absolute addresses (which stay where they are).
+#[test]
+fn regression_the_header_feed_link_opens_a_page_for_people_not_xml() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let front = Cgi::get(&home, "/").run().text();
+    let header = &front[front.find("<header").unwrap()..front.find("</header>").unwrap()];
+    assert!(
+        header.contains("<a href=\"/subscribe\">Subscribe</a>"),
+        "{header}"
+    );
+    assert!(!header.contains("feed.atom"), "{header}");
+    let page = Cgi::get(&home, "/subscribe").run();
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = page.text();
+    for (id, file) in [
+        ("atom", "feed.atom"),
+        ("rss", "feed.rss"),
+        ("json", "feed.json"),
+    ] {
+        let url = format!("https://example.org/notes/{file}");
+        for needle in [
+            format!("<label for=\"feed-{id}\">"),
+            format!("<input id=\"feed-{id}\" type=\"url\" readonly value=\"{url}\">"),
+            format!("<a id=\"open-{id}\" href=\"feed:{url}\">"),
+        ] {
+            assert!(html.contains(&needle), "{needle} missing from {html}");
+        }
+        assert_eq!(Cgi::get(&home, &format!("/{file}")).run().status, 200);
+    }
+    let mut post = Cgi::get(&home, "/subscribe");
+    post.method = "POST";
+    let refused = post.run();
+    assert_eq!(refused.status, 405);
+    assert_eq!(refused.header("Allow"), Some("GET, HEAD"));
+}
+
 /// Was: page two had "Older" links only, no way back to newer posts.
 #[test]
 fn pages_are_paginated_both_ways_with_a_stable_cursor() {

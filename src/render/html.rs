@@ -358,6 +358,31 @@ pub fn setup_refused(page: &Page, status: u16, message: &str, command: Option<&s
     render(page, body)
 }
 
+/// GET /subscribe: each feed's absolute address in a field to copy into a
+/// feed reader, and a `feed:` link that hands it to the reader the device
+/// knows. No script (the CSP allows none): the fields are selectable text.
+pub fn subscribe(page: &Page) -> String {
+    let site = page.site;
+    let body = html! {
+        h1 { "Subscribe" }
+        p {
+            "Follow " (site.name) " in a feed reader: copy one of these addresses into it, \
+             or open it in the reader your device knows. Any of the three will do; Atom is the most widely read."
+        }
+        @for (id, name, file) in [("atom", "Atom feed", "feed.atom"), ("rss", "RSS feed", "feed.rss"), ("json", "JSON Feed", "feed.json")] {
+            @let url = site.absolute(file);
+            div.feed-address {
+                label for=(format!("feed-{id}")) { (name) " address" }
+                input id=(format!("feed-{id}")) type="url" readonly value=(url);
+                div.row {
+                    a id=(format!("open-{id}")) href=(format!("feed:{url}")) { "Open the " (name) " in your reader" }
+                }
+            }
+        }
+    };
+    render(page, body)
+}
+
 /// Any error page: the status in words and what to do, never internals.
 pub fn error(page: &Page, status: u16, message: &str) -> String {
     let body = html! {

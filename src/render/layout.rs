@@ -7,8 +7,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::sync::OnceLock;
 
 const STYLE: &str = r#"
-:root { color-scheme: light dark; --fg: #1d1d1f; --bg: #fbfaf7; --muted: #6b6b70; --line: #e3e0d8; --accent: #b3471d; }
-@media (prefers-color-scheme: dark) { :root { --fg: #ecebe8; --bg: #1b1b1d; --muted: #a09fa6; --line: #333236; --accent: #f08a5d; } }
+:root { color-scheme: light dark; --fg: #1d1d1f; --bg: #fbfaf7; --muted: #6b6b70; --line: #e3e0d8; --accent: #b3471d; --on-accent: #fff; }
+@media (prefers-color-scheme: dark) { :root { --fg: #ecebe8; --bg: #1b1b1d; --muted: #a09fa6; --line: #333236; --accent: #f08a5d; --on-accent: #1b1b1d; } }
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--fg); font: 17px/1.55 system-ui, -apple-system, "Segoe UI", sans-serif; }
 main, header.site, footer.site { max-width: 40rem; margin: 0 auto; padding: 0 1rem; }
@@ -28,7 +28,7 @@ article.h-entry .e-content p { margin: 0 0 .5rem; }
 form.compose { padding: 1rem 0; border-bottom: 1px solid var(--line); }
 textarea, input[type=password], input[type=url], input[type=text] { width: 100%; font: inherit; padding: .5rem; border: 1px solid var(--line); border-radius: 6px; background: transparent; color: inherit; }
 textarea { min-height: 6rem; resize: vertical; }
-button { font: inherit; padding: .35rem .9rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
+button { font: inherit; padding: .35rem .9rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: var(--on-accent); cursor: pointer; }
 button.link { background: none; border: none; color: var(--muted); padding: 0; text-decoration: underline; font-size: inherit; }
 .row { display: flex; gap: .6rem; align-items: center; margin-top: .5rem; flex-wrap: wrap; }
 .notice { padding: .7rem 1rem; border-left: 4px solid var(--accent); background: color-mix(in srgb, var(--accent) 10%, transparent); margin: 1rem 0; }
@@ -36,8 +36,10 @@ button.link { background: none; border: none; color: var(--muted); padding: 0; t
 .empty { color: var(--muted); padding: 1rem 0; }
 footer.site { padding: 1.5rem 1rem 2rem; font-size: .85rem; color: var(--muted); }
 article.followed h2.p-name { font-size: 1.05rem; margin: .2rem 0 .4rem; }
-article.followed .e-content img, .enclosure img, .enclosure video { max-width: 100%; height: auto; }
-article.followed .e-content pre { overflow-x: auto; }
+.e-content :is(img, svg, video), .enclosure img, .enclosure video { max-width: 100%; height: auto; }
+.e-content pre { overflow-x: auto; }
+.e-content table { display: block; max-width: 100%; overflow-x: auto; }
+.e-content :is(td, th) pre { white-space: pre-wrap; }
 pre.command { overflow-x: auto; }
 .enclosure { margin: .4rem 0; font-size: .9rem; }
 .enclosure audio, .enclosure video { display: block; width: 100%; margin-bottom: .3rem; }
@@ -47,6 +49,8 @@ ul.following li { padding: .6rem 0; border-bottom: 1px solid var(--line); }
 ul.following a.feed { font-size: .85rem; }
 .meta.error { color: var(--accent); }
 form.compose label { display: block; margin-top: .5rem; font-size: .9rem; }
+.feed-address { margin: 1rem 0 1.4rem; }
+.feed-address label { display: block; font-weight: 600; margin-bottom: .3rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 "#;
 
@@ -103,7 +107,7 @@ pub fn render(page: &Page, body: Markup) -> String {
                             a href=(site.link("timeline")) { "Timeline" }
                             a href=(site.link("following")) { "Following" }
                         }
-                        a href=(site.link("feed.atom")) { "Feed" }
+                        a href=(site.link("subscribe")) { "Subscribe" }
                         @if let Some(session) = page.session {
                             form method="post" action=(site.link("logout")) {
                                 input type="hidden" name="csrf" value=(session.csrf);

@@ -212,6 +212,7 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
         ("GET", ["feed.atom"]) => pages::feed(ctx, pages::FeedFormat::Atom),
         ("GET", ["feed.json"]) => pages::feed(ctx, pages::FeedFormat::Json),
         ("GET", ["feed.rss"]) => pages::feed(ctx, pages::FeedFormat::Rss),
+        ("GET", ["subscribe"]) => pages::subscribe(ctx),
         ("GET", ["timeline"]) => pages::timeline(ctx),
         ("GET", ["following"]) => pages::following(ctx),
         ("GET", ["following.opml"]) => pages::following_opml(ctx),
@@ -249,6 +250,7 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["feed.atom"]
         | ["feed.json"]
         | ["feed.rss"]
+        | ["subscribe"]
         | ["timeline"]
         | ["following"]
         | ["following.opml"]

@@ -371,6 +371,13 @@ pub fn login_form(ctx: &mut Ctx, status: u16, message: Option<&str>) -> Result<R
         .with_header("Cache-Control", "no-store"))
 }
 
+/// GET /subscribe: how to follow the site in a feed reader (the header's
+/// link; the feeds themselves stay where readers know them).
+pub fn subscribe(ctx: &mut Ctx) -> Result<Response> {
+    let body = render::html::subscribe(&ctx.page("Subscribe"));
+    Ok(Response::html(200, body).with_header("Cache-Control", "no-cache"))
+}
+
 /// GET /feed.atom, /feed.json, /feed.rss.
 pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
     let v = validators(ctx, Shows::Feed)?;

@@ -48,6 +48,32 @@ pub const WATCHED: &[&str] = &[
     "Page.frameNavigated",
 ];
 
+/// axe-core's browser bundle, as `scripts/setup` installs it from
+/// tests/node/package-lock.json.
+pub const AXE: &str = "tests/node/node_modules/axe-core/axe.min.js";
+
+/// One rule axe-core found broken on a page, and where.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AxeViolation {
+    pub id: String,
+    pub impact: String,
+    pub help: String,
+    pub targets: Vec<String>,
+}
+
+impl std::fmt::Display for AxeViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}): {} at {}",
+            self.id,
+            self.impact,
+            self.help,
+            self.targets.join(", ")
+        )
+    }
+}
+
 /// A screen to look at pages on: CSS size and device pixel ratio.
 #[derive(Debug, Clone, Copy)]
 pub struct Viewport {
@@ -517,6 +543,42 @@ impl Browser {
             );
         }
         self.wait_event("Page.loadEventFired");
+    }
+
+    /// The WCAG 2.1 A and AA violations axe-core finds on the page in hand,
+    /// one line each: rule id, impact, the elements (CSS selectors) and
+    /// axe's one-line help. axe is given by DevTools (not subject to the
+    /// page's CSP), once per document. Panics, naming `scripts/setup`, where
+    /// the tests' Node packages are not installed.
+    pub fn axe_violations(&mut self) -> Vec<AxeViolation> {
+        if self.eval("typeof axe") != json!("object") {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(AXE);
+            let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e}: the accessibility check needs axe-core; run scripts/setup \
+                     (it installs tests/node/package-lock.json with npm ci)",
+                    path.display()
+                )
+            });
+            self.eval(&format!("{source};0"));
+        }
+        let found = self.eval(
+            "axe.run(document, {runOnly: {type: 'tag', values: \
+               ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']}) \
+             .then(r => r.violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help, \
+               targets: v.nodes.map(n => n.target.join(' '))})))",
+        );
+        serde_json::from_value(found).expect("axe's violations as {id, impact, help, targets}")
+    }
+
+    /// Shows the page as with the system's dark (or light) colour scheme:
+    /// `prefers-color-scheme` answers accordingly.
+    pub fn set_dark(&mut self, dark: bool) {
+        let scheme = if dark { "dark" } else { "light" };
+        self.call(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        );
     }
 
     /// Makes the page's screen `viewport` (the page is laid out again).
