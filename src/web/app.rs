@@ -5,6 +5,7 @@ use super::auth::{self, Cookies, Session};
 use super::http::{Request, Response};
 use super::{actions, page_cache, pages, setup};
 use crate::render::{self, Site, layout};
+use crate::settings::Settings;
 use crate::{home, store};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -22,18 +23,10 @@ pub struct Ctx<'a> {
     pub cookies: Cookies,
     pub now: i64,
     /// Every setting, read once per request.
-    settings: Vec<(String, String)>,
+    pub settings: Settings,
 }
 
 impl Ctx<'_> {
-    /// A setting as read at the start of the request.
-    pub fn setting(&self, key: &str) -> Option<&str> {
-        self.settings
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
     pub fn page<'p>(&'p self, title: &'p str) -> layout::Page<'p> {
         layout::Page {
             site: &self.site,
@@ -96,30 +89,19 @@ fn handle_inner(req: &Request) -> Result<Response> {
 /// request and for a page being published.
 fn answer(conn: &mut Connection, req: &Request) -> Result<Response> {
     let now = chrono::Utc::now().timestamp();
-    let settings = store::settings::all(conn)?;
-    let setting = |key: &str| {
-        settings
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let settings = Settings::load(conn)?;
     // Behind a proxy the owner named: its X-Forwarded-* say who asked and how.
     let forwarded;
-    let req = if setting("trust_forwarded") == "true" {
+    let req = if settings.trust_forwarded() {
         forwarded = req.as_forwarded();
         &forwarded
     } else {
         req
     };
-    let mut url = setting("url");
-    if !url.ends_with('/') {
-        url.push('/');
-    }
     let site = Site {
-        name: setting("name"),
-        bio: setting("bio"),
-        url,
+        name: settings.name().to_string(),
+        bio: settings.bio().to_string(),
+        url: settings.url(),
         base: req.base.clone(),
     };
     let cookies = Cookies::for_site(&site.url, req);
@@ -140,7 +122,7 @@ fn answer(conn: &mut Connection, req: &Request) -> Result<Response> {
 /// site URL: how `publish` renders the files it writes, through the very
 /// handler a live request reaches.
 pub fn render_for_visitor(conn: &mut Connection, path: &str) -> Result<Response> {
-    let url = store::settings::get(conn, "url")?.unwrap_or_default();
+    let url = Settings::load(conn)?.url();
     let parsed = url::Url::parse(&url)
         .with_context(|| format!("the site URL {url:?} is not an absolute URL"))?;
     let req = Request {

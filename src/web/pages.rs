@@ -135,7 +135,7 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
 /// GET /timeline: own posts and followed entries merged, newest first.
 /// The owner's only, unless `public_timeline` is set.
 pub fn timeline(ctx: &mut Ctx) -> Result<Response> {
-    let public = ctx.setting("public_timeline") == Some("true");
+    let public = ctx.settings.public_timeline();
     if ctx.session.is_none() && !public {
         return Ok(super::actions::to_login(ctx));
     }
@@ -296,12 +296,13 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
         .max()
         .unwrap_or(v.last_modified);
     let feed_id = ctx
-        .setting("feed_id")
+        .settings
+        .feed_id()
         .map_or_else(|| ctx.site.absolute(""), str::to_owned);
     let head = render::feeds::FeedHead {
         site: &ctx.site,
         feed_id: &feed_id,
-        language: ctx.setting("language").filter(|l| !l.is_empty()),
+        language: ctx.settings.language(),
         updated,
     };
     let (content_type, body) = match format {
