@@ -619,28 +619,9 @@ fn config(home: &Path, key: Option<String>, value: Option<String>) -> Result<()>
         }
         (Some(key), Some(value)) => {
             let value = settings::validate(&key, &value)?;
-            change_setting(&mut conn, &current, &key, &value)?;
+            settings::save(&mut conn, &current, &[(key.as_str(), value.as_str())])?;
             println!("{key} = {value}");
         }
-    }
-    Ok(())
-}
-
-/// Stores a validated value, as `roost config` and the `/settings` page
-/// both do: the write republishes (into the new directory, for
-/// `publish_dir`), and a directory given up has roost's files withdrawn.
-pub fn change_setting(
-    conn: &mut rusqlite::Connection,
-    before: &Settings,
-    key: &str,
-    value: &str,
-) -> Result<()> {
-    store::write(conn, |tx| store::settings::set(tx, key, value))?;
-    if key == crate::publish::SETTING
-        && let Some(old) = before.publish_dir()
-        && old != Path::new(value)
-    {
-        crate::publish::withdraw(conn, &old)?;
     }
     Ok(())
 }

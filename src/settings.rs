@@ -358,6 +358,27 @@ impl Zone {
     }
 }
 
+/// Stores validated values in one write, as `roost config` and the
+/// `/settings` page both do: the write republishes (into the new directory,
+/// when `publish_dir` changes), then a directory given up has roost's files
+/// withdrawn from it.
+pub fn save(conn: &mut Connection, before: &Settings, changes: &[(&str, &str)]) -> Result<()> {
+    crate::store::write(conn, |tx| {
+        changes
+            .iter()
+            .try_for_each(|(key, value)| crate::store::settings::set(tx, key, value))
+    })?;
+    let new_dir = changes
+        .iter()
+        .find(|(key, _)| *key == crate::publish::SETTING);
+    if let (Some(old), Some((_, new))) = (before.publish_dir(), new_dir)
+        && old != std::path::Path::new(new)
+    {
+        crate::publish::withdraw(conn, &old)?;
+    }
+    Ok(())
+}
+
 /// Every setting's value, read once (per request, per command), with typed
 /// accessors; unset keys read as their declared default.
 #[derive(Debug, Clone, Default)]

@@ -102,6 +102,7 @@ pub fn render(page: &Page, body: Markup) -> String {
                         @if page.session.is_some() {
                             a href=(site.link("timeline")) { "Timeline" }
                             a href=(site.link("following")) { "Following" }
+                            a href=(site.link("settings")) { "Settings" }
                         }
                         a href=(site.link("feed.atom")) { "Feed" }
                         @if let Some(session) = page.session {

@@ -88,7 +88,7 @@ pub fn login_over_https(ctx: &Ctx) -> Option<Response> {
 }
 
 /// The owner's session and form, or the response that refuses the request.
-fn owner_form(ctx: &Ctx) -> Result<(Session, Form), Response> {
+pub(super) fn owner_form(ctx: &Ctx) -> Result<(Session, Form), Response> {
     let Some(session) = ctx.session.clone() else {
         return Err(to_login(ctx));
     };
@@ -247,7 +247,7 @@ pub fn delete_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     Ok(Response::see_other(&ctx.site.redirect_target("")))
 }
 
-fn capitalise(message: &str) -> String {
+pub(super) fn capitalise(message: &str) -> String {
     let mut chars = message.chars();
     match chars.next() {
         Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),

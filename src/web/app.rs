@@ -3,7 +3,7 @@
 
 use super::auth::{self, Cookies, Session};
 use super::http::{Request, Response};
-use super::{actions, page_cache, pages, setup};
+use super::{actions, page_cache, pages, settings_page, setup};
 use crate::render::{self, Site, layout};
 use crate::settings::Settings;
 use crate::{home, store};
@@ -188,6 +188,8 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
         ("GET", ["posts", id, "edit"]) => pages::edit(ctx, id),
         ("GET", ["login"]) => pages::login(ctx),
         ("POST", ["login"]) => actions::login(ctx),
+        ("GET", ["settings"]) => settings_page::form(ctx),
+        ("POST", ["settings"]) => settings_page::save(ctx),
         ("GET", ["setup"]) => setup::form(ctx),
         ("POST", ["setup"]) => setup::choose(ctx),
         ("POST", ["logout"]) => actions::logout(ctx),
@@ -222,7 +224,7 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["posts", _, "edit"]
         | [".well-known", "roost", "authorization"]
         | [".well-known", "roost", "node"] => Some("GET, HEAD"),
-        ["login"] | ["setup"] => Some("GET, HEAD, POST"),
+        ["login"] | ["setup"] | ["settings"] => Some("GET, HEAD, POST"),
         ["logout"] | ["follow"] | ["unfollow"] | ["posts"] | ["posts", _, "delete"] => Some("POST"),
         _ => None,
     }
