@@ -277,6 +277,17 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
                 cheap hosting. Hello, friends!";
     walk.type_into("#text", post);
     walk.press_post(&site, post);
+    // Just posted: the owner reads how long ago, machines read the UTC time.
+    assert_eq!(
+        walk.browser
+            .text(".h-feed article.h-entry time.dt-published"),
+        "just now"
+    );
+    let datetime = walk
+        .browser
+        .attr(".h-feed article.h-entry time.dt-published", "datetime")
+        .unwrap_or_default();
+    assert!(datetime.ends_with('Z'), "{datetime}");
     walk.look("home-posted");
 
     // Follow the friend's feed from the Following page.

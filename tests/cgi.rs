@@ -1519,3 +1519,85 @@ fn the_settings_page_turns_publishing_on_and_off() {
         r.text()
     );
 }
+
+/// The `<time>` elements of a page: (datetime, text).
+fn times(html: &str) -> Vec<(String, String)> {
+    html.split("<time")
+        .skip(1)
+        .map(|rest| {
+            let (attrs, rest) = rest.split_once('>').unwrap();
+            let datetime = attrs.split("datetime=\"").nth(1).unwrap();
+            let datetime = datetime.split('"').next().unwrap().to_string();
+            (datetime, rest.split("</time>").next().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// Issue 11: times are shown in the owner's zone with a machine-readable
+/// UTC `datetime`; relative ("just now") only in the owner's views, whose
+/// validators carry the minute, so no kept copy says "3 min ago" for long.
+#[test]
+fn times_show_in_the_owners_zone_and_relative_only_to_the_owner() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "what time is it");
+    expect_success(
+        "config",
+        &roost_cli(&home, &["config", "time_zone", "+02:00"], None),
+    );
+    let visitor = Cgi::get(&home, "/").run().text();
+    let shown = times(&visitor);
+    assert_eq!(shown.len(), 1, "{visitor}");
+    let (datetime, text) = &shown[0];
+    assert!(
+        datetime.ends_with('Z') && datetime.len() == 20,
+        "{datetime}"
+    );
+    assert!(text.ends_with(" +02:00"), "in the owner's zone: {text}");
+    // 22:13 UTC is shown as 00:13 (+02:00): the hour moved by two.
+    let utc_hour: u32 = datetime[11..13].parse().unwrap();
+    let shown_hour: u32 = text.rsplit(", ").next().unwrap()[..2].parse().unwrap();
+    assert_eq!(
+        shown_hour,
+        (utc_hour + 2) % 24,
+        "{datetime} shown as {text}"
+    );
+    assert!(
+        visitor.contains("class=\"dt-published\" datetime=\""),
+        "{visitor}"
+    );
+
+    let (session, _) = log_in(&home);
+    let owner = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    let owner_times = times(&owner.text());
+    let (owner_datetime, owner_text) = &owner_times[0];
+    assert_eq!(owner_datetime, datetime);
+    assert!(
+        owner_text == "just now" || owner_text.ends_with(" min ago"),
+        "relative for the owner: {owner_text}"
+    );
+    assert!(
+        owner.text().contains(&format!("title=\"{text}\"")),
+        "the absolute time as its title"
+    );
+    // The owner's copy is current within its minute only.
+    let etag = owner.header("ETag").unwrap().to_string();
+    let (kept, minute) = etag.trim_end_matches('"').rsplit_once(".m").unwrap();
+    let minute: i64 = minute.parse().unwrap();
+    let earlier = format!("{kept}.m{}\"", minute - 60);
+    let stale = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", session.clone())
+        .header("HTTP_IF_NONE_MATCH", earlier)
+        .run();
+    assert_eq!(stale.status, 200, "a copy from the minute before is stale");
+    let again = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", session)
+        .header("HTTP_IF_NONE_MATCH", etag.clone())
+        .run();
+    if again.status != 304 {
+        // Only when the minute turned in between.
+        assert_ne!(again.header("ETag"), Some(etag.as_str()));
+    }
+}

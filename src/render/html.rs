@@ -3,7 +3,7 @@
 //! which escapes everything.
 
 use super::layout::{Page, render};
-use super::{Site, human_date, rfc3339};
+use super::{Clock, Site, rfc3339};
 use crate::poll::sanitize::is_web_url;
 use crate::posts;
 use crate::store::entries::Entry;
@@ -33,7 +33,7 @@ pub fn home(page: &Page, posts: &[Post], older: Option<PostId>, draft: Option<&D
         }
         div.h-feed {
             span.p-name.visually-hidden { (site.name) }
-            @for post in posts { (entry(site, post, page.session)) }
+            @for post in posts { (entry(site, post, page.session, &page.clock)) }
             @if posts.is_empty() {
                 p.empty { "Nothing posted yet." }
             }
@@ -48,13 +48,13 @@ pub fn home(page: &Page, posts: &[Post], older: Option<PostId>, draft: Option<&D
 /// GET /posts/ID: one post, and the replies seen to it (oldest first).
 pub fn post(page: &Page, post: &Post, replies: &[Entry]) -> String {
     let body = html! {
-        (entry(page.site, post, page.session))
+        (entry(page.site, post, page.session, &page.clock))
         section.replies {
             h2 { "Replies" }
             @if replies.is_empty() {
                 p.empty { "No replies seen yet." }
             }
-            @for reply in replies { (followed_entry(page.site, reply, page.session.is_some())) }
+            @for reply in replies { (followed_entry(page.site, reply, page.session.is_some(), &page.clock)) }
         }
     };
     render(page, body)
@@ -98,8 +98,8 @@ pub fn timeline(page: &Page, items: &[TimelineItem], older: Option<&str>) -> Str
         div.h-feed {
             @for item in items {
                 @match item {
-                    TimelineItem::Own(post) => (entry(site, post, page.session)),
-                    TimelineItem::Followed(e) => (followed_entry(site, e, owner)),
+                    TimelineItem::Own(post) => (entry(site, post, page.session, &page.clock)),
+                    TimelineItem::Followed(e) => (followed_entry(site, e, owner, &page.clock)),
                 }
             }
             @if items.is_empty() {
@@ -115,7 +115,7 @@ pub fn timeline(page: &Page, items: &[TimelineItem], older: Option<&str>) -> Str
 
 /// An entry from a followed feed. Its HTML went through the sanitizer when it
 /// was stored; titles and names are text, escaped here like everything else.
-fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
+fn followed_entry(site: &Site, e: &Entry, owner: bool, clock: &Clock) -> Markup {
     let author = e.author.as_deref().unwrap_or(&e.source_name);
     html! {
         article.h-entry.followed {
@@ -150,9 +150,9 @@ fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
             }
             div.meta {
                 @if let Some(link) = &e.link {
-                    a.u-url href=(link) rel="noopener noreferrer" { (entry_date(e)) }
+                    a.u-url href=(link) rel="noopener noreferrer" { (entry_date(e, clock)) }
                 } @else {
-                    (entry_date(e))
+                    (entry_date(e, clock))
                 }
                 @if owner {
                     @if let Some(link) = &e.link {
@@ -168,15 +168,27 @@ fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
 /// date the feed gave is `dt-published` (or `dt-updated`); without one, when
 /// roost first saw it is plain text, which microformats readers do not take
 /// for the entry's date.
-fn entry_date(e: &Entry) -> Markup {
+fn entry_date(e: &Entry, clock: &Clock) -> Markup {
     html! {
         @if let Some(published) = e.published {
-            time.dt-published datetime=(rfc3339(published)) { (human_date(published)) }
+            (time(clock, Some("dt-published"), published))
         } @else if let Some(updated) = e.updated {
-            time.dt-updated datetime=(rfc3339(updated)) { (human_date(updated)) }
+            (time(clock, Some("dt-updated"), updated))
         } @else {
-            span.seen { "seen " time datetime=(rfc3339(e.sort_time)) { (human_date(e.sort_time)) } }
+            span.seen { "seen " (time(clock, None, e.sort_time)) }
         }
+    }
+}
+
+/// A time as every page shows it: `datetime` in UTC for machines (and
+/// microformats' `dt-*` classes), the text for people in the owner's zone,
+/// with the absolute time as its title when the text is relative.
+fn time(clock: &Clock, class: Option<&str>, unix: i64) -> Markup {
+    let shown = clock.shown(unix);
+    let absolute = clock.absolute(unix);
+    let title = (shown != absolute).then_some(absolute);
+    html! {
+        time class=[class] datetime=(rfc3339(unix)) title=[title] { (shown) }
     }
 }
 
@@ -325,7 +337,7 @@ fn compose_form(site: &Site, session: &Session, draft: &Draft) -> Markup {
     }
 }
 
-fn entry(site: &Site, post: &Post, session: Option<&Session>) -> Markup {
+fn entry(site: &Site, post: &Post, session: Option<&Session>, clock: &Clock) -> Markup {
     let permalink = site.link(&format!("posts/{}", post.id.0));
     html! {
         article.h-entry id=(format!("post-{}", post.id.0)) {
@@ -335,10 +347,10 @@ fn entry(site: &Site, post: &Post, session: Option<&Session>) -> Markup {
             div.e-content.p-name { (PreEscaped(posts::to_html(&post.body))) }
             div.meta {
                 a.u-url.u-uid href=(permalink) {
-                    time.dt-published datetime=(rfc3339(post.published)) { (human_date(post.published)) }
+                    (time(clock, Some("dt-published"), post.published))
                 }
                 @if post.updated > post.published {
-                    span { "edited " time.dt-updated datetime=(rfc3339(post.updated)) { (human_date(post.updated)) } }
+                    span { "edited " (time(clock, Some("dt-updated"), post.updated)) }
                 }
                 a.p-author.h-card.visually-hidden href=(site.absolute("")) { (site.name) }
                 @if let Some(session) = session {
@@ -387,7 +399,7 @@ pub fn following(page: &Page, follows: &[Follow], form: &FollowForm, now: i64) -
                     a.feed href=(f.url) rel="noopener noreferrer" { "feed" }
                     @if let Some(session) = page.session {
                         div.meta {
-                            span { (poll_state(f, now)) }
+                            span { (poll_state(f, now, &page.clock)) }
                             form method="post" action=(site.link("unfollow")) {
                                 input type="hidden" name="csrf" value=(session.csrf);
                                 input type="hidden" name="url" value=(f.url);
@@ -404,19 +416,23 @@ pub fn following(page: &Page, follows: &[Follow], form: &FollowForm, now: i64) -
     render(page, body)
 }
 
-fn poll_state(f: &Follow, now: i64) -> String {
-    let checked = f.last_checked.map_or("never polled".to_string(), |t| {
-        format!("polled {}", human_date(t))
-    });
+fn poll_state(f: &Follow, now: i64, clock: &Clock) -> Markup {
     let status = f.last_status.as_deref().unwrap_or("new");
-    let next = if f.gone {
-        "no longer polled".to_string()
-    } else if f.next_check <= now {
-        "due now".to_string()
-    } else {
-        format!("next {}", human_date(f.next_check))
-    };
-    format!("{checked} · {status} · {next}")
+    html! {
+        @if let Some(checked) = f.last_checked {
+            "polled " (time(clock, None, checked))
+        } @else {
+            "never polled"
+        }
+        " · " (status) " · "
+        @if f.gone {
+            "no longer polled"
+        } @else if f.next_check <= now {
+            "due now"
+        } @else {
+            "next " (time(clock, None, f.next_check))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -457,21 +473,21 @@ mod tests {
     fn regression_first_seen_time_is_not_marked_as_published() {
         let mut e = entry_with("https://me.example/posts/1", "https://friend.example/");
         e.sort_time = 1_700_000_000;
-        let undated = followed_entry(&site(), &e, false).into_string();
+        let undated = followed_entry(&site(), &e, false, &Clock::UTC).into_string();
         assert!(!undated.contains("dt-"), "{undated}");
         assert!(
             undated.contains("seen <time datetime=\"2023-11-14T22:13:20Z\">"),
             "{undated}"
         );
         e.updated = Some(1_600_000_000);
-        let updated = followed_entry(&site(), &e, false).into_string();
+        let updated = followed_entry(&site(), &e, false, &Clock::UTC).into_string();
         assert!(
             updated.contains("class=\"dt-updated\" datetime=\"2020-09-13T12:26:40Z\""),
             "{updated}"
         );
         assert!(!updated.contains("dt-published"), "{updated}");
         e.published = Some(1_500_000_000);
-        let published = followed_entry(&site(), &e, false).into_string();
+        let published = followed_entry(&site(), &e, false, &Clock::UTC).into_string();
         assert!(
             published.contains("class=\"dt-published\" datetime=\"2017-07-14T02:40:00Z\""),
             "{published}"
@@ -488,16 +504,22 @@ mod tests {
             "data:text/html,<script>alert(1)</script>",
             "vbscript:msgbox(1)",
         ] {
-            let html = followed_entry(&site(), &entry_with(bad, bad), false).into_string();
+            let html =
+                followed_entry(&site(), &entry_with(bad, bad), false, &Clock::UTC).into_string();
             assert!(!html.contains("href=\""), "{bad:?}: {html}");
             assert!(html.contains("in reply to"), "shown as text: {html}");
         }
         let ok = "https://friend.example/p/1";
-        let html = followed_entry(&site(), &entry_with(ok, ok), false).into_string();
+        let html = followed_entry(&site(), &entry_with(ok, ok), false, &Clock::UTC).into_string();
         assert_eq!(html.matches(&format!("href=\"{ok}\"")).count(), 2, "{html}");
         // A post's id (a tag: URI) is text, as before.
-        let html =
-            followed_entry(&site(), &entry_with("tag:me.example,2026:1", ok), false).into_string();
+        let html = followed_entry(
+            &site(),
+            &entry_with("tag:me.example,2026:1", ok),
+            false,
+            &Clock::UTC,
+        )
+        .into_string();
         assert!(
             html.contains("<span class=\"u-in-reply-to\">tag:me.example,2026:1</span>"),
             "{html}"

@@ -71,6 +71,8 @@ pub struct Page<'a> {
     pub site: &'a Site,
     pub title: &'a str,
     pub session: Option<&'a Session>,
+    /// How times are shown (the owner's zone; relative in the owner's views).
+    pub clock: super::Clock,
 }
 
 pub fn render(page: &Page, body: Markup) -> String {

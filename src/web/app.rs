@@ -32,6 +32,11 @@ impl Ctx<'_> {
             site: &self.site,
             title,
             session: self.session.as_ref(),
+            clock: render::Clock {
+                now: self.now,
+                zone: self.settings.time_zone(),
+                relative: self.session.is_some(),
+            },
         }
     }
 
@@ -294,6 +299,7 @@ fn bare_error_page(status: u16, title: &str, message: &str) -> Response {
         site: &site,
         title,
         session: None,
+        clock: render::Clock::UTC,
     };
     Response::html(status, render::html::error(&page, status, message))
 }

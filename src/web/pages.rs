@@ -58,21 +58,25 @@ fn validators(ctx: &Ctx, shows: Shows) -> Result<Validators> {
         )
         .as_bytes(),
     );
-    let (etag, last_modified) = match shows {
-        Shows::PageWithEntries => (
-            format!(
-                "\"{}.{}-{}\"",
-                state.version,
-                state.entries_version,
-                &variant[..16]
+    let (etag, last_modified) = owner_minute(
+        ctx,
+        viewer,
+        match shows {
+            Shows::PageWithEntries => (
+                format!(
+                    "\"{}.{}-{}\"",
+                    state.version,
+                    state.entries_version,
+                    &variant[..16]
+                ),
+                state.changed_at.max(state.entries_changed_at),
             ),
-            state.changed_at.max(state.entries_changed_at),
-        ),
-        _ => (
-            format!("\"{}-{}\"", state.version, &variant[..16]),
-            state.changed_at,
-        ),
-    };
+            _ => (
+                format!("\"{}-{}\"", state.version, &variant[..16]),
+                state.changed_at,
+            ),
+        },
+    );
     Ok(Validators {
         etag,
         last_modified,
@@ -84,6 +88,19 @@ fn validators(ctx: &Ctx, shows: Shows) -> Result<Validators> {
             _ => "private, no-cache",
         },
     })
+}
+
+/// The owner's views show times relative to now ("3 min ago", see
+/// `render::Clock`): their validators also carry the current minute, so a
+/// copy from an earlier minute is never answered 304. Visitors' pages show
+/// absolute times only and keep their validators.
+fn owner_minute(ctx: &Ctx, viewer: &str, (etag, last_modified): (String, i64)) -> (String, i64) {
+    if viewer == "public" {
+        return (etag, last_modified);
+    }
+    let minute = ctx.now - ctx.now.rem_euclid(60);
+    let etag = format!("{}.m{minute}\"", etag.trim_end_matches('"'));
+    (etag, last_modified.max(minute))
 }
 
 /// `Some(304)` when the client's copy is current (RFC 9110 §13.2.2:
