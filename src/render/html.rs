@@ -494,6 +494,45 @@ mod tests {
         );
     }
 
+    /// The following page's poll times were plain UTC text: they are
+    /// `<time datetime>` in UTC, shown in the owner's zone (relative for the owner).
+    #[test]
+    fn poll_times_are_time_elements_in_the_owners_zone() {
+        use crate::store::follows::Follow;
+        let follow = Follow {
+            id: FollowId(1),
+            url: "https://friend.example/feed".into(),
+            name: None,
+            title: None,
+            home_url: None,
+            added: 0,
+            etag: None,
+            last_modified: None,
+            next_check: 1_700_003_600,
+            last_checked: Some(1_700_000_000),
+            last_status: Some("200".into()),
+            last_error: None,
+            failures: 0,
+            gone: false,
+        };
+        let clock = Clock {
+            now: 1_700_000_000 + 120,
+            zone: crate::settings::Zone::parse("+01:00").unwrap(),
+            relative: true,
+        };
+        let html = poll_state(&follow, clock.now, &clock).into_string();
+        assert!(
+            html.contains("polled <time datetime=\"2023-11-14T22:13:20Z\" title=\"14 Nov 2023, 23:13 +01:00\">2 min ago</time>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "next <time datetime=\"2023-11-14T23:13:20Z\">15 Nov 2023, 00:13 +01:00</time>"
+            ),
+            "{html}"
+        );
+    }
+
     /// Found by tests/xss.rs with the CSP off: a feed's `thr:in-reply-to`
     /// and its home page became links whatever their scheme.
     #[test]
