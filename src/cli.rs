@@ -1,7 +1,7 @@
 //! The command line (SPEC §3): one small function per command. Errors are
 //! returned to `main`, which prints them once, on one line.
 
-use crate::poll::sanitize::RemoteImages;
+use crate::settings::{self, Settings};
 use crate::store::{self, posts::PostId};
 use crate::web::{auth, gateway};
 use crate::{home, posts};
@@ -95,10 +95,12 @@ pub enum Command {
     ImportOpml { file: PathBuf },
     /// Print the follow list as OPML 2.0
     ExportOpml,
-    /// Show or change a setting: name, bio, url, public_timeline, allow_private_addresses, trust_forwarded
+    /// Show or change a setting (every setting: `roost config --help`)
+    #[command(after_help = settings::help())]
     Config {
         key: Option<String>,
-        #[arg(allow_negative_numbers = true)]
+        /// The new value (a time zone such as -05:00 may start with "-")
+        #[arg(allow_hyphen_values = true)]
         value: Option<String>,
     },
     /// Write a consistent copy of the database to FILE while the site stays up
@@ -157,19 +159,6 @@ impl Command {
     }
 }
 
-/// Settings `roost config` shows and changes; the rest are internal.
-const PUBLIC_SETTINGS: &[&str] = &[
-    "name",
-    "bio",
-    "url",
-    "language",
-    "public_timeline",
-    "allow_private_addresses",
-    "publish_dir",
-    "trust_forwarded",
-    RemoteImages::SETTING,
-];
-
 pub fn run(cli: Cli) -> Result<()> {
     let home = home::for_cli(cli.home)?;
     match cli.command {
@@ -211,8 +200,8 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 }
 
 fn init(home: &Path, url: &str, name: &str, password_stdin: bool) -> Result<()> {
-    let url = validate_setting("url", url)?;
-    let name = validate_setting("name", name)?;
+    let url = settings::validate("url", url)?;
+    let name = settings::validate("name", name)?;
     if store::db_path(home).exists() {
         bail!(
             "{} already holds a roost database; refusing to touch it (use `{}` to change settings)",
@@ -255,11 +244,12 @@ fn create_home(home: &Path, url: &str, name: &str, password: Option<&str>) -> Re
     store::write(&mut conn, |tx| {
         store::settings::set(tx, "url", url)?;
         store::settings::set(tx, "name", name)?;
-        store::settings::set(tx, "bio", "")?;
-        store::settings::set(tx, "public_timeline", "false")?;
-        store::settings::set(tx, "allow_private_addresses", "false")?;
-        store::settings::set(tx, "trust_forwarded", "false")?;
-        store::settings::set(tx, RemoteImages::SETTING, "show")?;
+        // The rest as declared, so `roost export` shows every switch.
+        for declared in settings::DECLARED.iter().filter(|d| d.public()) {
+            if !["url", "name"].contains(&declared.key) {
+                store::settings::set(tx, declared.key, declared.default)?;
+            }
+        }
         store::settings::set(tx, "id_prefix", &id_prefix)?;
         store::settings::set(tx, "feed_id", &feed_id)?;
         if let Some(hash) = &password_hash {
@@ -333,7 +323,7 @@ fn passwd(home: &Path) -> Result<()> {
 /// `roost setup-link`: a one-time link to choose the first password in the browser.
 fn setup_link(home: &Path) -> Result<()> {
     let mut conn = open(home)?;
-    if store::settings::get(&conn, "password_hash")?.is_some() {
+    if Settings::load(&conn)?.password_hash().is_some() {
         bail!(
             "this node already has a password; change it with `{}`",
             crate::hint::command(home, "passwd")
@@ -429,10 +419,7 @@ fn read_stdin_text() -> Result<String> {
 }
 
 fn permalink(conn: &rusqlite::Connection, id: PostId) -> Result<String> {
-    let mut url = store::settings::get(conn, "url")?.unwrap_or_default();
-    if !url.ends_with('/') {
-        url.push('/');
-    }
+    let url = Settings::load(conn)?.url();
     Ok(format!("{url}posts/{}", id.0))
 }
 
@@ -637,129 +624,35 @@ fn import_opml(home: &Path, file: &Path) -> Result<()> {
 
 fn export_opml(home: &Path) -> Result<()> {
     let conn = open(home)?;
-    let owner = store::settings::get(&conn, "name")?.unwrap_or_default();
+    let owner = Settings::load(&conn)?.name().to_string();
     let follows = store::follows::all(&conn)?;
     print!("{}", crate::opml::write_follows(&owner, &follows, now()));
     Ok(())
 }
 
-/// Checks and normalises a setting's new value.
-fn validate_setting(key: &str, value: &str) -> Result<String> {
-    let clean: String = value
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n')
-        .collect();
-    let clean = clean.trim().to_string();
-    match key {
-        "name" => {
-            if clean.is_empty() || clean.chars().count() > 100 || clean.contains('\n') {
-                bail!("the name must be one line of 1 to 100 characters");
-            }
-            Ok(clean)
-        }
-        "bio" => {
-            if clean.chars().count() > 1000 {
-                bail!("the bio is limited to 1000 characters");
-            }
-            Ok(clean)
-        }
-        "url" => {
-            let parsed = posts::ReplyTo::parse(&clean)
-                .map_err(|_| anyhow::anyhow!("the url must be an absolute http:// or https:// address, e.g. https://example.org/notes/"))?;
-            // Every link in the pages and feeds starts with it: characters a
-            // reader could take for markup, or XML cannot carry, are refused.
-            if let Some(c) = clean
-                .chars()
-                .find(|&c| "<>\"'&\\^`{|}".contains(c) || !crate::render::xml::is_xml_char(c))
-            {
-                let encoded = if c.is_ascii() {
-                    format!(" as %{:02X}", u32::from(c))
-                } else {
-                    String::new()
-                };
-                bail!("the url may not contain {c:?}: percent-encode it{encoded}");
-            }
-            let mut url = parsed
-                .as_str()
-                .split(['?', '#'])
-                .next()
-                .unwrap_or("")
-                .to_string();
-            if !url.ends_with('/') {
-                url.push('/');
-            }
-            Ok(url)
-        }
-        "language" => {
-            // A BCP 47 tag as feeds carry it (`en`, `pt-BR`); empty: none said.
-            let well_formed = clean.split('-').enumerate().all(|(i, part)| {
-                (1..=8).contains(&part.len())
-                    && part.bytes().all(|b| b.is_ascii_alphanumeric())
-                    && (i > 0 || part.bytes().all(|b| b.is_ascii_alphabetic()))
-            });
-            if !clean.is_empty() && !well_formed {
-                bail!(
-                    "the language is a tag such as en, fr or pt-BR (or empty for none), not {value:?}"
-                );
-            }
-            Ok(clean)
-        }
-        "publish_dir" => crate::publish::validate_dir(&clean),
-        RemoteImages::SETTING => match RemoteImages::parse(&clean) {
-            Some(_) => Ok(clean),
-            None => bail!(
-                "{key} is show (remote images load with the page) or click (each is a link; \
-                 nothing is fetched until you click it), not {value:?}"
-            ),
-        },
-        "public_timeline" | "allow_private_addresses" | "trust_forwarded" => match clean.as_str() {
-            "true" | "false" => Ok(clean),
-            _ => bail!("{key} is true or false, not {value:?}"),
-        },
-        _ => bail!(
-            "there is no setting {key:?}; the settings are {}",
-            PUBLIC_SETTINGS.join(", ")
-        ),
-    }
-}
-
 fn config(home: &Path, key: Option<String>, value: Option<String>) -> Result<()> {
     let mut conn = open(home)?;
+    let current = Settings::load(&conn)?;
     match (key, value) {
         (None, _) => {
-            for key in PUBLIC_SETTINGS {
-                println!("{key} = {}", shown_setting(&conn, key)?);
+            for key in settings::public_keys() {
+                println!("{key} = {}", current.shown(key));
             }
         }
         (Some(key), None) if key == crate::publish::SETTING => {
             println!("{}", publish_dir_state(&conn)?);
         }
         (Some(key), None) => {
-            validate_key(&key)?;
-            println!("{}", shown_setting(&conn, &key)?);
+            settings::check_key(&key)?;
+            println!("{}", current.shown(&key));
         }
         (Some(key), Some(value)) => {
-            let value = validate_setting(&key, &value)?;
-            let before = store::settings::get(&conn, &key)?.unwrap_or_default();
-            // Publishes into the new directory (store::write does).
-            store::write(&mut conn, |tx| store::settings::set(tx, &key, &value))?;
-            if key == crate::publish::SETTING && !before.is_empty() && before != value {
-                crate::publish::withdraw(&conn, Path::new(&before))?;
-            }
+            let value = settings::validate(&key, &value)?;
+            settings::save(&mut conn, &current, &[(key.as_str(), value.as_str())])?;
             println!("{key} = {value}");
         }
     }
     Ok(())
-}
-
-/// A setting's value as `roost config` shows it: a setting added after the
-/// database was made shows the default it has there.
-fn shown_setting(conn: &rusqlite::Connection, key: &str) -> Result<String> {
-    let value = store::settings::get(conn, key)?;
-    Ok(match (key, value) {
-        (RemoteImages::SETTING, None) => "show".to_string(),
-        (_, value) => value.unwrap_or_default(),
-    })
 }
 
 /// `roost config publish_dir`: where the static files go, or why nowhere.
@@ -771,16 +664,6 @@ fn publish_dir_state(conn: &rusqlite::Connection) -> Result<String> {
             Err(error) => format!("off: {error:#}"),
         },
     })
-}
-
-fn validate_key(key: &str) -> Result<()> {
-    if !PUBLIC_SETTINGS.contains(&key) {
-        bail!(
-            "there is no setting {key:?}; the settings are {}",
-            PUBLIC_SETTINGS.join(", ")
-        );
-    }
-    Ok(())
 }
 
 fn backup(home: &Path, file: &Path) -> Result<()> {
@@ -866,7 +749,7 @@ fn serve(home: &Path, listen: &str, port: Option<&str>) -> Result<()> {
         );
     }
     let mut conn = store::open(home)?;
-    let url = store::settings::get(&conn, "url")?.unwrap_or_default();
+    let url = Settings::load(&conn)?.raw("url").to_string();
     if url != served {
         if is_local_default(&url) {
             store::write(&mut conn, |tx| store::settings::set(tx, "url", &served))?;
@@ -880,7 +763,7 @@ fn serve(home: &Path, listen: &str, port: Option<&str>) -> Result<()> {
             );
         }
     }
-    if store::settings::get(&conn, "password_hash")?.is_none() {
+    if Settings::load(&conn)?.password_hash().is_none() {
         let link = crate::web::setup::new_link(&mut conn, now())?;
         eprintln!(
             "roost: no password yet; choose one at {link} (the link works once, for 30 minutes)"
@@ -925,59 +808,6 @@ mod tests {
         let (prefix, feed) = entry_ids("https://Example.org:8443/notes/", 0);
         assert_eq!(feed, "tag:example.org,1970-01-01:/notes/");
         assert_eq!(prefix, "tag:example.org,1970-01-01:/notes/posts/");
-    }
-
-    #[test]
-    fn settings_are_validated() {
-        assert_eq!(
-            validate_setting("url", "https://a.example/x").unwrap(),
-            "https://a.example/x/"
-        );
-        assert!(validate_setting("url", "ftp://a").is_err());
-        // Every link starts with it: nothing a feed reader takes for markup.
-        for bad in [
-            "https://a.example/&amp;/",
-            "https://<b>.example/",
-            "https://a.example/\u{ffff}/",
-        ] {
-            let error = validate_setting("url", bad).unwrap_err().to_string();
-            assert!(error.contains("may not contain"), "{bad}: {error}");
-        }
-        for (language, ok) in [
-            ("en", true),
-            ("pt-BR", true),
-            ("", true),
-            ("zh-Hant-TW", true),
-        ] {
-            assert_eq!(
-                validate_setting("language", language).is_ok(),
-                ok,
-                "{language}"
-            );
-        }
-        for bad in ["english!", "en_GB", "1en", "en-", "<en>", "toolongtag"] {
-            assert!(validate_setting("language", bad).is_err(), "{bad}");
-        }
-        assert!(validate_setting("public_timeline", "yes").is_err());
-        assert_eq!(
-            validate_setting("trust_forwarded", " true ").unwrap(),
-            "true"
-        );
-        assert!(validate_setting("trust_forwarded", "1").is_err());
-        assert_eq!(
-            validate_setting("remote_images", " click ").unwrap(),
-            "click"
-        );
-        assert_eq!(validate_setting("remote_images", "show").unwrap(), "show");
-        let refused = validate_setting("remote_images", "hide")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            refused.contains("show") && refused.contains("click"),
-            "{refused}"
-        );
-        assert!(validate_setting("name", "  ").is_err());
-        assert!(validate_setting("password_hash", "x").is_err());
     }
 
     #[test]

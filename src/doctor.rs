@@ -4,6 +4,7 @@
 //! (or cannot run) never stops the others, and only the count of failures
 //! reaches the exit code. Changes nothing: the database is opened read-only.
 
+use crate::settings::Settings;
 use crate::web::auth;
 use crate::{hint, net, publish, store};
 use anyhow::Result;
@@ -82,7 +83,7 @@ pub struct Install {
     pub exe: Option<PathBuf>,
     /// The database, read-only, or why it cannot be opened.
     pub db: std::result::Result<Connection, String>,
-    pub settings: Vec<(String, String)>,
+    pub settings: Settings,
     pub now: i64,
 }
 
@@ -92,7 +93,7 @@ impl Install {
         let settings = db
             .as_ref()
             .ok()
-            .and_then(|conn| store::settings::all(conn).ok())
+            .and_then(|conn| Settings::load(conn).ok())
             .unwrap_or_default();
         Install {
             home: home.to_path_buf(),
@@ -103,22 +104,9 @@ impl Install {
         }
     }
 
-    fn setting(&self, key: &str) -> Option<&str> {
-        self.settings
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    }
-
     /// The node's address, always ending in `/`.
     fn url(&self) -> Option<String> {
-        let url = self.setting("url")?;
-        Some(if url.ends_with('/') {
-            url.to_string()
-        } else {
-            format!("{url}/")
-        })
+        Some(self.settings.url()).filter(|url| url != "/")
     }
 
     fn exe_display(&self) -> String {
@@ -146,8 +134,8 @@ impl Install {
         {
             roots.push(dir.to_path_buf());
         }
-        if let Some(dir) = self.setting("publish_dir") {
-            roots.push(PathBuf::from(dir));
+        if let Some(dir) = self.settings.publish_dir() {
+            roots.push(dir);
         }
         roots
     }

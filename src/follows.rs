@@ -97,9 +97,9 @@ pub fn follow(
 ) -> Result<Followed> {
     let url = parse_url(raw_url)?;
     let nick = nick.map(parse_nick).transpose()?;
-    let node_url = store::settings::get(conn, "url")?.unwrap_or_default();
-    let allow_private =
-        store::settings::get(conn, "allow_private_addresses")?.as_deref() == Some("true");
+    let settings = crate::settings::Settings::load(conn)?;
+    let node_url = settings.url();
+    let allow_private = settings.allow_private_addresses();
     let fetch_one = |url: &str| {
         fetch::fetch(&FetchRequest {
             url,

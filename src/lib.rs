@@ -16,5 +16,6 @@ pub mod poll;
 pub mod posts;
 pub mod publish;
 pub mod render;
+pub mod settings;
 pub mod store;
 pub mod web;

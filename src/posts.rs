@@ -105,10 +105,11 @@ pub fn create(
     now: i64,
 ) -> Result<PostId> {
     store::write(conn, |tx| {
-        let prefix = store::settings::get(tx, "id_prefix")?.unwrap_or_default();
+        let settings = crate::settings::Settings::load(tx)?;
+        let prefix = settings.id_prefix();
         store::posts::insert(
             tx,
-            &prefix,
+            prefix,
             text.as_str(),
             reply_to.map(ReplyTo::as_str),
             now,

@@ -62,9 +62,7 @@ fn record_outcome(conn: &mut Connection, message: &str) -> Result<()> {
 
 /// The publishing directory, when publishing is on.
 pub fn configured_dir(conn: &Connection) -> Result<Option<PathBuf>> {
-    Ok(store::settings::get(conn, SETTING)?
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from))
+    Ok(crate::settings::Settings::load(conn)?.publish_dir())
 }
 
 /// Checks a new `publish_dir` value: "" or "off" turn publishing off;

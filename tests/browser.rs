@@ -330,6 +330,17 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
                 cheap hosting. Hello, friends!";
     walk.type_into("#text", post);
     walk.press_post(&site, post);
+    // Just posted: the owner reads how long ago, machines read the UTC time.
+    assert_eq!(
+        walk.browser
+            .text(".h-feed article.h-entry time.dt-published"),
+        "just now"
+    );
+    let datetime = walk
+        .browser
+        .attr(".h-feed article.h-entry time.dt-published", "datetime")
+        .unwrap_or_default();
+    assert!(datetime.ends_with('Z'), "{datetime}");
     walk.look("home-posted");
 
     // Follow the friend's feed from the Following page.
@@ -440,6 +451,42 @@ fn a_person_logs_in_posts_follows_a_friend_and_replies_on_phone_and_desktop() {
     );
     assert_eq!(walk.browser.text(".replies h2"), "Replies");
     walk.look("reply-permalink");
+
+    // Settings: change the bio in the browser; a refused handle is said
+    // next to its field, and what was typed stays.
+    walk.click("nav a[href$='/settings']");
+    assert_eq!(walk.browser.url(), site.url("/settings"));
+    assert_eq!(walk.browser.text("main h1"), "Settings");
+    walk.look("settings");
+    let bio = "Bikes, bread and the library. Now also: a hub that clicks.";
+    walk.type_into("#setting-bio", bio);
+    walk.type_into("#setting-handle", "sam okafor");
+    walk.click("form.compose button[type=submit]");
+    assert!(
+        walk.browser
+            .text("#setting-handle-error")
+            .contains("a-z, 0-9 and _"),
+        "the refusal is next to the field"
+    );
+    assert_eq!(
+        walk.browser
+            .eval_string("document.querySelector('#setting-bio').value"),
+        bio,
+        "the new bio is kept"
+    );
+    // The 400 itself is the only problem the console reports.
+    let problems = walk.browser.take_problems();
+    assert!(
+        problems.len() == 1 && problems[0].contains("status of 400"),
+        "{problems:?}"
+    );
+    walk.look("settings-refused");
+    walk.type_into("#setting-handle", "sam");
+    walk.click("form.compose button[type=submit]");
+    assert_eq!(walk.browser.url(), site.url("/settings?saved"));
+    assert_eq!(walk.browser.text(".notice"), "Saved.");
+    walk.click("header.site a.home");
+    assert_eq!(walk.browser.text(".h-card.profile .p-note"), bio);
 
     // The first post's page shows the friend's reply to it.
     walk.browser.goto(&first_post);

@@ -1781,3 +1781,288 @@ fn login_page_without_a_password_names_the_setup_link_command_by_its_path() {
     .run();
     assert_eq!(gone.status, 410, "{}", gone.text());
 }
+
+/// A form value as a browser encodes it.
+fn form_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// What `roost config KEY` prints.
+fn config_value(home: &Path, key: &str) -> String {
+    let out = roost_cli(home, &["config", key], None);
+    expect_success("config", &out).trim_end().to_string()
+}
+
+/// The /settings form filled in: `fields` as given, the rest as stored.
+fn settings_body(home: &Path, csrf: &str, fields: &[(&str, &str)]) -> String {
+    let mut body = format!("csrf={csrf}");
+    for key in [
+        "name",
+        "bio",
+        "url",
+        "handle",
+        "time_zone",
+        "public_timeline",
+        "publish_dir",
+    ] {
+        let value = match fields.iter().find(|(k, _)| *k == key) {
+            Some((_, value)) => value.to_string(),
+            None if key == "publish_dir" => String::new(),
+            None => config_value(home, key),
+        };
+        // An unticked checkbox is not sent at all.
+        if key == "public_timeline" && value != "true" {
+            continue;
+        }
+        body.push_str(&format!("&{key}={}", form_value(&value)));
+    }
+    body
+}
+
+/// Issue 11: the owner changes the settings in the browser, checked by the
+/// same declared settings as `roost config`, behind the session and CSRF.
+#[test]
+fn the_settings_page_changes_settings_as_roost_config_does() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    // Owner only: no session goes to the login page, nothing changes.
+    let r = Cgi::get(&home, "/settings").run();
+    assert_eq!(r.status, 303);
+    assert!(r.header("Location").unwrap().ends_with("/login"));
+    let r = Cgi::post(&home, "/settings", b"bio=forged").run();
+    assert_eq!(r.status, 303);
+    let (session, csrf) = log_in(&home);
+    let owner_get = |path: &str| {
+        Cgi::get(&home, Box::leak(path.to_string().into_boxed_str()))
+            .header("HTTP_COOKIE", session.clone())
+            .run()
+    };
+    let owner_post = |body: String| {
+        Cgi::post(
+            &home,
+            "/settings",
+            Box::leak(body.into_bytes().into_boxed_slice()),
+        )
+        .header("HTTP_COOKIE", session.clone())
+        .run()
+    };
+    let page = owner_get("/settings");
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_eq!(page.header("Cache-Control"), Some("no-store"));
+    let text = page.text();
+    assert!(text.contains("value=\"Ann Example\""), "{text}");
+    assert!(
+        text.contains("value=\"example\""),
+        "the derived handle: {text}"
+    );
+    assert!(text.contains("value=\"UTC\""), "{text}");
+    assert!(
+        owner_get("/").text().contains("/settings\""),
+        "a link in the owner's header"
+    );
+    // A wrong token, or a field twice: refused, nothing saved.
+    let forged = settings_body(&home, &"0".repeat(32), &[("bio", "forged")]);
+    assert_eq!(owner_post(forged).status, 403);
+    let twice = settings_body(&home, &csrf, &[("bio", "one")]) + "&bio=two";
+    let r = owner_post(twice);
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("more than once"), "{}", r.text());
+    assert_eq!(config_value(&home, "bio"), "");
+    // Refused fields: each message next to its field, everything typed kept, nothing saved.
+    let bad = settings_body(
+        &home,
+        &csrf,
+        &[
+            ("bio", "Kept <b>bio</b>"),
+            ("handle", "Not-A-Handle"),
+            ("time_zone", "Mars/Olympus"),
+            ("url", "ftp://example.org/"),
+        ],
+    );
+    let r = owner_post(bad);
+    assert_eq!(r.status, 400, "{}", r.text());
+    let text = r.text();
+    for (field, message) in [
+        ("handle", "The handle is 1 to 30 of a-z"),
+        ("time_zone", "The time zone is UTC or a fixed offset"),
+        ("url", "The url must be an absolute http"),
+    ] {
+        let error = format!("id=\"setting-{field}-error\">{message}");
+        assert!(text.contains(&error), "{error} in {text}");
+    }
+    assert!(!text.contains("setting-name-error"), "{text}");
+    assert!(
+        text.contains("Kept &lt;b&gt;bio&lt;/b&gt;</textarea>"),
+        "{text}"
+    );
+    assert!(text.contains("value=\"Not-A-Handle\""), "{text}");
+    assert_eq!(config_value(&home, "bio"), "");
+    assert_eq!(config_value(&home, "handle"), "example");
+    // Accepted: saved as `roost config` saves, 303 back with a note.
+    let good = settings_body(
+        &home,
+        &csrf,
+        &[
+            ("name", "Ann B. Example"),
+            ("bio", "Writes about birds."),
+            ("handle", "Ann_B"),
+            ("time_zone", "+02:00"),
+            ("public_timeline", "true"),
+        ],
+    );
+    let r = owner_post(good);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let location = r.header("Location").unwrap();
+    assert!(
+        location.starts_with("https://example.org/") && location.ends_with("/settings?saved"),
+        "{location}"
+    );
+    let mut saved = Cgi::get(&home, "/settings").header("HTTP_COOKIE", session.clone());
+    saved.query = "saved";
+    assert!(saved.run().text().contains("Saved."));
+    assert_eq!(config_value(&home, "name"), "Ann B. Example");
+    assert_eq!(config_value(&home, "handle"), "ann_b");
+    assert_eq!(config_value(&home, "time_zone"), "+02:00");
+    assert_eq!(config_value(&home, "public_timeline"), "true");
+    // Visitors see the new profile, and the timeline is now public.
+    let front = Cgi::get(&home, "/").run().text();
+    assert!(
+        front.contains("Ann B. Example") && front.contains("Writes about birds."),
+        "{front}"
+    );
+    assert_eq!(Cgi::get(&home, "/timeline").run().status, 200);
+    // A new url moves the site as `roost config url` does: the redirect goes there.
+    let moved = settings_body(&home, &csrf, &[("url", "https://moved.example/notes")]);
+    let r = owner_post(moved);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        r.header("Location"),
+        Some("https://moved.example/notes/settings?saved")
+    );
+    assert_eq!(config_value(&home, "url"), "https://moved.example/notes/");
+}
+
+/// Publishing turned on and off from the page writes and withdraws the
+/// files, as `roost config publish_dir` does.
+#[test]
+fn the_settings_page_turns_publishing_on_and_off() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    let docroot = dir.join("public_html");
+    std::fs::create_dir(&docroot).unwrap();
+    common::chown_to_cgi_user(&docroot);
+    let (session, csrf) = log_in(&home);
+    let docroot_text = docroot.to_str().unwrap();
+    let on = settings_body(&home, &csrf, &[("publish_dir", docroot_text)]);
+    let r = Cgi::post(&home, "/settings", on.as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(docroot.join("feed.atom").exists() && docroot.join("roost-home.html").exists());
+    assert!(config_value(&home, "publish_dir").ends_with("public_html"));
+    let off = settings_body(&home, &csrf, &[("publish_dir", "")]);
+    let r = Cgi::post(&home, "/settings", off.as_bytes())
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(!docroot.join("feed.atom").exists(), "withdrawn");
+    let missing = settings_body(&home, &csrf, &[("publish_dir", "/no/such/dir")]);
+    let r = Cgi::post(&home, "/settings", missing.as_bytes())
+        .header("HTTP_COOKIE", session)
+        .run();
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text().contains("not an existing directory"),
+        "{}",
+        r.text()
+    );
+}
+
+/// The `<time>` elements of a page: (datetime, text).
+fn times(html: &str) -> Vec<(String, String)> {
+    html.split("<time")
+        .skip(1)
+        .map(|rest| {
+            let (attrs, rest) = rest.split_once('>').unwrap();
+            let datetime = attrs.split("datetime=\"").nth(1).unwrap();
+            let datetime = datetime.split('"').next().unwrap().to_string();
+            (datetime, rest.split("</time>").next().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// Issue 11: times are shown in the owner's zone with a machine-readable
+/// UTC `datetime`; relative ("just now") only in the owner's views, whose
+/// validators carry the minute, so no kept copy says "3 min ago" for long.
+#[test]
+fn times_show_in_the_owners_zone_and_relative_only_to_the_owner() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "what time is it");
+    expect_success(
+        "config",
+        &roost_cli(&home, &["config", "time_zone", "+02:00"], None),
+    );
+    let visitor = Cgi::get(&home, "/").run().text();
+    let shown = times(&visitor);
+    assert_eq!(shown.len(), 1, "{visitor}");
+    let (datetime, text) = &shown[0];
+    assert!(
+        datetime.ends_with('Z') && datetime.len() == 20,
+        "{datetime}"
+    );
+    assert!(text.ends_with(" +02:00"), "in the owner's zone: {text}");
+    // 22:13 UTC is shown as 00:13 (+02:00): the hour moved by two.
+    let utc_hour: u32 = datetime[11..13].parse().unwrap();
+    let shown_hour: u32 = text.rsplit(", ").next().unwrap()[..2].parse().unwrap();
+    assert_eq!(
+        shown_hour,
+        (utc_hour + 2) % 24,
+        "{datetime} shown as {text}"
+    );
+    assert!(
+        visitor.contains("class=\"dt-published\" datetime=\""),
+        "{visitor}"
+    );
+
+    let (session, _) = log_in(&home);
+    let owner = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", session.clone())
+        .run();
+    let owner_times = times(&owner.text());
+    let (owner_datetime, owner_text) = &owner_times[0];
+    assert_eq!(owner_datetime, datetime);
+    assert!(
+        owner_text == "just now" || owner_text.ends_with(" min ago"),
+        "relative for the owner: {owner_text}"
+    );
+    assert!(
+        owner.text().contains(&format!("title=\"{text}\"")),
+        "the absolute time as its title"
+    );
+    // The owner's copy is current within its minute only.
+    let etag = owner.header("ETag").unwrap().to_string();
+    let (kept, minute) = etag.trim_end_matches('"').rsplit_once(".m").unwrap();
+    let minute: i64 = minute.parse().unwrap();
+    let earlier = format!("{kept}.m{}\"", minute - 60);
+    let stale = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", session.clone())
+        .header("HTTP_IF_NONE_MATCH", earlier)
+        .run();
+    assert_eq!(stale.status, 200, "a copy from the minute before is stale");
+    let again = Cgi::get(&home, "/")
+        .header("HTTP_COOKIE", session)
+        .header("HTTP_IF_NONE_MATCH", etag.clone())
+        .run();
+    if again.status != 304 {
+        // Only when the minute turned in between.
+        assert_ne!(again.header("ETag"), Some(etag.as_str()));
+    }
+}

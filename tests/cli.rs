@@ -166,6 +166,49 @@ fn config_shows_and_validates_settings() {
     assert_eq!(expect_success("get", &get).trim(), "show");
 }
 
+/// Issue 11/12: the handle and the time zone are settings like the others,
+/// checked by the one declared table, and `config --help` lists them all.
+#[test]
+fn config_takes_the_handle_and_the_time_zone() {
+    let dir = TempDir::new("roost-cli");
+    let home = dir.join("data");
+    init(&home);
+    let all = expect_success("config", &roost_cli(&home, &["config"], None));
+    // Before the owner chooses: the host's first label, and UTC.
+    assert!(all.contains("handle = example\n"), "{all}");
+    assert!(all.contains("time_zone = UTC\n"), "{all}");
+    let set = roost_cli(&home, &["config", "handle", "Ann_B"], None);
+    assert_eq!(expect_success("handle", &set).trim(), "handle = ann_b");
+    assert_one_line_failure(
+        &roost_cli(&home, &["config", "handle", "ann-b"], None),
+        "a-z, 0-9 and _",
+    );
+    // A negative offset is a value, not an option.
+    let set = roost_cli(&home, &["config", "time_zone", "-0530"], None);
+    assert_eq!(
+        expect_success("time_zone", &set).trim(),
+        "time_zone = -05:30"
+    );
+    assert_one_line_failure(
+        &roost_cli(&home, &["config", "time_zone", "Mars/Olympus"], None),
+        "fixed offset",
+    );
+    let all = expect_success("config", &roost_cli(&home, &["config"], None));
+    assert!(all.contains("handle = ann_b\n") && all.contains("time_zone = -05:30\n"));
+    let help = expect_success("help", &roost_cli(&home, &["config", "--help"], None));
+    for key in [
+        "name",
+        "bio",
+        "url",
+        "handle",
+        "language",
+        "time_zone",
+        "publish_dir",
+    ] {
+        assert!(help.contains(&format!("\n  {key} ")), "{key} not in {help}");
+    }
+}
+
 #[test]
 fn every_command_has_help() {
     let dir = TempDir::new("roost-cli");

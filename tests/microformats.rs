@@ -53,6 +53,8 @@ fn pages_read_back_as_h_card_h_feed_and_h_entry() {
     let home = dir.join("data");
     common::init_site(&home, SITE, NAME);
     cli(&home, &["config", "bio", BIO]);
+    // Pages show times in the owner's zone; `published` stays the UTC `datetime`.
+    cli(&home, &["config", "time_zone", "-05:30"]);
     cli(&home, &["config", "allow_private_addresses", "true"]);
     cli(&home, &["post", "First & <best>"]);
     let reply = cli(&home, &["post", "--reply-to", REPLY_TO, "A reply"]);

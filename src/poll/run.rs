@@ -74,9 +74,9 @@ enum Polled {
 }
 
 pub fn run(conn: &mut Connection, options: &Options) -> Result<Summary> {
-    let node_url = store::settings::get(conn, "url")?.unwrap_or_default();
-    let allow_private =
-        store::settings::get(conn, "allow_private_addresses")?.as_deref() == Some("true");
+    let settings = crate::settings::Settings::load(conn)?;
+    let node_url = settings.url();
+    let allow_private = settings.allow_private_addresses();
     let holder = format!(
         "{}:{}:{}",
         hostname(),

@@ -3,7 +3,7 @@
 //! which escapes everything.
 
 use super::layout::{Page, render};
-use super::{Site, human_date, rfc3339};
+use super::{Clock, Site, rfc3339};
 use crate::poll::sanitize::{RemoteImages, is_web_url};
 use crate::posts;
 use crate::store::entries::Entry;
@@ -69,7 +69,7 @@ pub fn home(
         }
         div.h-feed {
             span.p-name.visually-hidden { (site.name) }
-            @for post in posts { (entry(site, post, page.session)) }
+            @for post in posts { (entry(site, post, page.session, &page.clock)) }
             @if posts.is_empty() {
                 p.empty { "Nothing posted yet." }
             }
@@ -86,13 +86,13 @@ pub fn home(
 /// images shown as `images` says.
 pub fn post(page: &Page, post: &Post, replies: &[Entry], images: RemoteImages) -> String {
     let body = html! {
-        (entry(page.site, post, page.session))
+        (entry(page.site, post, page.session, &page.clock))
         section.replies {
             h2 { "Replies" }
             @if replies.is_empty() {
                 p.empty { "No replies seen yet." }
             }
-            @for reply in replies { (followed_entry(page.site, reply, page.session.is_some(), images)) }
+            @for reply in replies { (followed_entry(page.site, reply, page.session.is_some(), images, &page.clock)) }
         }
     };
     render(page, body)
@@ -142,8 +142,8 @@ pub fn timeline(
         div.h-feed {
             @for item in items {
                 @match item {
-                    TimelineItem::Own(post) => (entry(site, post, page.session)),
-                    TimelineItem::Followed(e) => (followed_entry(site, e, owner, images)),
+                    TimelineItem::Own(post) => (entry(site, post, page.session, &page.clock)),
+                    TimelineItem::Followed(e) => (followed_entry(site, e, owner, images, &page.clock)),
                 }
             }
             @if items.is_empty() {
@@ -157,7 +157,13 @@ pub fn timeline(
 
 /// An entry from a followed feed. Its HTML went through the sanitizer when it
 /// was stored; titles and names are text, escaped here like everything else.
-fn followed_entry(site: &Site, e: &Entry, owner: bool, images: RemoteImages) -> Markup {
+fn followed_entry(
+    site: &Site,
+    e: &Entry,
+    owner: bool,
+    images: RemoteImages,
+    clock: &Clock,
+) -> Markup {
     let author = e.author.as_deref().unwrap_or(&e.source_name);
     html! {
         article.h-entry.followed {
@@ -192,9 +198,9 @@ fn followed_entry(site: &Site, e: &Entry, owner: bool, images: RemoteImages) -> 
             }
             div.meta {
                 @if let Some(link) = &e.link {
-                    a.u-url href=(link) rel="noopener noreferrer" { (entry_date(e)) }
+                    a.u-url href=(link) rel="noopener noreferrer" { (entry_date(e, clock)) }
                 } @else {
-                    (entry_date(e))
+                    (entry_date(e, clock))
                 }
                 @if owner {
                     @if let Some(link) = &e.link {
@@ -210,15 +216,27 @@ fn followed_entry(site: &Site, e: &Entry, owner: bool, images: RemoteImages) -> 
 /// date the feed gave is `dt-published` (or `dt-updated`); without one, when
 /// roost first saw it is plain text, which microformats readers do not take
 /// for the entry's date.
-fn entry_date(e: &Entry) -> Markup {
+fn entry_date(e: &Entry, clock: &Clock) -> Markup {
     html! {
         @if let Some(published) = e.published {
-            time.dt-published datetime=(rfc3339(published)) { (human_date(published)) }
+            (time(clock, Some("dt-published"), published))
         } @else if let Some(updated) = e.updated {
-            time.dt-updated datetime=(rfc3339(updated)) { (human_date(updated)) }
+            (time(clock, Some("dt-updated"), updated))
         } @else {
-            span.seen { "seen " time datetime=(rfc3339(e.sort_time)) { (human_date(e.sort_time)) } }
+            span.seen { "seen " (time(clock, None, e.sort_time)) }
         }
+    }
+}
+
+/// A time as every page shows it: `datetime` in UTC for machines (and
+/// microformats' `dt-*` classes), the text for people in the owner's zone,
+/// with the absolute time as its title when the text is relative.
+fn time(clock: &Clock, class: Option<&str>, unix: i64) -> Markup {
+    let shown = clock.shown(unix);
+    let absolute = clock.absolute(unix);
+    let title = (shown != absolute).then_some(absolute);
+    html! {
+        time class=[class] datetime=(rfc3339(unix)) title=[title] { (shown) }
     }
 }
 
@@ -415,7 +433,7 @@ fn compose_form(site: &Site, session: &Session, draft: &Draft) -> Markup {
     }
 }
 
-fn entry(site: &Site, post: &Post, session: Option<&Session>) -> Markup {
+fn entry(site: &Site, post: &Post, session: Option<&Session>, clock: &Clock) -> Markup {
     let permalink = site.link(&format!("posts/{}", post.id.0));
     html! {
         article.h-entry id=(format!("post-{}", post.id.0)) {
@@ -425,10 +443,10 @@ fn entry(site: &Site, post: &Post, session: Option<&Session>) -> Markup {
             div.e-content.p-name { (PreEscaped(posts::to_html(&post.body))) }
             div.meta {
                 a.u-url.u-uid href=(permalink) {
-                    time.dt-published datetime=(rfc3339(post.published)) { (human_date(post.published)) }
+                    (time(clock, Some("dt-published"), post.published))
                 }
                 @if post.updated > post.published {
-                    span { "edited " time.dt-updated datetime=(rfc3339(post.updated)) { (human_date(post.updated)) } }
+                    span { "edited " (time(clock, Some("dt-updated"), post.updated)) }
                 }
                 a.p-author.h-card.visually-hidden href=(site.absolute("")) { (site.name) }
                 @if session.is_some() {
@@ -475,7 +493,7 @@ pub fn following(page: &Page, follows: &[Follow], form: &FollowForm, now: i64) -
                     a.feed href=(f.url) rel="noopener noreferrer" { "feed" }
                     @if let Some(session) = page.session {
                         div.meta {
-                            span { (poll_state(f, now)) }
+                            span { (poll_state(f, now, &page.clock)) }
                             form method="post" action=(site.link("unfollow")) {
                                 input type="hidden" name="csrf" value=(session.csrf);
                                 input type="hidden" name="url" value=(f.url);
@@ -498,19 +516,23 @@ pub fn following(page: &Page, follows: &[Follow], form: &FollowForm, now: i64) -
     render(page, body)
 }
 
-fn poll_state(f: &Follow, now: i64) -> String {
-    let checked = f.last_checked.map_or("never polled".to_string(), |t| {
-        format!("polled {}", human_date(t))
-    });
+fn poll_state(f: &Follow, now: i64, clock: &Clock) -> Markup {
     let status = f.last_status.as_deref().unwrap_or("new");
-    let next = if f.gone {
-        "no longer polled".to_string()
-    } else if f.next_check <= now {
-        "due now".to_string()
-    } else {
-        format!("next {}", human_date(f.next_check))
-    };
-    format!("{checked} · {status} · {next}")
+    html! {
+        @if let Some(checked) = f.last_checked {
+            "polled " (time(clock, None, checked))
+        } @else {
+            "never polled"
+        }
+        " · " (status) " · "
+        @if f.gone {
+            "no longer polled"
+        } @else if f.next_check <= now {
+            "due now"
+        } @else {
+            "next " (time(clock, None, f.next_check))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -551,24 +573,66 @@ mod tests {
     fn regression_first_seen_time_is_not_marked_as_published() {
         let mut e = entry_with("https://me.example/posts/1", "https://friend.example/");
         e.sort_time = 1_700_000_000;
-        let undated = followed_entry(&site(), &e, false, RemoteImages::Show).into_string();
+        let undated =
+            followed_entry(&site(), &e, false, RemoteImages::Show, &Clock::UTC).into_string();
         assert!(!undated.contains("dt-"), "{undated}");
         assert!(
             undated.contains("seen <time datetime=\"2023-11-14T22:13:20Z\">"),
             "{undated}"
         );
         e.updated = Some(1_600_000_000);
-        let updated = followed_entry(&site(), &e, false, RemoteImages::Show).into_string();
+        let updated =
+            followed_entry(&site(), &e, false, RemoteImages::Show, &Clock::UTC).into_string();
         assert!(
             updated.contains("class=\"dt-updated\" datetime=\"2020-09-13T12:26:40Z\""),
             "{updated}"
         );
         assert!(!updated.contains("dt-published"), "{updated}");
         e.published = Some(1_500_000_000);
-        let published = followed_entry(&site(), &e, false, RemoteImages::Show).into_string();
+        let published =
+            followed_entry(&site(), &e, false, RemoteImages::Show, &Clock::UTC).into_string();
         assert!(
             published.contains("class=\"dt-published\" datetime=\"2017-07-14T02:40:00Z\""),
             "{published}"
+        );
+    }
+
+    /// The following page's poll times were plain UTC text: they are
+    /// `<time datetime>` in UTC, shown in the owner's zone (relative for the owner).
+    #[test]
+    fn poll_times_are_time_elements_in_the_owners_zone() {
+        use crate::store::follows::Follow;
+        let follow = Follow {
+            id: FollowId(1),
+            url: "https://friend.example/feed".into(),
+            name: None,
+            title: None,
+            home_url: None,
+            added: 0,
+            etag: None,
+            last_modified: None,
+            next_check: 1_700_003_600,
+            last_checked: Some(1_700_000_000),
+            last_status: Some("200".into()),
+            last_error: None,
+            failures: 0,
+            gone: false,
+        };
+        let clock = Clock {
+            now: 1_700_000_000 + 120,
+            zone: crate::settings::Zone::parse("+01:00").unwrap(),
+            relative: true,
+        };
+        let html = poll_state(&follow, clock.now, &clock).into_string();
+        assert!(
+            html.contains("polled <time datetime=\"2023-11-14T22:13:20Z\" title=\"14 Nov 2023, 23:13 +01:00\">2 min ago</time>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "next <time datetime=\"2023-11-14T23:13:20Z\">15 Nov 2023, 00:13 +01:00</time>"
+            ),
+            "{html}"
         );
     }
 
@@ -582,14 +646,26 @@ mod tests {
             "data:text/html,<script>alert(1)</script>",
             "vbscript:msgbox(1)",
         ] {
-            let html = followed_entry(&site(), &entry_with(bad, bad), false, RemoteImages::Show)
-                .into_string();
+            let html = followed_entry(
+                &site(),
+                &entry_with(bad, bad),
+                false,
+                RemoteImages::Show,
+                &Clock::UTC,
+            )
+            .into_string();
             assert!(!html.contains("href=\""), "{bad:?}: {html}");
             assert!(html.contains("in reply to"), "shown as text: {html}");
         }
         let ok = "https://friend.example/p/1";
-        let html =
-            followed_entry(&site(), &entry_with(ok, ok), false, RemoteImages::Show).into_string();
+        let html = followed_entry(
+            &site(),
+            &entry_with(ok, ok),
+            false,
+            RemoteImages::Show,
+            &Clock::UTC,
+        )
+        .into_string();
         assert_eq!(html.matches(&format!("href=\"{ok}\"")).count(), 2, "{html}");
         // A post's id (a tag: URI) is text, as before.
         let html = followed_entry(
@@ -597,6 +673,7 @@ mod tests {
             &entry_with("tag:me.example,2026:1", ok),
             false,
             RemoteImages::Show,
+            &Clock::UTC,
         )
         .into_string();
         assert!(

@@ -75,6 +75,8 @@ pub struct Page<'a> {
     pub site: &'a Site,
     pub title: &'a str,
     pub session: Option<&'a Session>,
+    /// How times are shown (the owner's zone; relative in the owner's views).
+    pub clock: super::Clock,
 }
 
 pub fn render(page: &Page, body: Markup) -> String {
@@ -106,6 +108,7 @@ pub fn render(page: &Page, body: Markup) -> String {
                         @if page.session.is_some() {
                             a href=(site.link("timeline")) { "Timeline" }
                             a href=(site.link("following")) { "Following" }
+                            a href=(site.link("settings")) { "Settings" }
                         }
                         a href=(site.link("subscribe")) { "Subscribe" }
                         @if let Some(session) = page.session {

@@ -6,8 +6,10 @@ pub mod const_sha256;
 pub mod feeds;
 pub mod html;
 pub mod layout;
+pub mod settings_page;
 pub mod xml;
 
+use crate::settings::Zone;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// What every page and feed needs to know about the node.
@@ -65,13 +67,82 @@ pub fn rfc2822(unix: i64) -> String {
         .to_string()
 }
 
-pub fn human_date(unix: i64) -> String {
-    datetime(unix).format("%-d %b %Y, %H:%M UTC").to_string()
+/// How a page shows times: in the owner's zone, and relative to `now`
+/// ("3 h ago") within the last day when `relative` is set.
+///
+/// Only the owner's views are relative. A visitor's page is kept (the page
+/// cache, published files, a client's 304) until the site changes, and a
+/// kept "3 min ago" would go on saying so for days; absolute times in the
+/// owner's zone change only with a write, which renews all of those. The
+/// owner's views are never kept and their ETag carries the minute
+/// (`web::pages`), so their relative times are always current.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub now: i64,
+    pub zone: Zone,
+    pub relative: bool,
 }
+
+impl Clock {
+    /// Absolute times in UTC, as pages without settings to hand show them.
+    pub const UTC: Clock = Clock {
+        now: 0,
+        zone: Zone::UTC,
+        relative: false,
+    };
+
+    /// The date and time in the owner's zone: `14 Nov 2023, 23:13 +01:00`.
+    pub fn absolute(&self, unix: i64) -> String {
+        let local = datetime(unix).with_timezone(&self.zone.offset());
+        format!("{} {}", local.format("%-d %b %Y, %H:%M"), self.zone.name())
+    }
+
+    /// What a reader sees: `just now`, `N min ago`, `N h ago` within the last
+    /// day (relative clocks only), else the absolute time.
+    pub fn shown(&self, unix: i64) -> String {
+        let ago = self.now - unix;
+        if !self.relative || !(0..DAY).contains(&ago) {
+            return self.absolute(unix);
+        }
+        match ago {
+            0..60 => "just now".into(),
+            60..3600 => format!("{} min ago", ago / 60),
+            _ => format!("{} h ago", ago / 3600),
+        }
+    }
+}
+
+const DAY: i64 = 24 * 3600;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_in_the_owners_zone_and_relative_within_a_day_for_the_owner() {
+        let t = 1_700_000_000; // 14 Nov 2023, 22:13:20 UTC
+        let paris = Clock {
+            now: t + 3 * 3600 + 59,
+            zone: Zone::parse("+01:00").unwrap(),
+            relative: false,
+        };
+        assert_eq!(paris.shown(t), "14 Nov 2023, 23:13 +01:00");
+        assert_eq!(Clock::UTC.shown(t), "14 Nov 2023, 22:13 UTC");
+        let owner = Clock {
+            relative: true,
+            ..paris
+        };
+        assert_eq!(owner.shown(t), "3 h ago");
+        assert_eq!(owner.shown(owner.now - 59), "just now");
+        assert_eq!(owner.shown(owner.now - 60 * 7 - 5), "7 min ago");
+        assert_eq!(owner.shown(owner.now - DAY + 1), "23 h ago");
+        assert_eq!(
+            owner.shown(owner.now - DAY),
+            owner.absolute(owner.now - DAY)
+        );
+        // A time ahead of the clock (another server's) is never "ago".
+        assert_eq!(owner.shown(owner.now + 60), owner.absolute(owner.now + 60));
+    }
 
     #[test]
     fn redirect_targets_are_absolute_on_the_configured_host() {

@@ -75,7 +75,7 @@ pub fn login_over_https(ctx: &Ctx) -> Option<Response> {
         .req
         .header("x-forwarded-proto")
         .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
-    if proxied_https && ctx.setting("trust_forwarded") != Some("true") {
+    if proxied_https && !ctx.settings.trust_forwarded() {
         return Some(ctx.error(
             403,
             "Logging in needs https. This request came over plain http from a proxy \
@@ -88,7 +88,7 @@ pub fn login_over_https(ctx: &Ctx) -> Option<Response> {
 }
 
 /// The owner's session and form, or the response that refuses the request.
-fn owner_form(ctx: &Ctx) -> Result<(Session, Form), Response> {
+pub(super) fn owner_form(ctx: &Ctx) -> Result<(Session, Form), Response> {
     let Some(session) = ctx.session.clone() else {
         return Err(to_login(ctx));
     };
@@ -133,7 +133,7 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
             Some("The login form expired or did not come from this site. Please try again."),
         );
     }
-    let stored = ctx.setting("password_hash").map(str::to_owned);
+    let stored = ctx.settings.password_hash().map(str::to_owned);
     let password = form.get("password").unwrap_or("");
     let correct = stored
         .as_deref()
@@ -285,7 +285,7 @@ pub fn delete_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     Ok(Response::see_other(&ctx.site.redirect_target("")))
 }
 
-fn capitalise(message: &str) -> String {
+pub(super) fn capitalise(message: &str) -> String {
     let mut chars = message.chars();
     match chars.next() {
         Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),

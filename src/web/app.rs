@@ -3,8 +3,9 @@
 
 use super::auth::{self, Cookies, Session};
 use super::http::{Request, Response};
-use super::{actions, page_cache, pages, setup};
+use super::{actions, page_cache, pages, settings_page, setup};
 use crate::render::{self, Site, layout};
+use crate::settings::Settings;
 use crate::store::posts::PostId;
 use crate::{home, store};
 use anyhow::{Context, Result};
@@ -23,23 +24,20 @@ pub struct Ctx<'a> {
     pub cookies: Cookies,
     pub now: i64,
     /// Every setting, read once per request.
-    settings: Vec<(String, String)>,
+    pub settings: Settings,
 }
 
 impl Ctx<'_> {
-    /// A setting as read at the start of the request.
-    pub fn setting(&self, key: &str) -> Option<&str> {
-        self.settings
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
     pub fn page<'p>(&'p self, title: &'p str) -> layout::Page<'p> {
         layout::Page {
             site: &self.site,
             title,
             session: self.session.as_ref(),
+            clock: render::Clock {
+                now: self.now,
+                zone: self.settings.time_zone(),
+                relative: self.session.is_some(),
+            },
         }
     }
 
@@ -59,7 +57,7 @@ impl Ctx<'_> {
                 410,
                 &format!(
                     "This post was deleted by its author ({}).",
-                    render::human_date(when)
+                    self.page("").clock.absolute(when)
                 ),
             ),
             None => self.not_found(),
@@ -111,30 +109,19 @@ fn handle_inner(req: &Request) -> Result<Response> {
 /// request and for a page being published.
 fn answer(conn: &mut Connection, req: &Request) -> Result<Response> {
     let now = chrono::Utc::now().timestamp();
-    let settings = store::settings::all(conn)?;
-    let setting = |key: &str| {
-        settings
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let settings = Settings::load(conn)?;
     // Behind a proxy the owner named: its X-Forwarded-* say who asked and how.
     let forwarded;
-    let req = if setting("trust_forwarded") == "true" {
+    let req = if settings.trust_forwarded() {
         forwarded = req.as_forwarded();
         &forwarded
     } else {
         req
     };
-    let mut url = setting("url");
-    if !url.ends_with('/') {
-        url.push('/');
-    }
     let site = Site {
-        name: setting("name"),
-        bio: setting("bio"),
-        url,
+        name: settings.name().to_string(),
+        bio: settings.bio().to_string(),
+        url: settings.url(),
         base: req.base.clone(),
     };
     let cookies = Cookies::for_site(&site.url, req);
@@ -155,7 +142,7 @@ fn answer(conn: &mut Connection, req: &Request) -> Result<Response> {
 /// site URL: how `publish` renders the files it writes, through the very
 /// handler a live request reaches.
 pub fn render_for_visitor(conn: &mut Connection, path: &str) -> Result<Response> {
-    let url = store::settings::get(conn, "url")?.unwrap_or_default();
+    let url = Settings::load(conn)?.url();
     let parsed = url::Url::parse(&url)
         .with_context(|| format!("the site URL {url:?} is not an absolute URL"))?;
     let req = Request {
@@ -223,6 +210,8 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
         ("GET", ["posts", id, "delete"]) => pages::confirm_delete(ctx, id),
         ("GET", ["login"]) => pages::login(ctx),
         ("POST", ["login"]) => actions::login(ctx),
+        ("GET", ["settings"]) => settings_page::form(ctx),
+        ("POST", ["settings"]) => settings_page::save(ctx),
         ("GET", ["setup"]) => setup::form(ctx),
         ("POST", ["setup"]) => setup::choose(ctx),
         ("POST", ["logout"]) => actions::logout(ctx),
@@ -258,7 +247,7 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         | ["posts", _, "edit"]
         | [".well-known", "roost", "authorization"]
         | [".well-known", "roost", "node"] => Some("GET, HEAD"),
-        ["login"] | ["setup"] | ["posts", _, "delete"] => Some("GET, HEAD, POST"),
+        ["login"] | ["setup"] | ["settings"] | ["posts", _, "delete"] => Some("GET, HEAD, POST"),
         ["logout"] | ["follow"] | ["unfollow"] | ["posts"] => Some("POST"),
         _ => None,
     }
@@ -328,6 +317,7 @@ fn bare_error_page(status: u16, title: &str, message: &str) -> Response {
         site: &site,
         title,
         session: None,
+        clock: render::Clock::UTC,
     };
     Response::html(status, render::html::error(&page, status, message))
 }

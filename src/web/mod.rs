@@ -8,4 +8,5 @@ pub mod gateway;
 pub mod http;
 pub mod page_cache;
 pub mod pages;
+pub mod settings_page;
 pub mod setup;

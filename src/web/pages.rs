@@ -4,7 +4,6 @@
 use super::app::Ctx;
 use super::auth;
 use super::http::Response;
-use crate::poll::sanitize::RemoteImages;
 use crate::posts;
 use crate::render::{self, html::Draft, html::Newer, html::TimelineItem};
 use crate::store;
@@ -59,21 +58,25 @@ fn validators(ctx: &Ctx, shows: Shows) -> Result<Validators> {
         )
         .as_bytes(),
     );
-    let (etag, last_modified) = match shows {
-        Shows::PageWithEntries => (
-            format!(
-                "\"{}.{}-{}\"",
-                state.version,
-                state.entries_version,
-                &variant[..16]
+    let (etag, last_modified) = owner_minute(
+        ctx,
+        viewer,
+        match shows {
+            Shows::PageWithEntries => (
+                format!(
+                    "\"{}.{}-{}\"",
+                    state.version,
+                    state.entries_version,
+                    &variant[..16]
+                ),
+                state.changed_at.max(state.entries_changed_at),
             ),
-            state.changed_at.max(state.entries_changed_at),
-        ),
-        _ => (
-            format!("\"{}-{}\"", state.version, &variant[..16]),
-            state.changed_at,
-        ),
-    };
+            _ => (
+                format!("\"{}-{}\"", state.version, &variant[..16]),
+                state.changed_at,
+            ),
+        },
+    );
     Ok(Validators {
         etag,
         last_modified,
@@ -85,6 +88,19 @@ fn validators(ctx: &Ctx, shows: Shows) -> Result<Validators> {
             _ => "private, no-cache",
         },
     })
+}
+
+/// The owner's views show times relative to now ("3 min ago", see
+/// `render::Clock`): their validators also carry the current minute, so a
+/// copy from an earlier minute is never answered 304. Visitors' pages show
+/// absolute times only and keep their validators.
+fn owner_minute(ctx: &Ctx, viewer: &str, (etag, last_modified): (String, i64)) -> (String, i64) {
+    if viewer == "public" {
+        return (etag, last_modified);
+    }
+    let minute = ctx.now - ctx.now.rem_euclid(60);
+    let etag = format!("{}.m{minute}\"", etag.trim_end_matches('"'));
+    (etag, last_modified.max(minute))
 }
 
 /// `Some(304)` when the client's copy is current (RFC 9110 §13.2.2:
@@ -171,7 +187,7 @@ fn kept_draft(ctx: &Ctx) -> Result<Option<(String, String)>> {
 /// GET /timeline: own posts and followed entries merged, newest first.
 /// The owner's only, unless `public_timeline` is set.
 pub fn timeline(ctx: &mut Ctx) -> Result<Response> {
-    let public = ctx.setting("public_timeline") == Some("true");
+    let public = ctx.settings.public_timeline();
     if ctx.session.is_none() && !public {
         return Ok(super::actions::to_login(ctx));
     }
@@ -215,7 +231,7 @@ pub fn timeline(ctx: &mut Ctx) -> Result<Response> {
             })
         }
     };
-    let images = RemoteImages::from_setting(ctx.setting(RemoteImages::SETTING));
+    let images = ctx.settings.remote_images();
     let body = render::html::timeline(&ctx.page("Timeline"), &items, newer, older, images);
     Ok(with_validators(Response::html(200, body), &v))
 }
@@ -261,7 +277,7 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     let title = posts::excerpt(&post.body, 60);
     let permalink = ctx.site.absolute(&format!("posts/{}", post.id.0));
     let replies = store::entries::replies_to(ctx.conn, &[&permalink, &post.uid])?;
-    let images = RemoteImages::from_setting(ctx.setting(RemoteImages::SETTING));
+    let images = ctx.settings.remote_images();
     let body = render::html::post(&ctx.page(&title), &post, &replies, images);
     Ok(with_validators(Response::html(200, body), &v))
 }
@@ -394,12 +410,13 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
         .max()
         .unwrap_or(v.last_modified);
     let feed_id = ctx
-        .setting("feed_id")
+        .settings
+        .feed_id()
         .map_or_else(|| ctx.site.absolute(""), str::to_owned);
     let head = render::feeds::FeedHead {
         site: &ctx.site,
         feed_id: &feed_id,
-        language: ctx.setting("language").filter(|l| !l.is_empty()),
+        language: ctx.settings.language(),
         updated,
     };
     let (content_type, body) = match format {

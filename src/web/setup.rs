@@ -8,6 +8,7 @@ use super::actions;
 use super::app::Ctx;
 use super::auth;
 use super::http::Response;
+use crate::settings::Settings;
 use crate::{hint, render, store};
 use anyhow::{Result, bail};
 use rusqlite::Connection;
@@ -24,15 +25,11 @@ fn well_formed(token: &str) -> bool {
 /// A new one-time link for the node at `url` (its `url` setting); refused
 /// when a password is already set.
 pub fn new_link(conn: &mut Connection, now: i64) -> Result<String> {
-    let settings = store::settings::all(conn)?;
-    let setting = |key: &str| settings.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-    if setting("password_hash").is_some() {
+    let settings = Settings::load(conn)?;
+    if settings.password_hash().is_some() {
         bail!("this node already has a password; a setup link is only for choosing the first one");
     }
-    let mut url = setting("url").cloned().unwrap_or_default();
-    if !url.ends_with('/') {
-        url.push('/');
-    }
+    let url = settings.url();
     let token = auth::random_token()?;
     let hash = auth::sha256_hex(token.as_bytes());
     store::write_unseen(conn, |tx| {
@@ -45,7 +42,7 @@ pub fn new_link(conn: &mut Connection, now: i64) -> Result<String> {
 /// the owner types it on the server (the binary's path; `--home` when
 /// `roost.conf` does not name the data directory).
 pub(super) fn command_while_no_password(ctx: &Ctx) -> Option<String> {
-    if ctx.setting("password_hash").is_some() {
+    if ctx.settings.password_hash().is_some() {
         return None;
     }
     let home = ctx.conn.path().and_then(|db| Path::new(db).parent())?;
@@ -67,7 +64,7 @@ const NOT_VALID: &str = "This setup link does not work: it is mistyped, was alre
 
 /// GET /setup?token=…: the password form, when the link is good.
 pub fn form(ctx: &mut Ctx) -> Result<Response> {
-    if ctx.setting("password_hash").is_some() {
+    if ctx.settings.password_hash().is_some() {
         return Ok(refused(ctx, 410, ALREADY_SET));
     }
     let token = ctx.req.query_param("token").unwrap_or_default();
@@ -90,7 +87,7 @@ pub fn choose(ctx: &mut Ctx) -> Result<Response> {
         Ok(form) => form,
         Err(response) => return Ok(response),
     };
-    if ctx.setting("password_hash").is_some() {
+    if ctx.settings.password_hash().is_some() {
         return Ok(refused(ctx, 410, ALREADY_SET));
     }
     let token = form.get("token").unwrap_or("").to_string();
@@ -112,7 +109,7 @@ pub fn choose(ctx: &mut Ctx) -> Result<Response> {
     // Checked again inside the transaction: of two tabs sending the form
     // at once, only the first sets the password.
     let cookie = store::write_unseen(ctx.conn, |tx| {
-        if store::settings::get(tx, "password_hash")?.is_some()
+        if Settings::load(tx)?.password_hash().is_some()
             || !store::setup_tokens::take(tx, &hash, now)?
         {
             return Ok(None);

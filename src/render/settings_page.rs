@@ -1,0 +1,107 @@
+//! The owner's `/settings` page: one field per setting the page offers,
+//! each with its declared help, and a refusal's message next to it.
+
+use super::layout::{Page, render};
+use crate::settings;
+use crate::web::auth::Session;
+use maud::{Markup, html};
+
+/// A setting the page offers, and how it is typed.
+pub struct Field {
+    pub key: &'static str,
+    pub label: &'static str,
+    /// `text`, `url` or `textarea`.
+    pub input: &'static str,
+    /// A true/false setting, sent only when ticked.
+    pub checkbox: bool,
+}
+
+const fn field(key: &'static str, label: &'static str, input: &'static str) -> Field {
+    Field {
+        key,
+        label,
+        input,
+        checkbox: false,
+    }
+}
+
+/// The page's fields, in order (the switches for the host's administrator,
+/// such as `trust_forwarded`, stay with `roost config`).
+pub const FIELDS: &[Field] = &[
+    field("name", "Name", "text"),
+    field("bio", "Bio", "textarea"),
+    field("url", "Site address", "url"),
+    field("handle", "Handle", "text"),
+    field("time_zone", "Time zone", "text"),
+    Field {
+        key: "public_timeline",
+        label: "Anyone may read my timeline",
+        input: "checkbox",
+        checkbox: true,
+    },
+    field(
+        "publish_dir",
+        "Publish the feeds and front page as files into",
+        "text",
+    ),
+];
+
+/// A field as shown: the value (stored, or as typed after a refusal) and why it was refused.
+pub struct Shown {
+    pub field: &'static Field,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+/// GET /settings, and the form again after a refusal (with what was typed).
+pub fn page(page: &Page, session: &Session, fields: &[Shown], saved: bool) -> String {
+    let body = html! {
+        h1 { "Settings" }
+        @if saved { p.notice role="status" { "Saved." } }
+        @if fields.iter().any(|f| f.error.is_some()) {
+            p.notice role="alert" { "Nothing was saved: see the fields marked below." }
+        }
+        form.compose.settings method="post" action=(page.site.link("settings")) {
+            input type="hidden" name="csrf" value=(session.csrf);
+            @for shown in fields { (one_field(shown)) }
+            div.row { button type="submit" { "Save" } }
+        }
+    };
+    render(page, body)
+}
+
+fn one_field(shown: &Shown) -> Markup {
+    let Field {
+        key, label, input, ..
+    } = shown.field;
+    let id = format!("setting-{key}");
+    let help_id = format!("{id}-help");
+    let error_id = format!("{id}-error");
+    let described = match shown.error {
+        Some(_) => format!("{error_id} {help_id}"),
+        None => help_id.clone(),
+    };
+    let help = settings::declared(key).map_or("", |d| d.help);
+    let invalid = shown.error.is_some().then_some("true");
+    html! {
+        @if shown.field.checkbox {
+            label for=(id) {
+                input #(id) type="checkbox" name=(key) value="true" checked[shown.value == "true"]
+                    aria-describedby=(described) aria-invalid=[invalid];
+                " " (label)
+            }
+        } @else {
+            label for=(id) { (label) }
+            @if *input == "textarea" {
+                textarea #(id) name=(key) aria-describedby=(described) aria-invalid=[invalid] { (shown.value) }
+            } @else {
+                input #(id) type=(input) name=(key) value=(shown.value)
+                    aria-describedby=(described) aria-invalid=[invalid];
+            }
+        }
+        @if let Some(error) = &shown.error {
+            p.meta.error #(error_id) { (error) }
+        }
+        p.meta #(help_id) { (help) }
+    }
+}

@@ -1,0 +1,92 @@
+//! `GET`/`POST /settings`: the owner's settings in the browser. Each field
+//! is checked by `settings::validate`, the very check `roost config` runs,
+//! and saved by `settings::save`, as `roost config` saves; all or nothing.
+
+use super::actions;
+use super::app::Ctx;
+use super::http::Response;
+use crate::render::settings_page::{FIELDS, Field, Shown};
+use crate::settings;
+use anyhow::Result;
+
+/// GET /settings: the form with the current values; `?saved` adds the note.
+pub fn form(ctx: &mut Ctx) -> Result<Response> {
+    let Some(session) = ctx.session.clone() else {
+        return Ok(actions::to_login(ctx));
+    };
+    let shown: Vec<Shown> = FIELDS
+        .iter()
+        .map(|field| Shown {
+            field,
+            value: ctx.settings.shown(field.key),
+            error: None,
+        })
+        .collect();
+    let saved = ctx.req.query_param("saved").is_some();
+    Ok(page(ctx, 200, &session, &shown, saved))
+}
+
+/// POST /settings: session, form, CSRF (`actions::owner_form`), then every
+/// field; a refused field shows its message next to it, with what was typed.
+pub fn save(ctx: &mut Ctx) -> Result<Response> {
+    let (session, form) = match actions::owner_form(ctx) {
+        Ok(ok) => ok,
+        Err(response) => return Ok(response),
+    };
+    let shown: Vec<Shown> = FIELDS
+        .iter()
+        .map(|field| {
+            let typed = typed_value(field, form.get(field.key));
+            let (value, error) = match settings::validate(field.key, &typed) {
+                Ok(clean) => (clean, None),
+                Err(refused) => (typed, Some(actions::capitalise(&format!("{refused:#}")))),
+            };
+            Shown {
+                field,
+                value,
+                error,
+            }
+        })
+        .collect();
+    if shown.iter().any(|s| s.error.is_some()) {
+        return Ok(page(ctx, 400, &session, &shown, false));
+    }
+    // Only what changed is written: an unchanged publish_dir is not
+    // checked for writability again, nor are files withdrawn.
+    let changes: Vec<(&str, &str)> = shown
+        .iter()
+        .filter(|s| ctx.settings.raw(s.field.key) != s.value)
+        .map(|s| (s.field.key, s.value.as_str()))
+        .collect();
+    if !changes.is_empty() {
+        settings::save(ctx.conn, &ctx.settings, &changes)?;
+    }
+    // A new `url` moves the site: the redirect goes to the page there.
+    let after = settings::Settings::load(ctx.conn)?.url();
+    let target = if after == ctx.site.url {
+        ctx.site.redirect_target("settings?saved")
+    } else {
+        format!("{after}settings?saved")
+    };
+    Ok(Response::see_other(&target))
+}
+
+/// A checkbox sends its field only when ticked.
+fn typed_value(field: &Field, sent: Option<&str>) -> String {
+    if field.checkbox {
+        if sent.is_some() { "true" } else { "false" }.into()
+    } else {
+        sent.unwrap_or("").to_string()
+    }
+}
+
+fn page(
+    ctx: &Ctx,
+    status: u16,
+    session: &super::auth::Session,
+    shown: &[Shown],
+    saved: bool,
+) -> Response {
+    let body = crate::render::settings_page::page(&ctx.page("Settings"), session, shown, saved);
+    Response::html(status, body).with_header("Cache-Control", "no-store")
+}
