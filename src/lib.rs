@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod follows;
 pub mod hint;
 pub mod home;
+pub mod memcpy;
 pub mod net;
 pub mod opml;
 pub mod poll;

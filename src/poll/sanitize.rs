@@ -287,7 +287,7 @@ pub fn sanitize(html: &str, base_url: &str) -> SafeHtml {
     // this takes one round as a rule.
     let mut margin = 64;
     while out.len() > MAX_INPUT_BYTES {
-        let cut = truncate_at_char_boundary(&out, MAX_INPUT_BYTES.saturating_sub(margin));
+        let cut = truncate_output(&out, MAX_INPUT_BYTES.saturating_sub(margin));
         out = to_fixed_point(&builder, cut);
         margin *= 2;
     }
@@ -361,7 +361,7 @@ fn to_fixed_point(builder: &Builder<'static>, html: &str) -> String {
         input = Cow::Owned(if out.len() > MAX_INPUT_BYTES {
             let cut = MAX_INPUT_BYTES.saturating_sub(margin);
             margin *= 2;
-            truncate_at_char_boundary(&out, cut).to_string()
+            truncate_output(&out, cut).to_string()
         } else {
             out
         });
@@ -1249,6 +1249,24 @@ impl Nesting {
     }
 }
 
+/// Our own output cut to `max_bytes` for another pass: also before a
+/// character reference or tag the cut would split (`&am`), so the next pass
+/// gives back the same text and settles instead of taking one more round.
+fn truncate_output(s: &str, max_bytes: usize) -> &str {
+    let cut = truncate_at_char_boundary(s, max_bytes);
+    if cut.len() == s.len() {
+        return cut;
+    }
+    let tail_from = cut.len().saturating_sub(32);
+    match cut.as_bytes()[tail_from..]
+        .iter()
+        .rposition(|&b| matches!(b, b'&' | b'<' | b';' | b'>'))
+    {
+        Some(at) if matches!(cut.as_bytes()[tail_from + at], b'&' | b'<') => &cut[..tail_from + at],
+        _ => cut,
+    }
+}
+
 fn truncate_at_char_boundary(s: &str, max_bytes: usize) -> &str {
     if s.len() <= max_bytes {
         return s;
@@ -1293,6 +1311,19 @@ fn decode_serialized_text(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Output cut for another pass never ends inside a reference or a tag
+    /// (`&am`), which made text of nothing but `&` take a third pass.
+    #[test]
+    fn output_is_cut_before_a_reference_or_tag_it_would_split() {
+        assert_eq!(truncate_output("a &amp; b", 5), "a ");
+        assert_eq!(truncate_output("a &amp; b", 7), "a &amp;");
+        assert_eq!(truncate_output("x<b>y</b>", 6), "x<b>y");
+        assert_eq!(truncate_output("plain text", 5), "plain");
+        assert_eq!(truncate_output("short", 99), "short");
+        let amps = "&amp;".repeat(1000);
+        assert!(truncate_output(&amps, 2503).ends_with("&amp;"));
+    }
+
     use super::*;
 
     const BASE: &str = "https://ex.org/a/b/";
