@@ -123,7 +123,7 @@ pub fn follow(
     let title = feed
         .title
         .as_deref()
-        .map(|t| crate::poll::sanitize::plain_text(t, ingest::MAX_FEED_TITLE_CHARS));
+        .map(|t| crate::poll::sanitize::one_line(t, ingest::MAX_FEED_TITLE_CHARS));
     store::write_entries(conn, |tx| {
         let id = store::follows::insert(
             tx,

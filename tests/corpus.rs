@@ -967,6 +967,8 @@ impl Eval<'_> {
                     update_period_minutes: None,
                     format: parse::FeedFormat::Rss,
                     encoding: "UTF-8",
+                    capped_from: None,
+                    skipped_without_id: 0,
                 };
                 &empty_feed
             }

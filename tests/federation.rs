@@ -645,7 +645,7 @@ fn following_a_web_page_finds_its_feed_or_says_there_is_none() {
         "application/rss+xml",
     );
     let page = b"<!DOCTYPE html><html><head><title>Home</title>\
-        <link rel=\"alternate\" type=\"application/rss+xml\" href=\"feeds/main.rss\">\
+        <link rel=\"alternate\" type=\"application/rss+xml\" href=\"/feeds/main.rss\">\
         <link rel=\"alternate\" type=\"application/atom+xml\" href=\"/feeds/main.atom\">\
         </head><body>hello</body></html>";
     server.feed("/blog/", page, "text/html; charset=utf-8");
@@ -658,8 +658,8 @@ fn following_a_web_page_finds_its_feed_or_says_there_is_none() {
     let home = node(&dir, "Owner", "https://owner.example/");
     let out = cli(&home, &["follow", &server.url("/blog/")]);
     assert!(
-        out.contains("Following Discovered") && out.contains(&server.url("/feeds/main.atom")),
-        "Atom preferred: {out}"
+        out.contains("Following RSS twin") && out.contains(&server.url("/feeds/main.rss")),
+        "the first feed the page lists, whatever its format: {out}"
     );
     let err = cli_fails(&home, &["follow", &server.url("/plain/")]);
     assert!(err.contains("no feed found"), "{err}");

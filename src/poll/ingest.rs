@@ -39,13 +39,13 @@ pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
                 title: e
                     .title
                     .as_deref()
-                    .map(|t| sanitize::plain_text(t, MAX_TITLE_CHARS))
+                    .map(|t| sanitize::one_line(t, MAX_TITLE_CHARS))
                     .filter(|t| !t.is_empty()),
                 content: html.map(|h| sanitize::sanitize(h, &e.base_url)),
                 author: e
                     .author
                     .as_deref()
-                    .map(|a| sanitize::plain_text(a, MAX_AUTHOR_CHARS))
+                    .map(|a| sanitize::one_line(a, MAX_AUTHOR_CHARS))
                     .filter(|a| !a.is_empty()),
                 published: e.published,
                 updated: e.updated,

@@ -13,8 +13,9 @@
 //!    fall back to their well-known namespace). **JSON Feed** 1.0/1.1: mapped
 //!    from a `serde_json::Value`. **twtxt**: one post per line.
 //! 4. **Finish** every entry the same way: plain-text titles, identity
-//!    (id, else link, else content hash), duplicates dropped (first kept), at
-//!    most [`MAX_ENTRIES`].
+//!    (id, else link, else content hash), duplicates merged (the newest
+//!    version kept), control characters scrubbed, at most [`MAX_ENTRIES`]
+//!    (the newest by date).
 //!
 //! ## Why not feed-rs for the mapping
 //!
@@ -72,15 +73,18 @@
 //! declared legacy charset (ISO-8859-1, windows-1252, KOI8-R...) loses to UTF-8
 //! when the bytes are valid UTF-8 and not plain ASCII (servers that add
 //! `charset=ISO-8859-1` to everything); and when UTF-8 was chosen but the bytes
-//! are not valid UTF-8, the XML declaration's charset is used if it names
-//! another one, else windows-1252. A declared UTF-16/32 without the byte
+//! are not valid UTF-8, each bad byte becomes U+FFFD where it stands (the rest
+//! is never re-read in another charset). Only bytes that hold no UTF-8
+//! sequence at all are read otherwise: as the XML declaration's charset when
+//! HTTP said UTF-8 and the declaration names another, and as windows-1252
+//! when nothing named a charset. A declared UTF-16/32 without the byte
 //! pattern is ignored. Labels are resolved the WHATWG way (encoding_rs), so
 //! ISO-8859-1 and US-ASCII decode as windows-1252 (curly quotes in
 //! `0x80..0x9F` come out right). RFC 3023's "text/xml without a charset means
 //! US-ASCII" is deliberately not followed, like every current reader.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use encoding_rs::Encoding;
@@ -90,7 +94,7 @@ use quick_xml::name::ResolveResult;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-/// Keep at most this many entries per fetch (the first in document order).
+/// Keep at most this many entries per fetch (the newest by date).
 pub const MAX_ENTRIES: usize = 200;
 /// Elements nested deeper than this are skipped (their text too).
 pub const MAX_DEPTH: usize = 256;
@@ -106,7 +110,7 @@ pub struct IncomingFeed {
     pub title: Option<String>,
     /// The site's link, absolute.
     pub home_url: Option<String>,
-    /// Document order (twtxt: newest first), duplicates removed, at most [`MAX_ENTRIES`].
+    /// Document order (twtxt: newest first), duplicates merged, at most [`MAX_ENTRIES`].
     pub entries: Vec<IncomingEntry>,
     /// RSS `<ttl>`.
     pub ttl_minutes: Option<u32>,
@@ -116,6 +120,30 @@ pub struct IncomingFeed {
     pub format: FeedFormat,
     /// The character encoding the bytes were decoded from (an encoding_rs name, or `UTF-32LE`/`UTF-32BE`).
     pub encoding: &'static str,
+    /// How many distinct entries the document held, when that was more than
+    /// [`MAX_ENTRIES`] (the newest by date were kept).
+    pub capped_from: Option<usize>,
+    /// JSON Feed items skipped for want of a usable `id` (the spec requires one).
+    pub skipped_without_id: usize,
+}
+
+impl IncomingFeed {
+    /// What the poll left out, for `roost following`: None when nothing was.
+    pub fn dropped_note(&self) -> Option<String> {
+        let mut notes = Vec::new();
+        if let Some(found) = self.capped_from {
+            notes.push(format!(
+                "capped: kept the newest {} of {found} entries",
+                self.entries.len()
+            ));
+        }
+        match self.skipped_without_id {
+            0 => {}
+            1 => notes.push("skipped 1 JSON Feed item without an id".to_string()),
+            n => notes.push(format!("skipped {n} JSON Feed items without an id")),
+        }
+        (!notes.is_empty()).then(|| notes.join("; "))
+    }
 }
 
 /// The formats [`parse`] understands.
@@ -223,33 +251,151 @@ pub fn parse(
         }
     };
     feed.encoding = encoding;
+    if let Some(t) = &mut feed.title {
+        scrub_controls(t);
+    }
+    cap_entries(&mut feed);
     Ok(feed)
 }
 
 /// An entry, and whether its identity is its link (the feed gave no id).
 type Built = (IncomingEntry, bool);
 
-/// Drops duplicate ids (first kept) and keeps at most [`MAX_ENTRIES`]. Entries
-/// without an id that share a link (a feed whose items all point to its home
-/// page) are told apart by their content hash instead of being merged.
+/// Merges entries that share an id: the newest version wins (the later
+/// `updated`; without two such dates, the later in the document), in the place
+/// of the first. Entries without an id that share a link (a feed whose items
+/// all point to its home page) are told apart by their content hash instead of
+/// being merged. Control characters are scrubbed from every field.
 fn settle(built: impl IntoIterator<Item = Built>) -> Vec<IncomingEntry> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<IncomingEntry> = Vec::new();
     for (mut e, from_link) in built {
-        if out.len() == MAX_ENTRIES {
-            break;
+        if from_link && seen.contains_key(&e.identity) {
+            e.identity = content_hash(&e);
         }
-        if !seen.contains(&e.identity)
-            || (from_link && {
-                e.identity = content_hash(&e);
-                !seen.contains(&e.identity)
-            })
-        {
-            seen.insert(e.identity.clone());
-            out.push(e);
+        scrub_entry(&mut e);
+        match seen.get(&e.identity) {
+            Some(&at) => {
+                let older =
+                    matches!((e.updated, out[at].updated), (Some(new), Some(old)) if new < old);
+                if !older {
+                    out[at] = e;
+                }
+            }
+            None => {
+                seen.insert(e.identity.clone(), out.len());
+                out.push(e);
+            }
         }
     }
     out
+}
+
+/// Keeps the newest [`MAX_ENTRIES`] entries by date (undated ones count as
+/// oldest; among equals, document order), still in document order, and notes
+/// how many there were.
+fn cap_entries(feed: &mut IncomingFeed) {
+    let found = feed.entries.len();
+    if found <= MAX_ENTRIES {
+        return;
+    }
+    let mut order: Vec<usize> = (0..found).collect();
+    order.sort_by_key(|&i| {
+        let e = &feed.entries[i];
+        std::cmp::Reverse(e.published.or(e.updated).map_or(i64::MIN, |d| d))
+    });
+    let mut keep = vec![false; found];
+    for &i in &order[..MAX_ENTRIES] {
+        keep[i] = true;
+    }
+    let mut i = 0;
+    feed.entries.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    feed.capped_from = Some(found);
+}
+
+/// Control characters are never stored: C0 ones (but tab, LF, CR) and DEL are
+/// dropped; C1 ones (U+0080..U+009F, what windows-1252 bytes become when read
+/// as Latin-1) are read as windows-1252 where it has a character, else dropped.
+fn scrub_controls(s: &mut String) {
+    let bad = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || ('\u{7f}'..='\u{9f}').contains(&c)
+    };
+    // Fast path: C1 characters are encoded 0xC2 0x80..0x9F.
+    if !s
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f || b == 0xc2)
+        || !s.chars().any(bad)
+    {
+        return;
+    }
+    *s = s
+        .chars()
+        .filter_map(|c| match c {
+            '\u{80}'..='\u{9f}' => Some(char_from_reference(c as u32, true)).filter(|m| !bad(*m)),
+            c if bad(c) => None,
+            c => Some(c),
+        })
+        .collect();
+}
+
+/// As [`scrub_controls`], and numeric references to C0 controls in HTML dropped too.
+fn scrub_html(s: &mut String) {
+    scrub_controls(s);
+    if !s.contains("&#") {
+        return;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(at) = rest.find("&#") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let digits = &rest[2..];
+        let (hex, digits) = match digits.strip_prefix(['x', 'X']) {
+            Some(d) => (true, d),
+            None => (false, digits),
+        };
+        let len = digits
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(digits.len());
+        let value = if hex {
+            u32::from_str_radix(&digits[..len], 16).ok()
+        } else {
+            digits[..len].parse::<u32>().ok()
+        };
+        let control = value.is_some_and(|v| (v < 0x20 && !matches!(v, 9 | 10 | 13)) || v == 0x7f);
+        if control && len > 0 {
+            let skip = rest.len() - digits.len() + len;
+            rest = &rest[skip..];
+            rest = rest.strip_prefix(';').unwrap_or(rest);
+        } else {
+            out.push_str("&#");
+            rest = &rest[2..];
+        }
+    }
+    out.push_str(rest);
+    *s = out;
+}
+
+fn scrub_entry(e: &mut IncomingEntry) {
+    for f in [&mut e.title, &mut e.author, &mut e.link]
+        .into_iter()
+        .flatten()
+    {
+        scrub_controls(f);
+    }
+    for f in [&mut e.content_html, &mut e.summary_html]
+        .into_iter()
+        .flatten()
+    {
+        scrub_html(f);
+    }
+    scrub_controls(&mut e.identity);
+    for r in &mut e.in_reply_to {
+        scrub_controls(r);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -324,10 +470,16 @@ fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'s
     let chosen = match http.or(decl) {
         None if valid_utf8 => utf8,
         Some(c) if c == utf8 && valid_utf8 => utf8,
+        // UTF-8 with a bad byte or two: each is replaced where it stands (the
+        // rest is never re-read in another charset). Only a document with no
+        // UTF-8 sequence at all is taken for the legacy text it then is.
+        None if has_utf8_sequence(bytes) => utf8,
         None => Charset::Std(encoding_rs::WINDOWS_1252),
+        // Declared UTF-8 means UTF-8, bad bytes and all (but an HTTP charset
+        // of UTF-8 loses to a declaration of another, when no UTF-8 is there).
         Some(c) if c == utf8 => match decl {
-            Some(d) if d != utf8 => d,
-            _ => Charset::Std(encoding_rs::WINDOWS_1252),
+            Some(d) if d != utf8 && !has_utf8_sequence(bytes) => d,
+            _ => utf8,
         },
         Some(_) if valid_utf8 && !bytes.is_ascii() => utf8,
         Some(other) => other,
@@ -340,6 +492,11 @@ fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'s
         );
     }
     (decode_with(chosen, bytes), chosen.name())
+}
+
+/// Whether the bytes hold at least one well-formed multi-byte UTF-8 sequence.
+fn has_utf8_sequence(bytes: &[u8]) -> bool {
+    bytes.utf8_chunks().any(|chunk| !chunk.valid().is_ascii())
 }
 
 fn decode_with(cs: Charset, bytes: &[u8]) -> Cow<'_, str> {
@@ -519,6 +676,18 @@ fn local_part(qname: &str) -> &str {
     qname.rsplit(':').next().unwrap_or(qname)
 }
 
+/// quick-xml's reader, set to be lenient: end tags need not match, `&` may dangle.
+fn new_reader(text: &str) -> NsReader<&[u8]> {
+    let mut reader = NsReader::from_str(text);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    config.allow_dangling_amp = true;
+    config.expand_empty_elements = false;
+    config.trim_text(false);
+    reader
+}
+
 /// A bounded element tree of one XML document.
 struct Doc {
     els: Vec<Element>,
@@ -555,18 +724,15 @@ impl Doc {
             }
             None => NO_BASE,
         };
-        let mut reader = NsReader::from_str(text);
-        let config = reader.config_mut();
-        config.check_end_names = false;
-        config.allow_unmatched_ends = true;
-        config.allow_dangling_amp = true;
-        config.expand_empty_elements = false;
-        config.trim_text(false);
+        let mut reader = new_reader(text);
+        // Where `reader` starts in `text` (it restarts after a broken entry).
+        let mut offset = 0;
 
         let mut stack: Vec<u32> = Vec::new();
         // Depth of elements skipped below MAX_DEPTH.
         let mut skipped: usize = 0;
         loop {
+            let before = offset + reader.buffer_position() as usize;
             let (ns, event) = match reader.read_resolved_event() {
                 Ok((res, ev)) => {
                     if let (None, ResolveResult::Bound(n), Event::Start(_) | Event::Empty(_)) =
@@ -582,13 +748,47 @@ impl Doc {
                     (ns, ev)
                 }
                 Err(e) => {
-                    doc.error = Some(format!("{e} (at byte {})", reader.error_position()));
+                    // A markup error inside an entry costs that entry's rest,
+                    // never the entries after it.
+                    if let Some(resume) = doc.entry_boundary(text, before, &mut stack) {
+                        skipped = 0;
+                        offset = resume;
+                        reader = doc.reader_at(text, resume, &stack);
+                        continue;
+                    }
+                    doc.error = Some(format!(
+                        "{e} (at byte {})",
+                        offset + reader.error_position() as usize
+                    ));
                     break;
                 }
             };
             match event {
                 Event::Start(ref e) | Event::Empty(ref e) => {
                     let empty = matches!(event, Event::Empty(_));
+                    // `a < b` or `x <= y` in text is no tag (XML says it is an
+                    // error; HTML reads it as text, and so do we).
+                    let name_start = e.name().as_ref().as_bytes().first().copied();
+                    if !name_start
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_' || c >= 0x80)
+                        && !stack.is_empty()
+                    {
+                        doc.push_text(&stack, skipped, "<");
+                        offset = before + 1;
+                        reader = doc.reader_at(text, offset, &stack);
+                        continue;
+                    }
+                    // A quote left open in a tag swallows markup up to the next
+                    // quote: a "tag" holding its entry's end tag is such a one.
+                    if let Some(resume) = doc
+                        .swallowed_end(e.attributes_raw(), &stack)
+                        .and_then(|_| doc.entry_boundary(text, before, &mut stack))
+                    {
+                        skipped = 0;
+                        offset = resume;
+                        reader = doc.reader_at(text, resume, &stack);
+                        continue;
+                    }
                     if skipped > 0 || stack.len() >= MAX_DEPTH {
                         if !empty {
                             skipped += 1;
@@ -666,24 +866,36 @@ impl Doc {
                     // (and any left unclosed inside it); a stray one is ignored.
                     let name = e.name();
                     let name: &str = name.as_ref();
+                    let after = offset + reader.buffer_position() as usize;
                     if let Some(pos) = stack
                         .iter()
                         .rposition(|&i| &*doc.els[i as usize].qname == name)
+                        .filter(|&pos| !doc.stray_end(text, after, &stack, pos))
                     {
                         stack.truncate(pos);
                         if stack.is_empty() {
                             break;
                         }
                     }
+                    // quick-xml's namespace scopes follow its own count of
+                    // start and end tags; keep them those of the elements
+                    // still open here, so that a `<br>` left open inside
+                    // XHTML content cannot leave its `xmlns` in force for the
+                    // entries after it (the +1 is the pop quick-xml has pending).
+                    let open = stack.len() + skipped;
+                    reader
+                        .resolver_mut()
+                        .set_level(u16::try_from(open + 1).unwrap_or(u16::MAX));
                 }
                 Event::Text(ref t) => doc.push_text(&stack, skipped, &t.xml10_content()),
                 Event::CData(ref t) => doc.push_text(&stack, skipped, &t.xml10_content()),
                 Event::GeneralRef(ref r) => {
                     let mut s = String::new();
                     match r.resolve_char_ref() {
-                        Ok(Some(c)) => s.push(c),
+                        Ok(Some(c)) => s.push(char_from_reference(c as u32, true)),
                         Ok(None) => push_named_entity(&mut s, r),
-                        Err(_) => s.push('\u{FFFD}'),
+                        // `&#X41;`: quick-xml reads only a lower-case `x`.
+                        Err(_) => s.push_str(&decode_entities(&format!("&{};", &**r), true)),
                     }
                     doc.push_text(&stack, skipped, &s);
                 }
@@ -696,6 +908,90 @@ impl Doc {
             doc.error = Some("the document ends before its elements are closed".into());
         }
         doc
+    }
+
+    /// The outermost open `entry` or `item`.
+    fn open_entry(&self, stack: &[u32]) -> Option<usize> {
+        stack.iter().position(|&i| {
+            let e = &self.els[i as usize];
+            matches!(e.local(), "entry" | "item") && (e.ns.is_atom() || e.ns.is_rss())
+        })
+    }
+
+    /// Some when a tag's raw attributes hold the end tag of the open entry.
+    fn swallowed_end(&self, raw: &str, stack: &[u32]) -> Option<()> {
+        if !raw.contains("</") {
+            return None;
+        }
+        let at = self.open_entry(stack)?;
+        let end = format!("</{}", self.els[stack[at] as usize].qname);
+        raw.contains(&end).then_some(())
+    }
+
+    /// Whether an end tag read before `from` that would close `stack[pos]` is
+    /// a stray one inside an entry's field (say a `</entry>` in its XHTML
+    /// content): it would close the entry while one of its fields is open,
+    /// and that field's own end tag comes before the next entry starts.
+    fn stray_end(&self, text: &str, from: usize, stack: &[u32], pos: usize) -> bool {
+        let Some(entry) = self.open_entry(stack) else {
+            return false;
+        };
+        let Some(&field) = stack.get(entry + 1) else {
+            return false;
+        };
+        if pos > entry {
+            return false;
+        }
+        let rest = text.get(from..).unwrap_or("");
+        let field_end = rest.find(&format!("</{}", self.els[field as usize].qname));
+        let entry_name = &self.els[stack[entry] as usize].qname;
+        let next_entry = rest
+            .match_indices(&format!("<{entry_name}"))
+            .find_map(|(i, m)| {
+                rest[i + m.len()..]
+                    .starts_with(|c: char| c == '>' || c == '/' || c.is_ascii_whitespace())
+                    .then_some(i)
+            });
+        match (field_end, next_entry) {
+            (Some(f), Some(n)) => f < n,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    /// After a markup error at `from` inside an entry: closes the entry and
+    /// returns where reading resumes (after its end tag), if there is one.
+    fn entry_boundary(&self, text: &str, from: usize, stack: &mut Vec<u32>) -> Option<usize> {
+        let at = self.open_entry(stack)?;
+        let end = format!("</{}", self.els[stack[at] as usize].qname);
+        let rest = text.get(from..)?;
+        let found = rest.match_indices(&end).find_map(|(i, _)| {
+            let after = &rest[i + end.len()..];
+            let close = after.find('>')?;
+            after[..close]
+                .trim()
+                .is_empty()
+                .then_some(from + i + end.len() + close + 1)
+        })?;
+        stack.truncate(at);
+        (!stack.is_empty()).then_some(found)
+    }
+
+    /// A reader for `text[from..]` with the namespace scopes of the elements open in `stack`.
+    fn reader_at<'t>(&self, text: &'t str, from: usize, stack: &[u32]) -> NsReader<&'t [u8]> {
+        let mut reader = new_reader(&text[from..]);
+        for &i in stack {
+            let e = &self.els[i as usize];
+            let start = quick_xml::events::BytesStart::new(&*e.qname).with_attributes(
+                e.attrs
+                    .iter()
+                    .filter(|a| &*a.qname == "xmlns" || a.qname.starts_with("xmlns:"))
+                    .map(|a| (&*a.qname, a.value.as_str())),
+            );
+            // Bindings past quick-xml's own cap were refused when first read too.
+            let _ = reader.resolver_mut().push(&start);
+        }
+        reader
     }
 
     fn push_text(&mut self, stack: &[u32], skipped: usize, text: &str) {
@@ -820,8 +1116,12 @@ impl Doc {
                     escape_into(&a.value, true, out);
                     out.push('"');
                 }
-                if e.children.is_empty() && is_void_element(e.local()) {
+                if is_void_element(e.local()) {
+                    // A `<br>` left open holds what followed it: that comes after it.
                     out.push_str(" />");
+                    for child in &e.children {
+                        self.serialize(child, out);
+                    }
                     return;
                 }
                 out.push('>');
@@ -1069,10 +1369,14 @@ fn collapse_whitespace(s: &str) -> String {
 }
 
 /// HTML to one line of plain text: tags dropped (with `script`/`style`
-/// content), entities decoded, whitespace collapsed.
+/// content), an image's `alt` kept, entities decoded, whitespace collapsed.
+/// Only markup is dropped: a `<` that starts no known HTML element (and no
+/// element closed later on), as in `History of the <blink> tag`, is text.
 fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let b = html.as_bytes();
+    // Names that have an end tag somewhere: an unknown element closed later is markup.
+    let mut closed: Option<HashSet<String>> = None;
     let mut i = 0;
     let mut text_start = 0;
     while i < b.len() {
@@ -1085,7 +1389,6 @@ fn html_to_text(html: &str) -> String {
             i += 1;
             continue;
         }
-        out.push_str(&html[text_start..i]);
         // Find the end of the tag (quotes respected), or of the comment.
         let end = if html[i..].starts_with("<!--") {
             html[i + 4..].find("-->").map_or(b.len(), |e| i + 4 + e + 3)
@@ -1109,15 +1412,33 @@ fn html_to_text(html: &str) -> String {
             }
             (j + 1).min(b.len())
         };
-        let tag = html[i + 1..end.min(b.len())].trim_start_matches('/');
+        let tag = &html[i + 1..end.min(b.len())];
         let name: String = tag
+            .trim_start_matches('/')
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric())
             .collect::<String>()
             .to_ascii_lowercase();
+        let markup = matches!(next, b'!' | b'?') || is_html_element(&name) || {
+            let closed = closed.get_or_insert_with(|| end_tag_names(html));
+            closed.contains(&name)
+        };
+        if !markup {
+            i += 1;
+            continue;
+        }
+        out.push_str(&html[text_start..i]);
         out.push(' ');
+        if name == "img"
+            && next != b'/'
+            && let Some((_, attrs)) = html_tags(&html[i..end]).into_iter().next()
+            && let Some((_, alt)) = attrs.into_iter().find(|(k, _)| k == "alt")
+        {
+            out.push_str(&alt);
+            out.push(' ');
+        }
         i = end;
-        if (name == "script" || name == "style") && !b[..end].ends_with(b"/>") {
+        if (name == "script" || name == "style") && next != b'/' && !b[..end].ends_with(b"/>") {
             i = skip_raw_text(b, i, &name);
         }
         text_start = i;
@@ -1126,6 +1447,127 @@ fn html_to_text(html: &str) -> String {
         out.push_str(&html[text_start..]);
     }
     collapse_whitespace(&decode_entities(&out, true))
+}
+
+/// The lower-cased names of every `</name` in `html`.
+fn end_tag_names(html: &str) -> HashSet<String> {
+    html.match_indices("</")
+        .map(|(i, _)| {
+            html[i + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase()
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// HTML's elements (without the obsolete `blink`, `marquee` and the like,
+/// which in a title are more often words about them than markup).
+fn is_html_element(name: &str) -> bool {
+    matches!(
+        name,
+        "a" | "abbr"
+            | "acronym"
+            | "address"
+            | "area"
+            | "article"
+            | "aside"
+            | "audio"
+            | "b"
+            | "bdi"
+            | "bdo"
+            | "big"
+            | "blockquote"
+            | "body"
+            | "br"
+            | "button"
+            | "caption"
+            | "center"
+            | "cite"
+            | "code"
+            | "col"
+            | "colgroup"
+            | "dd"
+            | "del"
+            | "details"
+            | "dfn"
+            | "div"
+            | "dl"
+            | "dt"
+            | "em"
+            | "embed"
+            | "figcaption"
+            | "figure"
+            | "font"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "head"
+            | "header"
+            | "hr"
+            | "html"
+            | "i"
+            | "iframe"
+            | "img"
+            | "input"
+            | "ins"
+            | "kbd"
+            | "label"
+            | "legend"
+            | "li"
+            | "link"
+            | "main"
+            | "mark"
+            | "math"
+            | "meta"
+            | "nav"
+            | "noscript"
+            | "object"
+            | "ol"
+            | "p"
+            | "param"
+            | "picture"
+            | "pre"
+            | "q"
+            | "s"
+            | "samp"
+            | "script"
+            | "section"
+            | "select"
+            | "small"
+            | "source"
+            | "span"
+            | "strike"
+            | "strong"
+            | "style"
+            | "sub"
+            | "summary"
+            | "sup"
+            | "svg"
+            | "table"
+            | "tbody"
+            | "td"
+            | "textarea"
+            | "tfoot"
+            | "th"
+            | "thead"
+            | "time"
+            | "title"
+            | "tr"
+            | "tt"
+            | "u"
+            | "ul"
+            | "var"
+            | "video"
+            | "wbr"
+    )
 }
 
 /// The position after `</name ...>` (ASCII case-insensitive) from `from`, or the end.
@@ -1248,6 +1690,8 @@ fn empty_feed(format: FeedFormat) -> IncomingFeed {
         update_period_minutes: None,
         format,
         encoding: "UTF-8",
+        capped_from: None,
+        skipped_without_id: 0,
     }
 }
 
@@ -1402,8 +1846,21 @@ impl Mapper<'_> {
         );
         self.enclosure_links(el, Ns::is_atom, &mut e.enclosures);
         self.media_enclosures(el, &mut e.enclosures);
+        self.media_fallbacks(el, e);
         e.in_reply_to = self.in_reply_to(el);
         draft.finish(feed_author)
+    }
+
+    /// An entry without a title or text of its own takes its Media RSS ones.
+    fn media_fallbacks(&self, el: u32, e: &mut IncomingEntry) {
+        if e.content_html.is_none() && e.summary_html.is_none() {
+            e.summary_html = self.media_description(el);
+        }
+        if e.title.is_none() {
+            e.title = self
+                .media_child(el, "title")
+                .and_then(|t| maybe_html(self.doc.text(t)).into_plain());
+        }
     }
 
     /// An Atom text construct (1.0 `type`, 0.3 `type` + `mode`).
@@ -1554,7 +2011,7 @@ impl Mapper<'_> {
             d.child(ch, is_dc, "creator")
                 .or_else(|| d.child(ch, |n| n == Ns::Itunes, "author"))
                 .and_then(|a| d.text_opt(a))
-                .map(|a| person_name(&a))
+                .and_then(|a| maybe_html(person_name(&a)).into_plain())
                 .or_else(|| self.atom_author(ch))
         });
         // Items belong in the channel (RSS 0.91-2.0) or beside it (RSS 1.0, 0.90);
@@ -1644,6 +2101,7 @@ impl Mapper<'_> {
         }
         self.enclosure_links(el, is_atom_ns, &mut e.enclosures);
         self.media_enclosures(el, &mut e.enclosures);
+        self.media_fallbacks(el, e);
         e.in_reply_to = self.in_reply_to(el);
         draft.finish(feed_author)
     }
@@ -1667,8 +2125,7 @@ impl Mapper<'_> {
         let d = self.doc;
         let t = d
             .child(el, Ns::is_rss, "title")
-            .or_else(|| d.child(el, is_dc, "title"))
-            .or_else(|| d.child(el, |n| n == Ns::Media, "title"))?;
+            .or_else(|| d.child(el, is_dc, "title"))?;
         if d.has_element_children(t) {
             return Text::Html(d.inner_xml(t)).into_plain();
         }
@@ -1706,7 +2163,10 @@ impl Mapper<'_> {
 
     fn rss_author(&self, el: u32) -> Option<String> {
         let d = self.doc;
-        let dc = d.child(el, is_dc, "creator").and_then(|a| d.text_opt(a));
+        let dc = d
+            .child(el, is_dc, "creator")
+            .or_else(|| d.child(el, is_dc, "author"))
+            .and_then(|a| d.text_opt(a));
         let rss = d
             .child(el, Ns::is_rss, "author")
             .and_then(|a| d.text_opt(a));
@@ -1721,7 +2181,7 @@ impl Mapper<'_> {
             .or(dc)
             .or(rss)
             .or(itunes)
-            .map(|a| person_name(&a))
+            .and_then(|a| maybe_html(person_name(&a)).into_plain())
     }
 
     // --- shared ---
@@ -1747,6 +2207,39 @@ impl Mapper<'_> {
                 push_enclosure(out, url, d.attr(link, "type"), d.attr(link, "length"));
             }
         }
+    }
+
+    /// A Media RSS element (`media:description`, `media:title`) of the item,
+    /// of its `media:group`, or of its `media:content`, in that order.
+    fn media_child(&self, el: u32, local: &str) -> Option<u32> {
+        let d = self.doc;
+        let media = |n: Ns| n == Ns::Media;
+        let groups: Vec<u32> = std::iter::once(el)
+            .chain(d.children_named(el, media, "group"))
+            .collect();
+        groups
+            .iter()
+            .find_map(|&g| d.child(g, media, local))
+            .or_else(|| {
+                groups.iter().find_map(|&g| {
+                    d.children_named(g, media, "content")
+                        .find_map(|c| d.child(c, media, local))
+                })
+            })
+            .filter(|&c| !d.text(c).trim().is_empty())
+    }
+
+    /// `media:description` as text (`type="html"` as HTML), for entries
+    /// with no summary or content of their own (video feeds).
+    fn media_description(&self, el: u32) -> Option<String> {
+        let d = self.doc;
+        let m = self.media_child(el, "description")?;
+        let text = d.text(m);
+        match d.attr(m, "type").map(|t| t.trim().to_ascii_lowercase()) {
+            Some(t) if t == "html" => Text::Html(text),
+            _ => Text::Plain(text),
+        }
+        .into_html()
     }
 
     /// `media:content` (direct or in `media:group`) as enclosures.
@@ -2001,12 +2494,19 @@ fn parse_json(
     let mut built = Vec::new();
     for item in items.into_iter().flatten() {
         let Some(it) = item.as_object() else { continue };
-        let mut draft = Draft::new(base_url.clone());
-        draft.id = match it.get("id") {
-            Some(Value::String(id)) => Some(id.trim().to_string()).filter(|i| !i.is_empty()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
+        // JSON Feed 1.1: "id (required, string)"; an item without a usable
+        // one cannot be told from its next version, so it is skipped (and counted).
+        let Some(id) = it
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        else {
+            out.skipped_without_id += 1;
+            continue;
         };
+        let mut draft = Draft::new(base_url.clone());
+        draft.id = Some(id.to_string());
         let e = &mut draft.entry;
         e.link = url(it, "url").or_else(|| url(it, "external_url"));
         e.title = s(it, "title").and_then(|t| maybe_html(t).into_plain());
@@ -2168,12 +2668,9 @@ fn parse_twtxt(
             }
             continue;
         }
-        let (ts, text) = match line.split_once('\t') {
-            Some(x) => x,
-            None => match line.trim().split_once(char::is_whitespace) {
-                Some(x) => x,
-                None => continue,
-            },
+        // The format is TIMESTAMP, a TAB, the text: without the TAB it is no post.
+        let Some((ts, text)) = line.split_once('\t') else {
+            continue;
         };
         let Some(when) = parse_date(ts) else { continue };
         let text = text.trim();
@@ -2569,13 +3066,12 @@ pub fn looks_like_html(bytes: &[u8]) -> bool {
 
 /// Feed autodiscovery: `<link rel="alternate" type="application/atom+xml|application/rss+xml|application/feed+json|application/json" href>`
 /// in an HTML page, hrefs resolved against the page URL (and `<base href>`),
-/// ordered Atom first, then JSON Feed, then RSS (document order within each);
-/// no duplicates.
+/// in the page's order (the author's, whatever the format); no duplicates.
 pub fn discover_feeds(html: &[u8], page_url: &str) -> Vec<String> {
     let (text, _) = decode(&html[..html.len().min(2 * 1024 * 1024)], None);
     let page = Url::parse(page_url.trim()).ok();
     let mut base = page.clone();
-    let mut found: Vec<(u8, String)> = Vec::new();
+    let mut found: Vec<String> = Vec::new();
     for (name, attrs) in html_tags(&text) {
         let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         match name.as_str() {
@@ -2600,31 +3096,29 @@ pub fn discover_feeds(html: &[u8], page_url: &str) -> Vec<String> {
                             .to_ascii_lowercase()
                     })
                     .unwrap_or_default();
-                let rank = match ty.as_str() {
-                    "application/atom+xml" => 0,
-                    "application/feed+json" | "application/json" => 1,
-                    "application/rss+xml" | "application/rdf+xml" => 2,
-                    _ => continue,
-                };
-                if !rel_alternate {
+                let feed_type = matches!(
+                    ty.as_str(),
+                    "application/atom+xml"
+                        | "application/feed+json"
+                        | "application/json"
+                        | "application/rss+xml"
+                        | "application/rdf+xml"
+                );
+                if !rel_alternate || !feed_type {
                     continue;
                 }
                 if let Some(u) =
                     get("href").and_then(|h| resolve_url(&decode_entities(h, true), base.as_ref()))
                 {
-                    found.push((rank, u));
+                    found.push(u);
                 }
             }
             _ => {}
         }
     }
-    found.sort_by_key(|(rank, _)| *rank);
     let mut seen = HashSet::new();
+    found.retain(|u| seen.insert(u.clone()));
     found
-        .into_iter()
-        .map(|(_, u)| u)
-        .filter(|u| seen.insert(u.clone()))
-        .collect()
 }
 
 /// Start tags of an HTML document (name lower-cased, attributes with lower-cased
@@ -3031,7 +3525,7 @@ mod tests {
                   {"id": "1", "url": "https://example.com/1", "content_text": "a < b\nc", "date_published": "2024-05-06T07:08:09Z",
                    "attachments": [{"url": "/a.ogg", "mime_type": "audio/ogg", "size_in_bytes": 7}, {"url": "/b.png"}],
                    "_thread": {"in_reply_to": "https://other.example/post/9"}},
-                  {"id": 2, "content_html": "<p>hi</p>", "summary": "s", "author": {"name": "Old Style"}, "date_modified": "nonsense"},
+                  {"id": "2", "content_html": "<p>hi</p>", "summary": "s", "author": {"name": "Old Style"}, "date_modified": "nonsense"},
                   {"url": "https://example.com/3", "title": "no id"}
                 ]}"#,
             Some("application/feed+json"),
@@ -3062,7 +3556,8 @@ mod tests {
             ("2", Some("Old Style"), None)
         );
         assert_eq!(e.summary_html.as_deref(), Some("s"));
-        assert_eq!(f.entries[2].identity, "https://example.com/3");
+        assert_eq!(f.entries.len(), 2, "the item without an id is skipped");
+        assert_eq!(f.skipped_without_id, 1);
         // 1.0, no title, http version URL, array _thread.
         let f = parse(
             br#"{"version": "http://jsonfeed.org/version/1", "items": [{"id": "x", "content_html": "c", "_thread": {"in_reply_to": [{"id": "tag:a"}, "https://b/"]}}]}"#,
@@ -3195,12 +3690,6 @@ mod tests {
             (
                 "Latin-1 bytes, no declaration",
                 cp1252(&plain),
-                None,
-                "windows-1252",
-            ),
-            (
-                "Latin-1 bytes, declared UTF-8",
-                cp1252(&doc("<?xml version=\"1.0\" encoding=\"utf-8\"?>")),
                 None,
                 "windows-1252",
             ),
@@ -3395,18 +3884,289 @@ mod tests {
         assert_ne!(changed.entries[0].identity, ids[2]);
     }
 
+    // --- what a lenient reader keeps ---
+
+    /// Each broken entry sits between two good ones; the good ones must survive.
     #[test]
-    fn at_most_max_entries_the_first_ones() {
+    fn a_markup_error_in_one_entry_never_swallows_the_entries_after_it() {
+        let broken_atom = [
+            // A void element left open in XHTML content, with the XHTML namespace declared on it.
+            r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>one<br>two<img src="a.png"></p></div></content>"#,
+            // Mismatched and stray end tags.
+            r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><b><i>x</b></i></span></div></div></content>"#,
+            // An end tag of the entry and the feed inside the content.
+            r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></entry></feed></div></content>"#,
+            // A quote left open in an attribute.
+            r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><img src="x" alt="a"b"></div></content>"#,
+            // A CDATA section and a processing instruction never closed.
+            r#"<summary><![CDATA[ never closed</summary>"#,
+            r#"<summary>pi <?php echo 1 </summary>"#,
+            // `<` as text.
+            r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">a < b, 1 <2</div></content>"#,
+        ];
+        for broken in broken_atom {
+            let f = ok(&format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id><title>first</title></entry><entry><id>2</id><title>broken</title>{broken}</entry><entry><id>3</id><title>third</title></entry><entry><id>4</id><title>fourth</title></entry></feed>"#
+            ));
+            let titles: Vec<_> = f.entries.iter().map(|e| e.title.as_deref()).collect();
+            assert_eq!(
+                titles,
+                [Some("first"), Some("broken"), Some("third"), Some("fourth")],
+                "{broken}"
+            );
+        }
+        let f = ok(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>one<br>two</p>a < b</div></content></entry></feed>"#,
+        );
+        assert_eq!(
+            f.entries[0].content_html.as_deref(),
+            Some("<p>one<br />two</p>a &lt; b"),
+            "what a void element held comes after it"
+        );
+        for broken in [
+            r#"<description><p>unclosed <b>bold</description>"#,
+            r#"<description><img src="x" alt="a"b"></description>"#,
+            r#"<description><![CDATA[ never closed</description>"#,
+            r#"<description><p>x</p></item></channel></rss></description>"#,
+        ] {
+            let f = ok(&format!(
+                r#"<rss version="2.0"><channel><item><guid>1</guid></item><item><guid>2</guid>{broken}</item><item><guid>3</guid><title>third</title></item></channel></rss>"#
+            ));
+            assert_eq!(f.entries.len(), 3, "{broken}");
+            assert_eq!(f.entries[2].title.as_deref(), Some("third"), "{broken}");
+        }
+    }
+
+    #[test]
+    fn one_bad_byte_in_utf8_is_replaced_where_it_stands() {
+        let mut doc = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss><channel><title>caf\xC3\xA9 \xFF na\xC3\xAFve</title><item><guid>1</guid><title>\xE2\x80\x9Cq\xE2\x80\x9D</title></item></channel></rss>".to_vec();
+        let f = parse(&doc, None, URL).unwrap();
+        assert_eq!(f.title.as_deref(), Some("café \u{FFFD} naïve"));
+        assert_eq!(f.entries[0].title.as_deref(), Some("“q”"));
+        assert_eq!(f.encoding, "UTF-8");
+        // The same without a declaration, and with HTTP saying UTF-8.
+        doc.drain(..38);
+        assert!(doc.starts_with(b"<rss>"));
+        for ct in [None, Some("application/rss+xml; charset=utf-8")] {
+            let f = parse(&doc, ct, URL).unwrap();
+            assert_eq!(f.title.as_deref(), Some("café \u{FFFD} naïve"), "{ct:?}");
+        }
+        // Declared UTF-8, all ASCII but one byte: still UTF-8.
+        let f = parse(
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><channel><title>a \x92 b</title></channel></rss>",
+            None,
+            URL,
+        )
+        .unwrap();
+        assert_eq!(f.title.as_deref(), Some("a \u{FFFD} b"));
+    }
+
+    #[test]
+    fn latin1_label_reads_windows_1252_and_no_control_character_is_kept() {
+        // 0x80 €, 0x93/0x94 curly quotes, 0x81 and 0x9D (no character in
+        // windows-1252), 0x01 and 0x1B (C0 controls).
+        let doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><channel><title>\x80 \x93q\x94 \x81\x9Dx\x01\x1B\t</title><item><guid>1</guid><title>caf\xE9</title><description>a&amp;#1;b&#x85;c&#2;\x02 &amp;#x1b; &amp;#65;</description><author>\x07Ann</author></item></channel></rss>";
+        let f = parse(doc, None, URL).unwrap();
+        assert_eq!(f.title.as_deref(), Some("€ “q” x"));
+        let e = &f.entries[0];
+        assert_eq!(e.title.as_deref(), Some("café"));
+        assert_eq!(e.summary_html.as_deref(), Some("ab…c  &#65;"));
+        assert_eq!(e.author.as_deref(), Some("Ann"));
+        // JSON escapes and raw C1 characters in UTF-8.
+        let f = parse(
+            "{\"version\": \"https://jsonfeed.org/version/1.1\", \"title\": \"a\\u0000b\\u0093\\u008d\", \"items\": [{\"id\": \"1\", \"title\": \"t\\u0007\u{9d}\", \"content_text\": \"x\\u001b\"}]}".as_bytes(),
+            None,
+            URL,
+        )
+        .unwrap();
+        assert_eq!(f.title.as_deref(), Some("ab“"));
+        assert_eq!(f.entries[0].title.as_deref(), Some("t"));
+        assert_eq!(f.entries[0].content_html.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn titles_keep_text_and_the_text_inside_markup() {
+        let f = ok(r#"<feed xmlns="http://www.w3.org/2005/Atom">
+  <entry><id>1</id><title type="text">Use &lt;b&gt; for bold &amp;amp; more</title></entry>
+  <entry><id>2</id><title type="html">History of the &lt;blink&gt; tag</title></entry>
+  <entry><id>3</id><title type="html">&lt;em&gt;Hello&lt;/em&gt; &lt;a href="/x"&gt;world&lt;/a&gt;</title></entry>
+  <entry><id>4</id><title>No type: &lt;i&gt;stays&lt;/i&gt;</title></entry>
+  <entry><id>5</id><title type="html">&lt;img src="s.gif" alt=":-)"&gt; Hi</title></entry>
+</feed>"#);
+        let titles: Vec<_> = f.entries.iter().map(|e| e.title.as_deref()).collect();
+        assert_eq!(
+            titles,
+            [
+                Some("Use <b> for bold &amp; more"),
+                Some("History of the <blink> tag"),
+                Some("Hello world"),
+                Some("No type: <i>stays</i>"),
+                Some(":-) Hi"),
+            ]
+        );
+        let f = ok(r#"<rss><channel>
+  <item><guid>1</guid><title>History of the &lt;blink&gt; tag</title></item>
+  <item><guid>2</guid><title>&lt;strong&gt;Bold&lt;/strong&gt; move</title></item>
+  <item><guid>3</guid><title>A &lt;custom&gt;tag&lt;/custom&gt; closed</title></item>
+  <item><guid>4</guid><title>&amp;#X41;&#X42;</title></item>
+</channel></rss>"#);
+        let titles: Vec<_> = f.entries.iter().map(|e| e.title.as_deref()).collect();
+        assert_eq!(
+            titles,
+            [
+                Some("History of the <blink> tag"),
+                Some("Bold move"),
+                Some("A tag closed"),
+                Some("AB"),
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_the_newest_version_wins() {
+        let f = ok(r#"<feed xmlns="http://www.w3.org/2005/Atom">
+  <entry><id>a</id><title>a old</title><updated>2024-01-01T00:00:00Z</updated></entry>
+  <entry><id>b</id><title>b new</title><updated>2024-03-01T00:00:00Z</updated></entry>
+  <entry><id>a</id><title>a new</title><updated>2024-02-01T00:00:00Z</updated></entry>
+  <entry><id>b</id><title>b old</title><updated>2024-01-01T00:00:00Z</updated></entry>
+  <entry><id>c</id><title>c first</title></entry>
+  <entry><id>c</id><title>c last</title></entry>
+</feed>"#);
+        let got: Vec<_> = f
+            .entries
+            .iter()
+            .map(|e| (e.identity.as_str(), e.title.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(got, [("a", "a new"), ("b", "b new"), ("c", "c last")]);
+        let f = ok(
+            r#"<rss><channel><item><guid>g</guid><title>first</title></item><item><guid>g</guid><title>last</title></item></channel></rss>"#,
+        );
+        assert_eq!(f.entries.len(), 1);
+        assert_eq!(f.entries[0].title.as_deref(), Some("last"));
+    }
+
+    #[test]
+    fn more_entries_than_the_cap_keeps_the_newest_by_date() {
+        // Oldest first in the document, and a few undated ones at the top.
+        let undated: String = (0..5)
+            .map(|i| format!("<item><guid>u{i}</guid></item>"))
+            .collect();
+        let dated: String = (0..MAX_ENTRIES + 50)
+            .map(|i| {
+                format!(
+                    "<item><guid>g{i}</guid><pubDate>{}</pubDate></item>",
+                    chrono::DateTime::from_timestamp(1_700_000_000 + i as i64 * 3600, 0)
+                        .unwrap()
+                        .to_rfc2822()
+                )
+            })
+            .collect();
+        let f = ok(&format!("<rss><channel>{undated}{dated}</channel></rss>"));
+        assert_eq!(f.entries.len(), MAX_ENTRIES);
+        assert_eq!(f.capped_from, Some(MAX_ENTRIES + 55));
+        assert_eq!(f.entries[0].identity, "g50", "the oldest went, order kept");
+        assert_eq!(
+            f.entries[MAX_ENTRIES - 1].identity,
+            format!("g{}", MAX_ENTRIES + 49)
+        );
+        assert_eq!(
+            f.dropped_note().as_deref(),
+            Some("capped: kept the newest 200 of 255 entries")
+        );
+        // Nothing dated: the first ones, in document order.
         let items: String = (0..MAX_ENTRIES + 50)
             .map(|i| format!("<item><guid>g{i}</guid></item>"))
             .collect();
         let f = ok(&format!("<rss><channel>{items}</channel></rss>"));
         assert_eq!(f.entries.len(), MAX_ENTRIES);
         assert_eq!(f.entries[0].identity, "g0");
+        // Under the cap: no note.
         assert_eq!(
-            f.entries[MAX_ENTRIES - 1].identity,
-            format!("g{}", MAX_ENTRIES - 1)
+            ok("<rss><channel><item><guid>1</guid></item></channel></rss>").dropped_note(),
+            None
         );
+    }
+
+    #[test]
+    fn items_with_only_an_author_or_an_xhtml_body_are_entries() {
+        let f = ok(
+            r#"<rss xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xhtml="http://www.w3.org/1999/xhtml"><channel>
+  <item><dc:author>Ann</dc:author></item>
+  <item><xhtml:body><xhtml:p>Body only</xhtml:p></xhtml:body></item>
+  <item><body xmlns="http://www.w3.org/1999/xhtml"><p>Default namespace</p></body></item>
+</channel></rss>"#,
+        );
+        assert_eq!(f.entries.len(), 3);
+        assert_eq!(f.entries[0].author.as_deref(), Some("Ann"));
+        assert_eq!(
+            f.entries[1].content_html.as_deref(),
+            Some("<p>Body only</p>")
+        );
+        assert_eq!(
+            f.entries[2].content_html.as_deref(),
+            Some("<p>Default namespace</p>")
+        );
+    }
+
+    #[test]
+    fn media_group_descriptions_and_titles_are_used() {
+        let f = ok(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+  <entry><id>yt:video:1</id><link href="https://v.example/1"/>
+    <media:group><media:title>A video</media:title><media:content url="https://v.example/1.mp4" type="video/mp4"/>
+      <media:description>Line one &amp; &lt;two&gt;</media:description></media:group></entry>
+</feed>"#,
+        );
+        let e = &f.entries[0];
+        assert_eq!(e.title.as_deref(), Some("A video"));
+        assert_eq!(
+            e.summary_html.as_deref(),
+            Some("Line one &amp; &lt;two&gt;")
+        );
+        let f = ok(
+            r#"<rss xmlns:media="http://search.yahoo.com/mrss/"><channel>
+  <item><guid>1</guid><media:content url="https://p.example/1.jpg" medium="image"><media:description type="html">&lt;b&gt;Sunset&lt;/b&gt;</media:description></media:content></item>
+  <item><guid>2</guid><description>own</description><media:group><media:description>not used</media:description></media:group></item>
+</channel></rss>"#,
+        );
+        assert_eq!(f.entries[0].summary_html.as_deref(), Some("<b>Sunset</b>"));
+        assert_eq!(f.entries[1].summary_html.as_deref(), Some("own"));
+    }
+
+    #[test]
+    fn json_feed_items_without_a_usable_id_are_skipped_and_counted() {
+        let f = parse(
+            br#"{"version": "https://jsonfeed.org/version/1.1", "items": [
+                {"id": "ok", "content_text": "kept"},
+                {"content_text": "missing"},
+                {"id": null, "content_text": "null"},
+                {"id": "  ", "content_text": "blank"},
+                {"id": 7, "content_text": "a number"},
+                {"id": {"x": 1}, "content_text": "an object"}
+            ]}"#,
+            None,
+            URL,
+        )
+        .unwrap();
+        assert_eq!(f.entries.len(), 1);
+        assert_eq!(f.entries[0].identity, "ok");
+        assert_eq!(f.skipped_without_id, 5);
+        assert_eq!(
+            f.dropped_note().as_deref(),
+            Some("skipped 5 JSON Feed items without an id")
+        );
+    }
+
+    #[test]
+    fn twtxt_lines_without_a_tab_are_not_posts() {
+        let f = parse(
+            b"2020-01-01T00:00:00Z\tposted\n2020-01-02T00:00:00Z spaces are not a tab\n2020-01-03T00:00:00Z    neither\n",
+            Some("text/plain"),
+            URL,
+        )
+        .unwrap();
+        assert_eq!(f.entries.len(), 1);
+        assert_eq!(f.entries[0].content_html.as_deref(), Some("posted"));
     }
 
     // --- threading ---
@@ -3541,11 +4301,12 @@ mod tests {
         assert_eq!(
             discover_feeds(html, "https://example.com/blog/post"),
             [
-                "https://cdn.example.com/site/atom.xml",
-                "https://cdn.example.com/feed.json",
-                "https://cdn.example.com/feed.json?x=1&y=2",
                 "https://cdn.example.com/site/rss.xml",
-            ]
+                "https://cdn.example.com/feed.json",
+                "https://cdn.example.com/site/atom.xml",
+                "https://cdn.example.com/feed.json?x=1&y=2",
+            ],
+            "the page's order, whatever the format"
         );
         assert_eq!(
             discover_feeds(

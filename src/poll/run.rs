@@ -249,7 +249,7 @@ fn poll_one(
                 title: feed
                     .title
                     .as_deref()
-                    .map(|t| super::sanitize::plain_text(t, super::ingest::MAX_FEED_TITLE_CHARS)),
+                    .map(|t| super::sanitize::one_line(t, super::ingest::MAX_FEED_TITLE_CHARS)),
                 home_url: feed
                     .home_url
                     .clone()
