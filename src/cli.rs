@@ -390,6 +390,9 @@ fn follow(home: &Path, url: &str, name: Option<&str>) -> Result<()> {
         followed.entries,
         followed.url
     );
+    if let Some(note) = &followed.note {
+        println!("\tnote: {note}");
+    }
     Ok(())
 }
 
@@ -432,6 +435,9 @@ fn following(home: &Path) -> Result<()> {
                 String::new()
             };
             println!("\terror: {error}{backoff}");
+        }
+        if let Some(note) = &f.last_note {
+            println!("\tnote: {note}");
         }
     }
     Ok(())

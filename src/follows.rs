@@ -17,6 +17,8 @@ pub struct Followed {
     pub url: String,
     pub title: Option<String>,
     pub entries: usize,
+    /// What the first fetch left out (over the entry cap, items without an id).
+    pub note: Option<String>,
 }
 
 /// Checks the address typed by the owner: absolute http(s), nothing else.
@@ -118,6 +120,7 @@ pub fn follow(
         bail!("the nickname {nick} is taken: choose another with --name");
     }
     let prepared = ingest::prepare(&feed);
+    let note = feed.dropped_note();
     let next_check =
         schedule::after_success(now, &cache, feed.ttl_minutes, feed.update_period_minutes);
     let title = feed
@@ -138,6 +141,7 @@ pub fn follow(
                 etag: etag.as_deref(),
                 last_modified: last_modified.as_deref(),
                 next_check,
+                note: note.as_deref(),
             },
             now,
         )?;
@@ -147,6 +151,7 @@ pub fn follow(
         url: stored_url,
         title,
         entries: prepared.len(),
+        note,
     })
 }
 

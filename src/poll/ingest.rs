@@ -24,6 +24,8 @@ pub struct PreparedEntry {
     published: Option<i64>,
     updated: Option<i64>,
     in_reply_to: Option<String>,
+    /// A second way to the parent: the `ref` (its id) after the `href`.
+    in_reply_to_ref: Option<String>,
     enclosures: Vec<Enclosure>,
 }
 
@@ -50,6 +52,7 @@ pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
                 published: e.published,
                 updated: e.updated,
                 in_reply_to: e.in_reply_to.first().cloned(),
+                in_reply_to_ref: e.in_reply_to.get(1).cloned(),
                 enclosures: e
                     .enclosures
                     .iter()
@@ -89,6 +92,7 @@ pub fn store(
             published: e.published,
             updated: e.updated,
             in_reply_to: e.in_reply_to.as_deref(),
+            in_reply_to_ref: e.in_reply_to_ref.as_deref(),
             enclosures: &e.enclosures,
         };
         match entries::upsert(conn, follow, &new, now)? {

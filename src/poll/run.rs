@@ -60,6 +60,8 @@ enum Polled {
         ttl_minutes: Option<u32>,
         update_period_minutes: Option<u32>,
         permanent_url: Option<String>,
+        /// What the parser left out (over the entry cap, items without an id).
+        note: Option<String>,
     },
     Gone,
     RetryLater {
@@ -260,6 +262,7 @@ fn poll_one(
                 ttl_minutes: feed.ttl_minutes,
                 update_period_minutes: feed.update_period_minutes,
                 permanent_url,
+                note: feed.dropped_note(),
             },
         },
     }
@@ -288,6 +291,7 @@ fn record(
             title: None,
             home_url: None,
             new_url: None,
+            note: None,
         };
         let record = match &result {
             Polled::NotModified { cache } => PollRecord {
@@ -305,6 +309,7 @@ fn record(
                 ttl_minutes,
                 update_period_minutes,
                 permanent_url,
+                note,
             } => {
                 let stored = ingest::store(tx, follow.id, entries, now)?;
                 summary.new_entries += stored.inserted;
@@ -324,6 +329,7 @@ fn record(
                     title: title.as_deref(),
                     home_url: home_url.as_deref(),
                     new_url: permanent_url.as_deref(),
+                    note: Some(note.as_deref()),
                     ..base
                 }
             }

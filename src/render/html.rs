@@ -20,8 +20,27 @@ pub struct Draft<'a> {
     pub error: Option<String>,
 }
 
+/// The post or entry a reply answers, as the reply shows it: who, and what
+/// they said, rather than a bare address.
+#[derive(Debug, Clone)]
+pub struct ReplyParent {
+    pub author: String,
+    pub excerpt: String,
+    /// Where it is: an own post's page, a followed entry's http(s) link.
+    pub href: Option<String>,
+}
+
+/// The parents this node has, by the address or id a reply names.
+pub type Parents = std::collections::HashMap<String, ReplyParent>;
+
 /// GET /: the owner's profile, the compose box for the owner, posts newest first.
-pub fn home(page: &Page, posts: &[Post], older: Option<PostId>, draft: Option<&Draft>) -> String {
+pub fn home(
+    page: &Page,
+    posts: &[Post],
+    older: Option<PostId>,
+    draft: Option<&Draft>,
+    parents: &Parents,
+) -> String {
     let site = page.site;
     let body = html! {
         div.h-card.profile {
@@ -33,7 +52,7 @@ pub fn home(page: &Page, posts: &[Post], older: Option<PostId>, draft: Option<&D
         }
         div.h-feed {
             span.p-name.visually-hidden { (site.name) }
-            @for post in posts { (entry(site, post, page.session)) }
+            @for post in posts { (entry(site, post, page.session, parents)) }
             @if posts.is_empty() {
                 p.empty { "Nothing posted yet." }
             }
@@ -45,16 +64,17 @@ pub fn home(page: &Page, posts: &[Post], older: Option<PostId>, draft: Option<&D
     render(page, body)
 }
 
-/// GET /posts/ID: one post, and the replies seen to it (oldest first).
-pub fn post(page: &Page, post: &Post, replies: &[Entry]) -> String {
+/// GET /posts/ID: one post, and the replies seen to it, the owner's own
+/// among them (oldest first).
+pub fn post(page: &Page, post: &Post, replies: &[TimelineItem], parents: &Parents) -> String {
     let body = html! {
-        (entry(page.site, post, page.session))
+        (entry(page.site, post, page.session, parents))
         section.replies {
             h2 { "Replies" }
             @if replies.is_empty() {
                 p.empty { "No replies seen yet." }
             }
-            @for reply in replies { (followed_entry(page.site, reply, page.session.is_some())) }
+            @for reply in replies { (item(page, reply, parents)) }
         }
     };
     render(page, body)
@@ -82,6 +102,22 @@ impl TimelineItem {
         }
     }
 
+    /// What it replies to: the address, and the parent's id when also given.
+    pub fn reply(&self) -> Option<(&str, Option<&str>)> {
+        match self {
+            TimelineItem::Own(p) => Self::own_reply(p),
+            TimelineItem::Followed(e) => e
+                .in_reply_to
+                .as_deref()
+                .map(|r| (r, e.in_reply_to_ref.as_deref())),
+        }
+    }
+
+    /// What an own post replies to.
+    pub fn own_reply(post: &Post) -> Option<(&str, Option<&str>)> {
+        post.reply_to.as_deref().map(|r| (r, None))
+    }
+
     /// Sorting key matching the cursor order: newer first, own before followed, higher id first.
     pub fn cursor_key(&self) -> (i64, std::cmp::Reverse<u8>, i64) {
         let c = self.cursor();
@@ -89,19 +125,26 @@ impl TimelineItem {
     }
 }
 
+/// One own post or followed entry.
+fn item(page: &Page, item: &TimelineItem, parents: &Parents) -> Markup {
+    match item {
+        TimelineItem::Own(post) => entry(page.site, post, page.session, parents),
+        TimelineItem::Followed(e) => followed_entry(page.site, e, page.session.is_some(), parents),
+    }
+}
+
 /// GET /timeline: own and followed posts merged, newest first.
-pub fn timeline(page: &Page, items: &[TimelineItem], older: Option<&str>) -> String {
+pub fn timeline(
+    page: &Page,
+    items: &[TimelineItem],
+    older: Option<&str>,
+    parents: &Parents,
+) -> String {
     let site = page.site;
-    let owner = page.session.is_some();
     let body = html! {
         h1 { "Timeline" }
         div.h-feed {
-            @for item in items {
-                @match item {
-                    TimelineItem::Own(post) => (entry(site, post, page.session)),
-                    TimelineItem::Followed(e) => (followed_entry(site, e, owner)),
-                }
-            }
+            @for i in items { (item(page, i, parents)) }
             @if items.is_empty() {
                 p.empty { "Nothing here yet. Follow someone with " code { "roost follow URL" } "." }
             }
@@ -115,7 +158,7 @@ pub fn timeline(page: &Page, items: &[TimelineItem], older: Option<&str>) -> Str
 
 /// An entry from a followed feed. Its HTML went through the sanitizer when it
 /// was stored; titles and names are text, escaped here like everything else.
-fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
+fn followed_entry(site: &Site, e: &Entry, owner: bool, parents: &Parents) -> Markup {
     let author = e.author.as_deref().unwrap_or(&e.source_name);
     html! {
         article.h-entry.followed {
@@ -132,12 +175,7 @@ fn followed_entry(site: &Site, e: &Entry, owner: bool) -> Markup {
                 }
             }
             @if let Some(reply_to) = &e.in_reply_to {
-                // It may be a tag: URI (a post's id), shown as text.
-                @if is_web_url(reply_to) {
-                    div.reply-to { "↪ in reply to " a.u-in-reply-to href=(reply_to) rel="noopener noreferrer" { (reply_to) } }
-                } @else {
-                    div.reply-to { "↪ in reply to " span.u-in-reply-to { (reply_to) } }
-                }
+                (reply_line(reply_to, parents, "noopener noreferrer"))
             }
             @if let Some(title) = &e.title {
                 h2.p-name { (title) }
@@ -272,12 +310,35 @@ fn compose_form(site: &Site, session: &Session, draft: &Draft) -> Markup {
     }
 }
 
-fn entry(site: &Site, post: &Post, session: Option<&Session>) -> Markup {
+/// "↪ in reply to": the parent's author and an excerpt when this node has
+/// the parent, else its address (a link only when http(s); a `tag:` id is text).
+fn reply_line(reply_to: &str, parents: &Parents, rel: &str) -> Markup {
+    html! {
+        div.reply-to {
+            "↪ in reply to "
+            @if let Some(parent) = parents.get(reply_to) {
+                @if let Some(href) = &parent.href {
+                    a.u-in-reply-to href=(href) rel=(rel) { (parent.author) }
+                } @else {
+                    span.u-in-reply-to { (parent.author) }
+                }
+                ": "
+                q.excerpt { (parent.excerpt) }
+            } @else if is_web_url(reply_to) {
+                a.u-in-reply-to href=(reply_to) rel=(rel) { (reply_to) }
+            } @else {
+                span.u-in-reply-to { (reply_to) }
+            }
+        }
+    }
+}
+
+fn entry(site: &Site, post: &Post, session: Option<&Session>, parents: &Parents) -> Markup {
     let permalink = site.link(&format!("posts/{}", post.id.0));
     html! {
         article.h-entry id=(format!("post-{}", post.id.0)) {
             @if let Some(reply_to) = &post.reply_to {
-                div.reply-to { "↪ in reply to " a.u-in-reply-to href=(reply_to) rel="nofollow" { (reply_to) } }
+                (reply_line(reply_to, parents, "nofollow"))
             }
             div.e-content.p-name { (PreEscaped(posts::to_html(&post.body))) }
             div.meta {
@@ -382,6 +443,7 @@ mod tests {
             published: None,
             sort_time: 0,
             in_reply_to: Some(in_reply_to.into()),
+            in_reply_to_ref: None,
             enclosures: Vec::new(),
             source_name: "feed".into(),
             source_home: Some(source_home.into()),
@@ -407,16 +469,23 @@ mod tests {
             "data:text/html,<script>alert(1)</script>",
             "vbscript:msgbox(1)",
         ] {
-            let html = followed_entry(&site(), &entry_with(bad, bad), false).into_string();
+            let html = followed_entry(&site(), &entry_with(bad, bad), false, &Parents::new())
+                .into_string();
             assert!(!html.contains("href=\""), "{bad:?}: {html}");
             assert!(html.contains("in reply to"), "shown as text: {html}");
         }
         let ok = "https://friend.example/p/1";
-        let html = followed_entry(&site(), &entry_with(ok, ok), false).into_string();
+        let html =
+            followed_entry(&site(), &entry_with(ok, ok), false, &Parents::new()).into_string();
         assert_eq!(html.matches(&format!("href=\"{ok}\"")).count(), 2, "{html}");
         // A post's id (a tag: URI) is text, as before.
-        let html =
-            followed_entry(&site(), &entry_with("tag:me.example,2026:1", ok), false).into_string();
+        let html = followed_entry(
+            &site(),
+            &entry_with("tag:me.example,2026:1", ok),
+            false,
+            &Parents::new(),
+        )
+        .into_string();
         assert!(
             html.contains("<span class=\"u-in-reply-to\">tag:me.example,2026:1</span>"),
             "{html}"

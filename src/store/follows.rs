@@ -23,6 +23,8 @@ pub struct Follow {
     pub last_error: Option<String>,
     pub failures: i64,
     pub gone: bool,
+    /// What the last poll left out (entries over the cap, items without an id).
+    pub last_note: Option<String>,
 }
 
 impl Follow {
@@ -36,7 +38,7 @@ impl Follow {
 }
 
 const COLUMNS: &str = "id, url, name, title, home_url, added, etag, last_modified, next_check, \
-                       last_checked, last_status, last_error, failures, gone";
+                       last_checked, last_status, last_error, failures, gone, last_note";
 
 fn from_row(r: &Row) -> rusqlite::Result<Follow> {
     Ok(Follow {
@@ -54,6 +56,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Follow> {
         last_error: r.get(11)?,
         failures: r.get(12)?,
         gone: r.get::<_, i64>(13)? != 0,
+        last_note: r.get(14)?,
     })
 }
 
@@ -66,13 +69,15 @@ pub struct NewFollow<'a> {
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
     pub next_check: i64,
+    /// What the first fetch left out, if anything.
+    pub note: Option<&'a str>,
 }
 
 pub fn insert(conn: &Connection, new: &NewFollow, now: i64) -> Result<FollowId> {
     conn.execute(
         "INSERT INTO follows (url, name, title, home_url, added, etag, last_modified, next_check,
-                              last_checked, last_status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5, 'ok')",
+                              last_checked, last_status, last_note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5, 'ok', ?9)",
         params![
             new.url,
             new.name,
@@ -81,7 +86,8 @@ pub fn insert(conn: &Connection, new: &NewFollow, now: i64) -> Result<FollowId> 
             now,
             new.etag,
             new.last_modified,
-            new.next_check
+            new.next_check,
+            new.note
         ],
     )
     .with_context(|| format!("saving the follow {}", new.url))?;
@@ -150,6 +156,8 @@ pub struct PollRecord<'a> {
     pub home_url: Option<&'a str>,
     /// A permanent redirect's target: the follow's address changes.
     pub new_url: Option<&'a str>,
+    /// What a fetched feed left out; `None` keeps the stored note (errors, 304).
+    pub note: Option<Option<&'a str>>,
 }
 
 pub fn record_poll(conn: &Connection, id: FollowId, record: &PollRecord, now: i64) -> Result<()> {
@@ -177,6 +185,13 @@ pub fn record_poll(conn: &Connection, id: FollowId, record: &PollRecord, now: i6
             params![id.0, etag, last_modified],
         )
         .context("recording the feed's validators")?;
+    }
+    if let Some(note) = record.note {
+        conn.execute(
+            "UPDATE follows SET last_note = ?2 WHERE id = ?1",
+            params![id.0, note],
+        )
+        .context("recording what the poll left out")?;
     }
     if let Some(url) = record.new_url {
         // Another follow may already have this address; then keep the old one.

@@ -123,6 +123,23 @@ const STEPS: &[&str] = &[
     -- Empty when the last publish succeeded; otherwise why it failed.
     ALTER TABLE site_state ADD COLUMN publish_error TEXT NOT NULL DEFAULT '';
     "#,
+    // 4: what a poll left out, for `roost following`; replies threaded by
+    // their parent's id as well as by its address, own replies included.
+    r#"
+    -- NULL when the last poll kept everything; else what it left out
+    -- ("capped: kept the newest 200 of 350 entries").
+    ALTER TABLE follows ADD COLUMN last_note TEXT;
+    -- RFC 4685's `ref` (the parent's id) when it differs from `in_reply_to`
+    -- (the parent's address, shown as the link).
+    ALTER TABLE entries ADD COLUMN in_reply_to_ref TEXT;
+    CREATE INDEX entries_by_reply_ref ON entries (in_reply_to_ref)
+        WHERE in_reply_to_ref IS NOT NULL;
+    -- A reply's parent among followed entries, by its id or its address.
+    CREATE INDEX entries_by_identity ON entries (identity);
+    CREATE INDEX entries_by_link ON entries (link) WHERE link IS NOT NULL;
+    -- The owner's replies to the owner's posts, under those posts.
+    CREATE INDEX posts_by_reply ON posts (reply_to) WHERE reply_to IS NOT NULL;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {
