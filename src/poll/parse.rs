@@ -731,6 +731,9 @@ impl Doc {
         let mut stack: Vec<u32> = Vec::new();
         // Depth of elements skipped below MAX_DEPTH.
         let mut skipped: usize = 0;
+        // Character references to 0x80..0xFF in a row, held as bytes until
+        // the run ends (see `push_ref_bytes`).
+        let mut ref_bytes: Vec<u8> = Vec::new();
         loop {
             let before = offset + reader.buffer_position() as usize;
             let (ns, event) = match reader.read_resolved_event() {
@@ -748,6 +751,7 @@ impl Doc {
                     (ns, ev)
                 }
                 Err(e) => {
+                    doc.push_ref_bytes(&stack, skipped, &mut ref_bytes);
                     // A markup error inside an entry costs that entry's rest,
                     // never the entries after it.
                     if let Some(resume) = doc.entry_boundary(text, before, &mut stack) {
@@ -763,6 +767,18 @@ impl Doc {
                     break;
                 }
             };
+            if let Event::GeneralRef(r) = &event
+                && let Some(c) = r
+                    .resolve_char_ref()
+                    .ok()
+                    .flatten()
+                    .or_else(|| html_entity(r))
+                && (0x80..=0xFF).contains(&u32::from(c))
+            {
+                ref_bytes.push(u32::from(c) as u8);
+                continue;
+            }
+            doc.push_ref_bytes(&stack, skipped, &mut ref_bytes);
             match event {
                 Event::Start(ref e) | Event::Empty(ref e) => {
                     let empty = matches!(event, Event::Empty(_));
@@ -992,6 +1008,24 @@ impl Doc {
             let _ = reader.resolver_mut().push(&start);
         }
         reader
+    }
+
+    /// A run of references to 0x80..0xFF: UTF-8 written out byte by byte
+    /// (`&#226;&#128;&#166;`, text double-encoded on its way) is read as the
+    /// UTF-8 it is; otherwise each is its character (0x80..0x9F as windows-1252).
+    fn push_ref_bytes(&mut self, stack: &[u32], skipped: usize, bytes: &mut Vec<u8>) {
+        if bytes.is_empty() {
+            return;
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(utf8) => utf8.to_string(),
+            Err(_) => bytes
+                .iter()
+                .map(|&b| char_from_reference(u32::from(b), true))
+                .collect(),
+        };
+        self.push_text(stack, skipped, &text);
+        bytes.clear();
     }
 
     fn push_text(&mut self, stack: &[u32], skipped: usize, text: &str) {
@@ -1391,7 +1425,12 @@ fn html_to_text(html: &str) -> String {
         }
         // Find the end of the tag (quotes respected), or of the comment.
         let end = if html[i..].starts_with("<!--") {
-            html[i + 4..].find("-->").map_or(b.len(), |e| i + 4 + e + 3)
+            // A comment never closed ends at the next `>`, not with the text.
+            html[i + 4..]
+                .find("-->")
+                .map(|e| i + 4 + e + 3)
+                .or_else(|| html[i..].find('>').map(|g| i + g + 1))
+                .unwrap_or(b.len())
         } else {
             let mut j = i + 1;
             let mut quote: Option<u8> = None;
@@ -1428,7 +1467,10 @@ fn html_to_text(html: &str) -> String {
             continue;
         }
         out.push_str(&html[text_start..i]);
-        out.push(' ');
+        // Block elements part words; comments and inline elements do not.
+        if !(next == b'!' || is_inline_element(&name)) {
+            out.push(' ');
+        }
         if name == "img"
             && next != b'/'
             && let Some((_, attrs)) = html_tags(&html[i..end]).into_iter().next()
@@ -1461,6 +1503,42 @@ fn end_tag_names(html: &str) -> HashSet<String> {
         })
         .filter(|n| !n.is_empty())
         .collect()
+}
+
+/// Elements inside a line of text (`un<b>believ</b>able` is one word).
+fn is_inline_element(name: &str) -> bool {
+    matches!(
+        name,
+        "a" | "abbr"
+            | "acronym"
+            | "b"
+            | "bdi"
+            | "bdo"
+            | "big"
+            | "cite"
+            | "code"
+            | "del"
+            | "dfn"
+            | "em"
+            | "font"
+            | "i"
+            | "ins"
+            | "kbd"
+            | "mark"
+            | "q"
+            | "s"
+            | "samp"
+            | "small"
+            | "span"
+            | "strike"
+            | "strong"
+            | "sub"
+            | "sup"
+            | "time"
+            | "tt"
+            | "u"
+            | "var"
+    )
 }
 
 /// HTML's elements (without the obsolete `blink`, `marquee` and the like,
@@ -1813,7 +1891,16 @@ impl Mapper<'_> {
             .or(summary)
             .unwrap_or(el);
         let mut draft = Draft::new(d.base_string(base_el, self.feed_url));
-        draft.id = d.child(el, Ns::is_atom, "id").and_then(|i| d.text_opt(i));
+        draft.id = d.child(el, Ns::is_atom, "id").and_then(|i| {
+            let id = d.text_opt(i)?;
+            // An id that is a path (`/2024/post`) is relative to the base, as
+            // xml:base says; any other id is kept exactly as written.
+            if id.starts_with('/') && !id.starts_with("//") {
+                d.url(i, &id)
+            } else {
+                Some(id)
+            }
+        });
         let e = &mut draft.entry;
         e.link = self.atom_alternate(el);
         e.title = d
@@ -2032,7 +2119,7 @@ impl Mapper<'_> {
 
     fn rss_item(&self, el: u32, feed_author: Option<&str>) -> Option<Built> {
         let d = self.doc;
-        let content = d
+        let mut content = d
             .child(el, |n| n == Ns::Content, "encoded")
             .map(|c| (c, self.rss_html(c)))
             .or_else(|| {
@@ -2043,9 +2130,27 @@ impl Mapper<'_> {
                 d.child(el, Ns::is_rss, "fullitem")
                     .map(|c| (c, self.rss_html(c)))
             });
-        let summary = d
+        let mut summary = d
             .child(el, Ns::is_rss, "description")
             .or_else(|| d.child(el, is_dc, "description"));
+        // A bare `<summary>` (not RSS, but written): beside a description and
+        // no other content, the first of the two is the summary, the other
+        // the content (as feedparser reads them).
+        if let Some(other) = d.child(el, Ns::is_rss, "summary") {
+            match summary {
+                None => summary = Some(other),
+                Some(desc) if content.is_none() => {
+                    let (first, second) = if other < desc {
+                        (other, desc)
+                    } else {
+                        (desc, other)
+                    };
+                    summary = Some(first);
+                    content = Some((second, self.rss_html(second)));
+                }
+                Some(_) => {}
+            }
+        }
         let base_el = content.as_ref().map(|c| c.0).or(summary).unwrap_or(el);
         let mut draft = Draft::new(d.base_string(base_el, self.feed_url));
         let guid = d.child(el, Ns::is_rss, "guid");
@@ -4154,6 +4259,73 @@ mod tests {
         assert_eq!(
             f.dropped_note().as_deref(),
             Some("skipped 5 JSON Feed items without an id")
+        );
+    }
+
+    #[test]
+    fn utf8_written_out_byte_by_byte_in_references_is_read_as_utf8() {
+        let f = ok(r#"<rss><channel>
+  <item><guid>1</guid><description>&#226;&#128;&#166;</description></item>
+  <item><guid>2</guid><description>&acirc;&#128;&brvbar; and &#233;t&#233; &#128;</description></item>
+</channel></rss>"#);
+        assert_eq!(f.entries[0].summary_html.as_deref(), Some("…"));
+        assert_eq!(
+            f.entries[1].summary_html.as_deref(),
+            Some("… and été €"),
+            "a lone byte is its own character"
+        );
+    }
+
+    #[test]
+    fn comments_in_titles_drop_out_without_taking_the_rest() {
+        let f = ok(r#"<feed xmlns="http://www.w3.org/2005/Atom">
+  <title type="html">sa&lt;!-- -- nonwhitespace &gt;fe&lt;script&gt;alert(1);&lt;/script&gt;</title>
+  <entry><id>1</id><title type="html">un&lt;b&gt;believ&lt;/b&gt;able&lt;!-- x --&gt;s&lt;br&gt;next</title></entry>
+</feed>"#);
+        assert_eq!(f.title.as_deref(), Some("safe"));
+        assert_eq!(f.entries[0].title.as_deref(), Some("unbelievables next"));
+    }
+
+    #[test]
+    fn an_rss_summary_beside_a_description_is_the_first_of_the_two() {
+        let f = ok(r#"<rss version="2.0"><channel>
+  <item><guid>1</guid><description>d</description><summary>s</summary></item>
+  <item><guid>2</guid><summary>s</summary><description>d</description></item>
+  <item><guid>3</guid><summary>only</summary></item>
+</channel></rss>"#);
+        let got: Vec<_> = f
+            .entries
+            .iter()
+            .map(|e| (e.summary_html.as_deref(), e.content_html.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("d"), Some("s")),
+                (Some("s"), Some("d")),
+                (Some("only"), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_atom_id_that_is_a_path_is_resolved_against_the_base() {
+        let f = parse(
+            br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>/relative/link</id></entry>
+<entry xml:base="http://other.example/x/"><id>/two</id></entry><entry><id>urn:uuid:3</id></entry><entry><id>4</id></entry></feed>"#,
+            None,
+            "http://example.com/feed",
+        )
+        .unwrap();
+        let ids: Vec<_> = f.entries.iter().map(|e| e.identity.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "http://example.com/relative/link",
+                "http://other.example/two",
+                "urn:uuid:3",
+                "4"
+            ]
         );
     }
 
