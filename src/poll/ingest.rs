@@ -61,6 +61,11 @@ pub fn prepare(feed: &IncomingFeed) -> Vec<PreparedEntry> {
                         url: x.url.clone(),
                         mime_type: x.mime_type.clone(),
                         length: x.length,
+                        alt: x
+                            .alt
+                            .as_deref()
+                            .map(|a| sanitize::one_line(a, MAX_TITLE_CHARS))
+                            .filter(|a| !a.is_empty()),
                     })
                     .collect(),
             }

@@ -198,6 +198,9 @@ pub struct Enclosure {
     pub url: String,
     pub mime_type: Option<String>,
     pub length: Option<u64>,
+    /// What it shows, as text (`media:title`/`media:description`, a link's
+    /// or an attachment's `title`): an image's alt text.
+    pub alt: Option<String>,
 }
 
 /// Why a document could not be read as a feed. Display is one line for a user.
@@ -396,8 +399,9 @@ fn scrub_html(s: &mut String) {
     *s = out;
 }
 
-/// When the text after `&#` names a C0 control (not TAB, LF, CR) or DEL:
-/// the length of the number (with its `x`).
+/// When the text after `&#` names a C0 control (not TAB, LF, CR), DEL, or
+/// one of the five C1 values windows-1252 leaves undefined (HTML maps the
+/// others to its characters): the length of the number (with its `x`).
 fn control_reference(after: &str) -> Option<usize> {
     let (hex, digits) = match after.strip_prefix(['x', 'X']) {
         Some(d) => (true, d),
@@ -411,8 +415,9 @@ fn control_reference(after: &str) -> Option<usize> {
     } else {
         digits[..len].parse::<u32>().ok()
     }?;
-    ((value < 0x20 && !matches!(value, 9 | 10 | 13)) || value == 0x7f)
-        .then_some(after.len() - digits.len() + len)
+    ((value < 0x20 && !matches!(value, 9 | 10 | 13))
+        || matches!(value, 0x7f | 0x81 | 0x8d | 0x8f | 0x90 | 0x9d))
+    .then_some(after.len() - digits.len() + len)
 }
 
 fn scrub_entry(e: &mut IncomingEntry) {
@@ -1464,7 +1469,8 @@ fn collapse_whitespace(s: &str) -> String {
 /// content), an image's `alt` kept, entities decoded, whitespace collapsed.
 /// Only markup is dropped: a `<` that starts no known HTML element (and no
 /// element closed later on), as in `History of the <blink> tag`, is text.
-fn html_to_text(html: &str) -> String {
+/// (Also what a reply shows of its parent's stored HTML.)
+pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let b = html.as_bytes();
     // Names that have an end tag somewhere: an unknown element closed later is markup.
@@ -2240,6 +2246,7 @@ impl Mapper<'_> {
                 url,
                 d.attr(enc, "type"),
                 d.attr(enc, "length"),
+                None,
             );
         }
         self.enclosure_links(el, is_atom_ns, &mut e.enclosures);
@@ -2378,7 +2385,13 @@ impl Mapper<'_> {
             if link_rel(d, link) == "enclosure"
                 && let Some(url) = self.link_href(link)
             {
-                push_enclosure(out, url, d.attr(link, "type"), d.attr(link, "length"));
+                push_enclosure(
+                    out,
+                    url,
+                    d.attr(link, "type"),
+                    d.attr(link, "length"),
+                    d.attr(link, "title").map(str::to_string),
+                );
             }
         }
     }
@@ -2428,7 +2441,21 @@ impl Mapper<'_> {
                 let Some(url) = d.attr(mc, "url").and_then(|u| d.url(mc, u)) else {
                     continue;
                 };
-                push_enclosure(out, url, d.attr(mc, "type"), d.attr(mc, "fileSize"));
+                // An image named only by `medium` is still shown as one.
+                let image = d.attr(mc, "medium").map(str::trim) == Some("image");
+                let mime = d
+                    .attr(mc, "type")
+                    .filter(|t| !t.trim().is_empty())
+                    .or(image.then_some("image/*"));
+                let text = |m: u32| {
+                    ["description", "title", "text"]
+                        .iter()
+                        .find_map(|l| d.child(m, media, l).and_then(|t| d.text_opt(t)))
+                };
+                let alt = text(mc)
+                    .or_else(|| text(g))
+                    .and_then(|t| maybe_html(t).into_plain());
+                push_enclosure(out, url, mime, d.attr(mc, "fileSize"), alt);
             }
         }
     }
@@ -2508,6 +2535,7 @@ fn push_enclosure(
     url: String,
     mime_type: Option<&str>,
     length: Option<&str>,
+    alt: Option<String>,
 ) {
     if out.len() >= MAX_ENCLOSURES || out.iter().any(|x| x.url == url) {
         return;
@@ -2519,6 +2547,7 @@ fn push_enclosure(
             .filter(|t| !t.is_empty())
             .map(str::to_string),
         length: length.and_then(|l| l.trim().parse().ok()),
+        alt: alt.filter(|a| !a.trim().is_empty()),
     });
 }
 
@@ -2727,6 +2756,7 @@ fn parse_json(
                 u,
                 s(a, "mime_type").as_deref(),
                 size.as_deref(),
+                s(a, "title"),
             );
         }
         if let Some(thread) = it.get("_thread").and_then(|t| t.get("in_reply_to")) {
@@ -3544,7 +3574,8 @@ mod tests {
             [Enclosure {
                 url: "https://example.com/a.mp3".into(),
                 mime_type: Some("audio/mpeg".into()),
-                length: Some(1234)
+                length: Some(1234),
+                alt: None
             }]
         );
         let e = &f.entries[1];
@@ -3643,12 +3674,14 @@ mod tests {
                 Enclosure {
                     url: "https://example.com/ep1.mp3".into(),
                     mime_type: Some("audio/mpeg".into()),
-                    length: Some(999)
+                    length: Some(999),
+                    alt: None
                 },
                 Enclosure {
                     url: "https://cdn.example.com/1.jpg".into(),
                     mime_type: Some("image/jpeg".into()),
-                    length: Some(42)
+                    length: Some(42),
+                    alt: None
                 },
             ]
         );
@@ -3740,7 +3773,8 @@ mod tests {
             Enclosure {
                 url: "https://example.com/a.ogg".into(),
                 mime_type: Some("audio/ogg".into()),
-                length: Some(7)
+                length: Some(7),
+                alt: None
             }
         );
         assert_eq!(e.enclosures[1].mime_type, None);
@@ -4159,12 +4193,16 @@ mod tests {
     fn latin1_label_reads_windows_1252_and_no_control_character_is_kept() {
         // 0x80 €, 0x93/0x94 curly quotes, 0x81 and 0x9D (no character in
         // windows-1252), 0x01 and 0x1B (C0 controls).
-        let doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><channel><title>\x80 \x93q\x94 \x81\x9Dx\x01\x1B\t</title><item><guid>1</guid><title>caf\xE9</title><description>a&amp;#1;b&#x85;c&#2;\x02 &amp;#x1b; &amp;#65;</description><author>\x07Ann</author></item></channel></rss>";
+        let doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><channel><title>\x80 \x93q\x94 \x81\x9Dx\x01\x1B\t</title><item><guid>1</guid><title>caf\xE9</title><description>a&amp;#1;b&#x85;c&#2;\x02 &amp;#x1b; &amp;#65;&amp;#x81;&amp;#x93;</description><author>\x07Ann</author></item></channel></rss>";
         let f = parse(doc, None, URL).unwrap();
         assert_eq!(f.title.as_deref(), Some("€ “q” x"));
         let e = &f.entries[0];
         assert_eq!(e.title.as_deref(), Some("café"));
-        assert_eq!(e.summary_html.as_deref(), Some("ab…c  &#65;"));
+        assert_eq!(
+            e.summary_html.as_deref(),
+            Some("ab…c  &#65;&#x93;"),
+            "HTML would read &#x81; as a control, &#x93; as a quote"
+        );
         assert_eq!(e.author.as_deref(), Some("Ann"));
         // JSON escapes and raw C1 characters in UTF-8.
         let f = parse(
@@ -4342,6 +4380,17 @@ mod tests {
         );
         assert_eq!(f.entries[0].summary_html.as_deref(), Some("<b>Sunset</b>"));
         assert_eq!(f.entries[1].summary_html.as_deref(), Some("own"));
+        // The image: shown as one though it has no type, with its alt text.
+        let image = &f.entries[0].enclosures[0];
+        assert_eq!(image.mime_type.as_deref(), Some("image/*"));
+        assert_eq!(image.alt.as_deref(), Some("Sunset"));
+        let e = &ok(r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+  <entry><id>1</id><media:group><media:content url="https://p.example/2.png" type="image/png"/>
+    <media:description>A red kite</media:description></media:group>
+    <link rel="enclosure" href="https://p.example/3.jpg" type="image/jpeg" title="Gulls"/></entry></feed>"#)
+        .entries[0];
+        let alts: Vec<_> = e.enclosures.iter().map(|x| x.alt.as_deref()).collect();
+        assert_eq!(alts, [Some("Gulls"), Some("A red kite")]);
     }
 
     #[test]

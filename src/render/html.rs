@@ -214,7 +214,7 @@ fn media(enclosure: &crate::store::entries::Enclosure) -> Markup {
     html! {
         div.enclosure {
             @if mime.starts_with("image/") {
-                img src=(enclosure.url) alt="" loading="lazy";
+                img src=(enclosure.url) alt=(enclosure.alt.as_deref().unwrap_or("")) loading="lazy";
             } @else if mime.starts_with("audio/") {
                 audio controls preload="none" src=(enclosure.url) {}
             } @else if mime.starts_with("video/") {
@@ -403,6 +403,7 @@ pub fn following(page: &Page, follows: &[Follow], form: &FollowForm, now: i64) -
                             }
                         }
                         @if let Some(error) = &f.last_error { div.meta.error { "Error: " (error) } }
+                        @if let Some(note) = &f.last_note { div.meta { "Note: " (note) } }
                     }
                 }
             }
@@ -457,6 +458,21 @@ mod tests {
             url: "https://me.example/".into(),
             base: String::new(),
         }
+    }
+
+    #[test]
+    fn an_image_enclosure_carries_its_alt_text() {
+        let image = crate::store::entries::Enclosure {
+            url: "https://p.example/1.jpg".into(),
+            mime_type: Some("image/*".into()),
+            length: None,
+            alt: Some("A \"red\" kite".into()),
+        };
+        let html = media(&image).into_string();
+        assert!(
+            html.contains("<img src=\"https://p.example/1.jpg\" alt=\"A &quot;red&quot; kite\""),
+            "{html}"
+        );
     }
 
     /// Found by tests/xss.rs with the CSP off: a feed's `thr:in-reply-to`

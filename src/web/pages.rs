@@ -193,8 +193,9 @@ fn reply_parents<'a>(
                 None if entries => {
                     store::entries::by_identity_or_link(ctx.conn, target)?.map(|e| {
                         let text = e.title.clone().unwrap_or_else(|| {
+                            // Images count by their alt text.
                             e.content.as_ref().map_or_else(String::new, |c| {
-                                crate::poll::sanitize::plain_text(c.as_str(), EXCERPT_CHARS)
+                                crate::poll::parse::html_to_text(c.as_str())
                             })
                         });
                         ReplyParent {
