@@ -437,6 +437,12 @@ fn scrub_entry(e: &mut IncomingEntry) {
     for r in &mut e.in_reply_to {
         scrub_controls(r);
     }
+    for x in &mut e.enclosures {
+        scrub_controls(&mut x.url);
+        for f in [&mut x.mime_type, &mut x.alt].into_iter().flatten() {
+            scrub_controls(f);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -719,6 +725,20 @@ fn local_part(qname: &str) -> &str {
     qname.rsplit(':').next().unwrap_or(qname)
 }
 
+/// The position after the first `</name>` at or after `from`, if any.
+fn after_end_tag(text: &str, from: usize, name: &str) -> Option<usize> {
+    let end = format!("</{name}");
+    let rest = text.get(from..)?;
+    rest.match_indices(&end).find_map(|(i, _)| {
+        let after = &rest[i + end.len()..];
+        let close = after.find('>')?;
+        after[..close]
+            .trim()
+            .is_empty()
+            .then_some(from + i + end.len() + close + 1)
+    })
+}
+
 /// quick-xml's reader, set to be lenient: end tags need not match, `&` may dangle.
 fn new_reader(text: &str) -> NsReader<&[u8]> {
     let mut reader = NsReader::from_str(text);
@@ -777,6 +797,8 @@ impl Doc {
         // Character references to 0x80..0xFF in a row, held as bytes until
         // the run ends (see `push_ref_bytes`).
         let mut ref_bytes: Vec<u8> = Vec::new();
+        // The name entries were last seen under (`entry`, `item`, `rss:item`).
+        let mut entry_name: Option<Box<str>> = None;
         loop {
             let before = offset + reader.buffer_position() as usize;
             let (ns, event) = match reader.read_resolved_event() {
@@ -797,7 +819,14 @@ impl Doc {
                     doc.push_ref_bytes(&stack, skipped, &mut ref_bytes);
                     // A markup error inside an entry costs that entry's rest,
                     // never the entries after it.
-                    if let Some(resume) = doc.entry_boundary(text, before, &mut stack) {
+                    // Between entries (an entry's own start tag broken, say):
+                    // reading resumes after the next entry's end.
+                    if let Some(resume) =
+                        doc.entry_boundary(text, before, &mut stack).or_else(|| {
+                            let name = entry_name.as_deref().filter(|_| !stack.is_empty())?;
+                            after_end_tag(text, before, name)
+                        })
+                    {
                         skipped = 0;
                         offset = resume;
                         reader = doc.reader_at(text, resume, &stack);
@@ -852,6 +881,24 @@ impl Doc {
                         offset = before + 1;
                         reader = doc.reader_at(text, offset, &stack);
                         continue;
+                    }
+                    // An entry's start tag with markup in its attributes is
+                    // broken (a quote left open): that entry is skipped.
+                    let qname = e.name();
+                    let qname: &str = qname.as_ref();
+                    if (qname.ends_with("entry") || qname.ends_with("item"))
+                        && matches!(local_part(qname), "entry" | "item")
+                        && (ns.is_atom() || ns.is_rss())
+                    {
+                        entry_name = Some(qname.into());
+                        if !stack.is_empty()
+                            && e.attributes_raw().contains('<')
+                            && let Some(resume) = after_end_tag(text, before, qname)
+                        {
+                            offset = resume;
+                            reader = doc.reader_at(text, resume, &stack);
+                            continue;
+                        }
                     }
                     // A quote left open in a tag swallows markup up to the next
                     // quote: a "tag" holding its entry's end tag is such a one.
@@ -1042,16 +1089,7 @@ impl Doc {
     /// returns where reading resumes (after its end tag), if there is one.
     fn entry_boundary(&self, text: &str, from: usize, stack: &mut Vec<u32>) -> Option<usize> {
         let at = self.open_entry(stack)?;
-        let end = format!("</{}", self.els[stack[at] as usize].qname);
-        let rest = text.get(from..)?;
-        let found = rest.match_indices(&end).find_map(|(i, _)| {
-            let after = &rest[i + end.len()..];
-            let close = after.find('>')?;
-            after[..close]
-                .trim()
-                .is_empty()
-                .then_some(from + i + end.len() + close + 1)
-        })?;
+        let found = after_end_tag(text, from, &self.els[stack[at] as usize].qname)?;
         stack.truncate(at);
         (!stack.is_empty()).then_some(found)
     }
@@ -4132,6 +4170,21 @@ mod tests {
             // `<` as text.
             r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">a < b, 1 <2</div></content>"#,
         ];
+        // The broken entry's own start tag: that entry goes, the next ones stay.
+        for broken in [
+            r#"<entry xml:lang="en><id>2</id><title>broken</title></entry>"#,
+            r#"<entry xml:lang="en><id>2</id><title type="text">broken</title></entry>"#,
+        ] {
+            let f = ok(&format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id><title>first</title></entry>{broken}<entry><id>3</id><title>third</title></entry><entry><id>4</id><link href="/4"/><title>fourth</title></entry></feed>"#
+            ));
+            let titles: Vec<_> = f.entries.iter().map(|e| e.title.as_deref()).collect();
+            assert_eq!(
+                titles,
+                [Some("first"), Some("third"), Some("fourth")],
+                "{broken}"
+            );
+        }
         for broken in broken_atom {
             let f = ok(&format!(
                 r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id><title>first</title></entry><entry><id>2</id><title>broken</title>{broken}</entry><entry><id>3</id><title>third</title></entry><entry><id>4</id><title>fourth</title></entry></feed>"#
@@ -4193,7 +4246,7 @@ mod tests {
     fn latin1_label_reads_windows_1252_and_no_control_character_is_kept() {
         // 0x80 €, 0x93/0x94 curly quotes, 0x81 and 0x9D (no character in
         // windows-1252), 0x01 and 0x1B (C0 controls).
-        let doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><channel><title>\x80 \x93q\x94 \x81\x9Dx\x01\x1B\t</title><item><guid>1</guid><title>caf\xE9</title><description>a&amp;#1;b&#x85;c&#2;\x02 &amp;#x1b; &amp;#65;&amp;#x81;&amp;#x93;</description><author>\x07Ann</author></item></channel></rss>";
+        let doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><channel><title>\x80 \x93q\x94 \x81\x9Dx\x01\x1B\t</title><item><guid>1</guid><title>caf\xE9</title><description>a&amp;#1;b&#x85;c&#2;\x02 &amp;#x1b; &amp;#65;&amp;#x81;&amp;#x93;</description><author>\x07Ann</author><enclosure url=\"https://a.example/a.mp3\" type=\"audio/mpeg&#1;\"/></item></channel></rss>";
         let f = parse(doc, None, URL).unwrap();
         assert_eq!(f.title.as_deref(), Some("€ “q” x"));
         let e = &f.entries[0];
@@ -4204,6 +4257,7 @@ mod tests {
             "HTML would read &#x81; as a control, &#x93; as a quote"
         );
         assert_eq!(e.author.as_deref(), Some("Ann"));
+        assert_eq!(e.enclosures[0].mime_type.as_deref(), Some("audio/mpeg"));
         // JSON escapes and raw C1 characters in UTF-8.
         let f = parse(
             "{\"version\": \"https://jsonfeed.org/version/1.1\", \"title\": \"a\\u0000b\\u0093\\u008d\", \"items\": [{\"id\": \"1\", \"title\": \"t\\u0007\u{9d}\", \"content_text\": \"x\\u001b\"}]}".as_bytes(),
