@@ -261,20 +261,32 @@ pub fn parse(
     Ok(feed)
 }
 
-/// An entry, and whether its identity is its link (the feed gave no id).
+/// An entry, and whether the feed gave it an id (else its identity is its
+/// link or a content hash).
 type Built = (IncomingEntry, bool);
 
 /// Merges entries that share an id: the newest version wins (the later
 /// `updated`; without two such dates, the later in the document), in the place
-/// of the first. Entries without an id that share a link (a feed whose items
-/// all point to its home page) are told apart by their content hash instead of
-/// being merged. Control characters are scrubbed from every field.
+/// of the first. Entries without an id are never merged: those that share a
+/// link (a feed whose items all point to its home page) are told apart by
+/// their content hash, and identical ones by a count after it. Control
+/// characters are scrubbed from every field.
 fn settle(built: impl IntoIterator<Item = Built>) -> Vec<IncomingEntry> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut out: Vec<IncomingEntry> = Vec::new();
-    for (mut e, from_link) in built {
-        if from_link && seen.contains_key(&e.identity) {
-            e.identity = content_hash(&e);
+    for (mut e, has_id) in built {
+        if !has_id && seen.contains_key(&e.identity) {
+            let hash = if e.identity.starts_with("sha256:") {
+                e.identity.clone()
+            } else {
+                content_hash(&e)
+            };
+            e.identity = hash.clone();
+            let mut n = 1;
+            while seen.contains_key(&e.identity) {
+                n += 1;
+                e.identity = format!("{hash}-{n}");
+            }
         }
         scrub_entry(&mut e);
         match seen.get(&e.identity) {
@@ -1920,13 +1932,13 @@ impl Draft {
         if e.author.is_none() {
             e.author = feed_author.map(str::to_string);
         }
-        let from_link = self.id.is_none() && e.link.is_some();
+        let has_id = self.id.is_some();
         e.identity = match (self.id, &e.link) {
             (Some(id), _) => id,
             (None, Some(link)) => link.clone(),
             (None, None) => content_hash(e),
         };
-        Some((self.entry, from_link))
+        Some((self.entry, has_id))
     }
 }
 
@@ -4346,6 +4358,15 @@ mod tests {
         );
         assert_eq!(f.entries.len(), 1);
         assert_eq!(f.entries[0].title.as_deref(), Some("last"));
+        // Without ids nothing is merged: identical entries are told apart by a count.
+        let f = ok(r#"<feed xmlns="http://www.w3.org/2005/Atom">
+  <entry><title>Same</title><image><title>Other</title></image></entry>
+  <entry><image><title>Other</title></image><title>Same</title></entry>
+</feed>"#);
+        let ids: Vec<_> = f.entries.iter().map(|e| e.identity.clone()).collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[1], format!("{}-2", ids[0]));
+        assert!(f.entries.iter().all(|e| e.title.as_deref() == Some("Same")));
     }
 
     #[test]
