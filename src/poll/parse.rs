@@ -941,7 +941,7 @@ impl Doc {
                     let mut attrs = Vec::new();
                     let mut base = parent_base;
                     for a in e
-                        .attributes()
+                        .html_attributes()
                         .with_checks(false)
                         .take(MAX_ATTRIBUTES)
                         .flatten()
@@ -4215,6 +4215,14 @@ mod tests {
             f.entries[0].content_html.as_deref(),
             Some("<p>one<br />two</p>a &lt; b"),
             "what a void element held comes after it"
+        );
+        let f = ok(
+            r#"<rss><channel><item><description><p>HTML-style <img src=x.png alt=hi><input disabled></p></description></item></channel></rss>"#,
+        );
+        assert_eq!(
+            f.entries[0].summary_html.as_deref(),
+            Some(r#"<p>HTML-style <img src="x.png" alt="hi" /><input disabled="" /></p>"#),
+            "unquoted and bare attributes are kept"
         );
         for broken in [
             r#"<description><p>unclosed <b>bold</description>"#,
