@@ -353,24 +353,29 @@ fn scrub_controls(s: &mut String) {
 
 /// Whether UTF-8 text holds a C0 control (not TAB, LF, CR), DEL or a C1
 /// control (0xC2 0x80..0x9F). Every field of every entry goes through it, so
-/// it looks at 32 bytes at a time without branching, which the compiler
-/// turns into vector instructions.
+/// it tests 32 bytes at a time without branching (which the compiler turns
+/// into vector instructions) and looks closer only at a block that may hold
+/// one (a 0xC2 lead byte is also the start of `é`'s neighbours, `©`, `«`).
 fn has_controls(b: &[u8]) -> bool {
     const N: usize = 32;
-    let c0 = |x: u8| ((x < 0x20) & (x != b'\t') & (x != b'\n') & (x != b'\r')) | (x == 0x7f);
-    let c1 = |x: u8, y: u8| (x == 0xc2) & (0x80..0xa0).contains(&y);
-    let mut i = 0;
-    while let Some(Ok(w)) = b.get(i..i + N + 1).map(<&[u8; N + 1]>::try_from) {
-        let mut found = false;
-        for j in 0..N {
-            found |= c0(w[j]) | c1(w[j], w[j + 1]);
-        }
-        if found {
+    let c0 = |x: u8| (x < 0x20 && !matches!(x, b'\t' | b'\n' | b'\r')) || x == 0x7f;
+    let exact = |j: usize| {
+        c0(b[j]) || (b[j] == 0xc2 && b.get(j + 1).is_some_and(|y| (0x80..0xa0).contains(y)))
+    };
+    let mut at = 0;
+    for block in b.chunks_exact(N) {
+        let maybe = block.iter().fold(false, |found, &x| {
+            found
+                | ((x < 0x20) & (x != b'\t') & (x != b'\n') & (x != b'\r'))
+                | (x == 0x7f)
+                | (x == 0xc2)
+        });
+        if maybe && (at..at + N).any(exact) {
             return true;
         }
-        i += N;
+        at += N;
     }
-    (i..b.len()).any(|j| c0(b[j]) || b.get(j + 1).is_some_and(|&y| c1(b[j], y)))
+    (at..b.len()).any(exact)
 }
 
 /// Whether HTML holds a numeric reference to a C0 control (`&#1;`), which
@@ -2502,8 +2507,10 @@ impl Mapper<'_> {
                         .iter()
                         .find_map(|l| d.child(m, media, l).and_then(|t| d.text_opt(t)))
                 };
-                let alt = text(mc)
-                    .or_else(|| text(g))
+                // Alt text is for images only (video feeds' long descriptions are not).
+                let alt = mime
+                    .filter(|m| m.trim().starts_with("image/"))
+                    .and_then(|_| text(mc).or_else(|| text(g)))
                     .and_then(|t| maybe_html(t).into_plain());
                 push_enclosure(out, url, mime, d.attr(mc, "fileSize"), alt);
             }
