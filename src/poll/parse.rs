@@ -74,10 +74,12 @@
 //! when the bytes are valid UTF-8 and not plain ASCII (servers that add
 //! `charset=ISO-8859-1` to everything); and when UTF-8 was chosen but the bytes
 //! are not valid UTF-8, each bad byte becomes U+FFFD where it stands (the rest
-//! is never re-read in another charset). Only bytes that hold no UTF-8
-//! sequence at all are read otherwise: as the XML declaration's charset when
-//! HTTP said UTF-8 and the declaration names another, and as windows-1252
-//! when nothing named a charset. A declared UTF-16/32 without the byte
+//! is never re-read in another charset), and so when a legacy charset was
+//! declared but the bytes are mostly UTF-8 (more good multi-byte characters
+//! than bad sequences). Bytes that are not mostly UTF-8 are read otherwise:
+//! as the XML declaration's charset when HTTP said UTF-8 and the declaration
+//! names another, and as windows-1252 when nothing named a charset. A
+//! declared UTF-16/32 without the byte
 //! pattern is ignored. Labels are resolved the WHATWG way (encoding_rs), so
 //! ISO-8859-1 and US-ASCII decode as windows-1252 (curly quotes in
 //! `0x80..0x9F` come out right). RFC 3023's "text/xml without a charset means
@@ -535,17 +537,18 @@ fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'s
         None if valid_utf8 => utf8,
         Some(c) if c == utf8 && valid_utf8 => utf8,
         // UTF-8 with a bad byte or two: each is replaced where it stands (the
-        // rest is never re-read in another charset). Only a document with no
-        // UTF-8 sequence at all is taken for the legacy text it then is.
-        None if has_utf8_sequence(bytes) => utf8,
+        // rest is never re-read in another charset). Only a document that is
+        // not mostly UTF-8 is taken for the legacy text it then is.
+        None if mostly_utf8(bytes) => utf8,
         None => Charset::Std(encoding_rs::WINDOWS_1252),
         // Declared UTF-8 means UTF-8, bad bytes and all (but an HTTP charset
         // of UTF-8 loses to a declaration of another, when no UTF-8 is there).
         Some(c) if c == utf8 => match decl {
-            Some(d) if d != utf8 && !has_utf8_sequence(bytes) => d,
+            Some(d) if d != utf8 && !mostly_utf8(bytes) => d,
             _ => utf8,
         },
-        Some(_) if valid_utf8 && !bytes.is_ascii() => utf8,
+        // A legacy label on what is (mostly) UTF-8: a server's default.
+        Some(_) if (valid_utf8 || mostly_utf8(bytes)) && !bytes.is_ascii() => utf8,
         Some(other) => other,
     };
     if chosen == utf8 && valid_utf8 {
@@ -558,9 +561,16 @@ fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'s
     (decode_with(chosen, bytes), chosen.name())
 }
 
-/// Whether the bytes hold at least one well-formed multi-byte UTF-8 sequence.
-fn has_utf8_sequence(bytes: &[u8]) -> bool {
-    bytes.utf8_chunks().any(|chunk| !chunk.valid().is_ascii())
+/// Whether bytes that are not valid UTF-8 are still mostly UTF-8: more
+/// well-formed multi-byte characters than broken sequences (a UTF-8 document
+/// with a bad byte or two, not Latin-1 text with an accidental sequence).
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut good, mut bad) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        good += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        bad += usize::from(!chunk.invalid().is_empty());
+    }
+    good > bad
 }
 
 fn decode_with(cs: Charset, bytes: &[u8]) -> Cow<'_, str> {
@@ -4258,6 +4268,19 @@ mod tests {
         for ct in [None, Some("application/rss+xml; charset=utf-8")] {
             let f = parse(&doc, ct, URL).unwrap();
             assert_eq!(f.title.as_deref(), Some("café \u{FFFD} naïve"), "{ct:?}");
+        }
+        // Mislabelled ISO-8859-1 by HTTP or by the declaration: still UTF-8.
+        for (decl, ct) in [
+            ("", Some("text/xml; charset=ISO-8859-1")),
+            ("<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>", None),
+        ] {
+            let bytes = [decl.as_bytes(), &doc].concat();
+            let f = parse(&bytes, ct, URL).unwrap();
+            assert_eq!(
+                f.title.as_deref(),
+                Some("café \u{FFFD} naïve"),
+                "{ct:?} {decl}"
+            );
         }
         // Declared UTF-8, all ASCII but one byte: still UTF-8.
         let f = parse(
