@@ -45,6 +45,17 @@
 //! (feed-rs does not expose extension elements it does not know, which is one
 //! more reason the mapping is done here.)
 //!
+//! ## Broken markup
+//!
+//! What a lenient reader keeps, an error costs at most the entry it is in:
+//! an end tag closes the nearest open element of its name (a stray one is
+//! ignored, and so is a `</entry>` inside an entry's field whose own end tag
+//! comes first); quick-xml's namespace scopes are kept to the elements still
+//! open, so an unclosed `<br>` cannot carry its `xmlns` past its entry; `<`
+//! that starts no name is text; and a syntax error (a quote, CDATA section,
+//! comment or PI never closed) inside or between entries resumes after the
+//! next `</entry>` or `</item>` with a fresh reader given the open scopes.
+//!
 //! ## XML attacks
 //!
 //! quick-xml does not process DTDs: a `<!DOCTYPE>` internal subset is skipped,
