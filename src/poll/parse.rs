@@ -798,6 +798,9 @@ struct Doc {
     error: Option<String>,
     /// The root element's namespace URI.
     root_ns_uri: Option<String>,
+    /// Each `xmlns:prefix` declaration's first URI (a few dozen at most), to
+    /// declare again in content that uses the prefix (`xlink:href` in MathML).
+    prefixes: Vec<(Box<str>, Box<str>)>,
 }
 
 impl Doc {
@@ -810,6 +813,7 @@ impl Doc {
             root: None,
             error: None,
             root_ns_uri: None,
+            prefixes: Vec::new(),
         };
         let ns_of = |uri: &str| {
             if Some(uri) == alias {
@@ -985,6 +989,12 @@ impl Doc {
                             }
                         };
                         let value = unescape(&a.value);
+                        if let Some(prefix) = qname.strip_prefix("xmlns:")
+                            && doc.prefixes.len() < MAX_ATTRIBUTES
+                            && !doc.prefixes.iter().any(|(p, _)| **p == *prefix)
+                        {
+                            doc.prefixes.push((prefix.into(), value.as_str().into()));
+                        }
                         if qname == "xml:base" {
                             let parent =
                                 (parent_base != NO_BASE).then(|| &doc.bases[parent_base as usize]);
@@ -1259,17 +1269,20 @@ impl Doc {
     /// The element's content serialized as (X)HTML markup.
     fn inner_xml(&self, i: u32) -> String {
         let mut out = String::new();
+        let mut declared = Vec::new();
         for n in &self.el(i).children {
-            self.serialize(n, &mut out);
+            self.serialize(n, &mut out, &mut declared);
         }
         out
     }
 
-    fn serialize(&self, n: &Node, out: &mut String) {
+    /// `declared`: the prefixes declared by the elements written around this one.
+    fn serialize<'a>(&'a self, n: &'a Node, out: &mut String, declared: &mut Vec<&'a str>) {
         match n {
             Node::Text(t) => escape_into(t, false, out),
             Node::El(c) => {
                 let e = self.el(*c);
+                let scope = declared.len();
                 // XHTML elements become plain HTML names; others keep their prefix.
                 let name = if e.ns == Ns::Xhtml {
                     e.local()
@@ -1283,24 +1296,48 @@ impl Doc {
                     if is_decl && Ns::from_uri(&a.value) == Ns::Xhtml {
                         continue;
                     }
+                    if let Some(prefix) = a.qname.strip_prefix("xmlns:") {
+                        declared.push(prefix);
+                    }
                     out.push(' ');
                     out.push_str(&a.qname);
                     out.push_str("=\"");
                     escape_into(&a.value, true, out);
                     out.push('"');
                 }
+                // Prefixes declared outside the content (on the feed, say)
+                // are declared here, where the content first uses them.
+                let used = std::iter::once(name)
+                    .chain(e.attrs.iter().map(|a| &*a.qname))
+                    .filter_map(|q| q.split_once(':').map(|(p, _)| p))
+                    .filter(|p| !matches!(*p, "xml" | "xmlns"));
+                for prefix in used {
+                    if declared.contains(&prefix) {
+                        continue;
+                    }
+                    if let Some((p, uri)) = self.prefixes.iter().find(|(p, _)| **p == *prefix) {
+                        out.push_str(" xmlns:");
+                        out.push_str(p);
+                        out.push_str("=\"");
+                        escape_into(uri, true, out);
+                        out.push('"');
+                        declared.push(p);
+                    }
+                }
                 if is_void_element(e.local()) {
                     // A `<br>` left open holds what followed it: that comes after it.
                     out.push_str(" />");
+                    declared.truncate(scope);
                     for child in &e.children {
-                        self.serialize(child, out);
+                        self.serialize(child, out, declared);
                     }
                     return;
                 }
                 out.push('>');
                 for child in &e.children {
-                    self.serialize(child, out);
+                    self.serialize(child, out, declared);
                 }
+                declared.truncate(scope);
                 out.push_str("</");
                 out.push_str(name);
                 out.push('>');
@@ -4605,6 +4642,22 @@ mod tests {
                 "urn:uuid:3",
                 "4"
             ]
+        );
+    }
+
+    #[test]
+    fn prefixes_declared_outside_xhtml_content_are_declared_in_it() {
+        let f = ok(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:xlink="http://www.w3.org/1999/xlink">
+  <entry><id>1</id><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><math xmlns="http://www.w3.org/1998/Math/MathML"><mrow xlink:href="http://a.example/"><mi>a</mi><mrow xlink:type="simple"/></mrow></math></div></content></entry>
+</feed>"#,
+        );
+        assert_eq!(
+            f.entries[0].content_html.as_deref(),
+            Some(
+                r#"<math xmlns="http://www.w3.org/1998/Math/MathML"><mrow xlink:href="http://a.example/" xmlns:xlink="http://www.w3.org/1999/xlink"><mi>a</mi><mrow xlink:type="simple"></mrow></mrow></math>"#
+            ),
+            "declared once, where first used"
         );
     }
 
