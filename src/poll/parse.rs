@@ -544,22 +544,23 @@ fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'s
     let decl = decl.filter(|c| !c.is_wide());
     let utf8 = Charset::Std(encoding_rs::UTF_8);
     let valid_utf8 = std::str::from_utf8(bytes).is_ok();
+    let mostly_utf8 = !valid_utf8 && mostly_utf8(bytes);
     let chosen = match http.or(decl) {
         None if valid_utf8 => utf8,
         Some(c) if c == utf8 && valid_utf8 => utf8,
         // UTF-8 with a bad byte or two: each is replaced where it stands (the
         // rest is never re-read in another charset). Only a document that is
         // not mostly UTF-8 is taken for the legacy text it then is.
-        None if mostly_utf8(bytes) => utf8,
+        None if mostly_utf8 => utf8,
         None => Charset::Std(encoding_rs::WINDOWS_1252),
         // Declared UTF-8 means UTF-8, bad bytes and all (but an HTTP charset
         // of UTF-8 loses to a declaration of another, when no UTF-8 is there).
         Some(c) if c == utf8 => match decl {
-            Some(d) if d != utf8 && !mostly_utf8(bytes) => d,
+            Some(d) if d != utf8 && !mostly_utf8 => d,
             _ => utf8,
         },
         // A legacy label on what is (mostly) UTF-8: a server's default.
-        Some(_) if (valid_utf8 || mostly_utf8(bytes)) && !bytes.is_ascii() => utf8,
+        Some(_) if (valid_utf8 || mostly_utf8) && !bytes.is_ascii() => utf8,
         Some(other) => other,
     };
     if chosen == utf8 && valid_utf8 {
@@ -1307,9 +1308,12 @@ impl Doc {
                 }
                 // Prefixes declared outside the content (on the feed, say)
                 // are declared here, where the content first uses them.
-                let used = std::iter::once(name)
-                    .chain(e.attrs.iter().map(|a| &*a.qname))
-                    .filter_map(|q| q.split_once(':').map(|(p, _)| p))
+                // (Only names in namespaces this module does not know: the
+                // cheap test, as every element of every XHTML content is here.)
+                let used = std::iter::once((e.ns, name))
+                    .chain(e.attrs.iter().map(|a| (a.ns, &*a.qname)))
+                    .filter(|(ns, _)| *ns == Ns::Other)
+                    .filter_map(|(_, q)| q.split_once(':').map(|(p, _)| p))
                     .filter(|p| !matches!(*p, "xml" | "xmlns"));
                 for prefix in used {
                     if declared.contains(&prefix) {
