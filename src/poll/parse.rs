@@ -579,7 +579,8 @@ fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'s
 fn mostly_utf8(bytes: &[u8]) -> bool {
     let (mut good, mut bad) = (0usize, 0usize);
     for chunk in bytes.utf8_chunks() {
-        good += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        // A multi-byte character has one lead byte (0xC0 and up).
+        good += chunk.valid().bytes().filter(|&b| b >= 0xc0).count();
         bad += usize::from(!chunk.invalid().is_empty());
     }
     good > bad
