@@ -1567,6 +1567,6 @@ fn feedparser_cases() {
 }
 
 /// Floors measured on the development corpus (see the test output for the current numbers).
-/// Measured: 345 in scope, 343 pass (99.4%).
+/// Measured: 345 in scope, 344 pass (99.7%).
 const FEEDPARSER_MIN_IN_SCOPE: usize = 340;
 const FEEDPARSER_MIN_PASS_RATE: f64 = 0.95;

@@ -46,6 +46,18 @@
 //! (feed-rs does not expose extension elements it does not know, which is one
 //! more reason the mapping is done here.)
 //!
+//! ## Broken markup
+//!
+//! What a lenient reader keeps, an error costs at most the entry it is in:
+//! an end tag closes the nearest open element of its name (a stray one is
+//! ignored, and so is a `</entry>` inside an entry's field whose own end tag
+//! comes first, looked for in the next 64 KiB); quick-xml's namespace scopes are kept to the elements still
+//! open, so an unclosed `<br>` cannot carry its `xmlns` past its entry; `<`
+//! that starts no name is text; and a syntax error (a quote, CDATA section,
+//! comment or PI never closed) inside or between entries resumes after the
+//! next `</entry>` or `</item>` with a fresh reader given the open scopes
+//! (what the broken markup swallowed is read again: `poll::stream::Replay`).
+//!
 //! ## XML attacks
 //!
 //! quick-xml does not process DTDs: a `<!DOCTYPE>` internal subset is skipped,
@@ -100,10 +112,12 @@
 //! when the bytes are valid UTF-8 and not plain ASCII (servers that add
 //! `charset=ISO-8859-1` to everything); and when UTF-8 was chosen but the bytes
 //! are not valid UTF-8, each bad byte becomes U+FFFD where it stands (the rest
-//! is never re-read in another charset). Only bytes that hold no UTF-8
-//! sequence at all are read otherwise: as the XML declaration's charset when
-//! HTTP said UTF-8 and the declaration names another, and as windows-1252
-//! when nothing named a charset. A declared UTF-16/32 without the byte
+//! is never re-read in another charset), and so when a legacy charset was
+//! declared but the bytes are mostly UTF-8 (more good multi-byte characters
+//! than bad sequences). Bytes that are not mostly UTF-8 are read otherwise:
+//! as the XML declaration's charset when HTTP said UTF-8 and the declaration
+//! names another, and as windows-1252 when nothing named a charset. A
+//! declared UTF-16/32 without the byte
 //! pattern is ignored. Labels are resolved the WHATWG way (encoding_rs), so
 //! ISO-8859-1 and US-ASCII decode as windows-1252 (curly quotes in
 //! `0x80..0x9F` come out right). RFC 3023's "text/xml without a charset means
@@ -706,21 +720,26 @@ fn choose_charset(head: &[u8], content_type: Option<&str>, scan: &Utf8Scan) -> (
     let http = http.filter(|c| !c.is_wide());
     let decl = decl.filter(|c| !c.is_wide());
     let utf8 = Charset::Std(encoding_rs::UTF_8);
+    // Not valid UTF-8, but more good multi-byte characters than bad
+    // sequences: a UTF-8 document with a bad byte or two, not Latin-1 text
+    // with an accidental sequence.
+    let mostly_utf8 = !valid_utf8 && scan.multibyte > scan.broken;
     let chosen = match http.or(decl) {
         None if valid_utf8 => utf8,
         Some(c) if c == utf8 && valid_utf8 => utf8,
         // UTF-8 with a bad byte or two: each is replaced where it stands (the
-        // rest is never re-read in another charset). Only a document with no
-        // UTF-8 sequence at all is taken for the legacy text it then is.
-        None if scan.multibyte > 0 => utf8,
+        // rest is never re-read in another charset). Only a document that is
+        // not mostly UTF-8 is taken for the legacy text it then is.
+        None if mostly_utf8 => utf8,
         None => Charset::Std(encoding_rs::WINDOWS_1252),
         // Declared UTF-8 means UTF-8, bad bytes and all (but an HTTP charset
         // of UTF-8 loses to a declaration of another, when no UTF-8 is there).
         Some(c) if c == utf8 => match decl {
-            Some(d) if d != utf8 && scan.multibyte == 0 => d,
+            Some(d) if d != utf8 && !mostly_utf8 => d,
             _ => utf8,
         },
-        Some(_) if valid_utf8 && !ascii => utf8,
+        // A legacy label on what is (mostly) UTF-8: a server's default.
+        Some(_) if (valid_utf8 || mostly_utf8) && !ascii => utf8,
         Some(other) => other,
     };
     (chosen, 0)
@@ -768,7 +787,8 @@ fn scan_utf8(src: &mut impl Read) -> io::Result<Utf8Scan> {
         // An incomplete sequence at the end of the chunk is carried over.
         let (mut at, mut keep) = (0, 0);
         for chunk in buf[..len].utf8_chunks() {
-            scan.multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+            // A multi-byte character has one lead byte (0xC0 and up).
+            scan.multibyte += chunk.valid().bytes().filter(|&b| b >= 0xc0).count();
             let bad = chunk.invalid();
             at += chunk.valid().len() + bad.len();
             if bad.is_empty() {
@@ -1036,6 +1056,9 @@ struct Doc {
     kept: Vec<(u32, i64, usize)>,
     /// How many entries were mapped in all, once some were let go.
     capped_from: Option<usize>,
+    /// Each `xmlns:prefix` declaration's first URI (a few dozen at most), to
+    /// declare again in content that uses the prefix (`xlink:href` in MathML).
+    prefixes: Vec<(Box<str>, Box<str>)>,
 }
 
 /// The entry being read, in [`Doc::build`].
@@ -1089,6 +1112,7 @@ impl Doc {
             notes: Vec::new(),
             kept: Vec::new(),
             capped_from: None,
+            prefixes: Vec::new(),
         };
         let mut alias: Option<String> = None;
         let ns_of = |uri: &str, alias: &Option<String>| {
@@ -1338,6 +1362,12 @@ impl Doc {
                             }
                         };
                         let value = unescape(&a.value);
+                        if let Some(prefix) = key.strip_prefix("xmlns:")
+                            && doc.prefixes.len() < MAX_ATTRIBUTES
+                            && !doc.prefixes.iter().any(|(p, _)| **p == *prefix)
+                        {
+                            doc.prefixes.push((prefix.into(), value.as_str().into()));
+                        }
                         if key == "xml:base" {
                             let parent =
                                 (parent_base != NO_BASE).then(|| &doc.bases[parent_base as usize]);
@@ -1768,17 +1798,20 @@ impl Doc {
     /// The element's content serialized as (X)HTML markup.
     fn inner_xml(&self, i: u32) -> String {
         let mut out = String::new();
+        let mut declared = Vec::new();
         for n in &self.el(i).children {
-            self.serialize(n, &mut out);
+            self.serialize(n, &mut out, &mut declared);
         }
         out
     }
 
-    fn serialize(&self, n: &Node, out: &mut String) {
+    /// `declared`: the prefixes declared by the elements written around this one.
+    fn serialize<'a>(&'a self, n: &'a Node, out: &mut String, declared: &mut Vec<&'a str>) {
         match n {
             Node::Text(t) => escape_into(t, false, out),
             Node::El(c) => {
                 let e = self.el(*c);
+                let scope = declared.len();
                 // XHTML elements become plain HTML names; others keep their prefix.
                 let name = if e.ns == Ns::Xhtml {
                     e.local()
@@ -1792,24 +1825,51 @@ impl Doc {
                     if is_decl && Ns::from_uri(&a.value) == Ns::Xhtml {
                         continue;
                     }
+                    if let Some(prefix) = a.qname.strip_prefix("xmlns:") {
+                        declared.push(prefix);
+                    }
                     out.push(' ');
                     out.push_str(&a.qname);
                     out.push_str("=\"");
                     escape_into(&a.value, true, out);
                     out.push('"');
                 }
+                // Prefixes declared outside the content (on the feed, say)
+                // are declared here, where the content first uses them.
+                // (Only names in namespaces this module does not know: the
+                // cheap test, as every element of every XHTML content is here.)
+                let used = std::iter::once((e.ns, name))
+                    .chain(e.attrs.iter().map(|a| (a.ns, &*a.qname)))
+                    .filter(|(ns, _)| *ns == Ns::Other)
+                    .filter_map(|(_, q)| q.split_once(':').map(|(p, _)| p))
+                    .filter(|p| !matches!(*p, "xml" | "xmlns"));
+                for prefix in used {
+                    if declared.contains(&prefix) {
+                        continue;
+                    }
+                    if let Some((p, uri)) = self.prefixes.iter().find(|(p, _)| **p == *prefix) {
+                        out.push_str(" xmlns:");
+                        out.push_str(p);
+                        out.push_str("=\"");
+                        escape_into(uri, true, out);
+                        out.push('"');
+                        declared.push(p);
+                    }
+                }
                 if is_void_element(e.local()) {
                     // A `<br>` left open holds what followed it: that comes after it.
                     out.push_str(" />");
+                    declared.truncate(scope);
                     for child in &e.children {
-                        self.serialize(child, out);
+                        self.serialize(child, out, declared);
                     }
                     return;
                 }
                 out.push('>');
                 for child in &e.children {
-                    self.serialize(child, out);
+                    self.serialize(child, out, declared);
                 }
+                declared.truncate(scope);
                 out.push_str("</");
                 out.push_str(name);
                 out.push('>');
@@ -4825,6 +4885,19 @@ mod tests {
             let f = parse(&doc, ct, URL).unwrap();
             assert_eq!(f.title.as_deref(), Some("café \u{FFFD} naïve"), "{ct:?}");
         }
+        // Mislabelled ISO-8859-1 by HTTP or by the declaration: still UTF-8.
+        for (decl, ct) in [
+            ("", Some("text/xml; charset=ISO-8859-1")),
+            ("<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>", None),
+        ] {
+            let bytes = [decl.as_bytes(), &doc].concat();
+            let f = parse(&bytes, ct, URL).unwrap();
+            assert_eq!(
+                f.title.as_deref(),
+                Some("café \u{FFFD} naïve"),
+                "{ct:?} {decl}"
+            );
+        }
         // Declared UTF-8, all ASCII but one byte: still UTF-8.
         let f = parse(
             b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><channel><title>a \x92 b</title></channel></rss>",
@@ -5138,6 +5211,22 @@ mod tests {
                 "urn:uuid:3",
                 "4"
             ]
+        );
+    }
+
+    #[test]
+    fn prefixes_declared_outside_xhtml_content_are_declared_in_it() {
+        let f = ok(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:xlink="http://www.w3.org/1999/xlink">
+  <entry><id>1</id><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><math xmlns="http://www.w3.org/1998/Math/MathML"><mrow xlink:href="http://a.example/"><mi>a</mi><mrow xlink:type="simple"/></mrow></math></div></content></entry>
+</feed>"#,
+        );
+        assert_eq!(
+            f.entries[0].content_html.as_deref(),
+            Some(
+                r#"<math xmlns="http://www.w3.org/1998/Math/MathML"><mrow xlink:href="http://a.example/" xmlns:xlink="http://www.w3.org/1999/xlink"><mi>a</mi><mrow xlink:type="simple"></mrow></mrow></math>"#
+            ),
+            "declared once, where first used"
         );
     }
 
