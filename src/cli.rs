@@ -467,6 +467,9 @@ fn follow(home: &Path, url: &str, name: Option<&str>) -> Result<()> {
         followed.entries,
         followed.url
     );
+    if let Some(note) = &followed.note {
+        println!("\tnote: {note}");
+    }
     Ok(())
 }
 

@@ -17,6 +17,8 @@ pub struct Followed {
     pub url: String,
     pub title: Option<String>,
     pub entries: usize,
+    /// What the first fetch left out (`IncomingFeed::notes` joined), if anything.
+    pub note: Option<String>,
 }
 
 /// Why an address with a user name or password is not followed, and what
@@ -164,12 +166,13 @@ pub fn follow(
         bail!("the nickname {nick} is taken: choose another with --name");
     }
     let prepared = ingest::prepare(std::mem::take(&mut feed.entries), &mut feed.notes);
+    let note = (!feed.notes.is_empty()).then(|| feed.notes.join("; "));
     let next_check =
         schedule::after_success(now, &cache, feed.ttl_minutes, feed.update_period_minutes);
     let title = feed
         .title
         .as_deref()
-        .map(|t| crate::poll::sanitize::plain_text(t, ingest::MAX_FEED_TITLE_CHARS));
+        .map(|t| crate::poll::sanitize::one_line(t, ingest::MAX_FEED_TITLE_CHARS));
     store::write_entries(conn, |tx| {
         let id = store::follows::insert(
             tx,
@@ -184,6 +187,7 @@ pub fn follow(
                 etag: etag.as_deref(),
                 last_modified: last_modified.as_deref(),
                 next_check,
+                note: note.as_deref(),
             },
             now,
         )?;
@@ -193,6 +197,7 @@ pub fn follow(
         url: stored_url,
         title,
         entries: prepared.len(),
+        note,
     })
 }
 

@@ -1007,6 +1007,8 @@ impl Eval<'_> {
                     format: parse::FeedFormat::Rss,
                     encoding: "UTF-8",
                     notes: Vec::new(),
+                    capped_from: None,
+                    skipped_without_id: 0,
                 };
                 &empty_feed
             }
@@ -1565,6 +1567,6 @@ fn feedparser_cases() {
 }
 
 /// Floors measured on the development corpus (see the test output for the current numbers).
-/// Measured: 345 in scope, 335 pass (97.1%).
+/// Measured: 345 in scope, 344 pass (99.7%).
 const FEEDPARSER_MIN_IN_SCOPE: usize = 340;
 const FEEDPARSER_MIN_PASS_RATE: f64 = 0.95;

@@ -636,7 +636,7 @@ fn following_a_web_page_finds_its_feed_or_says_there_is_none() {
         "application/rss+xml",
     );
     let page = b"<!DOCTYPE html><html><head><title>Home</title>\
-        <link rel=\"alternate\" type=\"application/rss+xml\" href=\"feeds/main.rss\">\
+        <link rel=\"alternate\" type=\"application/rss+xml\" href=\"/feeds/main.rss\">\
         <link rel=\"alternate\" type=\"application/atom+xml\" href=\"/feeds/main.atom\">\
         </head><body>hello</body></html>";
     server.feed("/blog/", page, "text/html; charset=utf-8");
@@ -649,8 +649,8 @@ fn following_a_web_page_finds_its_feed_or_says_there_is_none() {
     let home = node(&dir, "Owner", "https://owner.example/");
     let out = cli(&home, &["follow", &server.url("/blog/")]);
     assert!(
-        out.contains("Following Discovered") && out.contains(&server.url("/feeds/main.atom")),
-        "Atom preferred: {out}"
+        out.contains("Following RSS twin") && out.contains(&server.url("/feeds/main.rss")),
+        "the first feed the page lists, whatever its format: {out}"
     );
     let err = cli_fails(&home, &["follow", &server.url("/plain/")]);
     assert!(err.contains("no feed found"), "{err}");
@@ -946,4 +946,135 @@ fn entry_urls_over_2_kib_are_not_stored_as_links() {
     assert_eq!(link.as_deref(), Some(short));
     assert_eq!(reply, Some(format!("{short}/reply")));
     assert!(enclosures.contains("short.mp3"), "{enclosures}");
+}
+
+/// Threading by id: a reply whose `thr:in-reply-to` names its parent by id
+/// (`ref`, a `tag:` URI) and by an `href` elsewhere still threads under it;
+/// the owner's replies to their own posts show under those posts; and "in
+/// reply to" says whom and what a reply answers, not a bare address.
+#[test]
+fn replies_thread_by_id_and_say_whom_and_what_they_answer() {
+    let dir = TempDir::new("roost-fed");
+    let port = free_port();
+    let home = node(&dir, "Owner", &format!("http://127.0.0.1:{port}/"));
+    let parent = cli(&home, &["post", "The parent post about threading"])
+        .trim()
+        .to_string();
+    cli(&home, &["post", "--reply-to", &parent, "An own follow-up"]);
+    let uid = export(&home)["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["text"] == "The parent post about threading")
+        .expect("the parent post in the export")["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let server = FeedServer::start();
+    let feed = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:thr="http://purl.org/syndication/thread/1.0">
+<title>Friend</title><id>tag:friend.example,2026:feed</id><updated>2026-11-20T12:00:00Z</updated>
+<entry><id>tag:friend.example,2026:a</id><title>Friend starts a thread</title><author><name>Fran</name></author>
+  <updated>2026-11-20T10:00:00Z</updated><link href="https://friend.example/a"/><content type="html">first words</content></entry>
+<entry><id>tag:friend.example,2026:b</id><author><name>Fran</name></author><updated>2026-11-20T11:00:00Z</updated>
+  <thr:in-reply-to ref="tag:friend.example,2026:a" href="https://mirror.example/a"/>
+  <content type="html">Fran follows up</content></entry>
+<entry><id>tag:friend.example,2026:c</id><author><name>Fran</name></author><updated>2026-11-20T12:00:00Z</updated>
+  <thr:in-reply-to ref="{uid}" href="https://mirror.example/owner/1"/>
+  <content type="html">Fran answers the owner by id</content></entry>
+</feed>"#
+    );
+    server.feed("/friend.atom", feed.as_bytes(), "application/atom+xml");
+    cli(&home, &["follow", &server.url("/friend.atom")]);
+    cli(&home, &["config", "public_timeline", "true"]);
+    let (_running, addr) = serve(&home, port);
+
+    let page = common::http::get(addr, "/posts/1", &[]).text();
+    let replies = &page[page.find("Replies").expect("a replies section")..];
+    assert!(
+        replies.contains("Fran answers the owner by id"),
+        "threaded by its ref, though its href is elsewhere: {replies}"
+    );
+    assert!(
+        replies.contains("An own follow-up"),
+        "the owner's own reply is under the post: {replies}"
+    );
+
+    let timeline = common::http::get(addr, "/timeline", &[]).text();
+    let article_before = |text: &str| {
+        let at = timeline
+            .find(text)
+            .unwrap_or_else(|| panic!("{text}: {timeline}"));
+        let start = timeline[..at].rfind("<article").unwrap();
+        timeline[start..at].to_string()
+    };
+    let follow_up = article_before("Fran follows up");
+    assert!(
+        follow_up.contains("in reply to")
+            && follow_up.contains(">Fran</a>")
+            && follow_up.contains("Friend starts a thread"),
+        "the parent's author and an excerpt: {follow_up}"
+    );
+    assert!(
+        !follow_up.contains("mirror.example"),
+        "not a bare address: {follow_up}"
+    );
+    let own = article_before("An own follow-up");
+    assert!(
+        own.contains(">Owner</a>") && own.contains("The parent post about threading"),
+        "{own}"
+    );
+}
+
+/// A feed with more entries than a poll keeps, and a JSON Feed with items
+/// that have no id: `roost following` says what was left out.
+#[test]
+fn following_says_when_a_feed_was_capped_or_items_were_skipped() {
+    let server = FeedServer::start();
+    let items: String = (0..250)
+        .map(|i| {
+            format!(
+                "<item><guid>g{i}</guid><title>item {i}</title><pubDate>{}</pubDate></item>",
+                chrono::DateTime::from_timestamp(1_700_000_000 + i * 3600, 0)
+                    .unwrap()
+                    .to_rfc2822()
+            )
+        })
+        .collect();
+    server.feed(
+        "/big.rss",
+        format!("<rss version=\"2.0\"><channel><title>Big</title>{items}</channel></rss>")
+            .as_bytes(),
+        "application/rss+xml",
+    );
+    server.feed(
+        "/ids.json",
+        br#"{"version": "https://jsonfeed.org/version/1.1", "title": "Ids",
+             "items": [{"id": "1", "content_text": "kept"}, {"content_text": "no id"}, {"id": 5, "content_text": "a number"}]}"#,
+        "application/feed+json",
+    );
+    let dir = TempDir::new("roost-fed");
+    let home = node(&dir, "Owner", "https://owner.example/");
+    let out = cli(&home, &["follow", &server.url("/big.rss")]);
+    assert!(
+        out.contains("(200 entries)") && out.contains("capped"),
+        "{out}"
+    );
+    cli(&home, &["follow", &server.url("/ids.json")]);
+    let following = cli(&home, &["following"]);
+    assert!(
+        following.contains("note: capped: kept the newest 200 of 250 entries"),
+        "{following}"
+    );
+    assert!(
+        following.contains("note: skipped 2 JSON Feed items without an id"),
+        "{following}"
+    );
+    cli(&home, &["poll", "--force"]);
+    let following = cli(&home, &["following"]);
+    assert!(
+        following.contains("note: capped: kept the newest 200 of 250 entries"),
+        "still said after a poll: {following}"
+    );
 }

@@ -34,6 +34,8 @@ pub struct PreparedEntry {
     published: Option<i64>,
     updated: Option<i64>,
     in_reply_to: Option<String>,
+    /// A second way to the parent: the `ref` (its id) after the `href`.
+    in_reply_to_ref: Option<String>,
     enclosures: Vec<Enclosure>,
 }
 
@@ -75,19 +77,24 @@ pub fn prepare(entries: Vec<IncomingEntry>, notes: &mut Vec<String>) -> Vec<Prep
                 title: e
                     .title
                     .as_deref()
-                    .map(|t| sanitize::plain_text(t, MAX_TITLE_CHARS))
+                    .map(|t| sanitize::one_line(t, MAX_TITLE_CHARS))
                     .filter(|t| !t.is_empty()),
                 content,
                 author: e
                     .author
                     .as_deref()
-                    .map(|a| sanitize::plain_text(a, MAX_AUTHOR_CHARS))
+                    .map(|a| sanitize::one_line(a, MAX_AUTHOR_CHARS))
                     .filter(|a| !a.is_empty()),
                 published: e.published,
                 updated: e.updated,
                 in_reply_to: e
                     .in_reply_to
                     .first()
+                    .filter(|r| r.len() <= MAX_URL_BYTES)
+                    .cloned(),
+                in_reply_to_ref: e
+                    .in_reply_to
+                    .get(1)
                     .filter(|r| r.len() <= MAX_URL_BYTES)
                     .cloned(),
                 enclosures: e
@@ -98,6 +105,11 @@ pub fn prepare(entries: Vec<IncomingEntry>, notes: &mut Vec<String>) -> Vec<Prep
                         url: x.url.clone(),
                         mime_type: x.mime_type.clone(),
                         length: x.length,
+                        alt: x
+                            .alt
+                            .as_deref()
+                            .map(|a| sanitize::one_line(a, MAX_TITLE_CHARS))
+                            .filter(|a| !a.is_empty()),
                     })
                     .collect(),
             }
@@ -145,6 +157,7 @@ pub fn store(
             published: e.published,
             updated: e.updated,
             in_reply_to: e.in_reply_to.as_deref(),
+            in_reply_to_ref: e.in_reply_to_ref.as_deref(),
             enclosures: &e.enclosures,
         };
         match entries::upsert(conn, follow, &new, now)? {

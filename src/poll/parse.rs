@@ -14,8 +14,9 @@
 //!    fall back to their well-known namespace). **JSON Feed** 1.0/1.1: mapped
 //!    from a `serde_json::Value`. **twtxt**: one post per line.
 //! 4. **Finish** every entry the same way: plain-text titles, identity
-//!    (id, else link, else content hash), duplicates dropped (first kept), at
-//!    most [`MAX_ENTRIES`].
+//!    (id, else link, else content hash), duplicates merged (the newest
+//!    version kept), control characters scrubbed, at most [`MAX_ENTRIES`]
+//!    (the newest by date).
 //!
 //! ## Why not feed-rs for the mapping
 //!
@@ -45,6 +46,18 @@
 //! (feed-rs does not expose extension elements it does not know, which is one
 //! more reason the mapping is done here.)
 //!
+//! ## Broken markup
+//!
+//! What a lenient reader keeps, an error costs at most the entry it is in:
+//! an end tag closes the nearest open element of its name (a stray one is
+//! ignored, and so is a `</entry>` inside an entry's field whose own end tag
+//! comes first, looked for in the next 64 KiB); quick-xml's namespace scopes are kept to the elements still
+//! open, so an unclosed `<br>` cannot carry its `xmlns` past its entry; `<`
+//! that starts no name is text; and a syntax error (a quote, CDATA section,
+//! comment or PI never closed) inside or between entries resumes after the
+//! next `</entry>` or `</item>` with a fresh reader given the open scopes
+//! (what the broken markup swallowed is read again: `poll::stream::Replay`).
+//!
 //! ## XML attacks
 //!
 //! quick-xml does not process DTDs: a `<!DOCTYPE>` internal subset is skipped,
@@ -70,9 +83,11 @@
 //!
 //! - an entry past [`MAX_ENTRY_BYTES`] is cut short there (the rest of it is
 //!   not read) and the entries after it are read as usual;
-//! - entries past [`MAX_ENTRIES_READ`], or once the entries kept hold
-//!   [`MAX_FEED_CONTENT_BYTES`] (their HTML, or their text where that is
-//!   more), are not read;
+//! - of the entries, the newest [`MAX_ENTRIES`] by date are kept, holding
+//!   at most [`MAX_FEED_CONTENT_BYTES`] (their HTML, or their text where
+//!   that is more): past either, the oldest kept is let go as each entry
+//!   closes, so what is held stays bounded however long the feed is, and
+//!   the note says the feed was capped;
 //! - the tree outside entries past [`MAX_TREE_BYTES`], or an error, ends the
 //!   reading where it happens; what came before is kept.
 //!
@@ -96,8 +111,13 @@
 //! declared legacy charset (ISO-8859-1, windows-1252, KOI8-R...) loses to UTF-8
 //! when the bytes are valid UTF-8 and not plain ASCII (servers that add
 //! `charset=ISO-8859-1` to everything); and when UTF-8 was chosen but the bytes
-//! are not valid UTF-8, the XML declaration's charset is used if it names
-//! another one, else windows-1252. A declared UTF-16/32 without the byte
+//! are not valid UTF-8, each bad byte becomes U+FFFD where it stands (the rest
+//! is never re-read in another charset), and so when a legacy charset was
+//! declared but the bytes are mostly UTF-8 (more good multi-byte characters
+//! than bad sequences). Bytes that are not mostly UTF-8 are read otherwise:
+//! as the XML declaration's charset when HTTP said UTF-8 and the declaration
+//! names another, and as windows-1252 when nothing named a charset. A
+//! declared UTF-16/32 without the byte
 //! pattern is ignored. Labels are resolved the WHATWG way (encoding_rs), so
 //! ISO-8859-1 and US-ASCII decode as windows-1252 (curly quotes in
 //! `0x80..0x9F` come out right). RFC 3023's "text/xml without a charset means
@@ -105,7 +125,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
@@ -116,9 +136,9 @@ use quick_xml::name::ResolveResult;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::stream::{BoundedXml, Decoding, Utf8Reader};
+use super::stream::{self, BoundedXml, Decoding, Replay, Utf8Reader};
 
-/// Keep at most this many entries per fetch (the first in document order).
+/// Keep at most this many entries per fetch (the newest by date).
 pub const MAX_ENTRIES: usize = 200;
 /// Elements nested deeper than this are skipped (their text too).
 pub const MAX_DEPTH: usize = 256;
@@ -136,11 +156,8 @@ pub const MAX_ENTRY_BYTES: usize = 512 * 1024;
 pub const MAX_TREE_BYTES: usize = 2 * 1024 * 1024;
 /// What the entries kept from one document hold, in bytes (each entry's
 /// HTML, content and summary, or its share of the tree where that is more):
-/// entries after it are not read, and the feed gets a note.
+/// past it the oldest entries are let go, and the feed gets a note.
 pub const MAX_FEED_CONTENT_BYTES: usize = 4 * 1024 * 1024;
-/// Entries read from one document at most (the first [`MAX_ENTRIES`] distinct
-/// ones are kept).
-pub const MAX_ENTRIES_READ: usize = 2 * MAX_ENTRIES;
 /// JSON Feed and twtxt documents are read whole: at most this many bytes.
 pub const MAX_WHOLE_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
 /// What one element costs in the tree besides its names, attributes and text.
@@ -153,7 +170,7 @@ pub struct IncomingFeed {
     pub title: Option<String>,
     /// The site's link, absolute.
     pub home_url: Option<String>,
-    /// Document order (twtxt: newest first), duplicates removed, at most [`MAX_ENTRIES`].
+    /// Document order (twtxt: newest first), duplicates merged, at most [`MAX_ENTRIES`].
     pub entries: Vec<IncomingEntry>,
     /// RSS `<ttl>`.
     pub ttl_minutes: Option<u32>,
@@ -164,9 +181,35 @@ pub struct IncomingFeed {
     /// The character encoding the bytes were decoded from (an encoding_rs name, or `UTF-32LE`/`UTF-32BE`).
     pub encoding: &'static str,
     /// What was not read or kept, one line each for the feed's owner
-    /// (entries cut short at [`MAX_ENTRY_BYTES`], entries past the limits, a
-    /// document read only up to an error).
+    /// (entries cut short at [`MAX_ENTRY_BYTES`], entries over the cap, items
+    /// without an id, a document read only up to an error). `roost following`
+    /// shows them with the poll's status.
     pub notes: Vec<String>,
+    /// How many entries the document held, when that was more than
+    /// [`MAX_ENTRIES`] (the newest by date were kept).
+    pub capped_from: Option<usize>,
+    /// JSON Feed items skipped for want of a usable `id` (the spec requires one).
+    pub skipped_without_id: usize,
+}
+
+impl IncomingFeed {
+    /// The notes for [`capped_from`](Self::capped_from) and
+    /// [`skipped_without_id`](Self::skipped_without_id).
+    fn dropped_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(found) = self.capped_from {
+            notes.push(format!(
+                "capped: kept the newest {} of {found} entries",
+                self.entries.len()
+            ));
+        }
+        match self.skipped_without_id {
+            0 => {}
+            1 => notes.push("skipped 1 JSON Feed item without an id".to_string()),
+            n => notes.push(format!("skipped {n} JSON Feed items without an id")),
+        }
+        notes
+    }
 }
 
 /// The formats [`parse`] understands.
@@ -221,6 +264,9 @@ pub struct Enclosure {
     pub url: String,
     pub mime_type: Option<String>,
     pub length: Option<u64>,
+    /// What it shows, as text (`media:title`/`media:description`, a link's
+    /// or an attachment's `title`): an image's alt text.
+    pub alt: Option<String>,
 }
 
 /// Why a document could not be read as a feed. Display is one line for a user.
@@ -273,8 +319,8 @@ pub fn parse_source<R: Read + Seek>(
         .read_to_end(&mut head)
         .map_err(unreadable)?;
     src.rewind().map_err(unreadable)?;
-    let (valid_utf8, ascii) = scan_utf8(&mut src).map_err(unreadable)?;
-    let (charset, bom) = choose_charset(&head, content_type, valid_utf8, ascii);
+    let scan = scan_utf8(&mut src).map_err(unreadable)?;
+    let (charset, bom) = choose_charset(&head, content_type, &scan);
     src.seek(SeekFrom::Start(bom as u64)).map_err(unreadable)?;
     let text = Utf8Reader::new(src, charset.decoding());
     let head_text = decode_with(charset, &head[bom.min(head.len())..]);
@@ -308,6 +354,14 @@ pub fn parse_source<R: Read + Seek>(
         }
     };
     feed.encoding = charset.name();
+    if let Some(t) = &mut feed.title {
+        scrub_controls(t);
+    }
+    cap_entries(&mut feed);
+    // What was left out by count first, then what the reading met.
+    let mut notes = feed.dropped_notes();
+    notes.append(&mut feed.notes);
+    feed.notes = notes;
     Ok(feed)
 }
 
@@ -367,30 +421,205 @@ fn check_whole(body: &str, json: bool) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// An entry, and whether its identity is its link (the feed gave no id).
+/// An entry, and whether the feed gave it an id (else its identity is its
+/// link or a content hash).
 type Built = (IncomingEntry, bool);
 
-/// Drops duplicate ids (first kept) and keeps at most [`MAX_ENTRIES`]. Entries
-/// without an id that share a link (a feed whose items all point to its home
-/// page) are told apart by their content hash instead of being merged.
+/// Merges entries that share an id: the newest version wins (the later
+/// `updated`; without two such dates, the later in the document), in the place
+/// of the first. Entries without an id are never merged: those that share a
+/// link (a feed whose items all point to its home page) are told apart by
+/// their content hash, and identical ones by a count after it. Control
+/// characters are scrubbed from every field.
 fn settle(built: impl IntoIterator<Item = Built>) -> Vec<IncomingEntry> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for (mut e, from_link) in built {
-        if out.len() == MAX_ENTRIES {
-            break;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<IncomingEntry> = Vec::new();
+    for (mut e, has_id) in built {
+        if !has_id && seen.contains_key(&e.identity) {
+            let hash = if e.identity.starts_with("sha256:") {
+                e.identity.clone()
+            } else {
+                content_hash(&e)
+            };
+            e.identity = hash.clone();
+            let mut n = 1;
+            while seen.contains_key(&e.identity) {
+                n += 1;
+                e.identity = format!("{hash}-{n}");
+            }
         }
-        if !seen.contains(&e.identity)
-            || (from_link && {
-                e.identity = content_hash(&e);
-                !seen.contains(&e.identity)
-            })
-        {
-            seen.insert(e.identity.clone());
-            out.push(e);
+        scrub_entry(&mut e);
+        match seen.get(&e.identity) {
+            Some(&at) => {
+                let older =
+                    matches!((e.updated, out[at].updated), (Some(new), Some(old)) if new < old);
+                if !older {
+                    out[at] = e;
+                }
+            }
+            None => {
+                seen.insert(e.identity.clone(), out.len());
+                out.push(e);
+            }
         }
     }
     out
+}
+
+/// Keeps the newest [`MAX_ENTRIES`] entries by date (undated ones count as
+/// oldest; among equals, document order), still in document order, and notes
+/// how many there were.
+fn cap_entries(feed: &mut IncomingFeed) {
+    let found = feed.entries.len();
+    if found <= MAX_ENTRIES {
+        return;
+    }
+    let mut order: Vec<usize> = (0..found).collect();
+    order.sort_by_key(|&i| {
+        let e = &feed.entries[i];
+        std::cmp::Reverse(e.published.or(e.updated).map_or(i64::MIN, |d| d))
+    });
+    let mut keep = vec![false; found];
+    for &i in &order[..MAX_ENTRIES] {
+        keep[i] = true;
+    }
+    let mut i = 0;
+    feed.entries.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    feed.capped_from = Some(feed.capped_from.map_or(found, |f| f.max(found)));
+}
+
+/// Control characters are never stored: C0 ones (but tab, LF, CR) and DEL are
+/// dropped; C1 ones (U+0080..U+009F, what windows-1252 bytes become when read
+/// as Latin-1) are read as windows-1252 where it has a character, else dropped.
+fn scrub_controls(s: &mut String) {
+    let bad = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || ('\u{7f}'..='\u{9f}').contains(&c)
+    };
+    if !has_controls(s.as_bytes()) {
+        return;
+    }
+    *s = s
+        .chars()
+        .filter_map(|c| match c {
+            '\u{80}'..='\u{9f}' => Some(char_from_reference(c as u32, true)).filter(|m| !bad(*m)),
+            c if bad(c) => None,
+            c => Some(c),
+        })
+        .collect();
+}
+
+/// Whether UTF-8 text holds a C0 control (not TAB, LF, CR), DEL or a C1
+/// control (0xC2 0x80..0x9F). Every field of every entry goes through it, so
+/// it tests 32 bytes at a time without branching (which the compiler turns
+/// into vector instructions) and looks closer only at a block that may hold
+/// one (a 0xC2 lead byte is also the start of `é`'s neighbours, `©`, `«`).
+fn has_controls(b: &[u8]) -> bool {
+    const N: usize = 32;
+    let c0 = |x: u8| (x < 0x20 && !matches!(x, b'\t' | b'\n' | b'\r')) || x == 0x7f;
+    let exact = |j: usize| {
+        c0(b[j]) || (b[j] == 0xc2 && b.get(j + 1).is_some_and(|y| (0x80..0xa0).contains(y)))
+    };
+    let mut at = 0;
+    for block in b.chunks_exact(N) {
+        let maybe = block.iter().fold(false, |found, &x| {
+            found
+                | ((x < 0x20) & (x != b'\t') & (x != b'\n') & (x != b'\r'))
+                | (x == 0x7f)
+                | (x == 0xc2)
+        });
+        if maybe && (at..at + N).any(exact) {
+            return true;
+        }
+        at += N;
+    }
+    (at..b.len()).any(exact)
+}
+
+/// Whether HTML holds a numeric reference to a C0 control (`&#1;`), which
+/// the sanitizer would turn into the character.
+fn has_control_reference(s: &str) -> bool {
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        rest = &rest[at + 1..];
+        if let Some(number) = rest.strip_prefix('#')
+            && control_reference(number).is_some()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// As [`scrub_controls`], and numeric references to C0 controls in HTML dropped too.
+fn scrub_html(s: &mut String) {
+    scrub_controls(s);
+    if !has_control_reference(s) {
+        return;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(at) = rest.find("&#") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 2..];
+        match control_reference(rest) {
+            Some(len) => {
+                rest = &rest[len..];
+                rest = rest.strip_prefix(';').unwrap_or(rest);
+            }
+            None => out.push_str("&#"),
+        }
+    }
+    out.push_str(rest);
+    *s = out;
+}
+
+/// When the text after `&#` names a C0 control (not TAB, LF, CR), DEL, or
+/// one of the five C1 values windows-1252 leaves undefined (HTML maps the
+/// others to its characters): the length of the number (with its `x`).
+fn control_reference(after: &str) -> Option<usize> {
+    let (hex, digits) = match after.strip_prefix(['x', 'X']) {
+        Some(d) => (true, d),
+        None => (false, after),
+    };
+    let len = digits
+        .find(|c: char| !c.is_ascii_hexdigit())
+        .unwrap_or(digits.len());
+    let value = if hex {
+        u32::from_str_radix(&digits[..len], 16).ok()
+    } else {
+        digits[..len].parse::<u32>().ok()
+    }?;
+    ((value < 0x20 && !matches!(value, 9 | 10 | 13))
+        || matches!(value, 0x7f | 0x81 | 0x8d | 0x8f | 0x90 | 0x9d))
+    .then_some(after.len() - digits.len() + len)
+}
+
+fn scrub_entry(e: &mut IncomingEntry) {
+    for f in [&mut e.title, &mut e.author, &mut e.link]
+        .into_iter()
+        .flatten()
+    {
+        scrub_controls(f);
+    }
+    for f in [&mut e.content_html, &mut e.summary_html]
+        .into_iter()
+        .flatten()
+    {
+        scrub_html(f);
+    }
+    scrub_controls(&mut e.identity);
+    for r in &mut e.in_reply_to {
+        scrub_controls(r);
+    }
+    for x in &mut e.enclosures {
+        scrub_controls(&mut x.url);
+        for f in [&mut x.mime_type, &mut x.alt].into_iter().flatten() {
+            scrub_controls(f);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -449,8 +678,9 @@ fn charset_for_label(label: &str) -> Option<Charset> {
 /// Decodes `bytes` to UTF-8 following the precedence in the module docs.
 /// Returns the text (without BOM) and the name of the encoding used.
 fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'static str) {
-    let valid_utf8 = std::str::from_utf8(bytes).is_ok();
-    let (chosen, bom) = choose_charset(bytes, content_type, valid_utf8, bytes.is_ascii());
+    let scan = scan_utf8(&mut &bytes[..]).unwrap_or_default();
+    let valid_utf8 = scan.valid;
+    let (chosen, bom) = choose_charset(bytes, content_type, &scan);
     let utf8 = Charset::Std(encoding_rs::UTF_8);
     if chosen == utf8 && valid_utf8 && bom == 0 {
         // Checked above: no copy needed.
@@ -464,13 +694,9 @@ fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> (Cow<'a, str>, &'s
 
 /// The charset of a document (the precedence in the module docs) and the
 /// length of its byte-order mark. `head` is the start of the document (a few
-/// KiB are enough); `valid_utf8` and `ascii` are about the whole of it.
-fn choose_charset(
-    head: &[u8],
-    content_type: Option<&str>,
-    valid_utf8: bool,
-    ascii: bool,
-) -> (Charset, usize) {
+/// KiB are enough); `scan` is about the whole of it.
+fn choose_charset(head: &[u8], content_type: Option<&str>, scan: &Utf8Scan) -> (Charset, usize) {
+    let (valid_utf8, ascii) = (scan.valid, scan.ascii);
     let boms: [(&[u8], Charset); 5] = [
         (&[0xEF, 0xBB, 0xBF], Charset::Std(encoding_rs::UTF_8)),
         (&[0xFF, 0xFE, 0, 0], Charset::Utf32Le),
@@ -494,45 +720,90 @@ fn choose_charset(
     let http = http.filter(|c| !c.is_wide());
     let decl = decl.filter(|c| !c.is_wide());
     let utf8 = Charset::Std(encoding_rs::UTF_8);
+    // Not valid UTF-8, but more good multi-byte characters than bad
+    // sequences: a UTF-8 document with a bad byte or two, not Latin-1 text
+    // with an accidental sequence.
+    let mostly_utf8 = !valid_utf8 && scan.multibyte > scan.broken;
     let chosen = match http.or(decl) {
         None if valid_utf8 => utf8,
         Some(c) if c == utf8 && valid_utf8 => utf8,
+        // UTF-8 with a bad byte or two: each is replaced where it stands (the
+        // rest is never re-read in another charset). Only a document that is
+        // not mostly UTF-8 is taken for the legacy text it then is.
+        None if mostly_utf8 => utf8,
         None => Charset::Std(encoding_rs::WINDOWS_1252),
+        // Declared UTF-8 means UTF-8, bad bytes and all (but an HTTP charset
+        // of UTF-8 loses to a declaration of another, when no UTF-8 is there).
         Some(c) if c == utf8 => match decl {
-            Some(d) if d != utf8 => d,
-            _ => Charset::Std(encoding_rs::WINDOWS_1252),
+            Some(d) if d != utf8 && !mostly_utf8 => d,
+            _ => utf8,
         },
-        Some(_) if valid_utf8 && !ascii => utf8,
+        // A legacy label on what is (mostly) UTF-8: a server's default.
+        Some(_) if (valid_utf8 || mostly_utf8) && !ascii => utf8,
         Some(other) => other,
     };
     (chosen, 0)
 }
 
-/// Whether the whole of `src` is valid UTF-8, and whether it is ASCII, read
-/// a chunk at a time.
-fn scan_utf8(src: &mut impl Read) -> io::Result<(bool, bool)> {
+/// What the bytes of a whole document are, as UTF-8 ([`scan_utf8`]).
+#[derive(Debug, Default, Clone, Copy)]
+struct Utf8Scan {
+    /// Valid UTF-8 throughout.
+    valid: bool,
+    /// ASCII throughout.
+    ascii: bool,
+    /// Well-formed multi-byte characters.
+    multibyte: usize,
+    /// Broken sequences (each a run of bytes that are no UTF-8).
+    broken: usize,
+}
+
+/// Reads the whole of `src` a chunk at a time and says what it is as UTF-8
+/// (a sequence cut by a chunk's end is carried to the next chunk).
+fn scan_utf8(src: &mut impl Read) -> io::Result<Utf8Scan> {
     let mut buf = vec![0u8; 16 * 1024];
-    let (mut valid, mut ascii, mut carry) = (true, true, 0);
+    let mut scan = Utf8Scan {
+        valid: true,
+        ascii: true,
+        ..Utf8Scan::default()
+    };
+    let mut carry = 0;
     loop {
         let n = src.read(&mut buf[carry..])?;
         let len = carry + n;
         if n == 0 {
             // An incomplete sequence at the very end.
-            return Ok((valid && carry == 0, ascii));
+            if carry > 0 {
+                scan.valid = false;
+                scan.broken += 1;
+            }
+            return Ok(scan);
         }
-        ascii &= buf[carry..len].is_ascii();
-        carry = 0;
-        if valid {
-            match std::str::from_utf8(&buf[..len]) {
-                Ok(_) => {}
-                Err(e) if e.error_len().is_none() => {
-                    let at = e.valid_up_to();
-                    buf.copy_within(at..len, 0);
-                    carry = len - at;
-                }
-                Err(_) => valid = false,
+        scan.ascii &= buf[carry..len].is_ascii();
+        if scan.ascii {
+            carry = 0;
+            continue;
+        }
+        // An incomplete sequence at the end of the chunk is carried over.
+        let (mut at, mut keep) = (0, 0);
+        for chunk in buf[..len].utf8_chunks() {
+            // A multi-byte character has one lead byte (0xC0 and up).
+            scan.multibyte += chunk.valid().bytes().filter(|&b| b >= 0xc0).count();
+            let bad = chunk.invalid();
+            at += chunk.valid().len() + bad.len();
+            if bad.is_empty() {
+                continue;
+            }
+            let incomplete = std::str::from_utf8(bad).is_err_and(|e| e.error_len().is_none());
+            if at == len && incomplete {
+                keep = bad.len();
+            } else {
+                scan.valid = false;
+                scan.broken += 1;
             }
         }
+        buf.copy_within(len - keep..len, 0);
+        carry = keep;
     }
 }
 
@@ -695,6 +966,8 @@ enum Node {
 struct Element {
     ns: Ns,
     qname: Box<str>,
+    /// Where the local name starts in `qname` (found once: looked up often).
+    local_at: u32,
     attrs: Vec<Attr>,
     children: Vec<Node>,
     /// Index into `Doc::bases`, or `NO_BASE`.
@@ -705,12 +978,64 @@ const NO_BASE: u32 = u32::MAX;
 
 impl Element {
     fn local(&self) -> &str {
-        local_part(&self.qname)
+        &self.qname[self.local_at as usize..]
     }
 }
 
 fn local_part(qname: &str) -> &str {
     qname.rsplit(':').next().unwrap_or(qname)
+}
+
+/// quick-xml's reader, set to be lenient: end tags need not match, `&` may dangle.
+fn new_reader<R: BufRead>(input: Replay<R>) -> NsReader<Replay<R>> {
+    let mut reader = NsReader::from_reader(input);
+    let config = reader.config_mut();
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    config.allow_dangling_amp = true;
+    config.expand_empty_elements = false;
+    config.trim_text(false);
+    reader
+}
+
+/// Moves `reader` past the first end tag `</name>`: in `swallowed` (bytes
+/// already read, the rest of which is read again) or else in what follows.
+/// False when the document ends first.
+fn resume_after_end_tag<R: BufRead>(
+    reader: &mut NsReader<Replay<R>>,
+    swallowed: &[u8],
+    name: &str,
+) -> bool {
+    match stream::after_end_tag(swallowed, name) {
+        Some(after) => {
+            reader.get_mut().unread(&swallowed[after..]);
+            true
+        }
+        None => reader.get_mut().skip_past_end_tag(name).unwrap_or(false),
+    }
+}
+
+/// A fresh reader where `reader` stopped, with the namespace scopes of the
+/// elements open in `stack` (after broken markup, quick-xml's own state is
+/// not to be trusted).
+fn reader_at<R: BufRead>(
+    reader: NsReader<Replay<R>>,
+    doc: &Doc,
+    stack: &[u32],
+) -> NsReader<Replay<R>> {
+    let mut reader = new_reader(reader.into_inner());
+    for &i in stack {
+        let e = &doc.els[i as usize];
+        let start = quick_xml::events::BytesStart::new(&*e.qname).with_attributes(
+            e.attrs
+                .iter()
+                .filter(|a| &*a.qname == "xmlns" || a.qname.starts_with("xmlns:"))
+                .map(|a| (&*a.qname, a.value.as_str())),
+        );
+        // Bindings past quick-xml's own cap were refused when first read too.
+        let _ = reader.resolver_mut().push(&start);
+    }
+    reader
 }
 
 /// A bounded element tree of one XML document.
@@ -725,6 +1050,15 @@ struct Doc {
     premapped: RefCell<Vec<(u32, Option<Built>)>>,
     /// What was left out, for [`IncomingFeed::notes`].
     notes: Vec<String>,
+    /// The entries mapped and kept, as (element, date, bytes held): at most
+    /// [`MAX_ENTRIES`] holding at most [`MAX_FEED_CONTENT_BYTES`], the
+    /// newest by date (see [`Doc::keep_newest`]).
+    kept: Vec<(u32, i64, usize)>,
+    /// How many entries were mapped in all, once some were let go.
+    capped_from: Option<usize>,
+    /// Each `xmlns:prefix` declaration's first URI (a few dozen at most), to
+    /// declare again in content that uses the prefix (`xlink:href` in MathML).
+    prefixes: Vec<(Box<str>, Box<str>)>,
 }
 
 /// The entry being read, in [`Doc::build`].
@@ -739,6 +1073,8 @@ struct OpenEntry {
     bytes: usize,
     /// Over [`MAX_ENTRY_BYTES`]: the rest of it is not read.
     cut: bool,
+    /// The element it is a child of (let go from there if it is not kept).
+    parent: u32,
 }
 
 /// What the document's entries came to, for the notes.
@@ -746,9 +1082,9 @@ struct OpenEntry {
 struct EntryCounts {
     /// Elements nested below [`MAX_DEPTH`] (their text flattened).
     deep: usize,
-    read: usize,
     cut: usize,
-    not_read: usize,
+    /// Entries mapped, then let go for newer ones ([`Doc::keep_newest`]).
+    let_go: usize,
     content_bytes: usize,
 }
 
@@ -774,6 +1110,9 @@ impl Doc {
             error: None,
             premapped: RefCell::new(Vec::new()),
             notes: Vec::new(),
+            kept: Vec::new(),
+            capped_from: None,
+            prefixes: Vec::new(),
         };
         let mut alias: Option<String> = None;
         let ns_of = |uri: &str, alias: &Option<String>| {
@@ -790,13 +1129,7 @@ impl Doc {
             }
             None => NO_BASE,
         };
-        let mut reader = NsReader::from_reader(input);
-        let config = reader.config_mut();
-        config.check_end_names = false;
-        config.allow_unmatched_ends = true;
-        config.allow_dangling_amp = true;
-        config.expand_empty_elements = false;
-        config.trim_text(false);
+        let mut reader = new_reader(Replay::new(input));
 
         let mut buf = Vec::new();
         let mut stack: Vec<u32> = Vec::new();
@@ -810,6 +1143,49 @@ impl Doc {
         let mut counts = EntryCounts::default();
         // The tree's bytes, as `ELEMENT_BYTES`, names, attributes and text.
         let mut bytes: usize = 0;
+        // Character references to 0x80..0xFF in a row, held as bytes until
+        // the run ends (see `push_ref_bytes`).
+        let mut ref_bytes: Vec<u8> = Vec::new();
+        // Writes out the run of references held in `ref_bytes`.
+        macro_rules! flush_refs {
+            () => {
+                doc.push_ref_bytes(
+                    &stack,
+                    dropped,
+                    &mut entry,
+                    &mut bytes,
+                    &mut ref_bytes,
+                    &mut counts,
+                )
+            };
+        }
+        // The name entries were last seen under (`entry`, `item`, `rss:item`).
+        let mut entry_name: Option<Box<str>> = None;
+        // A markup error or a broken tag inside an entry costs that entry's
+        // rest, never the entries after it: the entry is closed with what
+        // was read of it, and reading resumes after its end tag (looked for
+        // in `$raw`, what the broken markup swallowed, then in what follows).
+        macro_rules! resume_after_entry {
+            ($raw:expr) => {{
+                match entry.take() {
+                    Some(en) => {
+                        let name = doc.els[en.idx as usize].qname.to_string();
+                        let found = resume_after_end_tag(&mut reader, $raw, &name);
+                        stack.truncate(en.depth);
+                        deep = 0;
+                        dropped = 0;
+                        bytes -= doc.close_entry(en, feed_url, &mut counts);
+                        if found && !stack.is_empty() {
+                            reader = reader_at(reader, &doc, &stack);
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                    None => false,
+                }
+            }};
+        }
         loop {
             buf.clear();
             let (ns, event) = match reader.read_resolved_event_into(&mut buf) {
@@ -837,14 +1213,92 @@ impl Doc {
                     (ns, ev)
                 }
                 Err(e) => {
-                    doc.error = Some(format!("{e} (at byte {})", reader.error_position()));
+                    flush_refs!();
+                    let at = reader.error_position();
+                    let swallowed = std::mem::take(&mut buf);
+                    if resume_after_entry!(&swallowed) {
+                        continue;
+                    }
+                    // Between entries (an entry's own start tag broken, say):
+                    // reading resumes after the next entry's end.
+                    if let Some(name) = entry_name.clone().filter(|_| !stack.is_empty())
+                        && entry.is_none()
+                        && resume_after_end_tag(&mut reader, &swallowed, &name)
+                    {
+                        deep = 0;
+                        dropped = 0;
+                        reader = reader_at(reader, &doc, &stack);
+                        continue;
+                    }
+                    doc.error = Some(format!("{e} (at byte {at})"));
                     break;
                 }
             };
+            // A run of references to 0x80..0xFF is held until it ends (see
+            // `push_ref_bytes`); anything else ends it.
+            if !matches!(event, Event::GeneralRef(_)) && !ref_bytes.is_empty() {
+                flush_refs!();
+            }
             match event {
                 Event::Start(ref e) | Event::Empty(ref e) => {
                     let empty = matches!(event, Event::Empty(_));
                     let opens = usize::from(!empty);
+                    if dropped == 0 {
+                        let raw = || {
+                            let mut raw = Vec::with_capacity(e.len() + 3);
+                            raw.push(b'<');
+                            raw.extend_from_slice(e.as_bytes());
+                            raw.extend_from_slice(if empty { b"/>" } else { b">" });
+                            raw
+                        };
+                        // `a < b` or `x <= y` in text is no tag (XML says it
+                        // is an error; HTML reads it as text, and so do we).
+                        let name_start = e.name().as_ref().as_bytes().first().copied();
+                        if !name_start
+                            .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_' || c >= 0x80)
+                            && !stack.is_empty()
+                        {
+                            doc.push_text(
+                                &stack,
+                                dropped + deep,
+                                &mut entry,
+                                &mut bytes,
+                                "<",
+                                &mut counts,
+                            );
+                            reader.get_mut().unread(&raw()[1..]);
+                            reader = reader_at(reader, &doc, &stack);
+                            continue;
+                        }
+                        // An entry's start tag with markup in its attributes
+                        // is broken (a quote left open): that entry is skipped.
+                        let qname: &str = e.name().into_inner();
+                        if matches!(local_part(qname), "entry" | "item")
+                            && (ns.is_atom() || ns.is_rss())
+                        {
+                            let name = qname.to_string();
+                            if !stack.is_empty()
+                                && entry.is_none()
+                                && e.attributes_raw().contains('<')
+                                && resume_after_end_tag(&mut reader, &raw(), &name)
+                            {
+                                entry_name = Some(name.into());
+                                reader = reader_at(reader, &doc, &stack);
+                                continue;
+                            }
+                            entry_name = Some(name.into());
+                        }
+                        // A quote left open in a tag swallows markup up to the
+                        // next quote: a "tag" holding its entry's end tag is such a one.
+                        if let Some(en) = &entry {
+                            let end = [b"</", doc.els[en.idx as usize].qname.as_bytes()].concat();
+                            if stream::find(e.attributes_raw().as_bytes(), &end).is_some()
+                                && resume_after_entry!(&raw())
+                            {
+                                continue;
+                            }
+                        }
+                    }
                     if dropped > 0 {
                         dropped += opens;
                         continue;
@@ -885,20 +1339,12 @@ impl Doc {
                                     RootKind::AtomEntry => None,
                                 }
                             });
-                    if starts_entry.is_some()
-                        && (counts.read >= MAX_ENTRIES_READ
-                            || counts.content_bytes >= MAX_FEED_CONTENT_BYTES)
-                    {
-                        counts.not_read += 1;
-                        dropped = opens;
-                        continue;
-                    }
                     let parent_base = stack.last().map_or(top_base, |&p| doc.els[p as usize].base);
                     let bases_before = doc.bases.len();
                     let mut attrs = Vec::new();
                     let mut base = parent_base;
                     for a in e
-                        .attributes()
+                        .html_attributes()
                         .with_checks(false)
                         .take(MAX_ATTRIBUTES)
                         .flatten()
@@ -916,6 +1362,12 @@ impl Doc {
                             }
                         };
                         let value = unescape(&a.value);
+                        if let Some(prefix) = key.strip_prefix("xmlns:")
+                            && doc.prefixes.len() < MAX_ATTRIBUTES
+                            && !doc.prefixes.iter().any(|(p, _)| **p == *prefix)
+                        {
+                            doc.prefixes.push((prefix.into(), value.as_str().into()));
+                        }
                         if key == "xml:base" {
                             let parent =
                                 (parent_base != NO_BASE).then(|| &doc.bases[parent_base as usize]);
@@ -949,6 +1401,7 @@ impl Doc {
                     doc.els.push(Element {
                         ns,
                         qname: qname.into(),
+                        local_at: qname.rfind(':').map_or(0, |c| c as u32 + 1),
                         attrs,
                         children: Vec::new(),
                         base,
@@ -960,7 +1413,6 @@ impl Doc {
                     if let Some(en) = entry.as_mut() {
                         en.bytes += cost;
                     } else if let Some(atom) = starts_entry {
-                        counts.read += 1;
                         entry = Some(OpenEntry {
                             idx,
                             atom,
@@ -968,6 +1420,7 @@ impl Doc {
                             bases: bases_before,
                             bytes: cost,
                             cut: false,
+                            parent: stack.last().copied().unwrap_or(idx),
                         });
                     }
                     if !empty {
@@ -992,6 +1445,11 @@ impl Doc {
                     if let Some(pos) = stack
                         .iter()
                         .rposition(|&i| &*doc.els[i as usize].qname == name)
+                        // Closing more than the innermost element is the case to look at.
+                        .filter(|&pos| {
+                            pos + 1 == stack.len()
+                                || !doc.stray_end(reader.get_mut(), &stack, entry.as_ref(), pos)
+                        })
                     {
                         stack.truncate(pos);
                         if let Some(en) = entry.take_if(|en| stack.len() <= en.depth) {
@@ -1001,6 +1459,15 @@ impl Doc {
                             break;
                         }
                     }
+                    // quick-xml's namespace scopes follow its own count of
+                    // start and end tags; keep them those of the elements
+                    // still open here, so that a `<br>` left open inside
+                    // XHTML content cannot leave its `xmlns` in force for the
+                    // entries after it (the +1 is the pop quick-xml has pending).
+                    let open = stack.len();
+                    reader
+                        .resolver_mut()
+                        .set_level(u16::try_from(open + 1).unwrap_or(u16::MAX));
                 }
                 Event::Text(ref t) => {
                     let text = t.xml10_content();
@@ -1011,11 +1478,25 @@ impl Doc {
                     doc.push_text(&stack, dropped, &mut entry, &mut bytes, &text, &mut counts);
                 }
                 Event::GeneralRef(ref r) => {
+                    let c = match r.resolve_char_ref() {
+                        Ok(Some(c)) => Some(c),
+                        // `&lt;` and the like: not characters to hold as bytes.
+                        Ok(None) if quick_xml::escape::resolve_predefined_entity(r).is_none() => {
+                            html_entity(r)
+                        }
+                        _ => None,
+                    };
+                    if let Some(c) = c.filter(|c| (0x80..=0xFF).contains(&u32::from(*c))) {
+                        ref_bytes.push(u32::from(c) as u8);
+                        continue;
+                    }
+                    flush_refs!();
                     let mut s = String::new();
                     match r.resolve_char_ref() {
-                        Ok(Some(c)) => s.push(c),
+                        Ok(Some(c)) => s.push(char_from_reference(c as u32, true)),
                         Ok(None) => push_named_entity(&mut s, r),
-                        Err(_) => s.push('\u{FFFD}'),
+                        // `&#X41;`: quick-xml reads only a lower-case `x`.
+                        Err(_) => s.push_str(&decode_entities(&format!("&{};", &**r), true)),
                     }
                     doc.push_text(&stack, dropped, &mut entry, &mut bytes, &s, &mut counts);
                 }
@@ -1054,14 +1535,53 @@ impl Doc {
             e.content_html.as_ref().map_or(0, String::len)
                 + e.summary_html.as_ref().map_or(0, String::len)
         });
-        counts.content_bytes += html.max(en.bytes);
+        let date = built
+            .as_ref()
+            .map(|(e, _)| e.published.or(e.updated).unwrap_or(i64::MIN));
         self.els.truncate(en.idx as usize + 1);
         let el = &mut self.els[en.idx as usize];
         el.children = Vec::new();
         el.attrs = Vec::new();
         self.bases.truncate(en.bases);
         self.premapped.get_mut().push((en.idx, built));
+        if let Some(date) = date {
+            let held = html.max(en.bytes);
+            counts.content_bytes += held;
+            self.kept.push((en.idx, date, held));
+            self.keep_newest(en.parent, counts);
+        }
         en.bytes
+    }
+
+    /// The per-poll entry cap, kept while streaming: past [`MAX_ENTRIES`]
+    /// entries, or [`MAX_FEED_CONTENT_BYTES`] of them, the oldest by date is
+    /// let go (undated ones count as oldest; among equal dates the later in
+    /// the document goes), so a feed that lists its oldest entries first
+    /// still keeps its newest, and what is held stays bounded.
+    fn keep_newest(&mut self, parent: u32, counts: &mut EntryCounts) {
+        while self.kept.len() > MAX_ENTRIES
+            || (self.kept.len() > 1 && counts.content_bytes > MAX_FEED_CONTENT_BYTES)
+        {
+            let Some(at) = (0..self.kept.len())
+                .min_by_key(|&i| (self.kept[i].1, std::cmp::Reverse(self.kept[i].0)))
+            else {
+                return;
+            };
+            let (idx, _, held) = self.kept.remove(at);
+            counts.content_bytes -= held;
+            counts.let_go += 1;
+            let premapped = self.premapped.get_mut();
+            if let Ok(p) = premapped.binary_search_by_key(&idx, |(i, _)| *i) {
+                premapped.remove(p);
+            }
+            if let Some(el) = self.els.get_mut(parent as usize) {
+                el.children
+                    .retain(|n| !matches!(n, Node::El(i) if *i == idx));
+            }
+        }
+        if counts.let_go > 0 {
+            self.capped_from = Some(self.kept.len() + counts.let_go);
+        }
     }
 
     fn note_counts(&mut self, counts: &EntryCounts) {
@@ -1079,14 +1599,6 @@ impl Doc {
                 kib(MAX_ENTRY_BYTES)
             ));
         }
-        if counts.not_read > 0 {
-            self.notes.push(format!(
-                "{} not read: a document is read up to {} entries or {} MiB of entries",
-                plural(counts.not_read, "entry", "entries"),
-                MAX_ENTRIES_READ,
-                MAX_FEED_CONTENT_BYTES >> 20
-            ));
-        }
     }
 
     /// The entry this element was, mapped when it closed (taken: asked once).
@@ -1094,6 +1606,81 @@ impl Doc {
         let mut premapped = self.premapped.borrow_mut();
         let at = premapped.binary_search_by_key(&i, |(idx, _)| *idx).ok()?;
         Some(premapped[at].1.take())
+    }
+
+    /// Whether an end tag that would close `stack[pos]` is a stray one inside
+    /// an entry's field (say a `</entry>` in its XHTML content): it would
+    /// close the entry while one of its fields is open, and that field's own
+    /// end tag comes before the next entry starts (looked for in the next
+    /// 64 KiB; past them, the end tag is taken as it is).
+    fn stray_end<R: BufRead>(
+        &self,
+        input: &mut Replay<R>,
+        stack: &[u32],
+        entry: Option<&OpenEntry>,
+        pos: usize,
+    ) -> bool {
+        let Some(en) = entry else {
+            return false;
+        };
+        let Some(&field) = stack.get(en.depth + 1) else {
+            return false;
+        };
+        if pos > en.depth {
+            return false;
+        }
+        let Ok(rest) = input.peek(64 * 1024) else {
+            return false;
+        };
+        let field_end = stream::find(
+            rest,
+            &[b"</", self.els[field as usize].qname.as_bytes()].concat(),
+        );
+        let start = [b"<", self.els[en.idx as usize].qname.as_bytes()].concat();
+        let mut next_entry = None;
+        let mut from = 0;
+        while let Some(i) = stream::find(&rest[from..], &start) {
+            let at = from + i;
+            if rest
+                .get(at + start.len())
+                .is_some_and(|&c| c == b'>' || c == b'/' || c.is_ascii_whitespace())
+            {
+                next_entry = Some(at);
+                break;
+            }
+            from = at + start.len();
+        }
+        match (field_end, next_entry) {
+            (Some(f), Some(n)) => f < n,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    /// A run of references to 0x80..0xFF: UTF-8 written out byte by byte
+    /// (`&#226;&#128;&#166;`, text double-encoded on its way) is read as the
+    /// UTF-8 it is; otherwise each is its character (0x80..0x9F as windows-1252).
+    fn push_ref_bytes(
+        &mut self,
+        stack: &[u32],
+        dropped: usize,
+        entry: &mut Option<OpenEntry>,
+        bytes: &mut usize,
+        run: &mut Vec<u8>,
+        counts: &mut EntryCounts,
+    ) {
+        if run.is_empty() {
+            return;
+        }
+        let text = match std::str::from_utf8(run) {
+            Ok(utf8) => utf8.to_string(),
+            Err(_) => run
+                .iter()
+                .map(|&b| char_from_reference(u32::from(b), true))
+                .collect(),
+        };
+        self.push_text(stack, dropped, entry, bytes, &text, counts);
+        run.clear();
     }
 
     /// Text goes to the innermost element read: below MAX_DEPTH that is the
@@ -1211,17 +1798,20 @@ impl Doc {
     /// The element's content serialized as (X)HTML markup.
     fn inner_xml(&self, i: u32) -> String {
         let mut out = String::new();
+        let mut declared = Vec::new();
         for n in &self.el(i).children {
-            self.serialize(n, &mut out);
+            self.serialize(n, &mut out, &mut declared);
         }
         out
     }
 
-    fn serialize(&self, n: &Node, out: &mut String) {
+    /// `declared`: the prefixes declared by the elements written around this one.
+    fn serialize<'a>(&'a self, n: &'a Node, out: &mut String, declared: &mut Vec<&'a str>) {
         match n {
             Node::Text(t) => escape_into(t, false, out),
             Node::El(c) => {
                 let e = self.el(*c);
+                let scope = declared.len();
                 // XHTML elements become plain HTML names; others keep their prefix.
                 let name = if e.ns == Ns::Xhtml {
                     e.local()
@@ -1235,20 +1825,51 @@ impl Doc {
                     if is_decl && Ns::from_uri(&a.value) == Ns::Xhtml {
                         continue;
                     }
+                    if let Some(prefix) = a.qname.strip_prefix("xmlns:") {
+                        declared.push(prefix);
+                    }
                     out.push(' ');
                     out.push_str(&a.qname);
                     out.push_str("=\"");
                     escape_into(&a.value, true, out);
                     out.push('"');
                 }
-                if e.children.is_empty() && is_void_element(e.local()) {
+                // Prefixes declared outside the content (on the feed, say)
+                // are declared here, where the content first uses them.
+                // (Only names in namespaces this module does not know: the
+                // cheap test, as every element of every XHTML content is here.)
+                let used = std::iter::once((e.ns, name))
+                    .chain(e.attrs.iter().map(|a| (a.ns, &*a.qname)))
+                    .filter(|(ns, _)| *ns == Ns::Other)
+                    .filter_map(|(_, q)| q.split_once(':').map(|(p, _)| p))
+                    .filter(|p| !matches!(*p, "xml" | "xmlns"));
+                for prefix in used {
+                    if declared.contains(&prefix) {
+                        continue;
+                    }
+                    if let Some((p, uri)) = self.prefixes.iter().find(|(p, _)| **p == *prefix) {
+                        out.push_str(" xmlns:");
+                        out.push_str(p);
+                        out.push_str("=\"");
+                        escape_into(uri, true, out);
+                        out.push('"');
+                        declared.push(p);
+                    }
+                }
+                if is_void_element(e.local()) {
+                    // A `<br>` left open holds what followed it: that comes after it.
                     out.push_str(" />");
+                    declared.truncate(scope);
+                    for child in &e.children {
+                        self.serialize(child, out, declared);
+                    }
                     return;
                 }
                 out.push('>');
                 for child in &e.children {
-                    self.serialize(child, out);
+                    self.serialize(child, out, declared);
                 }
+                declared.truncate(scope);
                 out.push_str("</");
                 out.push_str(name);
                 out.push('>');
@@ -1490,10 +2111,15 @@ fn collapse_whitespace(s: &str) -> String {
 }
 
 /// HTML to one line of plain text: tags dropped (with `script`/`style`
-/// content), entities decoded, whitespace collapsed.
-fn html_to_text(html: &str) -> String {
+/// content), an image's `alt` kept, entities decoded, whitespace collapsed.
+/// Only markup is dropped: a `<` that starts no known HTML element (and no
+/// element closed later on), as in `History of the <blink> tag`, is text.
+/// (Also what a reply shows of its parent's stored HTML.)
+pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let b = html.as_bytes();
+    // Names that have an end tag somewhere: an unknown element closed later is markup.
+    let mut closed: Option<HashSet<String>> = None;
     let mut i = 0;
     let mut text_start = 0;
     while i < b.len() {
@@ -1506,10 +2132,14 @@ fn html_to_text(html: &str) -> String {
             i += 1;
             continue;
         }
-        out.push_str(&html[text_start..i]);
         // Find the end of the tag (quotes respected), or of the comment.
         let end = if html[i..].starts_with("<!--") {
-            html[i + 4..].find("-->").map_or(b.len(), |e| i + 4 + e + 3)
+            // A comment never closed ends at the next `>`, not with the text.
+            html[i + 4..]
+                .find("-->")
+                .map(|e| i + 4 + e + 3)
+                .or_else(|| html[i..].find('>').map(|g| i + g + 1))
+                .unwrap_or(b.len())
         } else {
             let mut j = i + 1;
             let mut quote: Option<u8> = None;
@@ -1530,15 +2160,36 @@ fn html_to_text(html: &str) -> String {
             }
             (j + 1).min(b.len())
         };
-        let tag = html[i + 1..end.min(b.len())].trim_start_matches('/');
+        let tag = &html[i + 1..end.min(b.len())];
         let name: String = tag
+            .trim_start_matches('/')
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric())
             .collect::<String>()
             .to_ascii_lowercase();
-        out.push(' ');
+        let markup = matches!(next, b'!' | b'?') || is_html_element(&name) || {
+            let closed = closed.get_or_insert_with(|| end_tag_names(html));
+            closed.contains(&name)
+        };
+        if !markup {
+            i += 1;
+            continue;
+        }
+        out.push_str(&html[text_start..i]);
+        // Block elements part words; comments and inline elements do not.
+        if !(next == b'!' || is_inline_element(&name)) {
+            out.push(' ');
+        }
+        if name == "img"
+            && next != b'/'
+            && let Some((_, attrs)) = html_tags(&html[i..end]).into_iter().next()
+            && let Some((_, alt)) = attrs.into_iter().find(|(k, _)| k == "alt")
+        {
+            out.push_str(&alt);
+            out.push(' ');
+        }
         i = end;
-        if (name == "script" || name == "style") && !b[..end].ends_with(b"/>") {
+        if (name == "script" || name == "style") && next != b'/' && !b[..end].ends_with(b"/>") {
             i = skip_raw_text(b, i, &name);
         }
         text_start = i;
@@ -1547,6 +2198,163 @@ fn html_to_text(html: &str) -> String {
         out.push_str(&html[text_start..]);
     }
     collapse_whitespace(&decode_entities(&out, true))
+}
+
+/// The lower-cased names of every `</name` in `html`.
+fn end_tag_names(html: &str) -> HashSet<String> {
+    html.match_indices("</")
+        .map(|(i, _)| {
+            html[i + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase()
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// Elements inside a line of text (`un<b>believ</b>able` is one word).
+fn is_inline_element(name: &str) -> bool {
+    matches!(
+        name,
+        "a" | "abbr"
+            | "acronym"
+            | "b"
+            | "bdi"
+            | "bdo"
+            | "big"
+            | "cite"
+            | "code"
+            | "del"
+            | "dfn"
+            | "em"
+            | "font"
+            | "i"
+            | "ins"
+            | "kbd"
+            | "mark"
+            | "q"
+            | "s"
+            | "samp"
+            | "small"
+            | "span"
+            | "strike"
+            | "strong"
+            | "sub"
+            | "sup"
+            | "time"
+            | "tt"
+            | "u"
+            | "var"
+    )
+}
+
+/// HTML's elements (without the obsolete `blink`, `marquee` and the like,
+/// which in a title are more often words about them than markup).
+fn is_html_element(name: &str) -> bool {
+    matches!(
+        name,
+        "a" | "abbr"
+            | "acronym"
+            | "address"
+            | "area"
+            | "article"
+            | "aside"
+            | "audio"
+            | "b"
+            | "bdi"
+            | "bdo"
+            | "big"
+            | "blockquote"
+            | "body"
+            | "br"
+            | "button"
+            | "caption"
+            | "center"
+            | "cite"
+            | "code"
+            | "col"
+            | "colgroup"
+            | "dd"
+            | "del"
+            | "details"
+            | "dfn"
+            | "div"
+            | "dl"
+            | "dt"
+            | "em"
+            | "embed"
+            | "figcaption"
+            | "figure"
+            | "font"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "head"
+            | "header"
+            | "hr"
+            | "html"
+            | "i"
+            | "iframe"
+            | "img"
+            | "input"
+            | "ins"
+            | "kbd"
+            | "label"
+            | "legend"
+            | "li"
+            | "link"
+            | "main"
+            | "mark"
+            | "math"
+            | "meta"
+            | "nav"
+            | "noscript"
+            | "object"
+            | "ol"
+            | "p"
+            | "param"
+            | "picture"
+            | "pre"
+            | "q"
+            | "s"
+            | "samp"
+            | "script"
+            | "section"
+            | "select"
+            | "small"
+            | "source"
+            | "span"
+            | "strike"
+            | "strong"
+            | "style"
+            | "sub"
+            | "summary"
+            | "sup"
+            | "svg"
+            | "table"
+            | "tbody"
+            | "td"
+            | "textarea"
+            | "tfoot"
+            | "th"
+            | "thead"
+            | "time"
+            | "title"
+            | "tr"
+            | "tt"
+            | "u"
+            | "ul"
+            | "var"
+            | "video"
+            | "wbr"
+    )
 }
 
 /// The position after `</name ...>` (ASCII case-insensitive) from `from`, or the end.
@@ -1614,6 +2422,9 @@ fn parse_xml(
         RootKind::Rss => m.rss_feed(el, FeedFormat::Rss),
         RootKind::Rdf => m.rss_feed(el, FeedFormat::Rdf),
     };
+    if let Some(found) = doc.capped_from {
+        feed.capped_from = Some(feed.capped_from.map_or(found, |f| f.max(found)));
+    }
     feed.notes = doc.notes;
     if let Some(error) = doc.error {
         feed.notes
@@ -1685,6 +2496,8 @@ fn empty_feed(format: FeedFormat) -> IncomingFeed {
         format,
         encoding: "UTF-8",
         notes: Vec::new(),
+        capped_from: None,
+        skipped_without_id: 0,
     }
 }
 
@@ -1733,13 +2546,13 @@ impl Draft {
         if e.author.is_none() {
             e.author = feed_author.map(str::to_string);
         }
-        let from_link = self.id.is_none() && e.link.is_some();
+        let has_id = self.id.is_some();
         e.identity = match (self.id, &e.link) {
             (Some(id), _) => id,
             (None, Some(link)) => link.clone(),
             (None, None) => content_hash(e),
         };
-        Some((self.entry, from_link))
+        Some((self.entry, has_id))
     }
 }
 
@@ -1801,8 +2614,11 @@ impl Mapper<'_> {
         out.home_url = self.atom_alternate(feed);
         out.update_period_minutes = self.sy_period(feed);
         let author = self.atom_author(feed);
+        let entries: Vec<u32> = d.children_named(feed, Ns::is_atom, "entry").collect();
+        let entries = self.newest(entries, ATOM_PUBLISHED, ATOM_UPDATED, &mut out);
         out.entries = settle(
-            d.children_named(feed, Ns::is_atom, "entry")
+            entries
+                .into_iter()
                 .filter_map(|e| self.atom_entry(e, author.as_deref())),
         );
         out
@@ -1820,7 +2636,16 @@ impl Mapper<'_> {
             .or(summary)
             .unwrap_or(el);
         let mut draft = Draft::new(d.base_string(base_el, self.feed_url));
-        draft.id = d.child(el, Ns::is_atom, "id").and_then(|i| d.text_opt(i));
+        draft.id = d.child(el, Ns::is_atom, "id").and_then(|i| {
+            let id = d.text_opt(i)?;
+            // An id that is a path (`/2024/post`) is relative to the base, as
+            // xml:base says; any other id is kept exactly as written.
+            if id.starts_with('/') && !id.starts_with("//") {
+                d.url(i, &id)
+            } else {
+                Some(id)
+            }
+        });
         let e = &mut draft.entry;
         e.link = self.atom_alternate(el);
         e.title = d
@@ -1834,27 +2659,25 @@ impl Mapper<'_> {
             .and_then(|s| self.atom_text(s))
             .and_then(Text::into_html);
         e.author = self.atom_author(el).or_else(|| self.rss_author(el));
-        e.published = self.first_date(
-            el,
-            &[
-                (Ns::is_atom, "published"),
-                (Ns::is_atom, "issued"),
-                (Ns::is_atom, "created"),
-                (is_dc, "date"),
-            ],
-        );
-        e.updated = self.first_date(
-            el,
-            &[
-                (Ns::is_atom, "updated"),
-                (Ns::is_atom, "modified"),
-                (is_dcterms, "modified"),
-            ],
-        );
+        e.published = self.first_date(el, ATOM_PUBLISHED);
+        e.updated = self.first_date(el, ATOM_UPDATED);
         self.enclosure_links(el, Ns::is_atom, &mut e.enclosures);
         self.media_enclosures(el, &mut e.enclosures);
+        self.media_fallbacks(el, e);
         e.in_reply_to = self.in_reply_to(el);
         draft.finish(feed_author)
+    }
+
+    /// An entry without a title or text of its own takes its Media RSS ones.
+    fn media_fallbacks(&self, el: u32, e: &mut IncomingEntry) {
+        if e.content_html.is_none() && e.summary_html.is_none() {
+            e.summary_html = self.media_description(el);
+        }
+        if e.title.is_none() {
+            e.title = self
+                .media_child(el, "title")
+                .and_then(|t| maybe_html(self.doc.text(t)).into_plain());
+        }
     }
 
     /// An Atom text construct (1.0 `type`, 0.3 `type` + `mode`).
@@ -2005,7 +2828,7 @@ impl Mapper<'_> {
             d.child(ch, is_dc, "creator")
                 .or_else(|| d.child(ch, |n| n == Ns::Itunes, "author"))
                 .and_then(|a| d.text_opt(a))
-                .map(|a| person_name(&a))
+                .and_then(|a| maybe_html(person_name(&a)).into_plain())
                 .or_else(|| self.atom_author(ch))
         });
         // Items belong in the channel (RSS 0.91-2.0) or beside it (RSS 1.0, 0.90);
@@ -2016,6 +2839,7 @@ impl Mapper<'_> {
             self.find_items(ch, 0, &mut items);
         }
         self.find_items(root, 0, &mut items);
+        let items = self.newest(items, RSS_PUBLISHED, RSS_UPDATED, &mut out);
         out.entries = settle(
             items
                 .into_iter()
@@ -2029,7 +2853,7 @@ impl Mapper<'_> {
         if let Some(built) = d.take_premapped(el) {
             return with_feed_author(built, feed_author);
         }
-        let content = d
+        let mut content = d
             .child(el, |n| n == Ns::Content, "encoded")
             .map(|c| (c, self.rss_html(c)))
             .or_else(|| {
@@ -2040,9 +2864,27 @@ impl Mapper<'_> {
                 d.child(el, Ns::is_rss, "fullitem")
                     .map(|c| (c, self.rss_html(c)))
             });
-        let summary = d
+        let mut summary = d
             .child(el, Ns::is_rss, "description")
             .or_else(|| d.child(el, is_dc, "description"));
+        // A bare `<summary>` (not RSS, but written): beside a description and
+        // no other content, the first of the two is the summary, the other
+        // the content (as feedparser reads them).
+        if let Some(other) = d.child(el, Ns::is_rss, "summary") {
+            match summary {
+                None => summary = Some(other),
+                Some(desc) if content.is_none() => {
+                    let (first, second) = if other < desc {
+                        (other, desc)
+                    } else {
+                        (desc, other)
+                    };
+                    summary = Some(first);
+                    content = Some((second, self.rss_html(second)));
+                }
+                Some(_) => {}
+            }
+        }
         let base_el = content.as_ref().map(|c| c.0).or(summary).unwrap_or(el);
         let mut draft = Draft::new(d.base_string(base_el, self.feed_url));
         let guid = d.child(el, Ns::is_rss, "guid");
@@ -2070,17 +2912,8 @@ impl Mapper<'_> {
         e.content_html = content.and_then(|(_, t)| t.into_html());
         e.summary_html = summary.map(|s| self.rss_html(s)).and_then(Text::into_html);
         e.author = self.rss_author(el).or_else(|| self.atom_author(el));
-        e.published = self.first_date(
-            el,
-            &[
-                (Ns::is_rss, "pubDate"),
-                (is_dc, "date"),
-                (is_dcterms, "issued"),
-                (is_dcterms, "created"),
-                (is_atom_ns, "published"),
-            ],
-        );
-        e.updated = self.first_date(el, &[(is_atom_ns, "updated"), (is_dcterms, "modified")]);
+        e.published = self.first_date(el, RSS_PUBLISHED);
+        e.updated = self.first_date(el, RSS_UPDATED);
         for enc in d.children_named(el, Ns::is_rss, "enclosure") {
             let Some(url) = d
                 .attr(enc, "url")
@@ -2094,10 +2927,12 @@ impl Mapper<'_> {
                 url,
                 d.attr(enc, "type"),
                 d.attr(enc, "length"),
+                None,
             );
         }
         self.enclosure_links(el, is_atom_ns, &mut e.enclosures);
         self.media_enclosures(el, &mut e.enclosures);
+        self.media_fallbacks(el, e);
         e.in_reply_to = self.in_reply_to(el);
         draft.finish(feed_author)
     }
@@ -2121,8 +2956,7 @@ impl Mapper<'_> {
         let d = self.doc;
         let t = d
             .child(el, Ns::is_rss, "title")
-            .or_else(|| d.child(el, is_dc, "title"))
-            .or_else(|| d.child(el, |n| n == Ns::Media, "title"))?;
+            .or_else(|| d.child(el, is_dc, "title"))?;
         if d.has_element_children(t) {
             return Text::Html(d.inner_xml(t)).into_plain();
         }
@@ -2160,7 +2994,10 @@ impl Mapper<'_> {
 
     fn rss_author(&self, el: u32) -> Option<String> {
         let d = self.doc;
-        let dc = d.child(el, is_dc, "creator").and_then(|a| d.text_opt(a));
+        let dc = d
+            .child(el, is_dc, "creator")
+            .or_else(|| d.child(el, is_dc, "author"))
+            .and_then(|a| d.text_opt(a));
         let rss = d
             .child(el, Ns::is_rss, "author")
             .and_then(|a| d.text_opt(a));
@@ -2175,10 +3012,41 @@ impl Mapper<'_> {
             .or(dc)
             .or(rss)
             .or(itunes)
-            .map(|a| person_name(&a))
+            .and_then(|a| maybe_html(person_name(&a)).into_plain())
     }
 
     // --- shared ---
+
+    /// At most [`MAX_ENTRIES`] of the entry elements: the newest by date
+    /// (published, else updated; undated ones count as oldest, equals keep
+    /// document order), still in document order. Chosen before the entries
+    /// are read, so a feed of thousands costs its dates, not its contents.
+    fn newest(
+        &self,
+        els: Vec<u32>,
+        published: &[DateSource],
+        updated: &[DateSource],
+        out: &mut IncomingFeed,
+    ) -> Vec<u32> {
+        if els.len() <= MAX_ENTRIES {
+            return els;
+        }
+        out.capped_from = Some(els.len());
+        let mut by_date: Vec<(i64, u32)> = els
+            .iter()
+            .map(|&el| {
+                let date = self
+                    .first_date(el, published)
+                    .or_else(|| self.first_date(el, updated));
+                (date.unwrap_or(i64::MIN), el)
+            })
+            .collect();
+        // Stable: among equal dates the earlier in the document wins.
+        by_date.sort_by_key(|&(date, _)| std::cmp::Reverse(date));
+        let mut kept: Vec<u32> = by_date[..MAX_ENTRIES].iter().map(|&(_, el)| el).collect();
+        kept.sort_unstable();
+        kept
+    }
 
     /// The date from the first source present; of repeated elements the last
     /// readable one wins (as in feedparser).
@@ -2198,9 +3066,48 @@ impl Mapper<'_> {
             if link_rel(d, link) == "enclosure"
                 && let Some(url) = self.link_href(link)
             {
-                push_enclosure(out, url, d.attr(link, "type"), d.attr(link, "length"));
+                push_enclosure(
+                    out,
+                    url,
+                    d.attr(link, "type"),
+                    d.attr(link, "length"),
+                    d.attr(link, "title").map(str::to_string),
+                );
             }
         }
+    }
+
+    /// A Media RSS element (`media:description`, `media:title`) of the item,
+    /// of its `media:group`, or of its `media:content`, in that order.
+    fn media_child(&self, el: u32, local: &str) -> Option<u32> {
+        let d = self.doc;
+        let media = |n: Ns| n == Ns::Media;
+        let groups: Vec<u32> = std::iter::once(el)
+            .chain(d.children_named(el, media, "group"))
+            .collect();
+        groups
+            .iter()
+            .find_map(|&g| d.child(g, media, local))
+            .or_else(|| {
+                groups.iter().find_map(|&g| {
+                    d.children_named(g, media, "content")
+                        .find_map(|c| d.child(c, media, local))
+                })
+            })
+            .filter(|&c| !d.text(c).trim().is_empty())
+    }
+
+    /// `media:description` as text (`type="html"` as HTML), for entries
+    /// with no summary or content of their own (video feeds).
+    fn media_description(&self, el: u32) -> Option<String> {
+        let d = self.doc;
+        let m = self.media_child(el, "description")?;
+        let text = d.text(m);
+        match d.attr(m, "type").map(|t| t.trim().to_ascii_lowercase()) {
+            Some(t) if t == "html" => Text::Html(text),
+            _ => Text::Plain(text),
+        }
+        .into_html()
     }
 
     /// `media:content` (direct or in `media:group`) as enclosures.
@@ -2215,7 +3122,23 @@ impl Mapper<'_> {
                 let Some(url) = d.attr(mc, "url").and_then(|u| d.url(mc, u)) else {
                     continue;
                 };
-                push_enclosure(out, url, d.attr(mc, "type"), d.attr(mc, "fileSize"));
+                // An image named only by `medium` is still shown as one.
+                let image = d.attr(mc, "medium").map(str::trim) == Some("image");
+                let mime = d
+                    .attr(mc, "type")
+                    .filter(|t| !t.trim().is_empty())
+                    .or(image.then_some("image/*"));
+                let text = |m: u32| {
+                    ["description", "title", "text"]
+                        .iter()
+                        .find_map(|l| d.child(m, media, l).and_then(|t| d.text_opt(t)))
+                };
+                // Alt text is for images only (video feeds' long descriptions are not).
+                let alt = mime
+                    .filter(|m| m.trim().starts_with("image/"))
+                    .and_then(|_| text(mc).or_else(|| text(g)))
+                    .and_then(|t| maybe_html(t).into_plain());
+                push_enclosure(out, url, mime, d.attr(mc, "fileSize"), alt);
             }
         }
     }
@@ -2265,6 +3188,26 @@ impl Mapper<'_> {
 /// Where a date may be: a namespace test and a local name.
 type DateSource = (fn(Ns) -> bool, &'static str);
 
+const ATOM_PUBLISHED: &[DateSource] = &[
+    (Ns::is_atom, "published"),
+    (Ns::is_atom, "issued"),
+    (Ns::is_atom, "created"),
+    (is_dc, "date"),
+];
+const ATOM_UPDATED: &[DateSource] = &[
+    (Ns::is_atom, "updated"),
+    (Ns::is_atom, "modified"),
+    (is_dcterms, "modified"),
+];
+const RSS_PUBLISHED: &[DateSource] = &[
+    (Ns::is_rss, "pubDate"),
+    (is_dc, "date"),
+    (is_dcterms, "issued"),
+    (is_dcterms, "created"),
+    (is_atom_ns, "published"),
+];
+const RSS_UPDATED: &[DateSource] = &[(is_atom_ns, "updated"), (is_dcterms, "modified")];
+
 /// At most this many enclosures, and in-reply-to references, per entry.
 const MAX_ENCLOSURES: usize = 32;
 const MAX_REPLY_REFS: usize = 16;
@@ -2275,6 +3218,7 @@ fn push_enclosure(
     url: String,
     mime_type: Option<&str>,
     length: Option<&str>,
+    alt: Option<String>,
 ) {
     if out.len() >= MAX_ENCLOSURES || out.iter().any(|x| x.url == url) {
         return;
@@ -2286,6 +3230,7 @@ fn push_enclosure(
             .filter(|t| !t.is_empty())
             .map(str::to_string),
         length: length.and_then(|l| l.trim().parse().ok()),
+        alt: alt.filter(|a| !a.trim().is_empty()),
     });
 }
 
@@ -2455,12 +3400,19 @@ fn parse_json(
     let mut built = Vec::new();
     for item in items.into_iter().flatten() {
         let Some(it) = item.as_object() else { continue };
-        let mut draft = Draft::new(base_url.clone());
-        draft.id = match it.get("id") {
-            Some(Value::String(id)) => Some(id.trim().to_string()).filter(|i| !i.is_empty()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
+        // JSON Feed 1.1: "id (required, string)"; an item without a usable
+        // one cannot be told from its next version, so it is skipped (and counted).
+        let Some(id) = it
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        else {
+            out.skipped_without_id += 1;
+            continue;
         };
+        let mut draft = Draft::new(base_url.clone());
+        draft.id = Some(id.to_string());
         let e = &mut draft.entry;
         e.link = url(it, "url").or_else(|| url(it, "external_url"));
         e.title = s(it, "title").and_then(|t| maybe_html(t).into_plain());
@@ -2487,6 +3439,7 @@ fn parse_json(
                 u,
                 s(a, "mime_type").as_deref(),
                 size.as_deref(),
+                s(a, "title"),
             );
         }
         if let Some(thread) = it.get("_thread").and_then(|t| t.get("in_reply_to")) {
@@ -2622,12 +3575,9 @@ fn parse_twtxt(
             }
             continue;
         }
-        let (ts, text) = match line.split_once('\t') {
-            Some(x) => x,
-            None => match line.trim().split_once(char::is_whitespace) {
-                Some(x) => x,
-                None => continue,
-            },
+        // The format is TIMESTAMP, a TAB, the text: without the TAB it is no post.
+        let Some((ts, text)) = line.split_once('\t') else {
+            continue;
         };
         let Some(when) = parse_date(ts) else { continue };
         let text = text.trim();
@@ -3023,13 +3973,12 @@ pub fn looks_like_html(bytes: &[u8]) -> bool {
 
 /// Feed autodiscovery: `<link rel="alternate" type="application/atom+xml|application/rss+xml|application/feed+json|application/json" href>`
 /// in an HTML page, hrefs resolved against the page URL (and `<base href>`),
-/// ordered Atom first, then JSON Feed, then RSS (document order within each);
-/// no duplicates.
+/// in the page's order (the author's, whatever the format); no duplicates.
 pub fn discover_feeds(html: &[u8], page_url: &str) -> Vec<String> {
     let (text, _) = decode(&html[..html.len().min(2 * 1024 * 1024)], None);
     let page = Url::parse(page_url.trim()).ok();
     let mut base = page.clone();
-    let mut found: Vec<(u8, String)> = Vec::new();
+    let mut found: Vec<String> = Vec::new();
     for (name, attrs) in html_tags(&text) {
         let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         match name.as_str() {
@@ -3054,31 +4003,29 @@ pub fn discover_feeds(html: &[u8], page_url: &str) -> Vec<String> {
                             .to_ascii_lowercase()
                     })
                     .unwrap_or_default();
-                let rank = match ty.as_str() {
-                    "application/atom+xml" => 0,
-                    "application/feed+json" | "application/json" => 1,
-                    "application/rss+xml" | "application/rdf+xml" => 2,
-                    _ => continue,
-                };
-                if !rel_alternate {
+                let feed_type = matches!(
+                    ty.as_str(),
+                    "application/atom+xml"
+                        | "application/feed+json"
+                        | "application/json"
+                        | "application/rss+xml"
+                        | "application/rdf+xml"
+                );
+                if !rel_alternate || !feed_type {
                     continue;
                 }
                 if let Some(u) =
                     get("href").and_then(|h| resolve_url(&decode_entities(h, true), base.as_ref()))
                 {
-                    found.push((rank, u));
+                    found.push(u);
                 }
             }
             _ => {}
         }
     }
-    found.sort_by_key(|(rank, _)| *rank);
     let mut seen = HashSet::new();
+    found.retain(|u| seen.insert(u.clone()));
     found
-        .into_iter()
-        .map(|(_, u)| u)
-        .filter(|u| seen.insert(u.clone()))
-        .collect()
 }
 
 /// Start tags of an HTML document (name lower-cased, attributes with lower-cased
@@ -3310,7 +4257,8 @@ mod tests {
             [Enclosure {
                 url: "https://example.com/a.mp3".into(),
                 mime_type: Some("audio/mpeg".into()),
-                length: Some(1234)
+                length: Some(1234),
+                alt: None
             }]
         );
         let e = &f.entries[1];
@@ -3409,12 +4357,14 @@ mod tests {
                 Enclosure {
                     url: "https://example.com/ep1.mp3".into(),
                     mime_type: Some("audio/mpeg".into()),
-                    length: Some(999)
+                    length: Some(999),
+                    alt: None
                 },
                 Enclosure {
                     url: "https://cdn.example.com/1.jpg".into(),
                     mime_type: Some("image/jpeg".into()),
-                    length: Some(42)
+                    length: Some(42),
+                    alt: None
                 },
             ]
         );
@@ -3485,7 +4435,7 @@ mod tests {
                   {"id": "1", "url": "https://example.com/1", "content_text": "a < b\nc", "date_published": "2024-05-06T07:08:09Z",
                    "attachments": [{"url": "/a.ogg", "mime_type": "audio/ogg", "size_in_bytes": 7}, {"url": "/b.png"}],
                    "_thread": {"in_reply_to": "https://other.example/post/9"}},
-                  {"id": 2, "content_html": "<p>hi</p>", "summary": "s", "author": {"name": "Old Style"}, "date_modified": "nonsense"},
+                  {"id": "2", "content_html": "<p>hi</p>", "summary": "s", "author": {"name": "Old Style"}, "date_modified": "nonsense"},
                   {"url": "https://example.com/3", "title": "no id"}
                 ]}"#,
             Some("application/feed+json"),
@@ -3506,7 +4456,8 @@ mod tests {
             Enclosure {
                 url: "https://example.com/a.ogg".into(),
                 mime_type: Some("audio/ogg".into()),
-                length: Some(7)
+                length: Some(7),
+                alt: None
             }
         );
         assert_eq!(e.enclosures[1].mime_type, None);
@@ -3516,7 +4467,8 @@ mod tests {
             ("2", Some("Old Style"), None)
         );
         assert_eq!(e.summary_html.as_deref(), Some("s"));
-        assert_eq!(f.entries[2].identity, "https://example.com/3");
+        assert_eq!(f.entries.len(), 2, "the item without an id is skipped");
+        assert_eq!(f.skipped_without_id, 1);
         // 1.0, no title, http version URL, array _thread.
         let f = parse(
             br#"{"version": "http://jsonfeed.org/version/1", "items": [{"id": "x", "content_html": "c", "_thread": {"in_reply_to": [{"id": "tag:a"}, "https://b/"]}}]}"#,
@@ -3649,12 +4601,6 @@ mod tests {
             (
                 "Latin-1 bytes, no declaration",
                 cp1252(&plain),
-                None,
-                "windows-1252",
-            ),
-            (
-                "Latin-1 bytes, declared UTF-8",
-                cp1252(&doc("<?xml version=\"1.0\" encoding=\"utf-8\"?>")),
                 None,
                 "windows-1252",
             ),
@@ -3849,18 +4795,451 @@ mod tests {
         assert_ne!(changed.entries[0].identity, ids[2]);
     }
 
+    // --- what a lenient reader keeps ---
+
+    /// Each broken entry sits between two good ones; the good ones must survive.
     #[test]
-    fn at_most_max_entries_the_first_ones() {
+    fn a_markup_error_in_one_entry_never_swallows_the_entries_after_it() {
+        let broken_atom = [
+            // A void element left open in XHTML content, with the XHTML namespace declared on it.
+            r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>one<br>two<img src="a.png"></p></div></content>"#,
+            // Mismatched and stray end tags.
+            r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><b><i>x</b></i></span></div></div></content>"#,
+            // An end tag of the entry and the feed inside the content.
+            r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></entry></feed></div></content>"#,
+            // A quote left open in an attribute.
+            r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><img src="x" alt="a"b"></div></content>"#,
+            // A CDATA section and a processing instruction never closed.
+            r#"<summary><![CDATA[ never closed</summary>"#,
+            r#"<summary>pi <?php echo 1 </summary>"#,
+            // `<` as text.
+            r#"<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">a < b, 1 <2</div></content>"#,
+        ];
+        // The broken entry's own start tag: that entry goes, the next ones stay.
+        for broken in [
+            r#"<entry xml:lang="en><id>2</id><title>broken</title></entry>"#,
+            r#"<entry xml:lang="en><id>2</id><title type="text">broken</title></entry>"#,
+        ] {
+            let f = ok(&format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id><title>first</title></entry>{broken}<entry><id>3</id><title>third</title></entry><entry><id>4</id><link href="/4"/><title>fourth</title></entry></feed>"#
+            ));
+            let titles: Vec<_> = f.entries.iter().map(|e| e.title.as_deref()).collect();
+            assert_eq!(
+                titles,
+                [Some("first"), Some("third"), Some("fourth")],
+                "{broken}"
+            );
+        }
+        for broken in broken_atom {
+            let f = ok(&format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id><title>first</title></entry><entry><id>2</id><title>broken</title>{broken}</entry><entry><id>3</id><title>third</title></entry><entry><id>4</id><title>fourth</title></entry></feed>"#
+            ));
+            let titles: Vec<_> = f.entries.iter().map(|e| e.title.as_deref()).collect();
+            assert_eq!(
+                titles,
+                [Some("first"), Some("broken"), Some("third"), Some("fourth")],
+                "{broken}"
+            );
+        }
+        let f = ok(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>one<br>two</p>a < b</div></content></entry></feed>"#,
+        );
+        assert_eq!(
+            f.entries[0].content_html.as_deref(),
+            Some("<p>one<br />two</p>a &lt; b"),
+            "what a void element held comes after it"
+        );
+        let f = ok(
+            r#"<rss><channel><item><description><p>HTML-style <img src=x.png alt=hi><input disabled></p></description></item></channel></rss>"#,
+        );
+        assert_eq!(
+            f.entries[0].summary_html.as_deref(),
+            Some(r#"<p>HTML-style <img src="x.png" alt="hi" /><input disabled="" /></p>"#),
+            "unquoted and bare attributes are kept"
+        );
+        for broken in [
+            r#"<description><p>unclosed <b>bold</description>"#,
+            r#"<description><img src="x" alt="a"b"></description>"#,
+            r#"<description><![CDATA[ never closed</description>"#,
+            r#"<description><p>x</p></item></channel></rss></description>"#,
+        ] {
+            let f = ok(&format!(
+                r#"<rss version="2.0"><channel><item><guid>1</guid></item><item><guid>2</guid>{broken}</item><item><guid>3</guid><title>third</title></item></channel></rss>"#
+            ));
+            assert_eq!(f.entries.len(), 3, "{broken}");
+            assert_eq!(f.entries[2].title.as_deref(), Some("third"), "{broken}");
+        }
+    }
+
+    #[test]
+    fn one_bad_byte_in_utf8_is_replaced_where_it_stands() {
+        let mut doc = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss><channel><title>caf\xC3\xA9 \xFF na\xC3\xAFve</title><item><guid>1</guid><title>\xE2\x80\x9Cq\xE2\x80\x9D</title></item></channel></rss>".to_vec();
+        let f = parse(&doc, None, URL).unwrap();
+        assert_eq!(f.title.as_deref(), Some("café \u{FFFD} naïve"));
+        assert_eq!(f.entries[0].title.as_deref(), Some("“q”"));
+        assert_eq!(f.encoding, "UTF-8");
+        // The same without a declaration, and with HTTP saying UTF-8.
+        doc.drain(..38);
+        assert!(doc.starts_with(b"<rss>"));
+        for ct in [None, Some("application/rss+xml; charset=utf-8")] {
+            let f = parse(&doc, ct, URL).unwrap();
+            assert_eq!(f.title.as_deref(), Some("café \u{FFFD} naïve"), "{ct:?}");
+        }
+        // Mislabelled ISO-8859-1 by HTTP or by the declaration: still UTF-8.
+        for (decl, ct) in [
+            ("", Some("text/xml; charset=ISO-8859-1")),
+            ("<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>", None),
+        ] {
+            let bytes = [decl.as_bytes(), &doc].concat();
+            let f = parse(&bytes, ct, URL).unwrap();
+            assert_eq!(
+                f.title.as_deref(),
+                Some("café \u{FFFD} naïve"),
+                "{ct:?} {decl}"
+            );
+        }
+        // Declared UTF-8, all ASCII but one byte: still UTF-8.
+        let f = parse(
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss><channel><title>a \x92 b</title></channel></rss>",
+            None,
+            URL,
+        )
+        .unwrap();
+        assert_eq!(f.title.as_deref(), Some("a \u{FFFD} b"));
+    }
+
+    #[test]
+    fn latin1_label_reads_windows_1252_and_no_control_character_is_kept() {
+        // 0x80 €, 0x93/0x94 curly quotes, 0x81 and 0x9D (no character in
+        // windows-1252), 0x01 and 0x1B (C0 controls).
+        let doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><channel><title>\x80 \x93q\x94 \x81\x9Dx\x01\x1B\t</title><item><guid>1</guid><title>caf\xE9</title><description>a&amp;#1;b&#x85;c&#2;\x02 &amp;#x1b; &amp;#65;&amp;#x81;&amp;#x93;</description><author>\x07Ann</author><enclosure url=\"https://a.example/a.mp3\" type=\"audio/mpeg&#1;\"/></item></channel></rss>";
+        let f = parse(doc, None, URL).unwrap();
+        assert_eq!(f.title.as_deref(), Some("€ “q” x"));
+        let e = &f.entries[0];
+        assert_eq!(e.title.as_deref(), Some("café"));
+        assert_eq!(
+            e.summary_html.as_deref(),
+            Some("ab…c  &#65;&#x93;"),
+            "HTML would read &#x81; as a control, &#x93; as a quote"
+        );
+        assert_eq!(e.author.as_deref(), Some("Ann"));
+        assert_eq!(e.enclosures[0].mime_type.as_deref(), Some("audio/mpeg"));
+        // JSON escapes and raw C1 characters in UTF-8.
+        let f = parse(
+            "{\"version\": \"https://jsonfeed.org/version/1.1\", \"title\": \"a\\u0000b\\u0093\\u008d\", \"items\": [{\"id\": \"1\", \"title\": \"t\\u0007\u{9d}\", \"content_text\": \"x\\u001b\"}]}".as_bytes(),
+            None,
+            URL,
+        )
+        .unwrap();
+        assert_eq!(f.title.as_deref(), Some("ab“"));
+        assert_eq!(f.entries[0].title.as_deref(), Some("t"));
+        assert_eq!(f.entries[0].content_html.as_deref(), Some("x"));
+    }
+
+    /// The 32-byte scan finds a control wherever it stands, a C1 character
+    /// split across two blocks included, and nothing in clean text.
+    #[test]
+    fn has_controls_finds_every_position() {
+        let clean = "a\tb\nc\r\u{a0}é€ “x” ".repeat(9);
+        assert!(!has_controls(clean.as_bytes()));
+        for bad in ["\u{1}", "\u{7f}", "\u{85}", "\u{9f}", "\u{1b}"] {
+            for at in 0..clean.len() {
+                if !clean.is_char_boundary(at) {
+                    continue;
+                }
+                let text = format!("{}{bad}{}", &clean[..at], &clean[at..]);
+                assert!(has_controls(text.as_bytes()), "{bad:?} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn titles_keep_text_and_the_text_inside_markup() {
+        let f = ok(r#"<feed xmlns="http://www.w3.org/2005/Atom">
+  <entry><id>1</id><title type="text">Use &lt;b&gt; for bold &amp;amp; more</title></entry>
+  <entry><id>2</id><title type="html">History of the &lt;blink&gt; tag</title></entry>
+  <entry><id>3</id><title type="html">&lt;em&gt;Hello&lt;/em&gt; &lt;a href="/x"&gt;world&lt;/a&gt;</title></entry>
+  <entry><id>4</id><title>No type: &lt;i&gt;stays&lt;/i&gt;</title></entry>
+  <entry><id>5</id><title type="html">&lt;img src="s.gif" alt=":-)"&gt; Hi</title></entry>
+</feed>"#);
+        let titles: Vec<_> = f.entries.iter().map(|e| e.title.as_deref()).collect();
+        assert_eq!(
+            titles,
+            [
+                Some("Use <b> for bold &amp; more"),
+                Some("History of the <blink> tag"),
+                Some("Hello world"),
+                Some("No type: <i>stays</i>"),
+                Some(":-) Hi"),
+            ]
+        );
+        let f = ok(r#"<rss><channel>
+  <item><guid>1</guid><title>History of the &lt;blink&gt; tag</title></item>
+  <item><guid>2</guid><title>&lt;strong&gt;Bold&lt;/strong&gt; move</title></item>
+  <item><guid>3</guid><title>A &lt;custom&gt;tag&lt;/custom&gt; closed</title></item>
+  <item><guid>4</guid><title>&amp;#X41;&#X42;</title></item>
+</channel></rss>"#);
+        let titles: Vec<_> = f.entries.iter().map(|e| e.title.as_deref()).collect();
+        assert_eq!(
+            titles,
+            [
+                Some("History of the <blink> tag"),
+                Some("Bold move"),
+                Some("A tag closed"),
+                Some("AB"),
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_the_newest_version_wins() {
+        let f = ok(r#"<feed xmlns="http://www.w3.org/2005/Atom">
+  <entry><id>a</id><title>a old</title><updated>2024-01-01T00:00:00Z</updated></entry>
+  <entry><id>b</id><title>b new</title><updated>2024-03-01T00:00:00Z</updated></entry>
+  <entry><id>a</id><title>a new</title><updated>2024-02-01T00:00:00Z</updated></entry>
+  <entry><id>b</id><title>b old</title><updated>2024-01-01T00:00:00Z</updated></entry>
+  <entry><id>c</id><title>c first</title></entry>
+  <entry><id>c</id><title>c last</title></entry>
+</feed>"#);
+        let got: Vec<_> = f
+            .entries
+            .iter()
+            .map(|e| (e.identity.as_str(), e.title.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(got, [("a", "a new"), ("b", "b new"), ("c", "c last")]);
+        let f = ok(
+            r#"<rss><channel><item><guid>g</guid><title>first</title></item><item><guid>g</guid><title>last</title></item></channel></rss>"#,
+        );
+        assert_eq!(f.entries.len(), 1);
+        assert_eq!(f.entries[0].title.as_deref(), Some("last"));
+        // Without ids nothing is merged: identical entries are told apart by a count.
+        let f = ok(r#"<feed xmlns="http://www.w3.org/2005/Atom">
+  <entry><title>Same</title><image><title>Other</title></image></entry>
+  <entry><image><title>Other</title></image><title>Same</title></entry>
+</feed>"#);
+        let ids: Vec<_> = f.entries.iter().map(|e| e.identity.clone()).collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[1], format!("{}-2", ids[0]));
+        assert!(f.entries.iter().all(|e| e.title.as_deref() == Some("Same")));
+    }
+
+    #[test]
+    fn more_entries_than_the_cap_keeps_the_newest_by_date() {
+        // Oldest first in the document, and a few undated ones at the top.
+        let undated: String = (0..5)
+            .map(|i| format!("<item><guid>u{i}</guid></item>"))
+            .collect();
+        let dated: String = (0..MAX_ENTRIES + 50)
+            .map(|i| {
+                format!(
+                    "<item><guid>g{i}</guid><pubDate>{}</pubDate></item>",
+                    chrono::DateTime::from_timestamp(1_700_000_000 + i as i64 * 3600, 0)
+                        .unwrap()
+                        .to_rfc2822()
+                )
+            })
+            .collect();
+        let f = ok(&format!("<rss><channel>{undated}{dated}</channel></rss>"));
+        assert_eq!(f.entries.len(), MAX_ENTRIES);
+        assert_eq!(f.capped_from, Some(MAX_ENTRIES + 55));
+        assert_eq!(f.entries[0].identity, "g50", "the oldest went, order kept");
+        assert_eq!(
+            f.entries[MAX_ENTRIES - 1].identity,
+            format!("g{}", MAX_ENTRIES + 49)
+        );
+        assert_eq!(
+            f.notes.first().map(String::as_str),
+            Some("capped: kept the newest 200 of 255 entries")
+        );
+        // Nothing dated: the first ones, in document order.
         let items: String = (0..MAX_ENTRIES + 50)
             .map(|i| format!("<item><guid>g{i}</guid></item>"))
             .collect();
         let f = ok(&format!("<rss><channel>{items}</channel></rss>"));
         assert_eq!(f.entries.len(), MAX_ENTRIES);
         assert_eq!(f.entries[0].identity, "g0");
-        assert_eq!(
-            f.entries[MAX_ENTRIES - 1].identity,
-            format!("g{}", MAX_ENTRIES - 1)
+        // Under the cap: no note.
+        assert!(
+            ok("<rss><channel><item><guid>1</guid></item></channel></rss>")
+                .notes
+                .is_empty()
         );
+    }
+
+    #[test]
+    fn items_with_only_an_author_or_an_xhtml_body_are_entries() {
+        let f = ok(
+            r#"<rss xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xhtml="http://www.w3.org/1999/xhtml"><channel>
+  <item><dc:author>Ann</dc:author></item>
+  <item><xhtml:body><xhtml:p>Body only</xhtml:p></xhtml:body></item>
+  <item><body xmlns="http://www.w3.org/1999/xhtml"><p>Default namespace</p></body></item>
+</channel></rss>"#,
+        );
+        assert_eq!(f.entries.len(), 3);
+        assert_eq!(f.entries[0].author.as_deref(), Some("Ann"));
+        assert_eq!(
+            f.entries[1].content_html.as_deref(),
+            Some("<p>Body only</p>")
+        );
+        assert_eq!(
+            f.entries[2].content_html.as_deref(),
+            Some("<p>Default namespace</p>")
+        );
+    }
+
+    #[test]
+    fn media_group_descriptions_and_titles_are_used() {
+        let f = ok(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+  <entry><id>yt:video:1</id><link href="https://v.example/1"/>
+    <media:group><media:title>A video</media:title><media:content url="https://v.example/1.mp4" type="video/mp4"/>
+      <media:description>Line one &amp; &lt;two&gt;</media:description></media:group></entry>
+</feed>"#,
+        );
+        let e = &f.entries[0];
+        assert_eq!(e.title.as_deref(), Some("A video"));
+        assert_eq!(
+            e.summary_html.as_deref(),
+            Some("Line one &amp; &lt;two&gt;")
+        );
+        let f = ok(
+            r#"<rss xmlns:media="http://search.yahoo.com/mrss/"><channel>
+  <item><guid>1</guid><media:content url="https://p.example/1.jpg" medium="image"><media:description type="html">&lt;b&gt;Sunset&lt;/b&gt;</media:description></media:content></item>
+  <item><guid>2</guid><description>own</description><media:group><media:description>not used</media:description></media:group></item>
+</channel></rss>"#,
+        );
+        assert_eq!(f.entries[0].summary_html.as_deref(), Some("<b>Sunset</b>"));
+        assert_eq!(f.entries[1].summary_html.as_deref(), Some("own"));
+        // The image: shown as one though it has no type, with its alt text.
+        let image = &f.entries[0].enclosures[0];
+        assert_eq!(image.mime_type.as_deref(), Some("image/*"));
+        assert_eq!(image.alt.as_deref(), Some("Sunset"));
+        let e = &ok(r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+  <entry><id>1</id><media:group><media:content url="https://p.example/2.png" type="image/png"/>
+    <media:description>A red kite</media:description></media:group>
+    <link rel="enclosure" href="https://p.example/3.jpg" type="image/jpeg" title="Gulls"/></entry></feed>"#)
+        .entries[0];
+        let alts: Vec<_> = e.enclosures.iter().map(|x| x.alt.as_deref()).collect();
+        assert_eq!(alts, [Some("Gulls"), Some("A red kite")]);
+    }
+
+    #[test]
+    fn json_feed_items_without_a_usable_id_are_skipped_and_counted() {
+        let f = parse(
+            br#"{"version": "https://jsonfeed.org/version/1.1", "items": [
+                {"id": "ok", "content_text": "kept"},
+                {"content_text": "missing"},
+                {"id": null, "content_text": "null"},
+                {"id": "  ", "content_text": "blank"},
+                {"id": 7, "content_text": "a number"},
+                {"id": {"x": 1}, "content_text": "an object"}
+            ]}"#,
+            None,
+            URL,
+        )
+        .unwrap();
+        assert_eq!(f.entries.len(), 1);
+        assert_eq!(f.entries[0].identity, "ok");
+        assert_eq!(f.skipped_without_id, 5);
+        assert_eq!(
+            f.notes.first().map(String::as_str),
+            Some("skipped 5 JSON Feed items without an id")
+        );
+    }
+
+    #[test]
+    fn utf8_written_out_byte_by_byte_in_references_is_read_as_utf8() {
+        let f = ok(r#"<rss><channel>
+  <item><guid>1</guid><description>&#226;&#128;&#166;</description></item>
+  <item><guid>2</guid><description>&acirc;&#128;&brvbar; and &#233;t&#233; &#128;</description></item>
+</channel></rss>"#);
+        assert_eq!(f.entries[0].summary_html.as_deref(), Some("…"));
+        assert_eq!(
+            f.entries[1].summary_html.as_deref(),
+            Some("… and été €"),
+            "a lone byte is its own character"
+        );
+    }
+
+    #[test]
+    fn comments_in_titles_drop_out_without_taking_the_rest() {
+        let f = ok(r#"<feed xmlns="http://www.w3.org/2005/Atom">
+  <title type="html">sa&lt;!-- -- nonwhitespace &gt;fe&lt;script&gt;alert(1);&lt;/script&gt;</title>
+  <entry><id>1</id><title type="html">un&lt;b&gt;believ&lt;/b&gt;able&lt;!-- x --&gt;s&lt;br&gt;next</title></entry>
+</feed>"#);
+        assert_eq!(f.title.as_deref(), Some("safe"));
+        assert_eq!(f.entries[0].title.as_deref(), Some("unbelievables next"));
+    }
+
+    #[test]
+    fn an_rss_summary_beside_a_description_is_the_first_of_the_two() {
+        let f = ok(r#"<rss version="2.0"><channel>
+  <item><guid>1</guid><description>d</description><summary>s</summary></item>
+  <item><guid>2</guid><summary>s</summary><description>d</description></item>
+  <item><guid>3</guid><summary>only</summary></item>
+</channel></rss>"#);
+        let got: Vec<_> = f
+            .entries
+            .iter()
+            .map(|e| (e.summary_html.as_deref(), e.content_html.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("d"), Some("s")),
+                (Some("s"), Some("d")),
+                (Some("only"), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_atom_id_that_is_a_path_is_resolved_against_the_base() {
+        let f = parse(
+            br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>/relative/link</id></entry>
+<entry xml:base="http://other.example/x/"><id>/two</id></entry><entry><id>urn:uuid:3</id></entry><entry><id>4</id></entry></feed>"#,
+            None,
+            "http://example.com/feed",
+        )
+        .unwrap();
+        let ids: Vec<_> = f.entries.iter().map(|e| e.identity.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "http://example.com/relative/link",
+                "http://other.example/two",
+                "urn:uuid:3",
+                "4"
+            ]
+        );
+    }
+
+    #[test]
+    fn prefixes_declared_outside_xhtml_content_are_declared_in_it() {
+        let f = ok(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:xlink="http://www.w3.org/1999/xlink">
+  <entry><id>1</id><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><math xmlns="http://www.w3.org/1998/Math/MathML"><mrow xlink:href="http://a.example/"><mi>a</mi><mrow xlink:type="simple"/></mrow></math></div></content></entry>
+</feed>"#,
+        );
+        assert_eq!(
+            f.entries[0].content_html.as_deref(),
+            Some(
+                r#"<math xmlns="http://www.w3.org/1998/Math/MathML"><mrow xlink:href="http://a.example/" xmlns:xlink="http://www.w3.org/1999/xlink"><mi>a</mi><mrow xlink:type="simple"></mrow></mrow></math>"#
+            ),
+            "declared once, where first used"
+        );
+    }
+
+    #[test]
+    fn twtxt_lines_without_a_tab_are_not_posts() {
+        let f = parse(
+            b"2020-01-01T00:00:00Z\tposted\n2020-01-02T00:00:00Z spaces are not a tab\n2020-01-03T00:00:00Z    neither\n",
+            Some("text/plain"),
+            URL,
+        )
+        .unwrap();
+        assert_eq!(f.entries.len(), 1);
+        assert_eq!(f.entries[0].content_html.as_deref(), Some("posted"));
     }
 
     // --- threading ---
@@ -3995,11 +5374,12 @@ mod tests {
         assert_eq!(
             discover_feeds(html, "https://example.com/blog/post"),
             [
-                "https://cdn.example.com/site/atom.xml",
-                "https://cdn.example.com/feed.json",
-                "https://cdn.example.com/feed.json?x=1&y=2",
                 "https://cdn.example.com/site/rss.xml",
-            ]
+                "https://cdn.example.com/feed.json",
+                "https://cdn.example.com/site/atom.xml",
+                "https://cdn.example.com/feed.json?x=1&y=2",
+            ],
+            "the page's order, whatever the format"
         );
         assert_eq!(
             discover_feeds(
@@ -4194,21 +5574,41 @@ mod tests {
     }
 
     #[test]
-    fn entries_past_the_document_limits_are_not_read_with_a_note() {
+    fn entries_past_the_document_limits_are_let_go_with_a_note() {
         let body = "y".repeat(MAX_ENTRY_BYTES / 2);
+        // Undated: the first in the document are kept.
         let items: String = (0..40)
             .map(|i| format!("<item><guid>{i}</guid><description>{body}</description></item>"))
             .collect();
         let f = ok(&format!("<rss><channel>{items}</channel></rss>"));
-        let kept = MAX_FEED_CONTENT_BYTES / body.len();
-        assert_eq!(f.entries.len(), kept);
+        let kept = f.entries.len();
+        assert!(
+            (MAX_FEED_CONTENT_BYTES / body.len() - 1..=MAX_FEED_CONTENT_BYTES / body.len())
+                .contains(&kept),
+            "{kept}"
+        );
+        assert_eq!(f.entries[kept - 1].identity, format!("{}", kept - 1));
         assert_eq!(
             f.notes,
-            [format!(
-                "{} entries not read: a document is read up to {MAX_ENTRIES_READ} entries or 4 MiB of entries",
-                40 - kept
-            )]
+            [format!("capped: kept the newest {kept} of 40 entries")]
         );
+        // Dated, oldest first: the newest (last) are kept.
+        let items: String = (0..40)
+            .map(|i| {
+                format!(
+                    "<item><guid>{i}</guid><dc:date>2024-01-01T{:02}:{:02}:00Z</dc:date>\
+                     <description>{body}</description></item>",
+                    i / 60,
+                    i % 60
+                )
+            })
+            .collect();
+        let f = ok(&format!(
+            "<rss xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel>{items}</channel></rss>"
+        ));
+        let kept = f.entries.len();
+        assert_eq!(f.entries[0].identity, format!("{}", 40 - kept));
+        assert_eq!(f.entries[kept - 1].identity, "39");
     }
 
     #[test]

@@ -267,7 +267,7 @@ fn into_polled(fetched: Result<FetchOutcome, fetch::FetchError>) -> Polled {
                 title: feed
                     .title
                     .as_deref()
-                    .map(|t| super::sanitize::plain_text(t, super::ingest::MAX_FEED_TITLE_CHARS)),
+                    .map(|t| super::sanitize::one_line(t, super::ingest::MAX_FEED_TITLE_CHARS)),
                 home_url: feed
                     .home_url
                     .clone()
@@ -312,6 +312,15 @@ fn record(
             new_url: None,
         };
         let record = match &result {
+            // The same document as last time: what it left out still holds.
+            Polled::NotModified { cache } if follow.last_status.as_deref() == Some(PARTLY_READ) => {
+                PollRecord {
+                    status: PARTLY_READ,
+                    error: follow.last_error.as_deref(),
+                    next_check: schedule::after_success(now, cache, None, None),
+                    ..base
+                }
+            }
             Polled::NotModified { cache } => PollRecord {
                 status: "not modified",
                 next_check: schedule::after_success(now, cache, None, None),

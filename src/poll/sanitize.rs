@@ -3,8 +3,9 @@
 //! Remote HTML (entry content and summaries from followed feeds) is sanitized
 //! once, **when it is stored**, with ammonia and a narrow allow-list. The
 //! result is a [`SafeHtml`], the one type the templates write into a page
-//! unescaped; titles and author names go through [`plain_text`] and are always
-//! escaped by the templates like any other string.
+//! unescaped; titles and author names (already plain text from the parser)
+//! go through [`one_line`] and are always escaped by the templates like any
+//! other string.
 //!
 //! # Policy
 //!
@@ -306,6 +307,14 @@ pub fn plain_text(html_or_text: &str, max_chars: usize) -> String {
     }
     let input = truncate_at_char_boundary(html_or_text, MAX_INPUT_BYTES);
     let text = decode_serialized_text(&text_only(input));
+    one_line(&text, max_chars)
+}
+
+/// For text that is already plain (the parser's titles and names, where a
+/// literal `<blink>` is a word, not a tag): whitespace and control characters
+/// collapsed to single spaces, length-capped as [`plain_text`] does.
+pub fn one_line(text: &str, max_chars: usize) -> String {
+    let text = truncate_at_char_boundary(text, MAX_INPUT_BYTES);
     let mut words = text
         .split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| !w.is_empty());
@@ -2337,6 +2346,15 @@ mod tests {
             let depth = check_safe(&out).unwrap();
             assert!(depth <= MAX_NESTING + 8, "{unit}: depth {depth}");
         }
+    }
+
+    #[test]
+    fn one_line_keeps_angle_brackets_as_text() {
+        assert_eq!(
+            one_line("History of the <blink> tag\n\u{1}x", 100),
+            "History of the <blink> tag x"
+        );
+        assert_eq!(one_line("abcdef", 4), "abc…");
     }
 
     #[test]

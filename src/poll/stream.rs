@@ -398,6 +398,125 @@ impl<R: BufRead> BufRead for BoundedXml<R> {
     }
 }
 
+/// A reader the XML parser can hand bytes back to (what a broken tag
+/// swallowed, read again) and look ahead in, a bounded window at a time.
+/// What it holds is the bytes handed back and the window looked at.
+pub struct Replay<R> {
+    front: Vec<u8>,
+    at: usize,
+    inner: R,
+}
+
+/// How far [`Replay::skip_past_end_tag`] looks at a time.
+const SKIP_WINDOW: usize = 64 * 1024;
+
+impl<R: BufRead> Replay<R> {
+    pub fn new(inner: R) -> Self {
+        Replay {
+            front: Vec::new(),
+            at: 0,
+            inner,
+        }
+    }
+
+    /// `bytes` are read next, before anything not yet read.
+    pub fn unread(&mut self, bytes: &[u8]) {
+        let mut front = Vec::with_capacity(bytes.len() + self.front.len() - self.at);
+        front.extend_from_slice(bytes);
+        front.extend_from_slice(&self.front[self.at..]);
+        self.front = front;
+        self.at = 0;
+    }
+
+    /// Up to `max` bytes ahead, not consumed (fewer only at the end of input).
+    pub fn peek(&mut self, max: usize) -> io::Result<&[u8]> {
+        if self.at > 0 {
+            self.front.drain(..self.at);
+            self.at = 0;
+        }
+        while self.front.len() < max {
+            let chunk = self.inner.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len().min(max - self.front.len());
+            self.front.extend_from_slice(&chunk[..n]);
+            self.inner.consume(n);
+        }
+        Ok(&self.front[..self.front.len().min(max)])
+    }
+
+    /// Reads on past the first end tag `</name>`: false when the input ends
+    /// first.
+    pub fn skip_past_end_tag(&mut self, name: &str) -> io::Result<bool> {
+        loop {
+            let window = self.peek(SKIP_WINDOW)?;
+            if let Some(after) = after_end_tag(window, name) {
+                self.consume(after);
+                return Ok(true);
+            }
+            let len = window.len();
+            if len < SKIP_WINDOW {
+                self.consume(len);
+                return Ok(false);
+            }
+            // Keep what could be the start of the end tag.
+            self.consume(len - (name.len() + 3 + 256).min(len / 2));
+        }
+    }
+}
+
+/// The position after the first end tag `</name>` in `bytes` (spaces
+/// allowed before its `>`), if any.
+pub fn after_end_tag(bytes: &[u8], name: &str) -> Option<usize> {
+    let end = [b"</".as_slice(), name.as_bytes()].concat();
+    let mut from = 0;
+    while let Some(i) = find(&bytes[from..], &end) {
+        let at = from + i + end.len();
+        let rest = &bytes[at..];
+        if let Some(close) = rest.iter().position(|&b| b == b'>')
+            && rest[..close].iter().all(u8::is_ascii_whitespace)
+        {
+            return Some(at + close + 1);
+        }
+        from = at;
+    }
+    None
+}
+
+/// Where `needle` first occurs in `hay`.
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+impl<R: BufRead> Read for Replay<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        read_buffered(self, buf)
+    }
+}
+
+impl<R: BufRead> BufRead for Replay<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.at < self.front.len() {
+            return Ok(&self.front[self.at..]);
+        }
+        self.front.clear();
+        self.at = 0;
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if self.at < self.front.len() {
+            self.at = (self.at + amt).min(self.front.len());
+        } else {
+            self.inner.consume(amt);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,5 +597,18 @@ mod tests {
         .read_to_string(&mut out)
         .unwrap();
         assert_eq!(out, "a€😀\u{FFFD}");
+    }
+
+    #[test]
+    fn replay_reads_handed_back_bytes_first_and_skips_past_an_end_tag() {
+        let mut r = Replay::new(io::Cursor::new(b"<b>x</b><entry>y</entry >tail".to_vec()));
+        assert!(r.skip_past_end_tag("entry").unwrap());
+        r.unread(b"again ");
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "again tail");
+        assert_eq!(after_end_tag(b"</entryx></entry>", "entry"), Some(17));
+        let mut r = Replay::new(io::Cursor::new(vec![b'a'; 3 * SKIP_WINDOW]));
+        assert!(!r.skip_past_end_tag("entry").unwrap());
     }
 }

@@ -50,6 +50,19 @@ fn pager(site: &Site, path: &str, newer: Option<Newer<String>>, older: Option<St
     }
 }
 
+/// The post or entry a reply answers, as the reply shows it: who, and what
+/// they said, rather than a bare address.
+#[derive(Debug, Clone)]
+pub struct ReplyParent {
+    pub author: String,
+    pub excerpt: String,
+    /// Where it is: an own post's page, a followed entry's http(s) link.
+    pub href: Option<String>,
+}
+
+/// The parents this node has, by the address or id a reply names.
+pub type Parents = std::collections::HashMap<String, ReplyParent>;
+
 /// GET /: the owner's profile, the compose box for the owner, posts newest first.
 pub fn home(
     page: &Page,
@@ -57,6 +70,7 @@ pub fn home(
     newer: Option<Newer<PostId>>,
     older: Option<PostId>,
     draft: Option<&Draft>,
+    parents: &Parents,
 ) -> String {
     let site = page.site;
     let body = html! {
@@ -69,7 +83,7 @@ pub fn home(
         }
         div.h-feed {
             span.p-name.visually-hidden { (site.name) }
-            @for post in posts { (entry(site, post, page.session, &page.clock)) }
+            @for post in posts { (entry(site, post, page.session, &page.clock, parents)) }
             @if posts.is_empty() {
                 p.empty { "Nothing posted yet." }
             }
@@ -82,17 +96,24 @@ pub fn home(
     render(page, body)
 }
 
-/// GET /posts/ID: one post, and the replies seen to it (oldest first), their
-/// images shown as `images` says.
-pub fn post(page: &Page, post: &Post, replies: &[Entry], images: RemoteImages) -> String {
+/// GET /posts/ID: one post, and the replies seen to it, the owner's own
+/// among them (oldest first), the followed ones' images shown as `images`
+/// says.
+pub fn post(
+    page: &Page,
+    post: &Post,
+    replies: &[TimelineItem],
+    images: RemoteImages,
+    parents: &Parents,
+) -> String {
     let body = html! {
-        (entry(page.site, post, page.session, &page.clock))
+        (entry(page.site, post, page.session, &page.clock, parents))
         section.replies {
             h2 { "Replies" }
             @if replies.is_empty() {
                 p.empty { "No replies seen yet." }
             }
-            @for reply in replies { (followed_entry(page.site, reply, page.session.is_some(), images, &page.clock)) }
+            @for reply in replies { (item(page, reply, images, parents)) }
         }
     };
     render(page, body)
@@ -120,9 +141,40 @@ impl TimelineItem {
         }
     }
 
+    /// What it replies to: the address, and the parent's id when also given.
+    pub fn reply(&self) -> Option<(&str, Option<&str>)> {
+        match self {
+            TimelineItem::Own(p) => Self::own_reply(p),
+            TimelineItem::Followed(e) => e
+                .in_reply_to
+                .as_deref()
+                .map(|r| (r, e.in_reply_to_ref.as_deref())),
+        }
+    }
+
+    /// What an own post replies to.
+    pub fn own_reply(post: &Post) -> Option<(&str, Option<&str>)> {
+        post.reply_to.as_deref().map(|r| (r, None))
+    }
+
     /// Sorting key matching the cursor order: newer first, own before followed, higher id first.
     pub fn cursor_key(&self) -> (i64, std::cmp::Reverse<u8>, i64) {
         self.cursor().sort_key()
+    }
+}
+
+/// One own post or followed entry.
+fn item(page: &Page, item: &TimelineItem, images: RemoteImages, parents: &Parents) -> Markup {
+    match item {
+        TimelineItem::Own(post) => entry(page.site, post, page.session, &page.clock, parents),
+        TimelineItem::Followed(e) => followed_entry(
+            page.site,
+            e,
+            page.session.is_some(),
+            images,
+            &page.clock,
+            parents,
+        ),
     }
 }
 
@@ -134,18 +186,13 @@ pub fn timeline(
     newer: Option<Newer<String>>,
     older: Option<String>,
     images: RemoteImages,
+    parents: &Parents,
 ) -> String {
     let site = page.site;
-    let owner = page.session.is_some();
     let body = html! {
         h1 { "Timeline" }
         div.h-feed {
-            @for item in items {
-                @match item {
-                    TimelineItem::Own(post) => (entry(site, post, page.session, &page.clock)),
-                    TimelineItem::Followed(e) => (followed_entry(site, e, owner, images, &page.clock)),
-                }
-            }
+            @for i in items { (item(page, i, images, parents)) }
             @if items.is_empty() {
                 p.empty { "Nothing here yet. Follow someone with " code { "roost follow URL" } "." }
             }
@@ -163,6 +210,7 @@ fn followed_entry(
     owner: bool,
     images: RemoteImages,
     clock: &Clock,
+    parents: &Parents,
 ) -> Markup {
     let author = e.author.as_deref().unwrap_or(&e.source_name);
     html! {
@@ -180,12 +228,7 @@ fn followed_entry(
                 }
             }
             @if let Some(reply_to) = &e.in_reply_to {
-                // It may be a tag: URI (a post's id), shown as text.
-                @if is_web_url(reply_to) {
-                    div.reply-to { "↪ in reply to " a.u-in-reply-to href=(reply_to) rel="noopener noreferrer" { (reply_to) } }
-                } @else {
-                    div.reply-to { "↪ in reply to " span.u-in-reply-to { (reply_to) } }
-                }
+                (reply_line(reply_to, parents, "noopener noreferrer"))
             }
             @if let Some(title) = &e.title {
                 h2.p-name { (title) }
@@ -253,7 +296,7 @@ fn media(enclosure: &crate::store::entries::Enclosure, images: RemoteImages) -> 
         div.enclosure {
             @if mime.starts_with("image/") {
                 @if images == RemoteImages::Show {
-                    img src=(enclosure.url) alt="" referrerpolicy="no-referrer" loading="lazy" decoding="async";
+                    img src=(enclosure.url) alt=(enclosure.alt.as_deref().unwrap_or("")) referrerpolicy="no-referrer" loading="lazy" decoding="async";
                 }
             } @else if mime.starts_with("audio/") {
                 audio controls preload="none" src=(enclosure.url) {}
@@ -433,12 +476,41 @@ fn compose_form(site: &Site, session: &Session, draft: &Draft) -> Markup {
     }
 }
 
-fn entry(site: &Site, post: &Post, session: Option<&Session>, clock: &Clock) -> Markup {
+/// "↪ in reply to": the parent's author and an excerpt when this node has
+/// the parent, else its address (a link only when http(s); a `tag:` id is text).
+fn reply_line(reply_to: &str, parents: &Parents, rel: &str) -> Markup {
+    html! {
+        div.reply-to {
+            "↪ in reply to "
+            @if let Some(parent) = parents.get(reply_to) {
+                @if let Some(href) = &parent.href {
+                    a.u-in-reply-to href=(href) rel=(rel) { (parent.author) }
+                } @else {
+                    span.u-in-reply-to { (parent.author) }
+                }
+                ": "
+                q.excerpt { (parent.excerpt) }
+            } @else if is_web_url(reply_to) {
+                a.u-in-reply-to href=(reply_to) rel=(rel) { (reply_to) }
+            } @else {
+                span.u-in-reply-to { (reply_to) }
+            }
+        }
+    }
+}
+
+fn entry(
+    site: &Site,
+    post: &Post,
+    session: Option<&Session>,
+    clock: &Clock,
+    parents: &Parents,
+) -> Markup {
     let permalink = site.link(&format!("posts/{}", post.id.0));
     html! {
         article.h-entry id=(format!("post-{}", post.id.0)) {
             @if let Some(reply_to) = &post.reply_to {
-                div.reply-to { "↪ in reply to " a.u-in-reply-to href=(reply_to) rel="nofollow" { (reply_to) } }
+                (reply_line(reply_to, parents, "nofollow"))
             }
             div.e-content.p-name { (PreEscaped(posts::to_html(&post.body))) }
             div.meta {
@@ -552,6 +624,7 @@ mod tests {
             updated: None,
             sort_time: 0,
             in_reply_to: Some(in_reply_to.into()),
+            in_reply_to_ref: None,
             enclosures: Vec::new(),
             source_name: "feed".into(),
             source_home: Some(source_home.into()),
@@ -573,24 +646,45 @@ mod tests {
     fn regression_first_seen_time_is_not_marked_as_published() {
         let mut e = entry_with("https://me.example/posts/1", "https://friend.example/");
         e.sort_time = 1_700_000_000;
-        let undated =
-            followed_entry(&site(), &e, false, RemoteImages::Show, &Clock::UTC).into_string();
+        let undated = followed_entry(
+            &site(),
+            &e,
+            false,
+            RemoteImages::Show,
+            &Clock::UTC,
+            &Parents::new(),
+        )
+        .into_string();
         assert!(!undated.contains("dt-"), "{undated}");
         assert!(
             undated.contains("seen <time datetime=\"2023-11-14T22:13:20Z\">"),
             "{undated}"
         );
         e.updated = Some(1_600_000_000);
-        let updated =
-            followed_entry(&site(), &e, false, RemoteImages::Show, &Clock::UTC).into_string();
+        let updated = followed_entry(
+            &site(),
+            &e,
+            false,
+            RemoteImages::Show,
+            &Clock::UTC,
+            &Parents::new(),
+        )
+        .into_string();
         assert!(
             updated.contains("class=\"dt-updated\" datetime=\"2020-09-13T12:26:40Z\""),
             "{updated}"
         );
         assert!(!updated.contains("dt-published"), "{updated}");
         e.published = Some(1_500_000_000);
-        let published =
-            followed_entry(&site(), &e, false, RemoteImages::Show, &Clock::UTC).into_string();
+        let published = followed_entry(
+            &site(),
+            &e,
+            false,
+            RemoteImages::Show,
+            &Clock::UTC,
+            &Parents::new(),
+        )
+        .into_string();
         assert!(
             published.contains("class=\"dt-published\" datetime=\"2017-07-14T02:40:00Z\""),
             "{published}"
@@ -636,6 +730,21 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_image_enclosure_carries_its_alt_text() {
+        let image = crate::store::entries::Enclosure {
+            url: "https://p.example/1.jpg".into(),
+            mime_type: Some("image/*".into()),
+            length: None,
+            alt: Some("A \"red\" kite".into()),
+        };
+        let html = media(&image, RemoteImages::Show).into_string();
+        assert!(
+            html.contains("<img src=\"https://p.example/1.jpg\" alt=\"A &quot;red&quot; kite\""),
+            "{html}"
+        );
+    }
+
     /// Found by tests/xss.rs with the CSP off: a feed's `thr:in-reply-to`
     /// and its home page became links whatever their scheme.
     #[test]
@@ -652,6 +761,7 @@ mod tests {
                 false,
                 RemoteImages::Show,
                 &Clock::UTC,
+                &Parents::new(),
             )
             .into_string();
             assert!(!html.contains("href=\""), "{bad:?}: {html}");
@@ -664,6 +774,7 @@ mod tests {
             false,
             RemoteImages::Show,
             &Clock::UTC,
+            &Parents::new(),
         )
         .into_string();
         assert_eq!(html.matches(&format!("href=\"{ok}\"")).count(), 2, "{html}");
@@ -674,6 +785,7 @@ mod tests {
             false,
             RemoteImages::Show,
             &Clock::UTC,
+            &Parents::new(),
         )
         .into_string();
         assert!(

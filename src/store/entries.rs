@@ -13,6 +13,9 @@ pub struct Enclosure {
     pub url: String,
     pub mime_type: Option<String>,
     pub length: Option<u64>,
+    /// An image's alt text (plain text), when the feed gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt: Option<String>,
 }
 
 /// An entry as pages show it, with where it came from.
@@ -30,6 +33,8 @@ pub struct Entry {
     /// `published`, else `updated`, else when first seen; never later than that.
     pub sort_time: i64,
     pub in_reply_to: Option<String>,
+    /// The parent's id (RFC 4685 `ref`) when it differs from `in_reply_to`.
+    pub in_reply_to_ref: Option<String>,
     pub enclosures: Vec<Enclosure>,
     /// The follow's nickname, else the feed's title, else its address.
     pub source_name: String,
@@ -46,6 +51,7 @@ pub struct NewEntry<'a> {
     pub published: Option<i64>,
     pub updated: Option<i64>,
     pub in_reply_to: Option<&'a str>,
+    pub in_reply_to_ref: Option<&'a str>,
     pub enclosures: &'a [Enclosure],
 }
 
@@ -57,7 +63,8 @@ pub enum Upserted {
 }
 
 const COLUMNS: &str = "e.id, e.follow_id, e.link, e.title, e.content_html, e.author, e.published, \
-     e.sort_time, e.in_reply_to, e.enclosures, coalesce(f.name, f.title, f.url), f.home_url, e.updated";
+     e.sort_time, e.in_reply_to, e.enclosures, coalesce(f.name, f.title, f.url), f.home_url, e.updated, \
+     e.in_reply_to_ref";
 
 fn from_row(r: &Row) -> rusqlite::Result<Entry> {
     let enclosures: String = r.get(9)?;
@@ -77,6 +84,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Entry> {
         source_name: r.get(10)?,
         source_home: r.get(11)?,
         updated: r.get(12)?,
+        in_reply_to_ref: r.get(13)?,
     })
 }
 
@@ -92,6 +100,7 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
             entry.author,
             entry.in_reply_to,
             Some(enclosures.as_str()),
+            entry.in_reply_to_ref,
         ] {
             h.update(part.unwrap_or("\u{0}").as_bytes());
             h.update([0xff]);
@@ -113,7 +122,8 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
         Some(_) => {
             conn.prepare_cached(
                 "UPDATE entries SET link = ?3, title = ?4, content_html = ?5, author = ?6, published = ?7,
-                        updated = ?8, content_hash = ?9, in_reply_to = ?10, enclosures = ?11
+                        updated = ?8, content_hash = ?9, in_reply_to = ?10, enclosures = ?11,
+                        in_reply_to_ref = ?12
                  WHERE follow_id = ?1 AND identity = ?2",
             )
             .and_then(|mut s| {
@@ -128,7 +138,8 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
                     entry.updated,
                     hash,
                     entry.in_reply_to,
-                    enclosures
+                    enclosures,
+                    entry.in_reply_to_ref
                 ])
             })
             .context("updating an entry")?;
@@ -137,8 +148,9 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
         None => {
             conn.prepare_cached(
                 "INSERT INTO entries (follow_id, identity, link, title, content_html, author, published,
-                                      updated, sort_time, first_seen, content_hash, in_reply_to, enclosures)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                      updated, sort_time, first_seen, content_hash, in_reply_to, enclosures,
+                                      in_reply_to_ref)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -154,7 +166,8 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
                     now,
                     hash,
                     entry.in_reply_to,
-                    enclosures
+                    enclosures,
+                    entry.in_reply_to_ref
                 ])
             })
             .context("saving an entry")?;
@@ -193,13 +206,14 @@ pub fn cursors_after(conn: &Connection, after: Cursor, limit: usize) -> Result<V
     .context("listing newer timeline entries")
 }
 
-/// Entries that reply to any of `targets` (a post's permalink, its feed id), oldest first.
+/// Entries that reply to any of `targets` (a post's permalink, its feed id),
+/// by the parent's address or its id, oldest first.
 pub fn replies_to(conn: &Connection, targets: &[&str]) -> Result<Vec<Entry>> {
     let mut found = Vec::new();
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM entries e JOIN follows f ON f.id = e.follow_id
-             WHERE e.in_reply_to = ?1 ORDER BY e.sort_time, e.id"
+             WHERE e.in_reply_to = ?1 OR e.in_reply_to_ref = ?1 ORDER BY e.sort_time, e.id"
         ))
         .context("finding replies")?;
     for target in targets {
@@ -215,4 +229,14 @@ pub fn replies_to(conn: &Connection, targets: &[&str]) -> Result<Vec<Entry>> {
     }
     found.sort_by_key(|e| (e.sort_time, e.id));
     Ok(found)
+}
+
+/// The followed entry whose id or address is `target` (a reply's parent), if any.
+pub fn by_identity_or_link(conn: &Connection, target: &str) -> Result<Option<Entry>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM entries e JOIN follows f ON f.id = e.follow_id
+         WHERE e.identity = ?1 OR e.link = ?1 ORDER BY e.identity = ?1 DESC, e.id LIMIT 1"
+    ))
+    .and_then(|mut s| s.query_row([target], from_row).optional())
+    .context("finding the entry replied to")
 }

@@ -66,13 +66,17 @@ pub struct NewFollow<'a> {
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
     pub next_check: i64,
+    /// What the first fetch left out, if anything (`IncomingFeed::notes`
+    /// joined): kept as a poll's are, status "ok, partly read" and the notes
+    /// where an error would be.
+    pub note: Option<&'a str>,
 }
 
 pub fn insert(conn: &Connection, new: &NewFollow, now: i64) -> Result<FollowId> {
     conn.execute(
         "INSERT INTO follows (url, name, title, home_url, added, etag, last_modified, next_check,
-                              last_checked, last_status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5, 'ok')",
+                              last_checked, last_status, last_error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5, ?9, ?10)",
         params![
             new.url,
             new.name,
@@ -81,7 +85,13 @@ pub fn insert(conn: &Connection, new: &NewFollow, now: i64) -> Result<FollowId> 
             now,
             new.etag,
             new.last_modified,
-            new.next_check
+            new.next_check,
+            if new.note.is_some() {
+                crate::poll::run::PARTLY_READ
+            } else {
+                "ok"
+            },
+            new.note
         ],
     )
     .with_context(|| format!("saving the follow {}", new.url))?;

@@ -202,6 +202,21 @@ const STEPS: &[&str] = &[
         expires    INTEGER NOT NULL   -- unix seconds
     ) WITHOUT ROWID;
     "#,
+    // 8: replies threaded by their parent's id as well as by its address,
+    // own replies included. (What a poll left out is kept with its status:
+    // `last_status` "ok, partly read" and the notes in `last_error`.)
+    r#"
+    -- RFC 4685's `ref` (the parent's id) when it differs from `in_reply_to`
+    -- (the parent's address, shown as the link).
+    ALTER TABLE entries ADD COLUMN in_reply_to_ref TEXT;
+    CREATE INDEX entries_by_reply_ref ON entries (in_reply_to_ref)
+        WHERE in_reply_to_ref IS NOT NULL;
+    -- A reply's parent among followed entries, by its id or its address.
+    CREATE INDEX entries_by_identity ON entries (identity);
+    CREATE INDEX entries_by_link ON entries (link) WHERE link IS NOT NULL;
+    -- The owner's replies to the owner's posts, under those posts.
+    CREATE INDEX posts_by_reply ON posts (reply_to) WHERE reply_to IS NOT NULL;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

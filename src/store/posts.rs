@@ -235,3 +235,25 @@ pub(super) fn cursors(
     )?;
     rows.collect()
 }
+
+/// The owner's posts that reply to either of `targets` (a post's permalink
+/// and its id), oldest first.
+pub fn replies_to(conn: &Connection, targets: [&str; 2]) -> Result<Vec<Post>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM posts WHERE reply_to IN (?1, ?2) ORDER BY published, id"
+        ))
+        .context("finding own replies")?;
+    let rows = stmt
+        .query_map(targets, from_row)
+        .context("finding own replies")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("finding own replies")
+}
+
+/// The post whose feed id is `uid`, if any.
+pub fn by_uid(conn: &Connection, uid: &str) -> Result<Option<Post>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM posts WHERE uid = ?1"))
+        .and_then(|mut s| s.query_row([uid], from_row).optional())
+        .context("finding a post by its id")
+}

@@ -5,7 +5,9 @@ use super::app::Ctx;
 use super::auth;
 use super::http::Response;
 use crate::posts;
-use crate::render::{self, html::Draft, html::Newer, html::TimelineItem};
+use crate::render::{
+    self, html::Draft, html::Newer, html::Parents, html::ReplyParent, html::TimelineItem,
+};
 use crate::store;
 use crate::store::posts::Cursor;
 use anyhow::Result;
@@ -166,7 +168,9 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
             ..Default::default()
         },
     };
-    let body = render::html::home(&ctx.page(""), &page, newer, older, Some(&draft));
+    // Own posts only: this page's validators do not follow the entries.
+    let parents = reply_parents(ctx, page.iter().map(TimelineItem::own_reply), false)?;
+    let body = render::html::home(&ctx.page(""), &page, newer, older, Some(&draft), &parents);
     Ok(match kept {
         // Shown until it is posted: this page is not the one the validators name.
         Some(_) => Response::html(200, body).with_header("Cache-Control", "no-store"),
@@ -232,7 +236,15 @@ pub fn timeline(ctx: &mut Ctx) -> Result<Response> {
         }
     };
     let images = ctx.settings.remote_images();
-    let body = render::html::timeline(&ctx.page("Timeline"), &items, newer, older, images);
+    let parents = reply_parents(ctx, items.iter().map(TimelineItem::reply), true)?;
+    let body = render::html::timeline(
+        &ctx.page("Timeline"),
+        &items,
+        newer,
+        older,
+        images,
+        &parents,
+    );
     Ok(with_validators(Response::html(200, body), &v))
 }
 
@@ -246,6 +258,60 @@ fn newer_page<C: Copy>(above: Vec<C>) -> Option<Newer<C>> {
         _ => Some(Newer::Before(above[PAGE_SIZE])),
     }
 }
+
+/// The parents this node has of the replies given as (address, id): an own
+/// post (by its permalink or feed id) or, with `entries`, a followed entry
+/// (by its id or link).
+fn reply_parents<'a>(
+    ctx: &Ctx,
+    replies: impl Iterator<Item = Option<(&'a str, Option<&'a str>)>>,
+    entries: bool,
+) -> Result<Parents> {
+    let own_prefix = ctx.site.absolute("posts/");
+    let mut parents = Parents::new();
+    for (reply_to, reference) in replies.flatten() {
+        if parents.contains_key(reply_to) {
+            continue;
+        }
+        for target in std::iter::once(reply_to).chain(reference) {
+            let own = match target.strip_prefix(&own_prefix).and_then(posts::parse_id) {
+                Some(id) => store::posts::get(ctx.conn, id)?,
+                None => store::posts::by_uid(ctx.conn, target)?,
+            };
+            let parent = match own {
+                Some(p) => Some(ReplyParent {
+                    author: ctx.site.name.clone(),
+                    excerpt: posts::excerpt(&p.body, EXCERPT_CHARS),
+                    href: Some(ctx.site.link(&format!("posts/{}", p.id.0))),
+                }),
+                None if entries => {
+                    store::entries::by_identity_or_link(ctx.conn, target)?.map(|e| {
+                        let text = e.title.clone().unwrap_or_else(|| {
+                            // Images count by their alt text.
+                            e.content.as_ref().map_or_else(String::new, |c| {
+                                crate::poll::parse::html_to_text(c.as_str())
+                            })
+                        });
+                        ReplyParent {
+                            author: e.author.clone().unwrap_or_else(|| e.source_name.clone()),
+                            excerpt: posts::excerpt(&text, EXCERPT_CHARS),
+                            href: e.link.filter(|l| crate::poll::sanitize::is_web_url(l)),
+                        }
+                    })
+                }
+                None => None,
+            };
+            if let Some(parent) = parent {
+                parents.insert(reply_to.to_string(), parent);
+                break;
+            }
+        }
+    }
+    Ok(parents)
+}
+
+/// How much of a parent a reply shows.
+const EXCERPT_CHARS: usize = 80;
 
 /// `TIME.KIND.ID`, e.g. `1795000000.1.42`.
 fn format_cursor(c: Cursor) -> String {
@@ -276,9 +342,25 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     };
     let title = posts::excerpt(&post.body, 60);
     let permalink = ctx.site.absolute(&format!("posts/{}", post.id.0));
-    let replies = store::entries::replies_to(ctx.conn, &[&permalink, &post.uid])?;
+    let targets = [permalink.as_str(), post.uid.as_str()];
+    let mut replies: Vec<TimelineItem> = store::posts::replies_to(ctx.conn, targets)?
+        .into_iter()
+        .map(TimelineItem::Own)
+        .chain(
+            store::entries::replies_to(ctx.conn, &targets)?
+                .into_iter()
+                .map(TimelineItem::Followed),
+        )
+        .collect();
+    replies.sort_by_key(TimelineItem::cursor_key);
+    let parents = reply_parents(
+        ctx,
+        std::iter::once(TimelineItem::own_reply(&post))
+            .chain(replies.iter().map(TimelineItem::reply)),
+        true,
+    )?;
     let images = ctx.settings.remote_images();
-    let body = render::html::post(&ctx.page(&title), &post, &replies, images);
+    let body = render::html::post(&ctx.page(&title), &post, &replies, images, &parents);
     Ok(with_validators(Response::html(200, body), &v))
 }
 
