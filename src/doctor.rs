@@ -186,33 +186,19 @@ fn who_runs_doctor(install: &Install) -> Vec<Finding> {
     if meta.uid() == me {
         return Vec::new();
     }
-    let owner = user_name(meta.uid());
+    let owner = crate::unix_user::name(meta.uid());
+    let me = crate::unix_user::name(me);
     vec![Finding {
         status: Status::Note,
         text: format!(
-            "doctor runs as {}, but the data directory {} belongs to {owner}, the user the \
-             site runs as: the lines below are as {} sees the site (permissions, crontab) — \
+            "doctor runs as {me}, but the data directory {} belongs to {owner}, the user the \
+             site runs as: the lines below are as {me} sees the site (permissions, crontab) — \
              run it as the site's user: sudo -u {} {}",
-            user_name(me),
             install.home.display(),
-            user_name(me),
             hint::shell_quote(owner.as_ref()),
             hint::command(&install.home, "doctor")
         ),
     }]
-}
-
-/// The login name of `uid` (from /etc/passwd), else `#UID`.
-fn user_name(uid: u32) -> String {
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|passwd| {
-            passwd.lines().find_map(|line| {
-                let fields: Vec<&str> = line.split(':').collect();
-                (fields.len() > 2 && fields[2].parse() == Ok(uid)).then(|| fields[0].to_string())
-            })
-        })
-        .unwrap_or_else(|| format!("#{uid}"))
 }
 
 /// 1. The data directory is outside every document root. Inside one it

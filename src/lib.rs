@@ -19,4 +19,5 @@ pub mod publish;
 pub mod render;
 pub mod settings;
 pub mod store;
+pub mod unix_user;
 pub mod web;

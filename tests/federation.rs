@@ -22,11 +22,7 @@ fn corpus(rel: &str) -> Vec<u8> {
 /// A node whose polling may reach loopback (the test feeds live there).
 fn node(dir: &TempDir, name: &str, url: &str) -> PathBuf {
     let home = dir.join(name);
-    common::init_site(&home, url, name);
-    expect_success(
-        "config",
-        &roost_cli(&home, &["config", "allow_private_addresses", "true"], None),
-    );
+    common::init_loopback_site(&home, url, name);
     home
 }
 

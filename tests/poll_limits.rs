@@ -230,25 +230,7 @@ fn parser_bombs() -> Vec<Bomb> {
 /// A data directory that allows loopback feeds.
 fn node(dir: &TempDir, name: &str) -> std::path::PathBuf {
     let home = dir.join(name);
-    expect_success(
-        "init",
-        &roost_cli(
-            &home,
-            &[
-                "init",
-                "--url",
-                "https://node.example/",
-                "--name",
-                name,
-                "--password-stdin",
-            ],
-            Some("a long enough password\n"),
-        ),
-    );
-    expect_success(
-        "config",
-        &roost_cli(&home, &["config", "allow_private_addresses", "true"], None),
-    );
+    common::init_loopback_site(&home, "https://node.example/", name);
     home
 }
 

@@ -610,6 +610,19 @@ fn poll_state(f: &Follow, now: i64, clock: &Clock) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A followed entry as a visitor's timeline shows it, in UTC.
+    fn followed(e: &Entry) -> String {
+        followed_entry(
+            &site(),
+            e,
+            false,
+            RemoteImages::Show,
+            &Clock::UTC,
+            &Parents::new(),
+        )
+        .into_string()
+    }
     use crate::store::follows::FollowId;
 
     fn entry_with(in_reply_to: &str, source_home: &str) -> Entry {
@@ -646,45 +659,21 @@ mod tests {
     fn regression_first_seen_time_is_not_marked_as_published() {
         let mut e = entry_with("https://me.example/posts/1", "https://friend.example/");
         e.sort_time = 1_700_000_000;
-        let undated = followed_entry(
-            &site(),
-            &e,
-            false,
-            RemoteImages::Show,
-            &Clock::UTC,
-            &Parents::new(),
-        )
-        .into_string();
+        let undated = followed(&e);
         assert!(!undated.contains("dt-"), "{undated}");
         assert!(
             undated.contains("seen <time datetime=\"2023-11-14T22:13:20Z\">"),
             "{undated}"
         );
         e.updated = Some(1_600_000_000);
-        let updated = followed_entry(
-            &site(),
-            &e,
-            false,
-            RemoteImages::Show,
-            &Clock::UTC,
-            &Parents::new(),
-        )
-        .into_string();
+        let updated = followed(&e);
         assert!(
             updated.contains("class=\"dt-updated\" datetime=\"2020-09-13T12:26:40Z\""),
             "{updated}"
         );
         assert!(!updated.contains("dt-published"), "{updated}");
         e.published = Some(1_500_000_000);
-        let published = followed_entry(
-            &site(),
-            &e,
-            false,
-            RemoteImages::Show,
-            &Clock::UTC,
-            &Parents::new(),
-        )
-        .into_string();
+        let published = followed(&e);
         assert!(
             published.contains("class=\"dt-published\" datetime=\"2017-07-14T02:40:00Z\""),
             "{published}"
@@ -755,39 +744,15 @@ mod tests {
             "data:text/html,<script>alert(1)</script>",
             "vbscript:msgbox(1)",
         ] {
-            let html = followed_entry(
-                &site(),
-                &entry_with(bad, bad),
-                false,
-                RemoteImages::Show,
-                &Clock::UTC,
-                &Parents::new(),
-            )
-            .into_string();
+            let html = followed(&entry_with(bad, bad));
             assert!(!html.contains("href=\""), "{bad:?}: {html}");
             assert!(html.contains("in reply to"), "shown as text: {html}");
         }
         let ok = "https://friend.example/p/1";
-        let html = followed_entry(
-            &site(),
-            &entry_with(ok, ok),
-            false,
-            RemoteImages::Show,
-            &Clock::UTC,
-            &Parents::new(),
-        )
-        .into_string();
+        let html = followed(&entry_with(ok, ok));
         assert_eq!(html.matches(&format!("href=\"{ok}\"")).count(), 2, "{html}");
         // A post's id (a tag: URI) is text, as before.
-        let html = followed_entry(
-            &site(),
-            &entry_with("tag:me.example,2026:1", ok),
-            false,
-            RemoteImages::Show,
-            &Clock::UTC,
-            &Parents::new(),
-        )
-        .into_string();
+        let html = followed(&entry_with("tag:me.example,2026:1", ok));
         assert!(
             html.contains("<span class=\"u-in-reply-to\">tag:me.example,2026:1</span>"),
             "{html}"

@@ -124,8 +124,8 @@ impl OtherOwner {
             (owner != euid && !may_write(&path)).then(|| OtherOwner {
                 home: home.to_path_buf(),
                 path,
-                owner: user_name(owner),
-                runs_as: user_name(euid),
+                owner: crate::unix_user::name(owner),
+                runs_as: crate::unix_user::name(euid),
             })
         })
     }
@@ -170,19 +170,6 @@ fn may_write(path: &Path) -> bool {
     };
     // SAFETY: a NUL-terminated path; faccessat only reads it.
     unsafe { libc::faccessat(libc::AT_FDCWD, c_path.as_ptr(), mode, libc::AT_EACCESS) == 0 }
-}
-
-/// The user's name in /etc/passwd, or the number where it names none.
-fn user_name(uid: u32) -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .find_map(|line| {
-            let mut fields = line.split(':');
-            let name = fields.next()?;
-            (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
-        })
-        .unwrap_or_else(|| uid.to_string())
 }
 
 /// Why the database cannot be used at the moment: the web answers 503,

@@ -242,6 +242,15 @@ pub fn init_site(home: &Path, url: &str, name: &str) {
     expect_success("init", &out);
 }
 
+/// [`init_site`] whose polling may reach loopback (where test feeds live).
+pub fn init_loopback_site(home: &Path, url: &str, name: &str) {
+    init_site(home, url, name);
+    expect_success(
+        "config",
+        &roost_cli(home, &["config", "allow_private_addresses", "true"], None),
+    );
+}
+
 /// Runs `roost --home HOME ARGS...` as the CGI user, feeding `stdin` if given
 /// (else /dev/null), and returns what it did. Does not check the exit status.
 pub fn roost_cli(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
