@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use roost::poll::sanitize;
+use roost::sanitize;
 
 /// The allocator `roost poll` sanitizes with (see `roost::alloc`).
 #[global_allocator]

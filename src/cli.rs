@@ -1,6 +1,7 @@
 //! The command line (SPEC §3): one small function per command. Errors are
 //! returned to `main`, which prints them once, on one line.
 
+use crate::node::Node;
 use crate::settings::{self, Settings};
 use crate::store::{self, posts::PostId};
 use crate::web::{auth, gateway};
@@ -91,6 +92,15 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// All due background work (polling, then queued jobs: WebSub...); what cron runs every minute
+    Cron {
+        /// Print nothing unless something on this node is broken
+        #[arg(long)]
+        quiet: bool,
+        /// Stop starting new work after this many seconds; the next run goes on
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = seconds)]
+        max_seconds: Option<u64>,
+    },
     /// Follow every feed in an OPML file
     ImportOpml { file: PathBuf },
     /// Print the follow list as OPML 2.0
@@ -141,6 +151,7 @@ impl Command {
         matches!(
             self,
             Command::Poll { .. }
+                | Command::Cron { .. }
                 | Command::Serve { .. }
                 | Command::Fastcgi { .. }
                 | Command::ImportOpml { .. }
@@ -155,7 +166,10 @@ impl Command {
     /// Whether the command fetches feeds (and so builds and frees a
     /// document's worth of memory, feed after feed).
     pub fn fetches_feeds(&self) -> bool {
-        matches!(self, Command::Poll { .. } | Command::ImportOpml { .. })
+        matches!(
+            self,
+            Command::Poll { .. } | Command::Cron { .. } | Command::ImportOpml { .. }
+        )
     }
 }
 
@@ -180,6 +194,7 @@ pub fn run(cli: Cli) -> Result<()> {
             max_seconds,
             force,
         } => poll(&home, quiet, max_seconds, force),
+        Command::Cron { quiet, max_seconds } => cron(&home, quiet, max_seconds),
         Command::ImportOpml { file } => import_opml(&home, &file),
         Command::ExportOpml => export_opml(&home),
         Command::Config { key, value } => config(&home, key, value),
@@ -241,7 +256,7 @@ fn create_home(home: &Path, url: &str, name: &str, password: Option<&str>) -> Re
     let password_hash = password.map(auth::hash_password).transpose()?;
     let (id_prefix, feed_id) = entry_ids(url, now());
     let mut conn = store::create(home)?;
-    store::write(&mut conn, |tx| {
+    Node::new(home, &mut conn).write(|tx| {
         store::settings::set(tx, "url", url)?;
         store::settings::set(tx, "name", name)?;
         // The rest as declared, so `roost export` shows every switch.
@@ -296,7 +311,7 @@ fn passwd(home: &Path) -> Result<()> {
     auth::check_password_strength(&password)?;
     let hash = auth::hash_password(&password)?;
     let now = now();
-    let (signed_out, (failures, addresses)) = store::write(&mut conn, |tx| {
+    let (signed_out, (failures, addresses)) = Node::new(home, &mut conn).write(|tx| {
         store::settings::set(tx, "password_hash", &hash)?;
         // Whoever may have known the old password is signed out too.
         let signed_out = store::sessions::delete_all(tx, now)?;
@@ -432,7 +447,12 @@ fn post(home: &Path, text: Option<String>, reply_to: Option<String>) -> Result<(
     let text = posts::PostText::parse(&text_argument(text)?)?;
     let reply_to = reply_to.as_deref().map(posts::ReplyTo::parse).transpose()?;
     let mut conn = open(home)?;
-    let id = posts::create(&mut conn, &text, reply_to.as_ref(), now())?;
+    let id = posts::create(
+        &mut Node::new(home, &mut conn),
+        &text,
+        reply_to.as_ref(),
+        now(),
+    )?;
     println!("{}", permalink(&conn, id)?);
     Ok(())
 }
@@ -441,7 +461,7 @@ fn edit(home: &Path, id: &str, text: Option<String>) -> Result<()> {
     let id = parse_id(id)?;
     let text = posts::PostText::parse(&text_argument(text)?)?;
     let mut conn = open(home)?;
-    if !posts::edit(&mut conn, id, &text, now())? {
+    if !posts::edit(&mut Node::new(home, &mut conn), id, &text, now())? {
         bail!("there is no post {}", id.0);
     }
     println!("{}", permalink(&conn, id)?);
@@ -451,7 +471,7 @@ fn edit(home: &Path, id: &str, text: Option<String>) -> Result<()> {
 fn delete(home: &Path, id: &str) -> Result<()> {
     let id = parse_id(id)?;
     let mut conn = open(home)?;
-    if !posts::delete(&mut conn, id, now())? {
+    if !posts::delete(&mut Node::new(home, &mut conn), id, now())? {
         bail!("there is no post {}", id.0);
     }
     println!("Deleted post {}", id.0);
@@ -460,7 +480,7 @@ fn delete(home: &Path, id: &str) -> Result<()> {
 
 fn follow(home: &Path, url: &str, name: Option<&str>) -> Result<()> {
     let mut conn = open(home)?;
-    let followed = crate::follows::follow(&mut conn, url, name, now())?;
+    let followed = crate::follows::follow(&mut Node::new(home, &mut conn), url, name, now())?;
     println!(
         "Following {} ({} entries) at {}",
         followed.title.as_deref().unwrap_or("an untitled feed"),
@@ -475,7 +495,7 @@ fn follow(home: &Path, url: &str, name: Option<&str>) -> Result<()> {
 
 fn unfollow(home: &Path, target: &str) -> Result<()> {
     let mut conn = open(home)?;
-    let url = crate::follows::unfollow(&mut conn, target)?;
+    let url = crate::follows::unfollow(&mut Node::new(home, &mut conn), target)?;
     println!("No longer following {url}");
     Ok(())
 }
@@ -515,7 +535,7 @@ fn following(home: &Path) -> Result<()> {
                 String::new()
             };
             // A feed read in part has notes where a failed one has its error.
-            let label = if status == crate::poll::run::PARTLY_READ {
+            let label = if status == crate::store::follows::PARTLY_READ {
                 "note"
             } else {
                 "error"
@@ -548,7 +568,7 @@ fn poll(home: &Path, quiet: bool, max_seconds: Option<u64>, force: bool) -> Resu
         max_seconds,
         progress: show_progress.then_some(progress_line as fn(usize, usize, &str, usize)),
     };
-    let summary = crate::poll::run::run(&mut conn, &options)?;
+    let summary = crate::poll::run::run(&mut Node::new(home, &mut conn), &options)?;
     if show_progress && summary.polled > 0 {
         eprintln!();
     }
@@ -571,6 +591,43 @@ fn poll(home: &Path, quiet: bool, max_seconds: Option<u64>, force: bool) -> Resu
         println!("  {feed}: {error}");
     }
     if summary.polled < summary.due {
+        println!("Stopped at the time limit; the next run goes on with the rest.");
+    }
+    Ok(())
+}
+
+fn cron(home: &Path, quiet: bool, max_seconds: Option<u64>) -> Result<()> {
+    let mut conn = open(home)?;
+    let summary = crate::cron::run(&mut Node::new(home, &mut conn), max_seconds)?;
+    if quiet {
+        return Ok(());
+    }
+    if summary.skipped {
+        println!("Another run is under way; nothing to do.");
+        return Ok(());
+    }
+    let (polled, jobs) = (&summary.polled, &summary.jobs);
+    println!(
+        "Polled {} of {} due feeds: {} new entries, {} updated, {} errors",
+        polled.polled,
+        polled.due,
+        polled.new_entries,
+        polled.updated_entries,
+        polled.errors.len()
+    );
+    for (feed, error) in &polled.errors {
+        println!("  {feed}: {error}");
+    }
+    println!(
+        "Jobs: {} done, {} to retry later, {} given up",
+        jobs.done,
+        jobs.retried,
+        jobs.given_up.len()
+    );
+    for (kind, key, why) in &jobs.given_up {
+        println!("  {kind} {key}: {why}");
+    }
+    if polled.polled < polled.due || jobs.left > 0 {
         println!("Stopped at the time limit; the next run goes on with the rest.");
     }
     Ok(())
@@ -606,7 +663,12 @@ fn import_opml(home: &Path, file: &Path) -> Result<()> {
             already += 1;
             continue;
         }
-        match crate::follows::follow(&mut conn, &outline.xml_url, None, now()) {
+        match crate::follows::follow(
+            &mut Node::new(home, &mut conn),
+            &outline.xml_url,
+            None,
+            now(),
+        ) {
             Ok(_) => added += 1,
             Err(error) => failed.push(format!("{}: {error:#}", outline.xml_url)),
         }
@@ -651,7 +713,11 @@ fn config(home: &Path, key: Option<String>, value: Option<String>) -> Result<()>
         }
         (Some(key), Some(value)) => {
             let value = settings::validate(&key, &value)?;
-            settings::save(&mut conn, &current, &[(key.as_str(), value.as_str())])?;
+            settings::save(
+                &mut Node::new(home, &mut conn),
+                &current,
+                &[(key.as_str(), value.as_str())],
+            )?;
             println!("{key} = {value}");
         }
     }
@@ -755,7 +821,7 @@ fn serve(home: &Path, listen: &str, port: Option<&str>) -> Result<()> {
     let url = Settings::load(&conn)?.raw("url").to_string();
     if url != served {
         if is_local_default(&url) {
-            store::write(&mut conn, |tx| store::settings::set(tx, "url", &served))?;
+            Node::new(home, &mut conn).write(|tx| store::settings::set(tx, "url", &served))?;
             eprintln!(
                 "roost: the url setting was {url}, a local address; it follows --listen: {served}"
             );
@@ -773,8 +839,35 @@ fn serve(home: &Path, listen: &str, port: Option<&str>) -> Result<()> {
         );
     }
     drop(conn);
-    gateway::run_http(listener, absolute(home)?)
+    let home = absolute(home)?;
+    start_background_cron(home.clone());
+    gateway::run_http(listener, home)
 }
+
+/// `serve` is its own cron: the same work as `roost cron`, every minute,
+/// on a thread of its own (its own connection; the lease keeps it apart
+/// from a real cron's run). Failures are printed and tried again.
+fn start_background_cron(home: PathBuf) {
+    let spawned = std::thread::Builder::new()
+        .name("cron".into())
+        .spawn(move || {
+            loop {
+                let ran = store::open(&home).and_then(|mut conn| {
+                    crate::cron::run(&mut Node::new(&home, &mut conn), Some(CRON_EVERY.as_secs()))
+                });
+                if let Err(error) = ran {
+                    eprintln!("roost: background work: {error:#}");
+                }
+                std::thread::sleep(CRON_EVERY);
+            }
+        });
+    if let Err(error) = spawned {
+        eprintln!("roost: background work could not start ({error}); run `roost cron` from cron");
+    }
+}
+
+/// How often `serve` runs the background work.
+const CRON_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The address `serve` answers at, as a URL: an unspecified listen address
 /// (0.0.0.0, ::) is reached on loopback from this machine.

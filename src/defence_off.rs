@@ -6,7 +6,7 @@
 //! are constant `false` and nothing reads the environment. In the test build
 //! the variable is read once per process and holds a comma-separated list:
 //!
-//! - `sanitizer`: `poll::sanitize` passes remote HTML, titles, names and URLs
+//! - `sanitizer`: `sanitize` passes remote HTML, titles, names and URLs
 //!   through unchanged (so only the Content-Security-Policy stands);
 //! - `csp`: responses carry no `Content-Security-Policy` header (so only the
 //!   sanitizer stands).

@@ -118,7 +118,7 @@ impl Install {
     /// The line cron should have: the real binary and `--home`.
     fn cron_line(&self) -> String {
         format!(
-            "*/5 * * * * {} --home {} poll --quiet",
+            "*/5 * * * * {} --home {} cron --quiet",
             self.exe_display(),
             self.home.display()
         )
@@ -145,7 +145,7 @@ impl Install {
 /// printed is not printed again); returns how many failed.
 pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
     let install = Install::gather(home);
-    let checks: [fn(&Install) -> Vec<Finding>; 11] = [
+    let checks: [fn(&Install) -> Vec<Finding>; 12] = [
         who_runs_doctor,
         data_directory_location,
         files_in_document_root,
@@ -154,6 +154,7 @@ pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
         free_space,
         cron_line,
         last_poll,
+        background_jobs,
         published,
         authorization_reaches_roost,
         site_answers,
@@ -591,22 +592,80 @@ fn cron_line(install: &Install) -> Vec<Finding> {
     };
     let home = install.home.display().to_string();
     let exe = install.exe.as_ref().map(|p| p.display().to_string());
-    let found = table.lines().map(str::trim).any(|line| {
-        !line.starts_with('#')
-            && line.split_whitespace().any(|word| word == "poll")
-            && (line.contains(&home)
-                || exe
-                    .as_deref()
-                    .is_some_and(|exe| line.contains(exe) && !line.contains("--home")))
-    });
-    if found {
-        vec![ok(format!("cron line: the crontab polls {home}"))]
+    let ours = |word: &str| {
+        table.lines().map(str::trim).any(|line| {
+            !line.starts_with('#')
+                && line.split_whitespace().any(|w| w == word)
+                && (line.contains(&home)
+                    || exe
+                        .as_deref()
+                        .is_some_and(|exe| line.contains(exe) && !line.contains("--home")))
+        })
+    };
+    if ours("cron") {
+        vec![ok(format!(
+            "cron line: the crontab runs `roost cron` for {home}"
+        ))]
+    } else if ours("poll") {
+        vec![fail(format!(
+            "cron line: the crontab runs only `poll` for {home}, so queued work (WebSub \
+             subscriptions and deliveries) never runs — replace that line with: {}",
+            install.cron_line()
+        ))]
     } else {
         vec![fail(format!(
-            "cron line: the crontab has no `poll` line for {home} — add it with `crontab -e`: {}",
+            "cron line: the crontab has no `cron` line for {home} — add it with `crontab -e`: {}",
             install.cron_line()
         ))]
     }
+}
+
+/// 4c. Background jobs: none given up (dead letters), none long overdue
+///     (which would mean cron does not drain them).
+fn background_jobs(install: &Install) -> Vec<Finding> {
+    let Ok(conn) = &install.db else {
+        return vec![skip(
+            "background jobs: no database to read them from (see above)",
+        )];
+    };
+    let has_jobs: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'jobs'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(false);
+    if !has_jobs {
+        return vec![skip(
+            "background jobs: the database predates them (any roost command upgrades it)",
+        )];
+    }
+    let overdue_by = install.now - 60 * 60;
+    let (queued, overdue) = match crate::store::jobs::queued(conn, overdue_by) {
+        Ok(counts) => counts,
+        Err(error) => return vec![fail(format!("background jobs: {error:#}"))],
+    };
+    let dead = match crate::store::jobs::dead(conn, 5) {
+        Ok(dead) => dead,
+        Err(error) => return vec![fail(format!("background jobs: {error:#}"))],
+    };
+    let mut findings = Vec::new();
+    if overdue > 0 {
+        findings.push(fail(format!(
+            "background jobs: {overdue} of {queued} queued jobs are over an hour late — is `roost cron` in the crontab? ({})",
+            install.cron_line()
+        )));
+    } else {
+        findings.push(ok(format!("background jobs: {queued} queued, none late")));
+    }
+    for job in &dead {
+        findings.push(fail(format!(
+            "background jobs: gave up {} {} after {} tries: {} — nothing to do if that peer is gone; \
+             `roost cron` retries new work by itself",
+            job.kind, job.key, job.attempts, job.last_error
+        )));
+    }
+    findings
 }
 
 /// 4b. On a node that follows feeds, a poll finished within the last hour.

@@ -2,11 +2,11 @@
 //! behind a web page, and the first fetch that proves it works. Nothing is
 //! stored for a follow that fails.
 
+use crate::node::Node;
 use crate::poll::fetch::{self, FetchOutcome, FetchRequest};
 use crate::poll::{ingest, parse, schedule};
 use crate::store::{self, follows::NewFollow};
 use anyhow::{Result, bail};
-use rusqlite::Connection;
 
 /// A nickname: short, one line, no spaces (it is typed on the command line).
 pub const MAX_NICK_CHARS: usize = 40;
@@ -91,15 +91,10 @@ pub fn parse_nick(raw: &str) -> Result<String> {
 
 /// Fetches `url` (a feed, or a page naming one), checks it parses, and stores
 /// the follow with its entries in one transaction.
-pub fn follow(
-    conn: &mut Connection,
-    raw_url: &str,
-    nick: Option<&str>,
-    now: i64,
-) -> Result<Followed> {
+pub fn follow(node: &mut Node, raw_url: &str, nick: Option<&str>, now: i64) -> Result<Followed> {
     let url = parse_url(raw_url)?;
     let nick = nick.map(parse_nick).transpose()?;
-    let settings = crate::settings::Settings::load(conn)?;
+    let settings = crate::settings::Settings::load(node.conn)?;
     let node_url = settings.url();
     let allow_private = settings.allow_private_addresses();
     let fetch_one = |url: &str| {
@@ -153,7 +148,7 @@ pub fn follow(
         .map_err(|e| anyhow::anyhow!("{feed_url}: {e}"))?;
     drop(body);
     let stored_url = permanent_url.unwrap_or(feed_url);
-    if let Some(existing) = store::follows::find(conn, &stored_url)? {
+    if let Some(existing) = store::follows::find(node.conn, &stored_url)? {
         bail!(
             "already following {} ({})",
             existing.url,
@@ -161,7 +156,7 @@ pub fn follow(
         );
     }
     if let Some(nick) = &nick
-        && store::follows::find(conn, nick)?.is_some()
+        && store::follows::find(node.conn, nick)?.is_some()
     {
         bail!("the nickname {nick} is taken: choose another with --name");
     }
@@ -172,8 +167,8 @@ pub fn follow(
     let title = feed
         .title
         .as_deref()
-        .map(|t| crate::poll::sanitize::one_line(t, ingest::MAX_FEED_TITLE_CHARS));
-    store::write_entries(conn, |tx| {
+        .map(|t| crate::sanitize::one_line(t, ingest::MAX_FEED_TITLE_CHARS));
+    node.write_entries(|tx| {
         let id = store::follows::insert(
             tx,
             &NewFollow {
@@ -183,7 +178,7 @@ pub fn follow(
                 home_url: feed
                     .home_url
                     .as_deref()
-                    .filter(|u| crate::poll::sanitize::is_web_url(u)),
+                    .filter(|u| crate::sanitize::is_web_url(u)),
                 etag: etag.as_deref(),
                 last_modified: last_modified.as_deref(),
                 next_check,
@@ -191,6 +186,10 @@ pub fn follow(
             },
             now,
         )?;
+        if let Some(hub) = &feed.hub {
+            let topic = feed.self_url.as_deref().unwrap_or(&stored_url);
+            crate::websub::subscriber::noticed_hub(tx, id.0, hub, topic, now)?;
+        }
         ingest::store(tx, id, &prepared, now)
     })?;
     Ok(Followed {
@@ -211,11 +210,15 @@ fn describe(outcome: &FetchOutcome) -> String {
 }
 
 /// Stops following (by address or nickname); the feed's entries go too.
-pub fn unfollow(conn: &mut Connection, url_or_nick: &str) -> Result<String> {
-    let Some(follow) = store::follows::find(conn, url_or_nick.trim())? else {
+pub fn unfollow(node: &mut Node, url_or_nick: &str) -> Result<String> {
+    let Some(follow) = store::follows::find(node.conn, url_or_nick.trim())? else {
         bail!("not following {url_or_nick:?}: `roost following` lists what you follow");
     };
-    store::write_entries(conn, |tx| store::follows::delete(tx, follow.id))?;
+    let now = chrono::Utc::now().timestamp();
+    node.write_entries(|tx| {
+        crate::websub::subscriber::on_unfollow(tx, follow.id.0, now)?;
+        store::follows::delete(tx, follow.id)
+    })?;
     Ok(follow.url)
 }
 

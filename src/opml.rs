@@ -2,7 +2,7 @@
 //! readers write this). Reading is all-or-nothing: a file that is not OPML
 //! is refused before anything is followed.
 
-use crate::posts::escape_into;
+use crate::render::post_text::escape_into;
 use anyhow::{Result, bail};
 use quick_xml::events::Event;
 

@@ -1,13 +1,13 @@
-//! The rules for the owner's posts: what a valid post is, how its text becomes
-//! HTML, and the actions shared by the command line and the web forms.
+//! The rules for the owner's posts: what a valid post is, and the actions
+//! shared by the command line and the web forms. How a post's text becomes
+//! HTML is `render::post_text`.
 
+use crate::node::Node;
 use crate::store::{self, posts::PostId};
 use anyhow::Result;
-use rusqlite::Connection;
 use std::fmt;
 
-/// A post longer than this is refused: roost is for short posts.
-pub const MAX_POST_CHARS: usize = 5000;
+pub use crate::store::posts::MAX_POST_CHARS;
 pub const MAX_URL_CHARS: usize = 2048;
 
 /// Why a post was refused, in words for the person who wrote it.
@@ -99,12 +99,12 @@ pub fn parse_id(raw: &str) -> Option<PostId> {
 }
 
 pub fn create(
-    conn: &mut Connection,
+    node: &mut Node,
     text: &PostText,
     reply_to: Option<&ReplyTo>,
     now: i64,
 ) -> Result<PostId> {
-    store::write(conn, |tx| {
+    node.write(|tx| {
         let settings = crate::settings::Settings::load(tx)?;
         let prefix = settings.id_prefix();
         store::posts::insert(
@@ -117,95 +117,13 @@ pub fn create(
     })
 }
 
-pub fn edit(conn: &mut Connection, id: PostId, text: &PostText, now: i64) -> Result<bool> {
-    store::write(conn, |tx| {
-        store::posts::update_body(tx, id, text.as_str(), now)
-    })
+pub fn edit(node: &mut Node, id: PostId, text: &PostText, now: i64) -> Result<bool> {
+    node.write(|tx| store::posts::update_body(tx, id, text.as_str(), now))
 }
 
 /// Deletes a post; its address answers 410 Gone from then on.
-pub fn delete(conn: &mut Connection, id: PostId, now: i64) -> Result<bool> {
-    store::write(conn, |tx| store::posts::delete(tx, id, now))
-}
-
-/// The post as HTML: escaped text, paragraphs at blank lines, line breaks,
-/// and http(s) URLs made into links. The only HTML a post ever contains.
-pub fn to_html(text: &str) -> String {
-    let mut html = String::with_capacity(text.len() + 32);
-    for paragraph in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-        html.push_str("<p>");
-        for (i, line) in paragraph.lines().enumerate() {
-            if i > 0 {
-                html.push_str("<br>\n");
-            }
-            linkify_line(line, &mut html);
-        }
-        html.push_str("</p>\n");
-    }
-    html
-}
-
-fn linkify_line(line: &str, out: &mut String) {
-    let mut rest = line;
-    while let Some(start) = find_url_start(rest) {
-        escape_into(&rest[..start], out);
-        let tail = &rest[start..];
-        let mut end = tail
-            .find(|c: char| c.is_whitespace() || c == '<' || c == '"')
-            .unwrap_or(tail.len());
-        // A sentence's closing punctuation is not part of the address.
-        while end > 0 && tail[..end].ends_with(['.', ',', ';', ':', '!', '?', ')', '\'']) {
-            end -= 1;
-        }
-        let url = &tail[..end];
-        if url.len() <= "https://".len() {
-            escape_into(url, out);
-        } else {
-            out.push_str("<a href=\"");
-            escape_into(url, out);
-            out.push_str("\" rel=\"nofollow\">");
-            escape_into(url, out);
-            out.push_str("</a>");
-        }
-        rest = &tail[end..];
-        if end == 0 {
-            // Never loop on a bare scheme: emit one char and move on.
-            let c = rest.chars().next().unwrap_or(' ');
-            escape_into(&rest[..c.len_utf8()], out);
-            rest = &rest[c.len_utf8()..];
-        }
-    }
-    escape_into(rest, out);
-}
-
-fn find_url_start(s: &str) -> Option<usize> {
-    [s.find("https://"), s.find("http://")]
-        .into_iter()
-        .flatten()
-        .min()
-}
-
-pub fn escape_into(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// A one-line summary for feed titles and page titles.
-pub fn excerpt(text: &str, max_chars: usize) -> String {
-    let first_line = text.lines().next().unwrap_or("").trim();
-    let mut out: String = first_line.chars().take(max_chars).collect();
-    if first_line.chars().count() > max_chars || text.trim().lines().count() > 1 {
-        out.push('…');
-    }
-    out
+pub fn delete(node: &mut Node, id: PostId, now: i64) -> Result<bool> {
+    node.write(|tx| store::posts::delete(tx, id, now))
 }
 
 #[cfg(test)]
@@ -241,23 +159,5 @@ mod tests {
         for bad in ["0", "-1", "+1", "1e3", "", "99999999999999999999", "１"] {
             assert_eq!(parse_id(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn html_escapes_and_links() {
-        let html = to_html("a <b> & \"c\"\nsee https://example.org/x?a=1&b=2.\n\nnext");
-        assert_eq!(
-            html,
-            "<p>a &lt;b&gt; &amp; &quot;c&quot;<br>\nsee <a href=\"https://example.org/x?a=1&amp;b=2\" rel=\"nofollow\">https://example.org/x?a=1&amp;b=2</a>.</p>\n<p>next</p>\n"
-        );
-        assert_eq!(to_html("https://"), "<p>https://</p>\n");
-        assert!(!to_html("http://\"onmouseover=x").contains("\"onmouseover"));
-    }
-
-    #[test]
-    fn excerpt_marks_truncation() {
-        assert_eq!(excerpt("short", 10), "short");
-        assert_eq!(excerpt("a long first line", 6), "a long…");
-        assert_eq!(excerpt("one\ntwo", 10), "one…");
     }
 }

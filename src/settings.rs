@@ -23,6 +23,8 @@ pub enum Kind {
     Bool,
     /// The node's absolute http(s) address, stored ending in `/`.
     Url,
+    /// Another service's absolute http(s) address, or empty for none.
+    ServiceUrl,
     /// A BCP 47 language tag (`en`, `pt-BR`), or empty for none.
     Language,
     /// A directory this user can write, or empty (`off`) for none.
@@ -126,10 +128,16 @@ pub const DECLARED: &[Declared] = &[
         help: "true: take https and the client's address from a reverse proxy's X-Forwarded-*",
     },
     Declared {
-        key: crate::poll::sanitize::RemoteImages::SETTING,
+        key: crate::sanitize::RemoteImages::SETTING,
         kind: Kind::Choice(&["show", "click"]),
         default: "show",
         help: "show: remote images load with the page; click: each is a link, nothing is fetched until you click it",
+    },
+    Declared {
+        key: "websub_hub",
+        kind: Kind::ServiceUrl,
+        default: "",
+        help: "an external WebSub hub to ping after every change, besides the node's own; empty: none",
     },
     Declared {
         key: "password_hash",
@@ -210,6 +218,10 @@ pub fn validate(key: &str, value: &str) -> Result<String> {
             Ok(clean)
         }
         Kind::Url => validate_url(&clean),
+        Kind::ServiceUrl if clean.is_empty() || clean == "off" => Ok(String::new()),
+        Kind::ServiceUrl => crate::net::send::check_url(&clean)
+            .map(String::from)
+            .map_err(|e| anyhow::anyhow!("the {key} must be an http or https address: {e:#}")),
         Kind::Language => {
             // A BCP 47 tag as feeds carry it (`en`, `pt-BR`); empty: none said.
             let well_formed = clean.split('-').enumerate().all(|(i, part)| {
@@ -367,8 +379,12 @@ impl Zone {
 /// `/settings` page both do: the write republishes (into the new directory,
 /// when `publish_dir` changes), then a directory given up has roost's files
 /// withdrawn from it.
-pub fn save(conn: &mut Connection, before: &Settings, changes: &[(&str, &str)]) -> Result<()> {
-    crate::store::write(conn, |tx| {
+pub fn save(
+    node: &mut crate::node::Node,
+    before: &Settings,
+    changes: &[(&str, &str)],
+) -> Result<()> {
+    node.write(|tx| {
         changes
             .iter()
             .try_for_each(|(key, value)| crate::store::settings::set(tx, key, value))
@@ -379,7 +395,7 @@ pub fn save(conn: &mut Connection, before: &Settings, changes: &[(&str, &str)]) 
     if let (Some(old), Some((_, new))) = (before.publish_dir(), new_dir)
         && old != std::path::Path::new(new)
     {
-        crate::publish::withdraw(conn, &old)?;
+        crate::publish::withdraw(node.conn, &old)?;
     }
     Ok(())
 }
@@ -458,9 +474,9 @@ impl Settings {
     }
 
     /// How followed entries' images show (`remote_images`).
-    pub fn remote_images(&self) -> crate::poll::sanitize::RemoteImages {
-        crate::poll::sanitize::RemoteImages::from_setting(Some(
-            self.raw(crate::poll::sanitize::RemoteImages::SETTING),
+    pub fn remote_images(&self) -> crate::sanitize::RemoteImages {
+        crate::sanitize::RemoteImages::from_setting(Some(
+            self.raw(crate::sanitize::RemoteImages::SETTING),
         ))
     }
 
@@ -481,6 +497,13 @@ impl Settings {
         Some(self.raw("publish_dir"))
             .filter(|d| !d.is_empty())
             .map(PathBuf::from)
+    }
+
+    /// The external WebSub hub to ping, when the owner named one.
+    pub fn websub_hub(&self) -> Option<String> {
+        Some(self.raw("websub_hub"))
+            .filter(|h| !h.is_empty())
+            .map(str::to_string)
     }
 
     pub fn password_hash(&self) -> Option<&str> {

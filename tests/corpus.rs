@@ -1009,6 +1009,8 @@ impl Eval<'_> {
                     notes: Vec::new(),
                     capped_from: None,
                     skipped_without_id: 0,
+                    hub: None,
+                    self_url: None,
                 };
                 &empty_feed
             }

@@ -109,10 +109,10 @@ fn fake_crontab(table: &str) -> TempDir {
     dir
 }
 
-/// A crontab that polls `home` with `bin`, among other lines.
+/// A crontab that runs `roost cron` for `home` with `bin`, among other lines.
 fn cron_for(bin: &Path, home: &Path) -> TempDir {
     fake_crontab(&format!(
-        "MAILTO=\"\"\n0 3 * * * /usr/bin/true\n*/5 * * * * {} --home {} poll --quiet\n",
+        "MAILTO=\"\"\n0 3 * * * /usr/bin/true\n*/5 * * * * {} --home {} cron --quiet\n",
         bin.display(),
         home.display()
     ))
@@ -477,19 +477,40 @@ fn a_missing_database_fails_with_the_init_command() {
 }
 
 #[test]
-fn a_crontab_without_a_poll_line_fails_with_the_line_to_add() {
+fn a_crontab_without_a_cron_line_fails_with_the_line_to_add() {
     let site = healthy();
     let cron = fake_crontab(&format!(
-        "0 3 * * * /usr/bin/true\n# */5 * * * * {} --home {} poll --quiet\n",
+        "0 3 * * * /usr/bin/true\n# */5 * * * * {} --home {} cron --quiet\n",
         bin_of(site).display(),
         site.home.display()
     ));
     let report = doctor(bin_of(site), &site.home, cron.path());
     report.only_failure(&[
-        "no `poll` line",
+        "no `cron` line",
         "crontab -e",
         &format!(
-            "*/5 * * * * {} --home {} poll --quiet",
+            "*/5 * * * * {} --home {} cron --quiet",
+            bin_of(site).display(),
+            site.home.display()
+        ),
+    ]);
+}
+
+/// The line older installs wrote polls only: queued work would never run.
+#[test]
+fn a_crontab_that_only_polls_fails_with_the_line_to_put_instead() {
+    let site = healthy();
+    let cron = fake_crontab(&format!(
+        "*/5 * * * * {} --home {} poll --quiet\n",
+        bin_of(site).display(),
+        site.home.display()
+    ));
+    let report = doctor(bin_of(site), &site.home, cron.path());
+    report.only_failure(&[
+        "runs only `poll`",
+        "replace that line with",
+        &format!(
+            "*/5 * * * * {} --home {} cron --quiet",
             bin_of(site).display(),
             site.home.display()
         ),
@@ -541,7 +562,7 @@ fn no_crontab_and_an_old_last_poll_fails_the_poll_check() {
     let report = doctor(bin, &home, nothing.path());
     report.only_failure(&[
         "last poll finished 2 h ago",
-        &format!("{} --home {} poll --quiet", bin.display(), home.display()),
+        &format!("{} --home {} cron --quiet", bin.display(), home.display()),
     ]);
 }
 

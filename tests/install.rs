@@ -582,6 +582,10 @@ fn reinstall_swaps_the_binary_and_keeps_the_posts() {
     post(&site, &text);
     let cgi = site.dir.join("roost.cgi");
     let before = fs::metadata(&cgi).unwrap();
+    // The line an earlier version installed polled only.
+    let old_line = inst.crontab().replace(" cron --quiet ", " poll --quiet ");
+    assert!(old_line.contains(" poll --quiet # roost "), "{old_line}");
+    write_as_user(&inst.crontab_file, &old_line);
 
     // A new binary uploaded under another name, installed by flag; no
     // password this time (nothing is initialised), nothing asked.
@@ -615,6 +619,13 @@ fn reinstall_swaps_the_binary_and_keeps_the_posts() {
     );
     let htaccess = fs::read_to_string(site.dir.join(".htaccess")).unwrap();
     assert_eq!(htaccess, roost_block());
+    // The upgrade put `roost cron` in place of the old `poll` line.
+    let table = inst.crontab();
+    assert_eq!(
+        table,
+        old_line.replace(" poll --quiet ", " cron --quiet "),
+        "{table}"
+    );
 }
 
 // ---- Cron ----
@@ -632,7 +643,7 @@ fn cron_line_is_installed_once_after_two_runs() {
     let table = inst.crontab();
     let cgi = site.dir.join("roost.cgi");
     let line = format!(
-        "*/5 * * * * '{}' --home '{}' poll --quiet # roost {}",
+        "*/5 * * * * '{}' --home '{}' cron --quiet # roost {}",
         cgi.display(),
         data.display(),
         site.dir.display()
@@ -658,7 +669,7 @@ fn cron_line_is_printed_when_there_is_no_crontab() {
     let out = install(&inst, &site, &[], Cron::Missing);
     let said = expect_success("install without crontab", &out);
     let line = format!(
-        "*/5 * * * * '{}' --home '{}' poll --quiet",
+        "*/5 * * * * '{}' --home '{}' cron --quiet",
         site.dir.join("roost.cgi").display(),
         data.display()
     );

@@ -165,7 +165,7 @@ pub const URL_ATTRIBUTES: &[&str] = &[
     "classid",
 ];
 
-/// `roost::poll::sanitize::sanitize` on any text. The output, parsed again by
+/// `roost::sanitize::sanitize` on any text. The output, parsed again by
 /// html5ever's tree builder the way a browser parses a fragment inside a
 /// `<div>` (scripting on), has no active element, no element outside the HTML
 /// namespace, no `on*` attribute, no `style`, and no `javascript:`,
@@ -174,7 +174,7 @@ pub const URL_ATTRIBUTES: &[&str] = &[
 /// allow-lists, stays within `MAX_INPUT_BYTES`, and is the fixed point the
 /// sanitizer promises (sanitizing it again gives it back).
 pub fn sanitize(data: &[u8]) {
-    use roost::poll::sanitize as s;
+    use roost::sanitize as s;
     let html = String::from_utf8_lossy(data);
     let out = s::sanitize(&html, SANITIZE_BASE);
     let out = out.as_str();
@@ -229,7 +229,7 @@ fn check_node(node: &markup5ever_rcdom::Handle) -> Result<(), String> {
         }
         // The parser wraps a fragment in <html>, and adds <tbody> to tables.
         let allowed_tag =
-            roost::poll::sanitize::ALLOWED_TAGS.contains(&&*tag) || tag == "html" || tag == "tbody";
+            roost::sanitize::ALLOWED_TAGS.contains(&&*tag) || tag == "html" || tag == "tbody";
         if !allowed_tag {
             return Err(format!("<{tag}>, which is not on the allow-list"));
         }
@@ -245,14 +245,14 @@ fn check_node(node: &markup5ever_rcdom::Handle) -> Result<(), String> {
             if attr_name == "style" {
                 return Err(format!("a style attribute on <{tag}>"));
             }
-            let allowed_attr = roost::poll::sanitize::ALLOWED_ATTRIBUTES
+            let allowed_attr = roost::sanitize::ALLOWED_ATTRIBUTES
                 .iter()
                 .any(|(t, names)| *t == &*tag && names.contains(&&*attr_name))
                 || (&*tag == "a" && &*attr_name == "rel");
             if !allowed_attr {
                 return Err(format!("{attr_name}= on <{tag}>, not on the allow-list"));
             }
-            if &*tag == "a" && &*attr_name == "rel" && value != roost::poll::sanitize::LINK_REL {
+            if &*tag == "a" && &*attr_name == "rel" && value != roost::sanitize::LINK_REL {
                 return Err(format!("<a rel={value:?}>"));
             }
             if URL_ATTRIBUTES.contains(&&*attr_name) {
@@ -282,7 +282,7 @@ fn check_url(tag: &str, attr: &str, value: &str) -> Result<(), String> {
     }
     if let Some(rest) = cleaned.strip_prefix("data:") {
         let media_type = rest.split([';', ',']).next().unwrap_or("").trim();
-        let raster = roost::poll::sanitize::DATA_IMAGE_TYPES.contains(&media_type);
+        let raster = roost::sanitize::DATA_IMAGE_TYPES.contains(&media_type);
         if !(tag == "img" && attr == "src" && raster) {
             return Err(format!("a data: URL in <{tag} {attr}={value:?}>"));
         }

@@ -3,7 +3,7 @@
 
 use super::fetch::Body;
 use super::parse::{IncomingEntry, IncomingFeed, ParseError};
-use super::sanitize::{self, SafeHtml};
+use crate::sanitize::{self, SafeHtml};
 use crate::store::entries::{self, Enclosure, NewEntry, Upserted};
 use crate::store::follows::FollowId;
 use anyhow::Result;

@@ -6,6 +6,5 @@ pub mod fetch;
 pub mod ingest;
 pub mod parse;
 pub mod run;
-pub mod sanitize;
 pub mod schedule;
 pub mod stream;

@@ -190,6 +190,10 @@ pub struct IncomingFeed {
     pub capped_from: Option<usize>,
     /// JSON Feed items skipped for want of a usable `id` (the spec requires one).
     pub skipped_without_id: usize,
+    /// The WebSub hub the feed names (`<link rel="hub">`, JSON Feed `hubs`), absolute.
+    pub hub: Option<String>,
+    /// The feed's own address as it names it (`<link rel="self">`, JSON Feed `feed_url`).
+    pub self_url: Option<String>,
 }
 
 impl IncomingFeed {
@@ -2498,6 +2502,8 @@ fn empty_feed(format: FeedFormat) -> IncomingFeed {
         notes: Vec::new(),
         capped_from: None,
         skipped_without_id: 0,
+        hub: None,
+        self_url: None,
     }
 }
 
@@ -2612,6 +2618,8 @@ impl Mapper<'_> {
             .and_then(|t| self.atom_text(t))
             .and_then(Text::into_plain);
         out.home_url = self.atom_alternate(feed);
+        out.hub = self.link_rel(feed, Ns::is_atom, "hub");
+        out.self_url = self.link_rel(feed, Ns::is_atom, "self");
         out.update_period_minutes = self.sy_period(feed);
         let author = self.atom_author(feed);
         let entries: Vec<u32> = d.children_named(feed, Ns::is_atom, "entry").collect();
@@ -2816,6 +2824,8 @@ impl Mapper<'_> {
         if let Some(ch) = channel {
             out.title = self.rss_title(ch);
             out.home_url = self.rss_link(ch).or_else(|| self.atom_in_rss_alternate(ch));
+            out.hub = self.link_rel(ch, is_atom_ns, "hub");
+            out.self_url = self.link_rel(ch, is_atom_ns, "self");
             out.ttl_minutes = d
                 .child(ch, Ns::is_rss, "ttl")
                 .and_then(|t| d.text(t).trim().parse().ok());
@@ -2983,6 +2993,14 @@ impl Mapper<'_> {
                 d.url(l, &t)
             }
         })
+    }
+
+    /// The first Atom `<link>` child of `el` with relation `rel`.
+    fn link_rel(&self, el: u32, is_ns: fn(Ns) -> bool, rel: &str) -> Option<String> {
+        let d = self.doc;
+        d.children_named(el, is_ns, "link")
+            .filter(|&l| link_rel(d, l) == rel)
+            .find_map(|l| self.link_href(l))
     }
 
     fn atom_in_rss_alternate(&self, el: u32) -> Option<String> {
@@ -3395,6 +3413,11 @@ fn parse_json(
     let mut out = empty_feed(FeedFormat::JsonFeed);
     out.title = s(obj, "title").and_then(|t| maybe_html(t).into_plain());
     out.home_url = url(obj, "home_page_url");
+    out.self_url = url(obj, "feed_url");
+    out.hub = obj
+        .get("hubs")
+        .and_then(Value::as_array)
+        .and_then(|hubs| hubs.iter().find_map(|h| url(h.as_object()?, "url")));
     let feed_author = author_of(obj);
     let base_url = doc_base.map_or_else(|| feed_url.to_string(), Url::to_string);
     let mut built = Vec::new();

@@ -1,31 +1,27 @@
-//! `roost poll`: takes the lease, fetches the due feeds on a small pool of
+//! Polling (`roost poll`, and the first half of `roost cron`): under the lease, fetches the due feeds on a small pool of
 //! threads (network-bound), and writes from this one thread, one transaction
 //! per feed, so a killed poll loses at most the feed in hand.
 
 use super::fetch::{self, CacheHints, FetchOutcome, FetchRequest};
 use super::ingest::{self, PreparedEntry};
 use super::schedule;
+use crate::cron::Lease;
+use crate::node::Node;
 use crate::store::{self, follows::Follow, follows::PollRecord};
 use anyhow::{Context, Result};
-use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The status of a feed fetched and stored with notes on what was not read
-/// or kept (kept where errors are: `following` shows them as notes).
-pub const PARTLY_READ: &str = "ok, partly read";
+pub use crate::store::follows::PARTLY_READ;
+/// The lease is renewed this often while results come in (a fetch takes at
+/// most `net::TOTAL_TIMEOUT`, well under the lease).
+const RENEW_EVERY: Duration = Duration::from_secs(30);
 /// Feeds fetched at once.
 pub const WORKERS: usize = 4;
 /// Feeds of one host fetched at once.
 pub const PER_HOST: usize = 2;
-/// How long a lease lasts without renewal; a crashed run's lease goes stale
-/// after this (sooner on the same machine: see `holder_is_dead`).
-const LEASE_SECONDS: i64 = 5 * 60;
-/// The lease is renewed this often while results come in (a fetch takes at
-/// most `net::TOTAL_TIMEOUT`, well under the lease).
-const RENEW_EVERY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -64,6 +60,9 @@ enum Polled {
         ttl_minutes: Option<u32>,
         update_period_minutes: Option<u32>,
         permanent_url: Option<String>,
+        /// The WebSub hub the feed names, and the topic to subscribe to
+        /// (boxed: rare, and the variant is large enough).
+        hub: Option<Box<(String, String)>>,
     },
     Gone,
     RetryLater {
@@ -73,51 +72,38 @@ enum Polled {
     Failed(String),
 }
 
-pub fn run(conn: &mut Connection, options: &Options) -> Result<Summary> {
-    let settings = crate::settings::Settings::load(conn)?;
-    let node_url = settings.url();
-    let allow_private = settings.allow_private_addresses();
-    let holder = format!(
-        "{}:{}:{}",
-        hostname(),
-        std::process::id(),
-        &crate::web::auth::random_token()?[..16]
-    );
-    let now = chrono::Utc::now().timestamp();
-    let acquired = store::write_unseen(conn, |tx| {
-        if store::lease::acquire(tx, &holder, now, LEASE_SECONDS)? {
-            return Ok(true);
-        }
-        // A poll killed on this machine leaves its lease behind: when its
-        // process is gone, the next run need not wait for the lease to expire.
-        match store::lease::holder(tx, now)? {
-            Some(current) if holder_is_dead(&current) => {
-                store::lease::take_over(tx, &current, &holder, now, LEASE_SECONDS)
-            }
-            _ => Ok(false),
-        }
-    })?;
-    if !acquired {
+/// `roost poll`: polling alone, under the lease (`roost cron` polls and
+/// then drains the outbox under the same lease).
+pub fn run(node: &mut Node, options: &Options) -> Result<Summary> {
+    let Some(lease) = Lease::take(node)? else {
         return Ok(Summary {
             skipped: true,
             ..Summary::default()
         });
-    }
-    let outcome = poll_due(conn, options, &holder, &node_url, allow_private, now);
-    let finished = outcome.is_ok().then(|| chrono::Utc::now().timestamp());
-    store::write_unseen(conn, |tx| store::lease::release(tx, &holder, finished))?;
+    };
+    let outcome = poll_due(node, options, &lease);
+    lease.release(node, outcome.is_ok())?;
     outcome
 }
 
-fn poll_due(
-    conn: &mut Connection,
+/// Polls the due feeds, holding `lease` (renewed as results come in).
+pub fn poll_due(node: &mut Node, options: &Options, lease: &Lease) -> Result<Summary> {
+    let settings = crate::settings::Settings::load(node.conn)?;
+    let node_url = settings.url();
+    let allow_private = settings.allow_private_addresses();
+    let now = chrono::Utc::now().timestamp();
+    poll_feeds(node, options, lease, &node_url, allow_private, now)
+}
+
+fn poll_feeds(
+    node: &mut Node,
     options: &Options,
-    holder: &str,
+    lease: &Lease,
     node_url: &str,
     allow_private: bool,
     now: i64,
 ) -> Result<Summary> {
-    let due = store::follows::due(conn, now, options.force)?;
+    let due = store::follows::due(node.conn, now, options.force)?;
     let mut summary = Summary {
         due: due.len(),
         ..Summary::default()
@@ -175,15 +161,13 @@ fn poll_due(
         for (follow, result) in receiver {
             let now = chrono::Utc::now().timestamp();
             let host = host_of(&follow.url).to_string();
-            record(conn, &follow, result, now, &mut summary)?;
+            record(node, &follow, result, now, &mut summary)?;
             summary.polled += 1;
             if let Some(progress) = options.progress {
                 progress(summary.polled, total, &host, summary.errors.len());
             }
             if last_renewal.elapsed() > RENEW_EVERY {
-                store::write_unseen(conn, |tx| {
-                    store::lease::renew(tx, holder, now, LEASE_SECONDS)
-                })?;
+                lease.renew(node)?;
                 last_renewal = Instant::now();
             }
         }
@@ -267,25 +251,53 @@ fn into_polled(fetched: Result<FetchOutcome, fetch::FetchError>) -> Polled {
                 title: feed
                     .title
                     .as_deref()
-                    .map(|t| super::sanitize::one_line(t, super::ingest::MAX_FEED_TITLE_CHARS)),
+                    .map(|t| crate::sanitize::one_line(t, super::ingest::MAX_FEED_TITLE_CHARS)),
                 home_url: feed
                     .home_url
                     .clone()
-                    .filter(|u| super::sanitize::is_web_url(u)),
+                    .filter(|u| crate::sanitize::is_web_url(u)),
                 etag,
                 last_modified,
                 cache,
                 ttl_minutes: feed.ttl_minutes,
                 update_period_minutes: feed.update_period_minutes,
+                hub: feed.hub.clone().map(|hub| {
+                    let topic = feed.self_url.clone().unwrap_or_else(|| final_url.clone());
+                    Box::new((hub, topic))
+                }),
                 permanent_url,
             },
         },
     }
 }
 
+/// A feed body a WebSub hub delivered for `follow`: read, sanitized and
+/// stored exactly as a poll's (the same parser, caps and writer).
+pub fn store_pushed(
+    node: &mut Node,
+    follow: &Follow,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Result<Summary> {
+    let fetched = FetchOutcome::Fetched {
+        final_url: follow.url.clone(),
+        permanent_url: None,
+        body: fetch::Body::from_vec(body),
+        content_type: content_type.map(str::to_string),
+        // The poll's validators stay the feed's: the next poll may still get 304.
+        etag: follow.etag.clone(),
+        last_modified: follow.last_modified.clone(),
+        cache: CacheHints::default(),
+    };
+    let mut summary = Summary::default();
+    let now = chrono::Utc::now().timestamp();
+    record(node, follow, into_polled(Ok(fetched)), now, &mut summary)?;
+    Ok(summary)
+}
+
 /// Writes one feed's result in one transaction.
 fn record(
-    conn: &mut Connection,
+    node: &mut Node,
     follow: &Follow,
     result: Polled,
     now: i64,
@@ -296,7 +308,7 @@ fn record(
         Polled::Fetched { notes, .. } if !notes.is_empty() => Some(notes.join("; ")),
         _ => None,
     };
-    store::write_entries_if_changed(conn, |tx| {
+    node.write_entries_if_changed(|tx| {
         // Only new or changed entries, or a feed renamed, change what pages
         // show; most polls find nothing new and must leave the pages be.
         let mut shown_changed = false;
@@ -311,7 +323,7 @@ fn record(
             home_url: None,
             new_url: None,
         };
-        let record = match &result {
+        let mut record = match &result {
             // The same document as last time: what it left out still holds.
             Polled::NotModified { cache } if follow.last_status.as_deref() == Some(PARTLY_READ) => {
                 PollRecord {
@@ -337,7 +349,12 @@ fn record(
                 ttl_minutes,
                 update_period_minutes,
                 permanent_url,
+                hub,
             } => {
+                if let Some(found) = hub {
+                    let (hub, topic) = &**found;
+                    crate::websub::subscriber::noticed_hub(tx, follow.id.0, hub, topic, now)?;
+                }
                 let stored = ingest::store(tx, follow.id, entries, now)?;
                 summary.new_entries += stored.inserted;
                 summary.updated_entries += stored.updated;
@@ -392,6 +409,13 @@ fn record(
                 }
             }
         };
+        // A feed its hub pushes is polled daily only, as a safety net.
+        if matches!(result, Polled::Fetched { .. } | Polled::NotModified { .. })
+            && store::websub::is_pushed(tx, follow.id.0, now)?
+        {
+            let daily = now + crate::websub::subscriber::PUSHED_POLL_SECONDS;
+            record.next_check = record.next_check.max(daily);
+        }
         store::follows::record_poll(tx, follow.id, &record, now)?;
         Ok(((), shown_changed))
     })
@@ -404,34 +428,4 @@ fn record(
         _ => {}
     }
     Ok(())
-}
-
-fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
-    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(0);
-    if ok {
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        String::new()
-    }
-}
-
-/// A holder `HOST:PID:TOKEN` on this host whose process no longer exists.
-fn holder_is_dead(holder: &str) -> bool {
-    let mut parts = holder.splitn(3, ':');
-    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
-        return false;
-    };
-    let Ok(pid) = pid.parse::<i32>() else {
-        return false;
-    };
-    if host != hostname() || pid <= 0 || pid == std::process::id() as i32 {
-        return false;
-    }
-    // SAFETY: signal 0 only asks whether the process exists.
-    let alive = unsafe { libc::kill(pid, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    !alive
 }

@@ -3,8 +3,8 @@
 //! ids, which never change once a post exists. Atom and RSS are written with
 //! `render::xml`, which escapes every text and attribute; JSON by serde_json.
 
+use super::post_text;
 use super::{Site, rfc2822, rfc3339, xml};
-use crate::posts;
 use crate::store::posts::{Post, Tombstone};
 
 /// How many of the newest posts a feed carries.
@@ -40,6 +40,8 @@ pub struct FeedHead<'a> {
     pub language: Option<&'a str>,
     /// The newest change among the posts, or the site's last change.
     pub updated: i64,
+    /// The WebSub hubs that push this feed (`rel="hub"`, JSON Feed `hubs`).
+    pub hubs: &'a [String],
 }
 
 /// What RSS readers (and the W3C Feed Validator) take for HTML in an element
@@ -101,6 +103,9 @@ pub fn atom(head: &FeedHead, posts: &[Post], deleted: &[Tombstone]) -> String {
             ("href", &self_link),
         ],
     );
+    for hub in head.hubs {
+        xml.empty("link", &[("rel", "hub"), ("href", hub)]);
+    }
     xml.empty(
         "link",
         &[("rel", "alternate"), ("type", "text/html"), ("href", &home)],
@@ -119,7 +124,7 @@ pub fn atom(head: &FeedHead, posts: &[Post], deleted: &[Tombstone]) -> String {
     );
     for post in posts {
         xml.open("entry", &[]);
-        xml.text("title", &[], &posts::excerpt(&post.body, TITLE_CHARS));
+        xml.text("title", &[], &post_text::excerpt(&post.body, TITLE_CHARS));
         // Ids are unique, so no two entries need distinct `updated` (RFC 4287 4.1.1).
         xml.text("id", &[], &post.uid);
         xml.text("published", &[], &rfc3339(post.published));
@@ -142,7 +147,11 @@ pub fn atom(head: &FeedHead, posts: &[Post], deleted: &[Tombstone]) -> String {
                 &[("ref", reply_to), ("href", reply_to), ("type", "text/html")],
             );
         }
-        xml.text("content", &[("type", "html")], &posts::to_html(&post.body));
+        xml.text(
+            "content",
+            &[("type", "html")],
+            &post_text::to_html(&post.body),
+        );
         xml.close("entry");
     }
     for tombstone in deleted {
@@ -166,7 +175,7 @@ pub fn json(head: &FeedHead, posts: &[Post]) -> String {
             let mut item = serde_json::json!({
                 "id": post.uid,
                 "url": permalink(site, post),
-                "content_html": posts::to_html(&post.body),
+                "content_html": post_text::to_html(&post.body),
                 "content_text": post.body,
                 "date_published": rfc3339(post.published),
                 "date_modified": rfc3339(post.updated),
@@ -190,6 +199,13 @@ pub fn json(head: &FeedHead, posts: &[Post]) -> String {
     });
     if let Some(language) = head.language {
         feed["language"] = language.into();
+    }
+    if !head.hubs.is_empty() {
+        feed["hubs"] = head
+            .hubs
+            .iter()
+            .map(|url| serde_json::json!({ "type": "WebSub", "url": url }))
+            .collect();
     }
     if !site.bio.is_empty() {
         feed["description"] = site.bio.clone().into();
@@ -228,6 +244,9 @@ pub fn rss(head: &FeedHead, posts: &[Post]) -> String {
             ("href", &site.absolute("feed.rss")),
         ],
     );
+    for hub in head.hubs {
+        xml.empty("atom:link", &[("rel", "hub"), ("href", hub)]);
+    }
     xml.text(
         "lastBuildDate",
         &[],
@@ -240,7 +259,7 @@ pub fn rss(head: &FeedHead, posts: &[Post]) -> String {
     );
     for post in posts {
         xml.open("item", &[]);
-        let title = posts::excerpt(&post.body, TITLE_CHARS);
+        let title = post_text::excerpt(&post.body, TITLE_CHARS);
         if !reads_as_html(&title) {
             xml.text("title", &[], &title);
         }
@@ -248,7 +267,7 @@ pub fn rss(head: &FeedHead, posts: &[Post]) -> String {
         // A tag: URI, not an address: not a permalink.
         xml.text("guid", &[("isPermaLink", "false")], &post.uid);
         xml.text("pubDate", &[], &rfc2822(post.published));
-        xml.text("description", &[], &posts::to_html(&post.body));
+        xml.text("description", &[], &post_text::to_html(&post.body));
         if let Some(reply_to) = &post.reply_to {
             xml.empty("thr:in-reply-to", &[("ref", reply_to), ("href", reply_to)]);
         }
@@ -279,6 +298,7 @@ mod tests {
             feed_id: "tag:example.org,2026:/",
             language: None,
             updated: 0,
+            hubs: &[],
         };
         let posts = [Post {
             id: PostId(1),

@@ -1,15 +1,15 @@
 //! The HTML pages, with microformats2 markup (h-card, h-feed, h-entry) so
-//! other sites can read them. Post bodies enter only through `posts::to_html`,
+//! other sites can read them. Post bodies enter only through `post_text::to_html`,
 //! which escapes everything.
 
 use super::layout::{Page, render};
+use super::post_text;
 use super::{Clock, Site, rfc3339};
-use crate::poll::sanitize::{RemoteImages, is_web_url};
-use crate::posts;
+use crate::sanitize::{RemoteImages, is_web_url};
 use crate::store::entries::Entry;
 use crate::store::follows::Follow;
 use crate::store::posts::{Cursor, Post, PostId};
-use crate::web::auth::Session;
+use crate::store::sessions::Session;
 use maud::{Markup, PreEscaped, html};
 
 /// Text the owner typed that must be shown again after a refusal, so nothing is lost.
@@ -331,7 +331,7 @@ pub fn edit(page: &Page, post: &Post, session: &Session, draft: &Draft) -> Strin
         form.compose method="post" action=(action) {
             input type="hidden" name="csrf" value=(session.csrf);
             label.visually-hidden for="text" { "Text" }
-            textarea #text name="text" required maxlength=(posts::MAX_POST_CHARS) { (draft.text) }
+            textarea #text name="text" required maxlength=(crate::store::posts::MAX_POST_CHARS) { (draft.text) }
             div.row {
                 button type="submit" { "Save" }
                 a href=(site.link(&format!("posts/{}", post.id.0))) { "Cancel" }
@@ -347,7 +347,7 @@ pub fn confirm_delete(page: &Page, post: &Post, session: &Session) -> String {
     let permalink = site.link(&format!("posts/{}", post.id.0));
     let body = html! {
         h1 { "Delete this post?" }
-        blockquote.e-content { (PreEscaped(posts::to_html(&post.body))) }
+        blockquote.e-content { (PreEscaped(post_text::to_html(&post.body))) }
         p { "Its address will answer that it was deleted. This cannot be undone." }
         form method="post" action=(format!("{permalink}/delete")) {
             input type="hidden" name="csrf" value=(session.csrf);
@@ -411,7 +411,7 @@ pub fn setup(page: &Page, token: &str, message: Option<&str>) -> String {
 /// A setup link that cannot be used: why, and what to do instead.
 pub fn setup_refused(page: &Page, status: u16, message: &str, command: Option<&str>) -> String {
     let body = html! {
-        h1 { (status) " " (crate::web::http::reason(status)) }
+        h1 { (status) " " (super::status_reason(status)) }
         p { (message) }
         @if let Some(command) = command { (no_password_yet(command)) }
         p { a href=(page.site.link("login")) { "Log in" } }
@@ -447,7 +447,7 @@ pub fn subscribe(page: &Page) -> String {
 /// Any error page: the status in words and what to do, never internals.
 pub fn error(page: &Page, status: u16, message: &str) -> String {
     let body = html! {
-        h1 { (status) " " (crate::web::http::reason(status)) }
+        h1 { (status) " " (super::status_reason(status)) }
         p { (message) }
         p { a href=(page.site.link("")) { "Back to the front page" } }
     };
@@ -465,7 +465,7 @@ fn compose_form(site: &Site, session: &Session, draft: &Draft) -> Markup {
             @if let Some(error) = &draft.error { p.notice role="alert" { (error) } }
             input type="hidden" name="csrf" value=(session.csrf);
             label.visually-hidden for="text" { "What's new?" }
-            textarea #text name="text" placeholder="What's new?" required maxlength=(posts::MAX_POST_CHARS) { (draft.text) }
+            textarea #text name="text" placeholder="What's new?" required maxlength=(crate::store::posts::MAX_POST_CHARS) { (draft.text) }
             details open[!draft.reply_to.is_empty()] {
                 summary { "Reply to a post elsewhere" }
                 label.visually-hidden for="reply_to" { "Address of the post you reply to" }
@@ -512,7 +512,7 @@ fn entry(
             @if let Some(reply_to) = &post.reply_to {
                 (reply_line(reply_to, parents, "nofollow"))
             }
-            div.e-content.p-name { (PreEscaped(posts::to_html(&post.body))) }
+            div.e-content.p-name { (PreEscaped(post_text::to_html(&post.body))) }
             div.meta {
                 a.u-url.u-uid href=(permalink) {
                     (time(clock, Some("dt-published"), post.published))
@@ -573,7 +573,7 @@ pub fn following(page: &Page, follows: &[Follow], form: &FollowForm, now: i64) -
                             }
                         }
                         @if let Some(error) = &f.last_error {
-                            @if f.last_status.as_deref() == Some(crate::poll::run::PARTLY_READ) {
+                            @if f.last_status.as_deref() == Some(crate::store::follows::PARTLY_READ) {
                                 div.meta { "Note: " (error) }
                             } @else {
                                 div.meta.error { "Error: " (error) }

@@ -2,7 +2,7 @@
 //! the stylesheet and the Content-Security-Policy that admits exactly it.
 
 use super::Site;
-use crate::web::auth::Session;
+use crate::store::sessions::Session;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::sync::OnceLock;
 

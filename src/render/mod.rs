@@ -6,6 +6,7 @@ pub mod const_sha256;
 pub mod feeds;
 pub mod html;
 pub mod layout;
+pub mod post_text;
 pub mod settings_page;
 pub mod xml;
 
@@ -113,6 +114,31 @@ impl Clock {
 }
 
 const DAY: i64 = 24 * 3600;
+
+/// The reason phrase of an HTTP status: the CGI `Status:` line and error pages' headings.
+pub fn status_reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        410 => "Gone",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
 
 #[cfg(test)]
 mod tests {

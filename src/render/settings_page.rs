@@ -3,7 +3,9 @@
 
 use super::layout::{Page, render};
 use crate::settings;
-use crate::web::auth::Session;
+use crate::store::jobs::Job;
+use crate::store::sessions::Session;
+use crate::store::websub::Subscription;
 use maud::{Markup, html};
 
 /// A setting the page offers, and how it is typed.
@@ -44,7 +46,17 @@ pub const FIELDS: &[Field] = &[
         "Publish the feeds and front page as files into",
         "text",
     ),
+    field("websub_hub", "Also ping this WebSub hub", "url"),
 ];
+
+/// What cron does for the node, shown under the form: who subscribed to
+/// the feeds through the hub, and the work queued or given up.
+pub struct Background {
+    pub subscriptions: Vec<Subscription>,
+    pub queued: i64,
+    /// Dead letters, newest first.
+    pub dead: Vec<Job>,
+}
 
 /// A field as shown: the value (stored, or as typed after a refusal) and why it was refused.
 pub struct Shown {
@@ -54,7 +66,13 @@ pub struct Shown {
 }
 
 /// GET /settings, and the form again after a refusal (with what was typed).
-pub fn page(page: &Page, session: &Session, fields: &[Shown], saved: bool) -> String {
+pub fn page(
+    page: &Page,
+    session: &Session,
+    fields: &[Shown],
+    saved: bool,
+    background: &Background,
+) -> String {
     let body = html! {
         h1 { "Settings" }
         @if saved { p.notice role="status" { "Saved." } }
@@ -66,8 +84,47 @@ pub fn page(page: &Page, session: &Session, fields: &[Shown], saved: bool) -> St
             @for shown in fields { (one_field(shown)) }
             div.row { button type="submit" { "Save" } }
         }
+        (background_work(page, background))
     };
     render(page, body)
+}
+
+fn background_work(page: &Page, background: &Background) -> Markup {
+    html! {
+        h2 #subscribers { "Subscribers by WebSub" }
+        @if background.subscriptions.is_empty() {
+            p.empty { "No one subscribes to your feeds through the hub yet." }
+        } @else {
+            ul {
+                @for s in &background.subscriptions {
+                    li {
+                        (s.callback) " "
+                        span.meta {
+                            "to " (s.topic) " · until " (page.clock.absolute(s.expires_at))
+                            @if s.secret.is_some() { " · signed" }
+                        }
+                    }
+                }
+            }
+        }
+        h2 #background { "Background work" }
+        p { (background.queued) " jobs queued for the next cron run." }
+        @if !background.dead.is_empty() {
+            p.notice role="status" { "Given up after retries (roost doctor lists these too):" }
+            ul {
+                @for job in &background.dead {
+                    li {
+                        (job.kind) " " (job.key) " "
+                        span.meta {
+                            (job.attempts) " tries"
+                            @if let Some(when) = job.dead_at { ", last " (page.clock.absolute(when)) }
+                            ": " (job.last_error)
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn one_field(shown: &Shown) -> Markup {

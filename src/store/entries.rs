@@ -2,7 +2,7 @@
 
 use super::follows::FollowId;
 use super::posts::Cursor;
-use crate::poll::sanitize::SafeHtml;
+use crate::sanitize::SafeHtml;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};

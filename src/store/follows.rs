@@ -3,6 +3,10 @@
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+/// The status of a feed fetched and stored with notes on what was not read
+/// or kept (kept where errors are: `following` shows them as notes).
+pub const PARTLY_READ: &str = "ok, partly read";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FollowId(pub i64);
 
@@ -87,7 +91,7 @@ pub fn insert(conn: &Connection, new: &NewFollow, now: i64) -> Result<FollowId> 
             new.last_modified,
             new.next_check,
             if new.note.is_some() {
-                crate::poll::run::PARTLY_READ
+                PARTLY_READ
             } else {
                 "ok"
             },
@@ -107,6 +111,17 @@ pub fn find(conn: &Connection, url_or_name: &str) -> Result<Option<Follow>> {
     )
     .optional()
     .with_context(|| format!("looking up the follow {url_or_name}"))
+}
+
+/// By id.
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Follow>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM follows WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()
+    .context("looking up a follow")
 }
 
 /// Removes the follow and, by cascade, its entries.

@@ -217,6 +217,61 @@ const STEPS: &[&str] = &[
     -- The owner's replies to the owner's posts, under those posts.
     CREATE INDEX posts_by_reply ON posts (reply_to) WHERE reply_to IS NOT NULL;
     "#,
+    // 9: the outbox: work a write leaves for `roost cron` (store::jobs),
+    // queued in the write's own transaction.
+    r#"
+    CREATE TABLE jobs (
+        id         INTEGER PRIMARY KEY,
+        kind       TEXT NOT NULL,     -- jobs::KINDS names it
+        -- What it is about (a topic, a subscription): one queued job per
+        -- kind and key, so ten posts in a minute are one delivery.
+        key        TEXT NOT NULL,
+        payload    TEXT NOT NULL DEFAULT '',
+        due_at     INTEGER NOT NULL,  -- unix seconds
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        -- Bumped when the job is queued again while it runs, so finishing
+        -- the older run does not drop the newer work.
+        revision   INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        dead_at    INTEGER            -- set: given up (a dead letter)
+    );
+    CREATE UNIQUE INDEX jobs_queued ON jobs (kind, key) WHERE dead_at IS NULL;
+    CREATE INDEX jobs_due ON jobs (due_at) WHERE dead_at IS NULL;
+    "#,
+    // 10: WebSub (src/websub/): the hub's subscribers and the feed bodies
+    // it last sent them; the hubs this node subscribed to for followed feeds.
+    r#"
+    CREATE TABLE websub_subscriptions (
+        id            INTEGER PRIMARY KEY,
+        topic         TEXT NOT NULL,   -- one of the owner's feeds
+        callback      TEXT NOT NULL,
+        secret        TEXT,            -- signs deliveries when given
+        lease_seconds INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        created_at    INTEGER NOT NULL,
+        UNIQUE (topic, callback)
+    );
+    CREATE TABLE websub_content (
+        topic        TEXT PRIMARY KEY,
+        content_type TEXT NOT NULL,
+        body         BLOB NOT NULL,
+        hash         TEXT NOT NULL,    -- sha256 of body: unchanged feeds are not sent
+        updated_at   INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE websub_pushed (
+        callback_id   TEXT PRIMARY KEY, -- unguessable: /websub/callback/ID
+        -- NULL once unfollowed: kept until the hub confirms the unsubscribe.
+        follow_id     INTEGER UNIQUE REFERENCES follows (id) ON DELETE SET NULL,
+        hub           TEXT NOT NULL,
+        topic         TEXT NOT NULL,
+        secret        TEXT NOT NULL,
+        state         TEXT NOT NULL,    -- requested, active, unsubscribing, denied
+        lease_expires INTEGER,
+        note          TEXT NOT NULL DEFAULT '',
+        updated_at    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

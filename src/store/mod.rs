@@ -5,12 +5,14 @@
 pub mod drafts;
 pub mod entries;
 pub mod follows;
+pub mod jobs;
 pub mod lease;
 pub mod migrations;
 pub mod posts;
 pub mod sessions;
 pub mod settings;
 pub mod setup_tokens;
+pub mod websub;
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
@@ -310,72 +312,61 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> Result<()> {
     Ok(())
 }
 
-/// Runs `f` inside `BEGIN IMMEDIATE` (the write lock is taken up front, so a
-/// read-then-write never fails half way with SQLITE_BUSY) and marks the
-/// owner's pages and feeds changed, so their ETags move; after the commit,
-/// the static copies of those pages and feeds are published again.
-pub fn write<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    let value = transaction(
-        conn,
-        |tx| Ok((f(tx)?, true)),
-        "UPDATE site_state SET version = version + 1, changed_at = ?1",
-    )?;
-    crate::publish::refresh(conn);
-    Ok(value)
+/// What a write transaction changes, so the right validators move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The owner's own posts and settings: the owner's pages and feeds.
+    Own,
+    /// What followed feeds bring (follows, entries): only the pages that
+    /// show them, never the owner's feeds.
+    Entries,
+    /// Bookkeeping no page shows (sessions, failed logins, the lease, jobs).
+    Unseen,
 }
 
-/// `write` for what followed feeds bring (follows, entries): marks only the
-/// pages that show them changed, never the owner's feeds.
-pub fn write_entries<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&Connection) -> Result<T>,
-) -> Result<T> {
-    write_entries_if_changed(conn, |tx| Ok((f(tx)?, true)))
+impl Change {
+    fn mark_changed(self) -> Option<&'static str> {
+        match self {
+            Change::Own => Some("UPDATE site_state SET version = version + 1, changed_at = ?1"),
+            Change::Entries => Some(
+                "UPDATE site_state SET entries_version = entries_version + 1, entries_changed_at = ?1",
+            ),
+            Change::Unseen => None,
+        }
+    }
 }
 
-/// `write_entries` where `f` says whether anything shown changed: a poll
-/// that found every feed unchanged must not retire kept pages or ETags.
-pub fn write_entries_if_changed<T>(
+/// Runs `f` in one `BEGIN IMMEDIATE` transaction (the write lock is taken
+/// up front, so a read-then-write never fails half way with SQLITE_BUSY);
+/// when `f` reports a change that pages show, bumps `site_state` in the same
+/// transaction, so ETags move. Returns whether it did. What must happen
+/// after the commit (the page cache, publishing) is `node`'s job: the store
+/// knows nothing above itself.
+pub fn transaction<T>(
     conn: &mut Connection,
+    change: Change,
     f: impl FnOnce(&Connection) -> Result<(T, bool)>,
-) -> Result<T> {
-    transaction(
-        conn,
-        f,
-        "UPDATE site_state SET entries_version = entries_version + 1, entries_changed_at = ?1",
-    )
-}
-
-/// `write` for bookkeeping no page shows (sessions, failed logins, the poll lease).
-pub fn write_unseen<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&Connection) -> Result<T>,
-) -> Result<T> {
-    transaction(conn, |tx| Ok((f(tx)?, false)), "")
-}
-
-/// Runs `f` in one `BEGIN IMMEDIATE` transaction; when `f` reports a change
-/// that pages show, runs `mark_changed` in it and, after the commit, renews
-/// the page cache's generation.
-fn transaction<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&Connection) -> Result<(T, bool)>,
-    mark_changed: &str,
-) -> Result<T> {
+) -> Result<(T, bool)> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .context("starting a write transaction")?;
     let (value, changed) = f(&tx)?;
-    let changed = changed && !mark_changed.is_empty();
-    if changed {
-        tx.execute(mark_changed, [chrono::Utc::now().timestamp()])
+    let mark = change.mark_changed().filter(|_| changed);
+    if let Some(mark) = mark {
+        tx.execute(mark, [chrono::Utc::now().timestamp()])
             .context("marking the site changed")?;
     }
     tx.commit().context("committing a write transaction")?;
-    if changed && let Some(home) = conn.path().and_then(|p| Path::new(p).parent()) {
-        crate::web::page_cache::invalidate(home);
-    }
-    Ok(value)
+    Ok((value, mark.is_some()))
+}
+
+/// A transaction for bookkeeping no page shows (sessions, failed logins,
+/// the lease, the publishing outcome, jobs): nothing to do after the commit.
+pub fn write_unseen<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    Ok(transaction(conn, Change::Unseen, |tx| Ok((f(tx)?, false)))?.0)
 }
 
 /// What changed last: every page and feed derives its ETag and Last-Modified from this.

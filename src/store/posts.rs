@@ -3,6 +3,10 @@
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+/// A post longer than this is refused: roost is for short posts. The
+/// store holds nothing longer; the forms say so with `maxlength`.
+pub const MAX_POST_CHARS: usize = 5000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PostId(pub i64);
 

@@ -3,6 +3,15 @@
 use anyhow::{Context, Result};
 use rusqlite::{Connection, params};
 
+/// A signed-in owner: the hash that names the session, and the CSRF token
+/// every form must carry, derived from the secret cookie so it needs no
+/// storage (`web::auth` makes one from the cookie; pages only read it).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token_hash: String,
+    pub csrf: String,
+}
+
 pub fn create(conn: &Connection, token_hash: &str, now: i64, expires: i64) -> Result<()> {
     conn.execute("DELETE FROM sessions WHERE expires <= ?1", [now])
         .context("removing expired sessions")?;

@@ -198,7 +198,8 @@ pub fn create_post(ctx: &mut Ctx) -> Result<Response> {
             return Ok(Response::html(400, body));
         }
     };
-    let id = posts::create(ctx.conn, &text, reply_to.as_ref(), ctx.now)?;
+    let now = ctx.now;
+    let id = posts::create(&mut ctx.node(), &text, reply_to.as_ref(), now)?;
     let posted = Response::see_other(&ctx.site.redirect_target(&format!("#post-{}", id.0)));
     // A draft kept while signed out (and shown in this form) is sent now.
     match ctx.cookies.get(ctx.req, auth::DRAFT_COOKIE) {
@@ -263,7 +264,8 @@ pub fn edit_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
             return Ok(Response::html(400, body));
         }
     };
-    if !posts::edit(ctx.conn, id, &text, ctx.now)? {
+    let now = ctx.now;
+    if !posts::edit(&mut ctx.node(), id, &text, now)? {
         return ctx.no_post(id);
     }
     Ok(Response::see_other(
@@ -279,7 +281,8 @@ pub fn delete_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     let Some(id) = posts::parse_id(raw_id) else {
         return Ok(ctx.not_found());
     };
-    if !posts::delete(ctx.conn, id, ctx.now)? {
+    let now = ctx.now;
+    if !posts::delete(&mut ctx.node(), id, now)? {
         return ctx.no_post(id);
     }
     Ok(Response::see_other(&ctx.site.redirect_target("")))
@@ -302,7 +305,8 @@ pub fn follow(ctx: &mut Ctx) -> Result<Response> {
     let url = form.get("url").unwrap_or("").trim().to_string();
     let name = form.get("name").unwrap_or("").trim().to_string();
     let nick = (!name.is_empty()).then_some(name.as_str());
-    match crate::follows::follow(ctx.conn, &url, nick, ctx.now) {
+    let now = ctx.now;
+    match crate::follows::follow(&mut ctx.node(), &url, nick, now) {
         Ok(_) => Ok(Response::see_other(&ctx.site.redirect_target("following"))),
         Err(error) => pages::following_page(
             ctx,
@@ -321,7 +325,7 @@ pub fn unfollow(ctx: &mut Ctx) -> Result<Response> {
         Err(response) => return Ok(response),
     };
     let target = form.get("url").unwrap_or("").to_string();
-    match crate::follows::unfollow(ctx.conn, &target) {
+    match crate::follows::unfollow(&mut ctx.node(), &target) {
         Ok(_) => Ok(Response::see_other(&ctx.site.redirect_target("following"))),
         Err(error) => pages::following_page(ctx, 400, Some(&format!("{error:#}")), "", ""),
     }

@@ -7,7 +7,7 @@ use super::{actions, page_cache, pages, settings_page, setup};
 use crate::render::{self, Site, layout};
 use crate::settings::Settings;
 use crate::store::posts::PostId;
-use crate::{home, store};
+use crate::{home, store, websub};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 use std::cell::RefCell;
@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 /// needs, the owner's session if any, and the time (injected, for tests).
 pub struct Ctx<'a> {
     pub req: &'a Request,
+    /// The data directory (`node()` pairs it with the connection).
+    pub home: &'a Path,
     pub conn: &'a mut Connection,
     pub site: Site,
     pub session: Option<Session>,
@@ -25,6 +27,8 @@ pub struct Ctx<'a> {
     pub now: i64,
     /// Every setting, read once per request.
     pub settings: Settings,
+    /// How errors are written: the route's format.
+    pub errors: ErrorFormat,
 }
 
 impl Ctx<'_> {
@@ -41,9 +45,28 @@ impl Ctx<'_> {
         }
     }
 
-    /// A full error page with the right status.
+    /// The write path for this request's changes.
+    pub fn node(&mut self) -> crate::node::Node<'_> {
+        crate::node::Node::new(self.home, self.conn)
+    }
+
+    /// An error with the right status, in the route's format.
     pub fn error(&self, status: u16, message: &str) -> Response {
-        Response::html(status, render::html::error(&self.page(""), status, message))
+        match self.errors {
+            ErrorFormat::Html => {
+                Response::html(status, render::html::error(&self.page(""), status, message))
+            }
+            ErrorFormat::Text => Response::plain(status, &format!("{message}\n")),
+            ErrorFormat::Json => Response::new(
+                status,
+                "application/json",
+                serde_json::json!({
+                    "error": json_error_code(status),
+                    "error_description": message,
+                })
+                .to_string(),
+            ),
+        }
     }
 
     pub fn not_found(&self) -> Response {
@@ -62,6 +85,18 @@ impl Ctx<'_> {
             ),
             None => self.not_found(),
         })
+    }
+}
+
+/// The OAuth 2.0 / Micropub error code for a status.
+fn json_error_code(status: u16) -> &'static str {
+    match status {
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 | 410 => "not_found",
+        413 => "invalid_request",
+        _ if status >= 500 => "server_error",
+        _ => "invalid_request",
     }
 }
 
@@ -98,7 +133,7 @@ fn handle_inner(req: &Request) -> Result<Response> {
     {
         return Ok(answer_from_cache(req, page));
     }
-    let response = with_connection(&home, |conn| answer(conn, req))?;
+    let response = with_connection(&home, |conn| answer(&home, conn, req))?;
     if let Some((generation, key)) = &cached {
         page_cache::save(&home, generation, key, &response);
     }
@@ -107,7 +142,7 @@ fn handle_inner(req: &Request) -> Result<Response> {
 
 /// Loads the settings and the session, then routes: the same for a real
 /// request and for a page being published.
-fn answer(conn: &mut Connection, req: &Request) -> Result<Response> {
+fn answer(home: &Path, conn: &mut Connection, req: &Request) -> Result<Response> {
     let now = chrono::Utc::now().timestamp();
     let settings = Settings::load(conn)?;
     // Behind a proxy the owner named: its X-Forwarded-* say who asked and how.
@@ -128,12 +163,14 @@ fn answer(conn: &mut Connection, req: &Request) -> Result<Response> {
     let session = auth::current_session(conn, req, &cookies, now)?;
     let mut ctx = Ctx {
         req,
+        home,
         conn,
         site,
         session,
         cookies,
         now,
         settings,
+        errors: ErrorFormat::Html,
     };
     route(&mut ctx)
 }
@@ -156,7 +193,12 @@ pub fn render_for_visitor(conn: &mut Connection, path: &str) -> Result<Response>
         remote_addr: String::new(),
         home: None,
     };
-    answer(conn, &req)
+    let home = conn
+        .path()
+        .and_then(|p| Path::new(p).parent())
+        .map(Path::to_path_buf)
+        .context("the database has no data directory")?;
+    answer(&home, conn, &req)
 }
 
 /// A kept page, or 304 when the client already has it.
@@ -179,78 +221,181 @@ fn answer_from_cache(req: &Request, page: Response) -> Response {
     page
 }
 
-/// The route table: one match from (method, path) to handler. Every
-/// method but GET and HEAD changes state (the login too: login CSRF) and
-/// passes the same-origin check here first, whatever its handler.
-fn route(ctx: &mut Ctx) -> Result<Response> {
-    let path = ctx.req.path.clone();
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let method = match ctx.req.method.as_str() {
+/// Who may use a route, checked before its handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, from a browser: a POST passes the same-origin check.
+    Public,
+    /// The owner, from a browser: a POST passes the same-origin check, and
+    /// the handler then checks session, form and CSRF token in that order
+    /// (a signed-out POST may still be kept as a draft, so it is the
+    /// handler's to refuse).
+    Owner,
+    /// Another server (a hub, a peer): no browser check applies; the
+    /// handler checks the request's own proof (a signature, a callback id).
+    Remote,
+}
+
+/// How a route's errors are written: its protocol's own format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorFormat {
+    /// A full page in the site's frame.
+    Html,
+    /// One line of plain text (WebSub).
+    Text,
+    /// `{"error": ..., "error_description": ...}` (OAuth, Micropub).
+    Json,
+}
+
+/// One row of the route table.
+pub struct Route {
+    pub method: &'static str,
+    /// Segments after the site's base; `*` matches any one segment, and the
+    /// handler gets the matched ones in order.
+    pub path: &'static [&'static str],
+    pub access: Access,
+    /// The largest request body taken (413 beyond it, before it is read).
+    pub body_limit: usize,
+    pub errors: ErrorFormat,
+    pub handler: fn(&mut Ctx, &[&str]) -> Result<Response>,
+}
+
+const FORM: usize = super::http::MAX_BODY_BYTES;
+
+macro_rules! route {
+    ($method:literal, [$($segment:literal),*], $access:ident, $limit:expr, $errors:ident, $handler:expr) => {
+        Route {
+            method: $method,
+            path: &[$($segment),*],
+            access: Access::$access,
+            body_limit: $limit,
+            errors: ErrorFormat::$errors,
+            handler: $handler,
+        }
+    };
+}
+
+/// Every address the node answers. HEAD is answered as GET.
+#[rustfmt::skip]
+pub const ROUTES: &[Route] = &[
+    route!("GET", [""], Public, 0, Html, |c, _| pages::home(c)),
+    route!("GET", ["feed.atom"], Public, 0, Html, |c, _| pages::feed(c, pages::FeedFormat::Atom)),
+    route!("GET", ["feed.json"], Public, 0, Html, |c, _| pages::feed(c, pages::FeedFormat::Json)),
+    route!("GET", ["feed.rss"], Public, 0, Html, |c, _| pages::feed(c, pages::FeedFormat::Rss)),
+    route!("GET", ["subscribe"], Public, 0, Html, |c, _| pages::subscribe(c)),
+    route!("GET", ["timeline"], Public, 0, Html, |c, _| pages::timeline(c)),
+    route!("GET", ["following"], Public, 0, Html, |c, _| pages::following(c)),
+    route!("GET", ["following.opml"], Public, 0, Html, |c, _| pages::following_opml(c)),
+    route!("POST", ["follow"], Owner, FORM, Html, |c, _| actions::follow(c)),
+    route!("POST", ["unfollow"], Owner, FORM, Html, |c, _| actions::unfollow(c)),
+    route!("GET", ["posts", "*"], Public, 0, Html, |c, a| pages::post(c, a[0])),
+    route!("GET", ["posts", "*", "edit"], Owner, 0, Html, |c, a| pages::edit(c, a[0])),
+    route!("GET", ["posts", "*", "delete"], Owner, 0, Html, |c, a| pages::confirm_delete(c, a[0])),
+    route!("GET", ["login"], Public, 0, Html, |c, _| pages::login(c)),
+    route!("POST", ["login"], Public, FORM, Html, |c, _| actions::login(c)),
+    route!("GET", ["settings"], Owner, 0, Html, |c, _| settings_page::form(c)),
+    route!("POST", ["settings"], Owner, FORM, Html, |c, _| settings_page::save(c)),
+    route!("GET", ["setup"], Public, 0, Html, |c, _| setup::form(c)),
+    route!("POST", ["setup"], Public, FORM, Html, |c, _| setup::choose(c)),
+    route!("POST", ["logout"], Owner, FORM, Html, |c, _| actions::logout(c)),
+    route!("POST", ["posts"], Owner, FORM, Html, |c, _| actions::create_post(c)),
+    route!("POST", ["posts", "*", "edit"], Owner, FORM, Html, |c, a| actions::edit_post(c, a[0])),
+    route!("POST", ["posts", "*", "delete"], Owner, FORM, Html, |c, a| actions::delete_post(c, a[0])),
+    route!("GET", [".well-known", "roost", "authorization"], Public, 0, Html, |c, _| pages::authorization_probe(c)),
+    route!("GET", [".well-known", "roost", "node"], Public, 0, Html, |c, _| pages::node_probe(c)),
+    route!("POST", ["websub"], Remote, FORM, Text, |c, _| websub::hub::request(c)),
+    route!("GET", ["websub", "callback", "*"], Remote, 0, Text, |c, a| websub::subscriber::verify(c, a[0])),
+    route!("POST", ["websub", "callback", "*"], Remote, websub::MAX_PUSHED_BYTES, Text, |c, a| websub::subscriber::deliver(c, a[0])),
+];
+
+fn matches<'p>(route: &Route, segments: &[&'p str]) -> Option<Vec<&'p str>> {
+    if route.path.len() != segments.len() {
+        return None;
+    }
+    let mut args = Vec::new();
+    for (pattern, segment) in route.path.iter().zip(segments) {
+        match *pattern {
+            "*" => args.push(*segment),
+            fixed if fixed == *segment => {}
+            _ => return None,
+        }
+    }
+    Some(args)
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.trim_start_matches('/').split('/').collect()
+}
+
+fn method_of(method: &str) -> &str {
+    match method {
         "HEAD" => "GET",
         other => other,
+    }
+}
+
+/// The body limit of the route `method path` reaches, never below the form
+/// limit (what every request could send before routes had limits): the
+/// gateways refuse a larger body before reading it.
+pub fn body_limit(method: &str, path: &str) -> usize {
+    let segments = segments(path);
+    ROUTES
+        .iter()
+        .filter(|r| r.method == method_of(method))
+        .find(|r| matches(r, &segments).is_some())
+        .map_or(FORM, |r| r.body_limit.max(FORM))
+}
+
+/// Finds the row, applies its rules, runs its handler.
+fn route(ctx: &mut Ctx) -> Result<Response> {
+    let path = ctx.req.path.clone();
+    let segments = segments(&path);
+    let method = method_of(&ctx.req.method).to_string();
+    let found = ROUTES
+        .iter()
+        .filter(|r| r.method == method)
+        .find_map(|r| Some((r, matches(r, &segments)?)));
+    let Some((row, args)) = found else {
+        return Ok(unrouted(ctx, &segments));
     };
+    ctx.errors = row.errors;
+    // Every browser route but GET changes state (the login too: login
+    // CSRF) and passes the same-origin check first, whatever its handler.
     if method != "GET"
+        && row.access != Access::Remote
         && let Some(why) = auth::cross_site_refusal(ctx.req, &ctx.site.url)
     {
         return Ok(ctx.error(403, &why));
     }
-    match (method, segments.as_slice()) {
-        ("GET", [""]) => pages::home(ctx),
-        ("GET", ["feed.atom"]) => pages::feed(ctx, pages::FeedFormat::Atom),
-        ("GET", ["feed.json"]) => pages::feed(ctx, pages::FeedFormat::Json),
-        ("GET", ["feed.rss"]) => pages::feed(ctx, pages::FeedFormat::Rss),
-        ("GET", ["subscribe"]) => pages::subscribe(ctx),
-        ("GET", ["timeline"]) => pages::timeline(ctx),
-        ("GET", ["following"]) => pages::following(ctx),
-        ("GET", ["following.opml"]) => pages::following_opml(ctx),
-        ("POST", ["follow"]) => actions::follow(ctx),
-        ("POST", ["unfollow"]) => actions::unfollow(ctx),
-        ("GET", ["posts", id]) => pages::post(ctx, id),
-        ("GET", ["posts", id, "edit"]) => pages::edit(ctx, id),
-        ("GET", ["posts", id, "delete"]) => pages::confirm_delete(ctx, id),
-        ("GET", ["login"]) => pages::login(ctx),
-        ("POST", ["login"]) => actions::login(ctx),
-        ("GET", ["settings"]) => settings_page::form(ctx),
-        ("POST", ["settings"]) => settings_page::save(ctx),
-        ("GET", ["setup"]) => setup::form(ctx),
-        ("POST", ["setup"]) => setup::choose(ctx),
-        ("POST", ["logout"]) => actions::logout(ctx),
-        ("POST", ["posts"]) => actions::create_post(ctx),
-        ("POST", ["posts", id, "edit"]) => actions::edit_post(ctx, id),
-        ("POST", ["posts", id, "delete"]) => actions::delete_post(ctx, id),
-        ("GET", [".well-known", "roost", "authorization"]) => pages::authorization_probe(ctx),
-        ("GET", [".well-known", "roost", "node"]) => pages::node_probe(ctx),
-        (_, segments) => Ok(match allowed_methods(segments) {
-            Some(allow) => ctx
-                .error(
-                    405,
-                    &format!("This address does not accept {}.", ctx.req.method),
-                )
-                .with_header("Allow", allow),
-            None => ctx.not_found(),
-        }),
-    }
+    (row.handler)(ctx, &args)
 }
 
-/// For a path that exists under another method: the `Allow` header of a 405.
-fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
-    match segments {
-        [""]
-        | ["feed.atom"]
-        | ["feed.json"]
-        | ["feed.rss"]
-        | ["subscribe"]
-        | ["timeline"]
-        | ["following"]
-        | ["following.opml"]
-        | ["posts", _]
-        | ["posts", _, "edit"]
-        | [".well-known", "roost", "authorization"]
-        | [".well-known", "roost", "node"] => Some("GET, HEAD"),
-        ["login"] | ["setup"] | ["settings"] | ["posts", _, "delete"] => Some("GET, HEAD, POST"),
-        ["logout"] | ["follow"] | ["unfollow"] | ["posts"] => Some("POST"),
-        _ => None,
+/// No row for this method and path: 405 with `Allow` when the path exists
+/// under other methods, else 404.
+fn unrouted(ctx: &mut Ctx, segments: &[&str]) -> Response {
+    let mut allow: Vec<&str> = ROUTES
+        .iter()
+        .filter(|r| matches(r, segments).is_some())
+        .map(|r| r.method)
+        .collect();
+    if let Some(first) = ROUTES.iter().find(|r| matches(r, segments).is_some()) {
+        ctx.errors = first.errors;
     }
+    if allow.is_empty() {
+        return ctx.not_found();
+    }
+    if allow.contains(&"GET") {
+        allow.insert(
+            allow.iter().position(|m| *m == "GET").unwrap_or(0) + 1,
+            "HEAD",
+        );
+    }
+    allow.dedup();
+    ctx.error(
+        405,
+        &format!("This address does not accept {}.", ctx.req.method),
+    )
+    .with_header("Allow", &allow.join(", "))
 }
 
 /// FastCGI answers many requests per process: keep the last database open

@@ -93,13 +93,7 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// A signed-in owner: the hash that names the session, and the CSRF token
-/// every form must carry, derived from the secret cookie so it needs no storage.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub token_hash: String,
-    pub csrf: String,
-}
+pub use crate::store::sessions::Session;
 
 impl Session {
     fn from_token(token: &str) -> Session {

@@ -4,7 +4,7 @@
 //! silently drops a non-UTF-8 parameter and every parameter after it, and
 //! panics on malformed records. Parameters stay bytes end to end, every
 //! length the peer sends is checked before it is trusted, and memory per
-//! connection is bounded by `MAX_PARAMS_BYTES` + `MAX_BODY_BYTES` + one record.
+//! connection is bounded by `MAX_PARAMS_BYTES` + its route's body limit + one record.
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::http::{MAX_BODY_BYTES, Params, Response, body_cut_short};
+use super::http::{MAX_BODY_BYTES, Params, Response, body_cut_short, payload_too_large};
 
 /// What the application does with one request: raw params and the full body in, a response out.
 pub type Handler = dyn Fn(Params, Vec<u8>) -> Response + Sync;
@@ -511,6 +511,13 @@ struct Pending {
 }
 
 impl Pending {
+    /// The addressed route's body limit (the form limit until the params are in).
+    fn body_limit(&self) -> usize {
+        self.params
+            .as_ref()
+            .map_or(MAX_BODY_BYTES, Params::body_limit)
+    }
+
     fn new(id: u16, keep_conn: bool) -> Pending {
         Pending {
             id,
@@ -564,12 +571,13 @@ impl Pending {
             self.stdin_done = true;
         } else if self.early_response.is_some() {
             // Refused already: the rest is read only so the server can finish sending.
-        } else if self.body.len() + content.len() > MAX_BODY_BYTES {
+        } else if self.body.len() + content.len() > self.body_limit() {
             // CONTENT_LENGTH was missing or lied; the limit holds regardless.
-            self.early_response = Some(payload_too_large());
+            self.early_response = Some(payload_too_large(self.body_limit()));
             self.body = Vec::new();
         } else {
-            append_bounded(&mut self.body, content, MAX_BODY_BYTES);
+            let limit = self.body_limit();
+            append_bounded(&mut self.body, content, limit);
         }
         Ok(())
     }
@@ -595,13 +603,6 @@ impl Pending {
             early_response,
         }
     }
-}
-
-fn payload_too_large() -> Response {
-    Response::plain(
-        413,
-        &format!("Payload Too Large: request bodies are limited to {MAX_BODY_BYTES} bytes\n"),
-    )
 }
 
 /// Appends without letting capacity overshoot `limit`, which plain doubling would.

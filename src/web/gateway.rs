@@ -5,7 +5,7 @@
 use super::app;
 use super::fastcgi;
 use super::http::{
-    MAX_BODY_BYTES, Params, Request, Response, body_cut_short, body_too_slow, percent_decode,
+    Params, Request, Response, body_cut_short, body_too_slow, payload_too_large, percent_decode,
 };
 use anyhow::{Context, Result};
 use std::io::{ErrorKind, Read, Write};
@@ -230,20 +230,26 @@ fn http_request(
     // With a Content-Length, exactly that many bytes, as under CGI (tiny_http
     // reports a client that stops early as the end of the body); chunked,
     // whatever arrives up to the limit.
+    let limit = {
+        let url = incoming.url();
+        let raw_path = url.split_once('?').map_or(url, |(path, _)| path);
+        let path = String::from_utf8_lossy(&percent_decode(raw_path.as_bytes())).into_owned();
+        super::app::body_limit(incoming.method().as_str(), &path)
+    };
     let body = match incoming.body_length() {
-        Some(declared) if declared > MAX_BODY_BYTES => {
-            return Err(Response::plain(413, "Payload Too Large\n"));
+        Some(declared) if declared > limit => {
+            return Err(payload_too_large(limit));
         }
         Some(declared) => read_body(incoming.as_reader(), declared)?,
         None => {
             let mut body = Vec::new();
             incoming
                 .as_reader()
-                .take(MAX_BODY_BYTES as u64 + 1)
+                .take(limit as u64 + 1)
                 .read_to_end(&mut body)
                 .map_err(|_| Response::plain(400, "Bad Request: the body could not be read\n"))?;
-            if body.len() > MAX_BODY_BYTES {
-                return Err(Response::plain(413, "Payload Too Large\n"));
+            if body.len() > limit {
+                return Err(payload_too_large(limit));
             }
             body
         }

@@ -2,6 +2,7 @@
 //! converts to and from, and the CGI meta-variable parsing they share.
 //! Does not route, render or touch the database.
 
+pub use crate::render::status_reason as reason;
 use std::path::PathBuf;
 
 /// Request bodies above this many bytes are refused with 413 before they are read.
@@ -50,19 +51,31 @@ impl Params {
         }
     }
 
-    /// Refuses a body over `MAX_BODY_BYTES` before anything reads it.
+    /// The largest body the addressed route takes (`app::body_limit`).
+    pub fn body_limit(&self) -> usize {
+        crate::web::app::body_limit(
+            &self.get_str("REQUEST_METHOD").unwrap_or_default(),
+            &self.get_str("PATH_INFO").unwrap_or_default(),
+        )
+    }
+
+    /// Refuses a body over the route's limit before anything reads it.
     pub fn body_length_within_limit(&self) -> Result<usize, Response> {
         let len = self.content_length()?;
-        if len > MAX_BODY_BYTES {
-            return Err(Response::plain(
-                413,
-                &format!(
-                    "Payload Too Large: request bodies are limited to {MAX_BODY_BYTES} bytes\n"
-                ),
-            ));
+        let limit = self.body_limit();
+        if len > limit {
+            return Err(payload_too_large(limit));
         }
         Ok(len)
     }
+}
+
+/// 413 for a body over `limit` bytes.
+pub fn payload_too_large(limit: usize) -> Response {
+    Response::plain(
+        413,
+        &format!("Payload Too Large: request bodies here are limited to {limit} bytes\n"),
+    )
 }
 
 /// 400 for a body that ended before the `CONTENT_LENGTH` it announced: the
@@ -233,6 +246,25 @@ impl Request {
     }
 
     /// One query parameter, decoded.
+    /// The body as a form (`application/x-www-form-urlencoded`, valid
+    /// UTF-8, no field twice): what a server-to-server form endpoint takes.
+    /// `None` for anything else.
+    pub fn form_fields(&self) -> Option<Vec<(String, String)>> {
+        let content_type = self.header("content-type").unwrap_or("");
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            || !is_valid_urlencoded_utf8(&self.body)
+        {
+            return None;
+        }
+        let fields = parse_urlencoded(&self.body);
+        let mut seen = std::collections::HashSet::with_capacity(fields.len());
+        fields
+            .iter()
+            .all(|(name, _)| seen.insert(name))
+            .then_some(fields)
+    }
+
     pub fn query_param(&self, name: &str) -> Option<String> {
         parse_urlencoded(self.query.as_bytes())
             .into_iter()
@@ -436,30 +468,6 @@ fn header_value_safe(value: &str) -> String {
         return value.to_string();
     }
     value.replace(['\r', '\n', '\0'], "")
-}
-
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        410 => "Gone",
-        408 => "Request Timeout",
-        413 => "Payload Too Large",
-        415 => "Unsupported Media Type",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Unknown",
-    }
 }
 
 #[cfg(test)]

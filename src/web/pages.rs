@@ -281,7 +281,7 @@ fn reply_parents<'a>(
             let parent = match own {
                 Some(p) => Some(ReplyParent {
                     author: ctx.site.name.clone(),
-                    excerpt: posts::excerpt(&p.body, EXCERPT_CHARS),
+                    excerpt: crate::render::post_text::excerpt(&p.body, EXCERPT_CHARS),
                     href: Some(ctx.site.link(&format!("posts/{}", p.id.0))),
                 }),
                 None if entries => {
@@ -294,8 +294,8 @@ fn reply_parents<'a>(
                         });
                         ReplyParent {
                             author: e.author.clone().unwrap_or_else(|| e.source_name.clone()),
-                            excerpt: posts::excerpt(&text, EXCERPT_CHARS),
-                            href: e.link.filter(|l| crate::poll::sanitize::is_web_url(l)),
+                            excerpt: crate::render::post_text::excerpt(&text, EXCERPT_CHARS),
+                            href: e.link.filter(|l| crate::sanitize::is_web_url(l)),
                         }
                     })
                 }
@@ -340,7 +340,7 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     let Some(post) = store::posts::get(ctx.conn, id)? else {
         return ctx.no_post(id);
     };
-    let title = posts::excerpt(&post.body, 60);
+    let title = crate::render::post_text::excerpt(&post.body, 60);
     let permalink = ctx.site.absolute(&format!("posts/{}", post.id.0));
     let targets = [permalink.as_str(), post.uid.as_str()];
     let mut replies: Vec<TimelineItem> = store::posts::replies_to(ctx.conn, targets)?
@@ -495,11 +495,13 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
         .settings
         .feed_id()
         .map_or_else(|| ctx.site.absolute(""), str::to_owned);
+    let hubs = crate::websub::hub::hubs(&ctx.settings);
     let head = render::feeds::FeedHead {
         site: &ctx.site,
         feed_id: &feed_id,
         language: ctx.settings.language(),
         updated,
+        hubs: &hubs,
     };
     let (content_type, body) = match format {
         FeedFormat::Atom => {
@@ -523,8 +525,16 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
             render::feeds::rss(&head, &recent),
         ),
     };
+    // WebSub discovery (3): the hubs and the topic, also as headers.
+    let self_url = ctx.site.absolute(&ctx.req.path[1..]);
+    let link = hubs
+        .iter()
+        .map(|hub| format!("<{hub}>; rel=\"hub\""))
+        .chain([format!("<{self_url}>; rel=\"self\"")])
+        .collect::<Vec<_>>()
+        .join(", ");
     Ok(with_validators(
-        Response::new(200, content_type, body.into_bytes()),
+        Response::new(200, content_type, body.into_bytes()).with_header("Link", &link),
         &v,
     ))
 }

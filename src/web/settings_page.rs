@@ -5,7 +5,7 @@
 use super::actions;
 use super::app::Ctx;
 use super::http::Response;
-use crate::render::settings_page::{FIELDS, Field, Shown};
+use crate::render::settings_page::{Background, FIELDS, Field, Shown};
 use crate::settings;
 use anyhow::Result;
 
@@ -59,7 +59,8 @@ pub fn save(ctx: &mut Ctx) -> Result<Response> {
         .map(|s| (s.field.key, s.value.as_str()))
         .collect();
     if !changes.is_empty() {
-        settings::save(ctx.conn, &ctx.settings, &changes)?;
+        let before = ctx.settings.clone();
+        settings::save(&mut ctx.node(), &before, &changes)?;
     }
     // A new `url` moves the site: the redirect goes to the page there.
     let after = settings::Settings::load(ctx.conn)?.url();
@@ -69,6 +70,14 @@ pub fn save(ctx: &mut Ctx) -> Result<Response> {
         format!("{after}settings?saved")
     };
     Ok(Response::see_other(&target))
+}
+
+fn background(ctx: &Ctx) -> Result<Background> {
+    Ok(Background {
+        subscriptions: crate::store::websub::subscriptions(ctx.conn)?,
+        queued: crate::store::jobs::queued(ctx.conn, ctx.now)?.0,
+        dead: crate::store::jobs::dead(ctx.conn, 20)?,
+    })
 }
 
 /// A checkbox sends its field only when ticked.
@@ -87,6 +96,21 @@ fn page(
     shown: &[Shown],
     saved: bool,
 ) -> Response {
-    let body = crate::render::settings_page::page(&ctx.page("Settings"), session, shown, saved);
+    let background = match background(ctx) {
+        Ok(background) => background,
+        Err(error) => {
+            return ctx.error(
+                500,
+                &format!("Reading the background work failed: {error:#}"),
+            );
+        }
+    };
+    let body = crate::render::settings_page::page(
+        &ctx.page("Settings"),
+        session,
+        shown,
+        saved,
+        &background,
+    );
     Response::html(status, body).with_header("Cache-Control", "no-store")
 }

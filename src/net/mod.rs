@@ -1,6 +1,7 @@
 //! The one place an outgoing HTTP client is built. Every limit a fetch obeys
 //! is written here, and so is the guard that keeps fetches away from internal
-//! addresses. Polling (which fetches feeds, `poll::fetch`) builds on `agent`.
+//! addresses. Polling (which fetches feeds, `poll::fetch`) builds on `agent`,
+//! and so do the protocols' jobs (`send`: verifying, delivering, subscribing).
 //!
 //! # The internal-address guard
 //!
@@ -29,6 +30,8 @@
 //! many bytes its response may take) is told to them through a per-thread
 //! [`FetchScope`]. ureq is blocking and does all of a request's I/O on the
 //! calling thread. Outside a scope the guard is on and nothing is counted.
+
+pub mod send;
 
 use std::cell::Cell;
 use std::fmt;

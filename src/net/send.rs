@@ -1,0 +1,133 @@
+//! One-shot requests for the protocols' background jobs (verifying,
+//! delivering, subscribing): over the same guarded [`super::agent`] as
+//! polling, with its timeouts and internal-address guard, no redirects
+//! followed (a redirected callback or hub is a failure, not a hop), and a
+//! small cap on what is read back: these answers are acknowledgements.
+
+use super::{FetchScope, MAX_HEADER_BYTES};
+use anyhow::{Context, Result};
+
+/// What a job may read of an answer: a challenge, an error message.
+pub const MAX_REPLY_BYTES: u64 = 64 * 1024;
+
+/// Whom a request is sent for, and what it may reach.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    /// The node's URL, named in `User-Agent`.
+    pub node_url: String,
+    /// The `allow_private_addresses` setting: loopback and private hosts.
+    pub allow_private: bool,
+}
+
+/// An answer: its status, headers (lower-case names) and the start of its body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as text, for an error message: one line, at most 200 characters.
+    pub fn excerpt(&self) -> String {
+        String::from_utf8_lossy(&self.body)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(200)
+            .collect()
+    }
+}
+
+impl Sender {
+    /// `GET url`.
+    pub fn get(&self, url: &str) -> Result<Reply> {
+        self.send(url, |agent| agent.get(url).call())
+    }
+
+    /// `POST url` with a form (`application/x-www-form-urlencoded`).
+    pub fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Result<Reply> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.post(
+            url,
+            "application/x-www-form-urlencoded",
+            &[],
+            body.as_bytes(),
+        )
+    }
+
+    /// `POST url` with `body` of `content_type` and extra `headers`.
+    pub fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Reply> {
+        self.send(url, |agent| {
+            let mut request = agent.post(url).header("Content-Type", content_type);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.send(body)
+        })
+    }
+
+    fn send(
+        &self,
+        url: &str,
+        call: impl FnOnce(&ureq::Agent) -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Reply> {
+        check_url(url)?;
+        let scope = FetchScope::enter(self.allow_private);
+        scope.limit_next_response(MAX_HEADER_BYTES + MAX_REPLY_BYTES + 64 * 1024);
+        let agent = super::agent(&self.node_url);
+        let mut response = call(&agent).with_context(|| format!("requesting {url}"))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((
+                    name.as_str().to_ascii_lowercase(),
+                    value.to_str().ok()?.to_string(),
+                ))
+            })
+            .collect();
+        // A short read is enough: the rest of a long answer is not needed.
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_REPLY_BYTES)
+            .read_to_vec()
+            .unwrap_or_default();
+        drop(scope);
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Only absolute http(s) URLs without a user name or password are requested.
+pub fn check_url(url: &str) -> Result<url::Url> {
+    let parsed = url::Url::parse(url).with_context(|| format!("{url:?} is not an absolute URL"))?;
+    if !super::SCHEMES.contains(&parsed.scheme()) {
+        anyhow::bail!("{url:?} is not an http or https URL");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        anyhow::bail!("{url:?} carries a user name or password: roost does not send those");
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        anyhow::bail!("{url:?} names no host");
+    }
+    Ok(parsed)
+}
