@@ -319,10 +319,7 @@ fn peer_subscriber_served_by_a_hub_that_verifies_later() {
             assert_eq!(field("hub.mode"), "subscribe", "{fields:?}");
             assert_eq!(field("hub.topic"), topic, "{fields:?}");
             assert_eq!(field("hub.lease_seconds"), "3600", "{fields:?}");
-            assert_eq!(
-                field("hub.callback"),
-                format!("{}/callbacks/{id}", peer.base_url())
-            );
+            assert_eq!(field("hub.callback"), peer.callback_url(&id));
             assert!(!field("hub.secret").is_empty(), "{fields:?}");
             (id, field("hub.secret"))
         })

@@ -67,14 +67,17 @@
 //!   file Apache serves as `application/atom+xml`) needs `; charset=utf-8`. It subscribes to the
 //!   *self* URL found, not the URL it was given, and the verification's
 //!   `hub.topic` must equal that self URL exactly.
+//! - Its callbacks are `http://127.0.0.1:PORT/callbacks/UUID`: a loopback
+//!   address, which roost's hub must be allowed to call in the test.
 //! - (t) The subscribe request is a form POST with `hub.callback`, `hub.mode`,
 //!   `hub.topic`, `hub.lease_seconds` (3600 here) and `hub.secret`; the hub
 //!   must answer exactly `202` (200 or 204 is a failure to it).
 //! - (t) The verification GET of a subscribe MUST carry `hub.lease_seconds` (a
 //!   positive integer), or it answers 400; a mode or topic that differs from
 //!   the request gets 404. A callback is verified once: a second verification
-//!   of the same request gets 404. The challenge comes back as
-//!   `application/octet-stream`.
+//!   of the same request gets 404, and so does one later than 10 minutes
+//!   after the subscribe request (source): verify from the next cron run, not
+//!   a day later. The challenge comes back as `application/octet-stream`.
 //! - (t) A push must carry `Content-Length` (chunked gets a 500) of at most
 //!   1 MiB (else 400, source); a bad or missing signature is answered 200 and
 //!   dropped in silence (the `delivered` event's `accepted` and
@@ -115,6 +118,7 @@ pub fn websub_peer() -> &'static WebsubPeer {
 
 impl WebsubPeer {
     fn start() -> Result<WebsubPeer, String> {
+        let started = Instant::now();
         let python = super::python::python_venv();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/websub_peer.py");
         let dir = super::create_unique_dir(&std::env::temp_dir(), "roost-websub-peer");
@@ -168,6 +172,10 @@ impl WebsubPeer {
                 let pid = child.id();
                 // Never waited for: it ends itself after this process does.
                 drop(child);
+                let took = started.elapsed();
+                if took > Duration::from_secs(3) {
+                    eprintln!("note: the WebSub peer took {took:?} to start");
+                }
                 Ok(WebsubPeer { dir, port, pid })
             }
             // Its stdout closed without the line: it is exiting.
@@ -200,6 +208,12 @@ impl WebsubPeer {
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The peer subscriber's callback for a callback ID that
+    /// [`WebsubPeer::subscribe`] returned: `BASE/callbacks/ID`.
+    pub fn callback_url(&self, callback_id: &str) -> String {
+        format!("{}/callbacks/{callback_id}", self.base_url())
     }
 
     /// The hub endpoint, `BASE/hub`.
