@@ -155,8 +155,10 @@ impl WebsubPeer {
                 }
             }
         });
+        // Called once the peer has ended: says why, removes its directory.
         let failed = |why: String| {
             let log = read_lossy(&log);
+            let _ = std::fs::remove_dir_all(&dir);
             let hint = if log.contains("run scripts/setup") {
                 ""
             } else {
@@ -166,9 +168,11 @@ impl WebsubPeer {
         };
         match rx.recv_timeout(START_TIMEOUT) {
             Ok(port) => {
-                let port = port
-                    .parse()
-                    .map_err(|_| failed(format!("printed a bad port {port:?}")))?;
+                let Ok(port) = port.parse() else {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(failed(format!("printed a bad port {port:?}")));
+                };
                 let pid = child.id();
                 // Never waited for: it ends itself after this process does.
                 drop(child);
