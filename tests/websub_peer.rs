@@ -557,6 +557,58 @@ fn peer_hub_forwards_the_topics_transfer_headers_with_a_decoded_body() {
     );
 }
 
+/// A push the callback refuses is tried three times at once (celery eager:
+/// no backoff), all before the publish returns; 410 Gone ends the
+/// subscription after one.
+#[test]
+fn peer_hub_retries_a_refused_push_at_once_and_drops_a_gone_callback() {
+    let peer = websub_peer();
+    let name = common::unique("refused");
+    let topic = peer.named_topic_url(&name);
+    let site = FeedServer::start();
+    for (path, status) in [("/cb-500", 500), ("/cb-410", 410)] {
+        site.set(
+            path,
+            Route::WebsubCallback {
+                challenge_suffix: String::new(),
+                push_status: status,
+            },
+        );
+        subscribe_callback(&site, &topic, path);
+    }
+    let posts = |path| {
+        let seen = site.requests_ignoring_query(path);
+        seen.iter().filter(|s| s.method == "POST").count()
+    };
+    let added = peer.add_entry_to(&name, "e1", "Refused", "-");
+    assert_eq!(added["subscribers"], 2, "{added}");
+    assert_eq!(posts("/cb-500"), 3, "{}", peer.log());
+    assert_eq!(posts("/cb-410"), 1, "{}", peer.log());
+    let added = peer.add_entry_to(&name, "e2", "Again", "-");
+    assert_eq!(added["subscribers"], 1, "the 410 callback is gone: {added}");
+    assert_eq!(posts("/cb-410"), 1);
+}
+
+/// Leases asked for are clamped to 60 s .. 31 days.
+#[test]
+fn peer_hub_clamps_leases() {
+    let peer = websub_peer();
+    let site = FeedServer::start();
+    let topic = peer.named_topic_url(&common::unique("lease"));
+    for (path, asked, given) in [("/short", "5", "60"), ("/long", "999999999", "2678400")] {
+        site.websub_callback(path);
+        let resp = peer.hub_request(&[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", &topic),
+            ("hub.callback", &site.url(path)),
+            ("hub.lease_seconds", asked),
+        ]);
+        assert_eq!(resp.status, 202, "{resp:?}");
+        let verify = site.requests_ignoring_query(path).pop().expect("verified");
+        assert_eq!(verify.query("hub.lease_seconds").as_deref(), Some(given));
+    }
+}
+
 const ATOM: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
     <feed xmlns=\"http://www.w3.org/2005/Atom\"><id>urn:x:topic</id><title>T</title>\
     <updated>2026-12-03T00:00:00Z</updated><author><name>A</name></author>\

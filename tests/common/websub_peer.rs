@@ -37,7 +37,7 @@
 //! - (t) It accepts the subscription only on status 200 with a body equal to the
 //!   challenge, byte for byte: a trailing newline is a refusal.
 //! - (t) No lease asked for means 10 days (864000 s); one asked for is
-//!   clamped to 60 s .. 31 days (source).
+//!   clamped to 60 s .. 31 days.
 //! - (t) A push (POST to the callback) carries the body the hub fetched from the
 //!   topic and *every header of that topic response* (Content-Type, Link,
 //!   Date, Server, ...), plus `X-Hub-Signature: sha256=HEX` (HMAC-SHA256 of
@@ -53,7 +53,7 @@
 //!   topic, which must answer 2xx with a `Link` header holding the exact
 //!   substrings `rel="self"` and `rel="hub"` (quoted): otherwise nothing is
 //!   pushed, and the publish is still answered 202.
-//! - A push answered other than 2xx is retried at once (no backoff, eager),
+//! - (t) A push answered other than 2xx is retried at once (no backoff, eager),
 //!   three attempts in all here; 410 Gone ends the subscription.
 //! - (t) The push is done before the publishing request returns, so after
 //!   [`WebsubPeer::add_entry`] returns every subscriber has had its POST.
