@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
@@ -310,18 +311,13 @@ fn peer_subscriber_served_by_a_hub_that_verifies_later() {
     let requests: Vec<_> = (0..3)
         .map(|_| {
             let id = peer.subscribe(&topic);
-            let form = site.requests("/hub").pop().expect("a subscribe request");
-            let fields = common::http::form_decode(&String::from_utf8_lossy(&form.body));
-            let field = |name: &str| {
-                let found = fields.iter().find(|(k, _)| k == name);
-                found.map(|(_, v)| v.clone()).unwrap_or_default()
-            };
-            assert_eq!(field("hub.mode"), "subscribe", "{fields:?}");
-            assert_eq!(field("hub.topic"), topic, "{fields:?}");
-            assert_eq!(field("hub.lease_seconds"), "3600", "{fields:?}");
-            assert_eq!(field("hub.callback"), peer.callback_url(&id));
-            assert!(!field("hub.secret").is_empty(), "{fields:?}");
-            (id, field("hub.secret"))
+            let form = last_hub_form(&site);
+            assert_eq!(form["hub.mode"], "subscribe", "{form:?}");
+            assert_eq!(form["hub.topic"], topic, "{form:?}");
+            assert_eq!(form["hub.lease_seconds"], "3600", "{form:?}");
+            assert_eq!(form["hub.callback"], peer.callback_url(&id));
+            assert!(!form["hub.secret"].is_empty(), "{form:?}");
+            (id, form["hub.secret"].clone())
         })
         .collect();
     let verify = |id: &str, query: &[(&str, &str)]| {
@@ -415,6 +411,39 @@ fn peer_subscriber_served_by_a_hub_that_verifies_later() {
     assert_eq!(deliveries[0]["accepted"], true, "{deliveries:?}");
     assert_eq!(deliveries[0]["signature_valid"], true, "{deliveries:?}");
     assert_eq!(deliveries[1]["accepted"], false, "{deliveries:?}");
+
+    // Unsubscribing repeats the secret and lease; its verification needs no
+    // lease.
+    assert_eq!(peer.unsubscribe(&topic), *c);
+    let form = last_hub_form(&site);
+    assert_eq!(form["hub.mode"], "unsubscribe", "{form:?}");
+    assert_eq!(form["hub.callback"], peer.callback_url(c));
+    assert_eq!(form["hub.secret"], *secret, "{form:?}");
+    assert_eq!(form["hub.lease_seconds"], "864000", "{form:?}");
+    let unsubscribe = [
+        ("hub.mode", "unsubscribe"),
+        ("hub.topic", &topic),
+        ("hub.challenge", "c4"),
+    ];
+    let resp = verify(c, &unsubscribe);
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(resp.body, b"c4");
+    peer.wait_for_event(
+        |e| {
+            e["event"] == "verified" && e["mode"] == "unsubscribe" && e["callback_id"] == c.as_str()
+        },
+        WAIT,
+    );
+    let resp = push(&[atom[0], ("X-Hub-Signature", &signed)], ATOM.as_bytes());
+    assert_eq!(resp.status, 404, "no longer subscribed: {resp:?}");
+}
+
+/// The form of the last request `site`'s `/hub` got.
+fn last_hub_form(site: &FeedServer) -> HashMap<String, String> {
+    let request = site.requests("/hub").pop().expect("a request to the hub");
+    common::http::form_decode(&String::from_utf8_lossy(&request.body))
+        .into_iter()
+        .collect()
 }
 
 /// Without a Link header (a published static file), discovery reads the
@@ -459,12 +488,8 @@ fn peer_subscriber_discovers_from_link_elements_and_wants_exactly_202() {
     for (path, topic, body, content_type) in feeds {
         site.feed(path, body.as_bytes(), content_type);
         peer.subscribe(topic);
-        let form = site.requests("/hub").pop().expect("a subscribe request");
-        let fields = common::http::form_decode(&String::from_utf8_lossy(&form.body));
-        assert!(
-            fields.contains(&("hub.topic".into(), topic.clone())),
-            "{fields:?}"
-        );
+        let form = last_hub_form(&site);
+        assert_eq!(form["hub.topic"], *topic, "{form:?}");
     }
 
     site.set(

@@ -71,7 +71,9 @@
 //!   address, which roost's hub must be allowed to call in the test.
 //! - (t) The subscribe request is a form POST with `hub.callback`, `hub.mode`,
 //!   `hub.topic`, `hub.lease_seconds` (3600 here) and `hub.secret`; the hub
-//!   must answer exactly `202` (200 or 204 is a failure to it).
+//!   must answer exactly `202` (200 or 204 is a failure to it). Its
+//!   unsubscribe request repeats `hub.secret` and `hub.lease_seconds` (the
+//!   lease the hub verified); that verification needs no lease.
 //! - (t) The verification GET of a subscribe MUST carry `hub.lease_seconds` (a
 //!   positive integer), or it answers 400; a mode or topic that differs from
 //!   the request gets 404. A callback is verified once: a second verification
