@@ -56,6 +56,13 @@ fn peer_subscriber_is_verified_gets_a_signed_push_and_unsubscribes() {
     );
     let after = peer.add_entry_to(&name, "second", "After", "nobody gets this");
     assert_eq!(after["subscribers"], 0, "{after}");
+
+    peer.add_html_entry_to(&name, "third", "Markup", "<p>hi</p>");
+    let feed = common::http::get(peer.addr(), &format!("/feeds/{name}"), &[]).text();
+    assert!(
+        feed.contains("<content type=\"html\">&lt;p&gt;hi&lt;/p&gt;</content>"),
+        "{feed}"
+    );
 }
 
 /// What roost's subscriber does: subscribe at the hub with a secret, answer
