@@ -7,6 +7,7 @@ use roost::poll::parse::{self, IncomingFeed};
 
 mod common;
 use common::corpus_dir;
+use common::http::percent_decode;
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -1308,26 +1309,6 @@ fn norm_html(s: &str) -> String {
         Some(inner) if !inner.contains("<div") => inner.trim().to_string(),
         _ => s.to_string(),
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(v) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Each start tag rewritten with its attributes in name order, double-quoted.

@@ -17,7 +17,7 @@
 mod common;
 
 use common::apache::{ENV_SCRIPT, Kind, Site, apache};
-use common::http::form_encode;
+use common::http::{form_encode, percent_decode};
 use common::netns::{self, DnsServer};
 use common::process::hidden_csrf;
 use common::{OWNER_PASSWORD, TempDir, expect_success, roost_cli, roost_command, unique};
@@ -198,28 +198,6 @@ fn serve(stream: TcpStream, internal: &Mutex<Vec<(IpAddr, String)>>, public: &Mu
         "200 OK\r\nContent-Type: application/atom+xml",
         &feed,
     );
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = s
-            .get(i + 1..i + 3)
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// How a row is refused.

@@ -211,6 +211,42 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
+/// Undoes [`percent_encode`] (any `%XX`; a `%` without two hex digits stays).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = s
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An `application/x-www-form-urlencoded` string (a query, a form body) as
+/// name-value pairs, in order, `+` read as a space.
+pub fn form_decode(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |part: &str| percent_decode(&part.replace('+', " "));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
 fn read_response(mut r: impl BufRead, is_head: bool) -> io::Result<HttpResponse> {
     loop {
         let status_line = read_line(&mut r)?;

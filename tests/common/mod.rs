@@ -2,10 +2,13 @@
 //! directories, running the CLI as the user Apache runs CGI as, a raw HTTP client
 //! (`http`), one private Apache per test binary (`apache`), a loopback feed
 //! server (`feed_server`), a private network namespace with its own DNS
-//! (`netns`), headless Chromium over DevTools (`browser`) and
-//! running the `install` script as a user of a shared host would (`install`).
+//! (`netns`), headless Chromium over DevTools (`browser`),
+//! running the `install` script as a user of a shared host would (`install`),
+//! the Python readers (`python`) and an independent WebSub hub, publisher and
+//! subscriber (`websub_peer`, flask-websub).
 //!
-//! std only, but for the DevTools WebSocket (`tungstenite`). Each test binary
+//! std only, but for the DevTools WebSocket (`tungstenite`) and, from roost's
+//! own dependencies, `serde_json` and `sha2` (`websub_peer`). Each test binary
 //! says `mod common;` and uses what it needs, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
@@ -17,6 +20,7 @@ pub mod install;
 pub mod netns;
 pub mod process;
 pub mod python;
+pub mod websub_peer;
 
 use std::ffi::OsStr;
 use std::io::Write;
