@@ -386,3 +386,97 @@ fn callbacks_answer_only_for_subscriptions_this_node_asked_for() {
     cli(&publisher, &["cron"]);
     assert!(timeline(&subscriber).contains("The genuine article"));
 }
+
+#[test]
+fn deliveries_are_signed_retried_and_ended_by_410_and_an_external_hub_is_pinged() {
+    use common::feed_server::{FeedServer, Route};
+    let site = site("ws-retry", Kind::Cgi);
+    let server = FeedServer::start();
+    let failing = |status: u16| Route::WebsubCallback {
+        challenge_suffix: String::new(),
+        push_status: status,
+    };
+    server.set("/cb", failing(500));
+    server.websub_callback("/hub");
+    // Naming an external hub is a change of the feeds' own: it is pinged
+    // (before the subscription below is verified: jobs run in due order).
+    cli(&site, &["config", "websub_hub", &server.url("/hub")]);
+    let subscribe = subscribe_form(&site, &server.url("/cb"), &[("hub.secret", "sesame")]);
+    assert_eq!(site.post_form("/websub", &subscribe, &[]).status, 202);
+    cli(&site, &["cron"]);
+    assert_eq!(server.requests("/hub").len(), 3, "one ping per feed");
+    assert_eq!(
+        server.requests_ignoring_query("/cb").len(),
+        1,
+        "the verification"
+    );
+
+    cli(&site, &["post", "Worth retrying"]);
+    let run = cli(&site, &["cron"]);
+    assert!(run.contains("1 to retry later"), "{run}");
+    let pushes: Vec<_> = server
+        .requests_ignoring_query("/cb")
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(pushes.len(), 1, "{pushes:?}");
+    let push = &pushes[0];
+    assert!(String::from_utf8_lossy(&push.body).contains("Worth retrying"));
+    assert_eq!(
+        push.header("X-Hub-Signature"),
+        Some(common::websub_peer::x_hub_signature("sesame", &push.body).as_str())
+    );
+    assert!(
+        push.header("Content-Type")
+            .unwrap_or("")
+            .starts_with("application/atom+xml")
+    );
+    assert!(
+        push.header("Link").unwrap_or("").contains("rel=\"hub\""),
+        "{push:?}"
+    );
+    // The external hub heard of each feed's change.
+    let pings = server.requests("/hub");
+    let topics: Vec<String> = pings
+        .iter()
+        .filter_map(|p| {
+            let form = common::http::form_decode(&String::from_utf8_lossy(&p.body));
+            assert!(
+                form.contains(&("hub.mode".into(), "publish".into())),
+                "{form:?}"
+            );
+            form.into_iter()
+                .find(|(k, _)| k == "hub.url")
+                .map(|(_, v)| v)
+        })
+        .collect();
+    for feed in ["/feed.atom", "/feed.rss", "/feed.json"] {
+        assert!(topics.contains(&site.url(feed)), "{topics:?}");
+    }
+    // Not due again yet: a minute's backoff.
+    cli(&site, &["cron"]);
+    let posts = |s: &FeedServer| {
+        s.requests_ignoring_query("/cb")
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count()
+    };
+    assert_eq!(posts(&server), 1);
+    // Due now (as a minute later), and the subscriber says it is gone.
+    let db = rusqlite::Connection::open(site.home.join("roost.db")).unwrap();
+    db.execute(
+        "UPDATE jobs SET due_at = 0 WHERE kind = 'websub.deliver'",
+        [],
+    )
+    .unwrap();
+    server.set("/cb", failing(410));
+    let run = cli(&site, &["cron"]);
+    assert!(run.contains("1 done"), "{run}");
+    assert_eq!(posts(&server), 2);
+    let left: i64 = db
+        .query_row("SELECT count(*) FROM websub_subscriptions", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(left, 0, "410 Gone ends the subscription");
+}
