@@ -8,27 +8,7 @@ mod common;
 
 use common::apache::{Kind, Site, apache};
 use common::http::form_encode;
-use common::{expect_success, run_cli, unique};
-
-fn cli(site: &Site, args: &[&str]) -> String {
-    let bin = site.binary.clone().expect("a roost site has its binary");
-    expect_success(&args.join(" "), &run_cli(&bin, &site.home, args, None))
-}
-
-/// A fresh roost site whose polling and delivering may reach loopback, with
-/// its timeline public (so the test reads it as a visitor).
-fn site(label: &str, kind: Kind) -> Site {
-    let site = apache().roost_site(&unique(label), kind);
-    cli(&site, &["config", "allow_private_addresses", "true"]);
-    cli(&site, &["config", "public_timeline", "true"]);
-    site
-}
-
-fn timeline(site: &Site) -> String {
-    let page = site.get("/timeline", &[]);
-    assert_eq!(page.status, 200, "{page:?}");
-    page.text()
-}
+use common::run_cli;
 
 fn subscribe_form(site: &Site, callback: &str, extra: &[(&str, &str)]) -> String {
     let topic = site.url("/feed.atom");
@@ -43,8 +23,8 @@ fn subscribe_form(site: &Site, callback: &str, extra: &[(&str, &str)]) -> String
 
 #[test]
 fn two_roosts_get_each_others_posts_pushed_by_cron_without_polling() {
-    let alice = site("ws-alice", Kind::Cgi);
-    let bob = site("ws-bob", Kind::Fcgid);
+    let alice = apache().loopback_roost_site("ws-alice", Kind::Cgi);
+    let bob = apache().loopback_roost_site("ws-bob", Kind::Fcgid);
     // The feeds name the hub, in the body and in the headers.
     let feed = alice.get("/feed.atom", &[]);
     let hub = alice.url("/websub");
@@ -66,47 +46,47 @@ fn two_roosts_get_each_others_posts_pushed_by_cron_without_polling() {
     let json: serde_json::Value = serde_json::from_slice(&bob.get("/feed.json", &[]).body).unwrap();
     assert_eq!(json["hubs"][0]["url"], bob.url("/websub"));
 
-    cli(
-        &bob,
-        &["follow", &alice.url("/feed.atom"), "--name", "alice"],
-    );
-    cli(&alice, &["follow", &bob.url("/feed.rss"), "--name", "bob"]);
+    bob.cli_ok(&["follow", &alice.url("/feed.atom"), "--name", "alice"]);
+    alice.cli_ok(&["follow", &bob.url("/feed.rss"), "--name", "bob"]);
     // Each subscriber's cron asks the other's hub; each hub's cron verifies.
     for node in [&bob, &alice, &bob, &alice] {
-        cli(node, &["cron"]);
+        node.cli_ok(&["cron"]);
     }
     let alice_post = "Pushed from Alice, under CGI";
-    cli(&alice, &["post", alice_post]);
+    alice.cli_ok(&["post", alice_post]);
     let bob_post = "Pushed from Bob, under FastCGI";
-    cli(&bob, &["post", bob_post]);
+    bob.cli_ok(&["post", bob_post]);
     assert!(
-        !timeline(&bob).contains(alice_post),
+        !bob.public_timeline().contains(alice_post),
         "not there before Alice's cron runs"
     );
-    let run = cli(&alice, &["cron"]);
+    let run = alice.cli_ok(&["cron"]);
     assert!(
         run.contains("Polled 0 of 0 due feeds"),
         "Alice polls nothing: {run}"
     );
     assert!(
-        timeline(&bob).contains(alice_post),
+        bob.public_timeline().contains(alice_post),
         "Alice's cron pushed her post to Bob"
     );
-    cli(&bob, &["cron"]);
-    assert!(timeline(&alice).contains(bob_post), "and Bob's to Alice");
+    bob.cli_ok(&["cron"]);
+    assert!(
+        alice.public_timeline().contains(bob_post),
+        "and Bob's to Alice"
+    );
     // Neither polls the other again today: the feeds are pushed.
-    let run = cli(&bob, &["cron"]);
+    let run = bob.cli_ok(&["cron"]);
     assert!(run.contains("Polled 0 of 0 due feeds"), "{run}");
-    let following = cli(&bob, &["following"]);
+    let following = bob.cli_ok(&["following"]);
     assert!(following.contains("alice"), "{following}");
 
     // Unfollowing unsubscribes: Bob's cron asks, Alice's cron verifies with
     // Bob's callback, and her next post is no longer sent to him.
-    cli(&bob, &["unfollow", "alice"]);
-    cli(&bob, &["cron"]);
-    cli(&alice, &["cron"]);
-    cli(&alice, &["post", "After Bob left"]);
-    let run = cli(&alice, &["cron"]);
+    bob.cli_ok(&["unfollow", "alice"]);
+    bob.cli_ok(&["cron"]);
+    alice.cli_ok(&["cron"]);
+    alice.cli_ok(&["post", "After Bob left"]);
+    let run = alice.cli_ok(&["cron"]);
     assert!(run.contains("Jobs:"), "{run}");
     assert!(
         !run.contains("given up\n  websub.deliver"),
@@ -124,7 +104,7 @@ fn two_roosts_get_each_others_posts_pushed_by_cron_without_polling() {
 
 #[test]
 fn the_hub_answers_202_and_refuses_bad_requests_in_plain_text() {
-    let site = site("ws-hub", Kind::Cgi);
+    let site = apache().loopback_roost_site("ws-hub", Kind::Cgi);
     let callback = "http://127.0.0.1:9/callback";
     let ok = site.post_form("/websub", &subscribe_form(&site, callback, &[]), &[]);
     assert_eq!(ok.status, 202, "{ok:?}");
@@ -205,7 +185,7 @@ fn the_hub_answers_202_and_refuses_bad_requests_in_plain_text() {
     );
 
     // An internal callback, with the guard on: refused at once.
-    cli(&site, &["config", "allow_private_addresses", "false"]);
+    site.cli_ok(&["config", "allow_private_addresses", "false"]);
     for internal in [
         "http://127.0.0.1:8080/cb",
         "http://10.1.2.3/cb",
@@ -224,7 +204,7 @@ fn the_hub_answers_202_and_refuses_bad_requests_in_plain_text() {
 
 #[test]
 fn a_subscriber_that_does_not_echo_the_challenge_is_not_subscribed() {
-    let site = site("ws-verify", Kind::Cgi);
+    let site = apache().loopback_roost_site("ws-verify", Kind::Cgi);
     // A callback on loopback that answers 200 with the wrong body.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -271,7 +251,7 @@ fn a_subscriber_that_does_not_echo_the_challenge_is_not_subscribed() {
         );
         assert_eq!(answer.status, 202, "{answer:?}");
     }
-    let run = cli(&site, &["cron"]);
+    let run = site.cli_ok(&["cron"]);
     let seen = server.join().unwrap();
     assert_eq!(seen.len(), 2, "both callbacks were asked: {seen:?}");
     assert!(
@@ -313,8 +293,8 @@ fn a_subscriber_that_does_not_echo_the_challenge_is_not_subscribed() {
 
 #[test]
 fn callbacks_answer_only_for_subscriptions_this_node_asked_for() {
-    let publisher = site("ws-pub", Kind::Cgi);
-    let subscriber = site("ws-sub", Kind::Cgi);
+    let publisher = apache().loopback_roost_site("ws-pub", Kind::Cgi);
+    let subscriber = apache().loopback_roost_site("ws-sub", Kind::Cgi);
     let unknown = subscriber.get(
         "/websub/callback/0123456789abcdef?hub.mode=subscribe&hub.topic=x&hub.challenge=c",
         &[],
@@ -329,12 +309,9 @@ fn callbacks_answer_only_for_subscriptions_this_node_asked_for() {
     );
     assert_eq!(stray.status, 410, "{stray:?}");
 
-    cli(
-        &subscriber,
-        &["follow", &publisher.url("/feed.atom"), "--name", "pub"],
-    );
-    cli(&subscriber, &["cron"]);
-    cli(&publisher, &["cron"]);
+    subscriber.cli_ok(&["follow", &publisher.url("/feed.atom"), "--name", "pub"]);
+    subscriber.cli_ok(&["cron"]);
+    publisher.cli_ok(&["cron"]);
     // The callback id is in the publisher's verified subscription: find it
     // through the hub's own delivery, by posting and reading what arrives.
     let callback_path = {
@@ -371,7 +348,7 @@ fn callbacks_answer_only_for_subscriptions_this_node_asked_for() {
         assert_eq!(answer.status, 202, "{signature:?}: {answer:?}");
         assert!(answer.text().contains("Dropped"), "{}", answer.text());
     }
-    assert!(!timeline(&subscriber).contains("Forged entry"));
+    assert!(!subscriber.public_timeline().contains("Forged entry"));
     // Over the callback's limit: 413 before anything is read.
     let big = vec![b'x'; 4 * 1024 * 1024 + 1];
     let too_big = subscriber.send(
@@ -382,15 +359,15 @@ fn callbacks_answer_only_for_subscriptions_this_node_asked_for() {
     );
     assert_eq!(too_big.status, 413, "{too_big:?}");
     // The real one arrives.
-    cli(&publisher, &["post", "The genuine article"]);
-    cli(&publisher, &["cron"]);
-    assert!(timeline(&subscriber).contains("The genuine article"));
+    publisher.cli_ok(&["post", "The genuine article"]);
+    publisher.cli_ok(&["cron"]);
+    assert!(subscriber.public_timeline().contains("The genuine article"));
 }
 
 #[test]
 fn deliveries_are_signed_retried_and_ended_by_410_and_an_external_hub_is_pinged() {
     use common::feed_server::{FeedServer, Route};
-    let site = site("ws-retry", Kind::Cgi);
+    let site = apache().loopback_roost_site("ws-retry", Kind::Cgi);
     let server = FeedServer::start();
     let failing = |status: u16| Route::WebsubCallback {
         challenge_suffix: String::new(),
@@ -400,10 +377,10 @@ fn deliveries_are_signed_retried_and_ended_by_410_and_an_external_hub_is_pinged(
     server.websub_callback("/hub");
     // Naming an external hub is a change of the feeds' own: it is pinged
     // (before the subscription below is verified: jobs run in due order).
-    cli(&site, &["config", "websub_hub", &server.url("/hub")]);
+    site.cli_ok(&["config", "websub_hub", &server.url("/hub")]);
     let subscribe = subscribe_form(&site, &server.url("/cb"), &[("hub.secret", "sesame")]);
     assert_eq!(site.post_form("/websub", &subscribe, &[]).status, 202);
-    cli(&site, &["cron"]);
+    site.cli_ok(&["cron"]);
     assert_eq!(server.requests("/hub").len(), 3, "one ping per feed");
     assert_eq!(
         server.requests_ignoring_query("/cb").len(),
@@ -411,8 +388,8 @@ fn deliveries_are_signed_retried_and_ended_by_410_and_an_external_hub_is_pinged(
         "the verification"
     );
 
-    cli(&site, &["post", "Worth retrying"]);
-    let run = cli(&site, &["cron"]);
+    site.cli_ok(&["post", "Worth retrying"]);
+    let run = site.cli_ok(&["cron"]);
     assert!(run.contains("1 to retry later"), "{run}");
     let pushes: Vec<_> = server
         .requests_ignoring_query("/cb")
@@ -454,7 +431,7 @@ fn deliveries_are_signed_retried_and_ended_by_410_and_an_external_hub_is_pinged(
         assert!(topics.contains(&site.url(feed)), "{topics:?}");
     }
     // Not due again yet: a minute's backoff.
-    cli(&site, &["cron"]);
+    site.cli_ok(&["cron"]);
     let posts = |s: &FeedServer| {
         s.requests_ignoring_query("/cb")
             .iter()
@@ -470,7 +447,7 @@ fn deliveries_are_signed_retried_and_ended_by_410_and_an_external_hub_is_pinged(
     )
     .unwrap();
     server.set("/cb", failing(410));
-    let run = cli(&site, &["cron"]);
+    let run = site.cli_ok(&["cron"]);
     assert!(run.contains("1 done"), "{run}");
     assert_eq!(posts(&server), 2);
     let left: i64 = db

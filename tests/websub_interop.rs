@@ -4,30 +4,11 @@
 
 mod common;
 
-use common::apache::{Kind, Site, apache};
+use common::apache::{Kind, apache};
+use common::unique;
 use common::websub_peer::websub_peer;
-use common::{expect_success, run_cli, unique};
 use serde_json::Value;
 use std::time::Duration;
-
-fn cli(site: &Site, args: &[&str]) -> String {
-    let bin = site.binary.clone().expect("a roost site has its binary");
-    expect_success(&args.join(" "), &run_cli(&bin, &site.home, args, None))
-}
-
-fn site(label: &str, kind: Kind) -> Site {
-    let site = apache().roost_site(&unique(label), kind);
-    // The peer and Apache are on loopback.
-    cli(&site, &["config", "allow_private_addresses", "true"]);
-    cli(&site, &["config", "public_timeline", "true"]);
-    site
-}
-
-fn timeline(site: &Site) -> String {
-    let page = site.get("/timeline", &[]);
-    assert_eq!(page.status, 200, "{page:?}");
-    page.text()
-}
 
 #[test]
 fn roost_subscribes_to_flask_websubs_hub_and_takes_its_signed_pushes() {
@@ -41,14 +22,14 @@ fn roost_subscribes_to_flask_websubs_hub_and_takes_its_signed_pushes() {
         "Before the subscription",
     );
     for kind in [Kind::Cgi, Kind::Fcgid] {
-        let roost = site("wsi-sub", kind);
-        cli(&roost, &["follow", &topic, "--name", "peer"]);
+        let roost = apache().loopback_roost_site("wsi-sub", kind);
+        roost.cli_ok(&["follow", &topic, "--name", "peer"]);
         assert!(
-            timeline(&roost).contains("A first entry"),
+            roost.public_timeline().contains("A first entry"),
             "the follow's own fetch"
         );
         // roost's cron asks the hub, which verifies inside that request.
-        let run = cli(&roost, &["cron"]);
+        let run = roost.cli_ok(&["cron"]);
         assert!(run.contains("0 given up"), "{run}");
         let ours = roost.path("/websub/callback/");
         let verify = |mode: &'static str| {
@@ -74,13 +55,13 @@ fn roost_subscribes_to_flask_websubs_hub_and_takes_its_signed_pushes() {
             "Sent by the hub, not polled",
         );
         assert!(
-            timeline(&roost).contains(&title),
+            roost.public_timeline().contains(&title),
             "the hub's push reached the timeline without a poll ({kind:?}); peer log:\n{}",
             peer.log()
         );
         // Unfollowing unsubscribes: the hub verifies with roost's callback.
-        cli(&roost, &["unfollow", "peer"]);
-        cli(&roost, &["cron"]);
+        roost.cli_ok(&["unfollow", "peer"]);
+        roost.cli_ok(&["cron"]);
         let unsubscribed = verify("unsubscribe");
         assert_eq!(unsubscribed["challenge_echoed"], true, "{unsubscribed}");
         let pushed = peer.add_entry_to(&topic_name, &unique("e"), "After unfollowing", "-");
@@ -95,14 +76,14 @@ fn roost_subscribes_to_flask_websubs_hub_and_takes_its_signed_pushes() {
 fn flask_websubs_subscriber_gets_roosts_posts_signed_from_cron() {
     let peer = websub_peer();
     for kind in [Kind::Cgi, Kind::Fcgid] {
-        let roost = site("wsi-hub", kind);
+        let roost = apache().loopback_roost_site("wsi-hub", kind);
         let topic = roost.url("/feed.atom");
         // Discovery through roost's Link headers, then POST /websub: 202.
         let callback_id = peer.subscribe(&topic);
         assert!(!callback_id.is_empty());
         let before = peer.events().len();
         // roost's cron verifies the intent with the peer's callback.
-        let run = cli(&roost, &["cron"]);
+        let run = roost.cli_ok(&["cron"]);
         assert!(
             run.contains("1 done") && run.contains("0 given up"),
             "{run}\n{}",
@@ -113,14 +94,14 @@ fn flask_websubs_subscriber_gets_roosts_posts_signed_from_cron() {
             Duration::from_secs(5),
         );
         let text = unique("A post for flask-websub");
-        cli(&roost, &["post", &text]);
+        roost.cli_ok(&["post", &text]);
         assert!(
             peer.events()[before..]
                 .iter()
                 .all(|e| e["event"] != "delivered"),
             "nothing is sent while the post's request runs"
         );
-        cli(&roost, &["cron"]);
+        roost.cli_ok(&["cron"]);
         let delivered: Value = peer.wait_for_event(
             |e| {
                 e["event"] == "delivered"
@@ -139,7 +120,7 @@ fn flask_websubs_subscriber_gets_roosts_posts_signed_from_cron() {
             "{delivered}"
         );
         // Nothing changed since: the next run sends nothing again.
-        let again = cli(&roost, &["cron"]);
+        let again = roost.cli_ok(&["cron"]);
         assert!(again.contains("Jobs: 0 done"), "{again}");
     }
 }

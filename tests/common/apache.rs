@@ -221,6 +221,16 @@ impl Apache {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// [`Apache::roost_site`] named `unique(label)` that may reach loopback
+    /// (polling, delivering: the peers live there) and shows its timeline to
+    /// visitors.
+    pub fn loopback_roost_site(&self, label: &str, kind: Kind) -> Site {
+        let site = self.roost_site(&super::unique(label), kind);
+        site.cli_ok(&["config", "allow_private_addresses", "true"]);
+        site.cli_ok(&["config", "public_timeline", "true"]);
+        site
+    }
+
     /// A site at `/NAME/` whose roost.cgi is `script` (a shell CGI, say
     /// [`ENV_SCRIPT`]) with sample.htaccess (cgi variant) plus
     /// `SetEnv ROOST_HOME` naming an empty data directory: for testing the
@@ -612,6 +622,18 @@ impl Site {
             .as_ref()
             .unwrap_or_else(|| panic!("site {} runs a script, not roost", self.name));
         super::run_cli(bin, &self.home, args, stdin)
+    }
+
+    /// [`Site::cli`] that must succeed: its stdout.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        super::expect_success(&args.join(" "), &self.cli(args, None))
+    }
+
+    /// GET /timeline as a visitor (the site's timeline made public first).
+    pub fn public_timeline(&self) -> String {
+        let page = self.get("/timeline", &[]);
+        assert_eq!(page.status, 200, "{page:?}");
+        page.text()
     }
 
     /// Posts `text` with this site's `roost post`: the post's permalink, and
