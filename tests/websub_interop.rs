@@ -47,6 +47,41 @@ fn roost_subscribes_to_flask_websubs_hub_and_takes_its_signed_pushes() {
         let verified = verify("subscribe");
         assert_eq!(verified["status"], 200, "{verified}");
         assert_eq!(verified["challenge_echoed"], true, "{verified}");
+        // The lease is renewed from cron before it ends (at nine tenths):
+        // made due now, the renewal asks the hub again with the same callback.
+        let verifications = |events: Vec<Value>| {
+            events
+                .iter()
+                .filter(|e| {
+                    e["event"] == "hub_request"
+                        && e["kind"] == "verify"
+                        && e["mode"] == "subscribe"
+                        && e["callback"] == verified["callback"]
+                })
+                .count()
+        };
+        assert_eq!(verifications(peer.events()), 1);
+        let db = rusqlite::Connection::open(roost.home.join("roost.db")).unwrap();
+        let renewal: i64 = db
+            .query_row(
+                "SELECT due_at FROM jobs WHERE key LIKE 'renew %'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("a renewal is queued");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let nine_tenths = 864_000 * 9 / 10;
+        assert!(
+            (now + nine_tenths - 60..now + nine_tenths + 60).contains(&renewal),
+            "due at 9/10 of the 10-day lease the hub granted: {renewal} vs {now}"
+        );
+        db.execute("UPDATE jobs SET due_at = 0 WHERE key LIKE 'renew %'", [])
+            .unwrap();
+        roost.cli_ok(&["cron"]);
+        assert_eq!(verifications(peer.events()), 2, "renewed");
         let title = unique("Pushed entry");
         peer.add_entry_to(
             &topic_name,
@@ -123,4 +158,35 @@ fn flask_websubs_subscriber_gets_roosts_posts_signed_from_cron() {
         let again = roost.cli_ok(&["cron"]);
         assert!(again.contains("Jobs: 0 done"), "{again}");
     }
+}
+
+/// `roost serve` is its own cron: a subscription queued before it starts is
+/// made by its background thread, with no `roost cron` run at all.
+#[test]
+fn serve_runs_the_background_work_itself() {
+    let peer = websub_peer();
+    let topic_name = unique("served");
+    let topic = peer.named_topic_url(&topic_name);
+    peer.add_entry_to(&topic_name, "one", "An entry", "-");
+    let dir = common::TempDir::new("roost-wsi-serve");
+    let home = dir.join("node");
+    let port = common::process::free_port();
+    common::init_loopback_site(&home, &format!("http://127.0.0.1:{port}/"), "Served");
+    common::expect_success(
+        "follow",
+        &common::roost_cli(&home, &["follow", &topic, "--name", "peer"], None),
+    );
+    let (_serve, _addr) = common::process::serve(&home, port);
+    let verified = peer.wait_for_event(
+        |e| {
+            e["event"] == "hub_request"
+                && e["kind"] == "verify"
+                && e["topic"] == topic.as_str()
+                && e["callback"].as_str().is_some_and(|c| {
+                    c.starts_with(&format!("http://127.0.0.1:{port}/websub/callback/"))
+                })
+        },
+        Duration::from_secs(20),
+    );
+    assert_eq!(verified["challenge_echoed"], true, "{verified}");
 }
