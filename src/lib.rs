@@ -21,3 +21,4 @@ pub mod settings;
 pub mod store;
 pub mod unix_user;
 pub mod web;
+pub mod zone;
