@@ -145,13 +145,14 @@ impl Install {
 /// printed is not printed again); returns how many failed.
 pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
     let install = Install::gather(home);
-    let checks: [fn(&Install) -> Vec<Finding>; 12] = [
+    let checks: [fn(&Install) -> Vec<Finding>; 13] = [
         who_runs_doctor,
         data_directory_location,
         files_in_document_root,
         permissions,
         database,
         free_space,
+        time_zone,
         cron_line,
         last_poll,
         background_jobs,
@@ -564,6 +565,27 @@ fn size(bytes: u64) -> String {
         format!("{:.1} {}", (value * 10.0).floor() / 10.0, UNITS[unit])
     } else {
         format!("{:.0} {}", value.floor(), UNITS[unit])
+    }
+}
+
+/// 3c. The `time_zone` setting is one this host can read: a zone name
+///     chosen on another host may be missing here (no tzdata, another
+///     layout). Pages then show UTC without a word, so this is where it is said.
+fn time_zone(install: &Install) -> Vec<Finding> {
+    if install.db.is_err() {
+        return vec![skip("time zone: no settings to read it from (see above)")];
+    }
+    let stored = install.settings.raw("time_zone");
+    match crate::zone::Zone::parse(stored) {
+        Ok(zone) => vec![ok(format!(
+            "time zone: {} (now {})",
+            zone.name(),
+            zone.label_at(install.now)
+        ))],
+        Err(error) => vec![fail(format!(
+            "time zone: {error}; until then pages show times in UTC. To choose another: {}",
+            hint::command(&install.home, "config time_zone ZONE")
+        ))],
     }
 }
 

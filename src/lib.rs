@@ -26,3 +26,4 @@ pub mod store;
 pub mod unix_user;
 pub mod web;
 pub mod websub;
+pub mod zone;

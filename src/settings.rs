@@ -9,6 +9,8 @@ use anyhow::{Result, bail};
 use rusqlite::Connection;
 use std::path::PathBuf;
 
+pub use crate::zone::Zone;
+
 /// What a setting holds, and so how a new value is checked.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
@@ -31,7 +33,8 @@ pub enum Kind {
     Directory,
     /// The NAME in @NAME@host: 1 to 30 of a-z, 0-9 and _.
     Handle,
-    /// `UTC` or a fixed offset from it such as `+02:00`.
+    /// `UTC`, a fixed offset from it such as `+02:00`, or a zone name the
+    /// host's tz database has, such as `Europe/Berlin` (`zone`).
     TimeZone,
     /// One of a fixed list of words.
     Choice(&'static [&'static str]),
@@ -101,7 +104,7 @@ pub const DECLARED: &[Declared] = &[
         key: "time_zone",
         kind: Kind::TimeZone,
         default: "UTC",
-        help: "the zone pages show times in: UTC or a fixed offset such as +02:00",
+        help: "the zone pages show times in: a name such as Europe/Berlin (summer time included), UTC, or a fixed offset such as +02:00",
     },
     Declared {
         key: "public_timeline",
@@ -250,13 +253,7 @@ pub fn validate(key: &str, value: &str) -> Result<String> {
             }
             Ok(handle)
         }
-        Kind::TimeZone => match Zone::parse(&clean) {
-            Some(zone) => Ok(zone.name()),
-            None => bail!(
-                "the time zone is UTC or a fixed offset from it such as +02:00 or -05:30 \
-                 (zone names such as Europe/Paris are not supported), not {value:?}"
-            ),
-        },
+        Kind::TimeZone => Ok(Zone::parse(&clean)?.name()),
         Kind::Choice(words) => match words.iter().find(|w| **w == clean) {
             Some(word) => Ok((*word).to_string()),
             None => bail!("{key} is one of {}, not {value:?}", words.join(", ")),
@@ -320,61 +317,6 @@ pub fn derived_handle(url: &str) -> String {
     }
 }
 
-/// The owner's time zone: UTC or a fixed offset (no zone database is
-/// shipped, to keep the binary small; offsets do not follow summer time).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Zone(chrono::FixedOffset);
-
-impl Zone {
-    pub const UTC: Zone = Zone(chrono::FixedOffset::east_opt(0).expect("zero is an offset"));
-
-    /// `UTC`, `Z`, `+02:00`, `-0530`, `+2`: any offset within ±14 hours.
-    pub fn parse(text: &str) -> Option<Zone> {
-        let text = text.trim();
-        if text.eq_ignore_ascii_case("utc") || text.eq_ignore_ascii_case("z") || text == "GMT" {
-            return Some(Zone::UTC);
-        }
-        let text = text
-            .strip_prefix("UTC")
-            .or_else(|| text.strip_prefix("GMT"))
-            .unwrap_or(text);
-        let (sign, rest) = match text.as_bytes().first()? {
-            b'+' => (1, &text[1..]),
-            b'-' => (-1, &text[1..]),
-            _ => return None,
-        };
-        let (hours, minutes) = match rest.split_once(':') {
-            Some((h, m)) => (h, m),
-            None if rest.len() == 4 => rest.split_at(2),
-            None => (rest, "0"),
-        };
-        let digits = |s: &str| (1..=2).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(hours) || !digits(minutes) {
-            return None;
-        }
-        let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
-        if hours > 14 || minutes > 59 || (hours == 14 && minutes > 0) {
-            return None;
-        }
-        chrono::FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).map(Zone)
-    }
-
-    /// As stored and shown: `UTC` or `+02:00`.
-    pub fn name(&self) -> String {
-        let seconds = self.0.local_minus_utc();
-        if seconds == 0 {
-            return "UTC".into();
-        }
-        let sign = if seconds < 0 { '-' } else { '+' };
-        let minutes = seconds.abs() / 60;
-        format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
-    }
-
-    pub fn offset(&self) -> chrono::FixedOffset {
-        self.0
-    }
-}
-
 /// Stores validated values in one write, as `roost config` and the
 /// `/settings` page both do: the write republishes (into the new directory,
 /// when `publish_dir` changes), then a directory given up has roost's files
@@ -428,7 +370,11 @@ impl Settings {
     pub fn shown(&self, key: &str) -> String {
         match key {
             "handle" => self.handle(),
-            "time_zone" => self.time_zone().name(),
+            // A name this host lacks is shown as stored (what it reads as,
+            // UTC, is doctor's to say), so the owner sees what to fix.
+            "time_zone" => Zone::parse(self.raw(key))
+                .map(|zone| zone.name())
+                .unwrap_or_else(|_| self.raw(key).to_string()),
             _ => self.raw(key).to_string(),
         }
     }
@@ -468,7 +414,8 @@ impl Settings {
         Some(self.raw("language")).filter(|l| !l.is_empty())
     }
 
-    /// The owner's zone; a stored value it cannot read is UTC.
+    /// The owner's zone; a stored value this host cannot read (a zone name
+    /// its tz database lacks, after a move) is UTC, which `doctor` reports.
     pub fn time_zone(&self) -> Zone {
         Zone::parse(self.raw("time_zone")).unwrap_or(Zone::UTC)
     }
@@ -570,23 +517,37 @@ mod tests {
     }
 
     #[test]
-    fn time_zones_are_utc_or_fixed_offsets() {
+    fn time_zones_are_utc_fixed_offsets_or_names_the_host_has() {
         for (typed, stored) in [
             ("UTC", "UTC"),
-            ("utc", "UTC"),
             ("+02:00", "+02:00"),
             ("-0530", "-05:30"),
-            ("+2", "+02:00"),
-            ("UTC+01:00", "+01:00"),
-            ("+00:00", "UTC"),
-            ("+14:00", "+14:00"),
+            (" Europe/Berlin ", "Europe/Berlin"),
+            ("America/New_York", "America/New_York"),
         ] {
             assert_eq!(validate("time_zone", typed).unwrap(), stored, "{typed}");
         }
-        for bad in ["Europe/Paris", "+15:00", "+02:60", "2", "+", "+123"] {
+        for (bad, says) in [
+            ("Mars/Olympus", "apt install tzdata"),
+            ("../../etc/passwd", "no `..`"),
+            ("/etc/passwd", "no `..` or leading /"),
+            ("+15:00", "fixed offset"),
+            ("2", "fixed offset"),
+        ] {
             let error = validate("time_zone", bad).unwrap_err().to_string();
-            assert!(error.contains("fixed offset"), "{bad}: {error}");
+            assert!(error.contains(says), "{bad}: {error}");
         }
+    }
+
+    /// Moved to a host without the zone: pages read UTC, `roost config`
+    /// still shows what is stored.
+    #[test]
+    fn a_zone_the_host_lacks_reads_as_utc_and_shows_as_stored() {
+        let moved = Settings {
+            values: vec![("time_zone".into(), "Mars/Olympus".into())],
+        };
+        assert_eq!(moved.time_zone(), Zone::UTC);
+        assert_eq!(moved.shown("time_zone"), "Mars/Olympus");
     }
 
     #[test]

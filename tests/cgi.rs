@@ -1891,7 +1891,10 @@ fn the_settings_page_changes_settings_as_roost_config_does() {
     let text = r.text();
     for (field, message) in [
         ("handle", "The handle is 1 to 30 of a-z"),
-        ("time_zone", "The time zone is UTC or a fixed offset"),
+        (
+            "time_zone",
+            "The time zone Mars/Olympus is not in this host's zone database",
+        ),
         ("url", "The url must be an absolute http"),
     ] {
         let error = format!("id=\"setting-{field}-error\">{message}");
@@ -2065,4 +2068,109 @@ fn times_show_in_the_owners_zone_and_relative_only_to_the_owner() {
         // Only when the minute turned in between.
         assert_ne!(again.header("ETag"), Some(etag.as_str()));
     }
+}
+
+/// Sets post `id`'s time as if it had been written then (no command takes a date).
+fn set_post_time(home: &Path, id: i64, unix: i64) {
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    conn.execute(
+        "UPDATE posts SET published = ?1, updated = ?1 WHERE id = ?2",
+        rusqlite::params![unix, id],
+    )
+    .unwrap();
+}
+
+/// The time a visitor sees on post `id`'s permalink page, as (datetime, text).
+fn permalink_time(home: &Path, path: &'static str) -> (String, String) {
+    let page = Cgi::get(home, path).run();
+    assert_eq!(page.status, 200, "{}", page.text());
+    let shown = times(&page.text());
+    assert_eq!(shown.len(), 1, "{}", page.text());
+    shown[0].clone()
+}
+
+/// Issue 11: a zone name follows the zone's summer time: with Europe/Berlin,
+/// set by `roost config` or by the /settings page alike, a January post
+/// shows at +01:00 and a July post at +02:00. A name the host lacks (a site
+/// moved to a host without it) is refused when set, and one already stored
+/// reads as UTC without breaking a page.
+#[test]
+fn a_zone_name_shows_winter_and_summer_posts_with_their_own_offsets() {
+    let dir = new_home();
+    let home = home_of(&dir);
+    post(&home, "a winter note");
+    post(&home, "a summer note");
+    // 15 Jan and 15 Jul 2024, 12:00 UTC.
+    set_post_time(&home, 1, 1_705_320_000);
+    set_post_time(&home, 2, 1_721_044_800);
+    let winter = (
+        "2024-01-15T12:00:00Z".to_string(),
+        "15 Jan 2024, 13:00 +01:00".to_string(),
+    );
+    let summer = (
+        "2024-07-15T12:00:00Z".to_string(),
+        "15 Jul 2024, 14:00 +02:00".to_string(),
+    );
+
+    // Stored behind roost's back, as after a move to a host without the zone.
+    let conn = rusqlite::Connection::open(home.join("roost.db")).unwrap();
+    conn.execute(
+        "INSERT OR REPLACE INTO settings (key, value) VALUES ('time_zone', 'Mars/Olympus')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(
+        permalink_time(&home, "/posts/1").1,
+        "15 Jan 2024, 12:00 UTC"
+    );
+    assert_eq!(config_value(&home, "time_zone"), "Mars/Olympus");
+
+    let set = roost_cli(&home, &["config", "time_zone", "Europe/Berlin"], None);
+    assert_eq!(
+        expect_success("config", &set).trim(),
+        "time_zone = Europe/Berlin"
+    );
+    assert_eq!(permalink_time(&home, "/posts/1"), winter);
+    assert_eq!(permalink_time(&home, "/posts/2"), summer);
+    for (bad, says) in [
+        ("../../etc/passwd", "no `..` or leading /"),
+        ("/usr/share/zoneinfo/Europe/Berlin", "no `..` or leading /"),
+        ("Mars/Olympus", "apt install tzdata"),
+    ] {
+        let out = roost_cli(&home, &["config", "time_zone", bad], None);
+        assert!(!out.status.success(), "{bad} accepted");
+        let error = String::from_utf8_lossy(&out.stderr);
+        assert!(error.contains(says), "{bad}: {error}");
+    }
+    assert_eq!(config_value(&home, "time_zone"), "Europe/Berlin");
+
+    // The same through the settings page.
+    expect_success(
+        "config",
+        &roost_cli(&home, &["config", "time_zone", "UTC"], None),
+    );
+    assert_eq!(
+        permalink_time(&home, "/posts/2").1,
+        "15 Jul 2024, 12:00 UTC"
+    );
+    let (session, csrf) = log_in(&home);
+    let post_settings = |time_zone: &str| {
+        let body = settings_body(&home, &csrf, &[("time_zone", time_zone)]);
+        Cgi::post(&home, "/settings", body.as_bytes())
+            .header("HTTP_COOKIE", session.clone())
+            .run()
+    };
+    let refused = post_settings("../../etc/passwd");
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(
+        refused.text().contains("no `..` or leading /"),
+        "{}",
+        refused.text()
+    );
+    let saved = post_settings("Europe/Berlin");
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    assert_eq!(config_value(&home, "time_zone"), "Europe/Berlin");
+    assert_eq!(permalink_time(&home, "/posts/1"), winter);
+    assert_eq!(permalink_time(&home, "/posts/2"), summer);
 }

@@ -161,6 +161,7 @@ fn a_healthy_site_passes_every_check() {
         "database integrity",
         "database schema version",
         "free space:",
+        "time zone: UTC",
         "cron line",
         "last poll",
         "published files",
@@ -515,6 +516,37 @@ fn a_crontab_that_only_polls_fails_with_the_line_to_put_instead() {
             site.home.display()
         ),
     ]);
+}
+
+/// Issue 11: a zone name chosen on a host that has it, then the data moved
+/// to one without it: pages fall back to UTC, and doctor says so once.
+#[test]
+fn a_zone_name_this_host_lacks_fails_with_the_fix() {
+    let site = healthy();
+    let (_dir, home) = copy_home(site);
+    set_in_database(
+        &home,
+        "INSERT OR REPLACE INTO settings (key, value) VALUES ('time_zone', 'Mars/Olympus')",
+    );
+    let cron = cron_for(bin_of(site), &home);
+    let report = doctor(bin_of(site), &home, cron.path());
+    report.only_failure(&[
+        "time zone: the time zone Mars/Olympus is not in this host's zone database",
+        "apt install tzdata",
+        "+01:00",
+        "pages show times in UTC",
+        "config time_zone ZONE",
+    ]);
+    // A name the host has is reported with its offset now.
+    set_in_database(
+        &home,
+        "UPDATE settings SET value = 'Asia/Tokyo' WHERE key = 'time_zone'",
+    );
+    let report = doctor(bin_of(site), &home, cron.path());
+    assert_eq!(
+        report.line("time zone:"),
+        "ok    time zone: Asia/Tokyo (now +09:00)"
+    );
 }
 
 fn set_in_database(home: &Path, sql: &str) {

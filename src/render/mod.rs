@@ -92,10 +92,16 @@ impl Clock {
         relative: false,
     };
 
-    /// The date and time in the owner's zone: `14 Nov 2023, 23:13 +01:00`.
+    /// The date and time in the owner's zone, with the offset in force at
+    /// that instant (a named zone's summer and winter differ):
+    /// `14 Nov 2023, 23:13 +01:00`.
     pub fn absolute(&self, unix: i64) -> String {
-        let local = datetime(unix).with_timezone(&self.zone.offset());
-        format!("{} {}", local.format("%-d %b %Y, %H:%M"), self.zone.name())
+        let local = datetime(unix).with_timezone(&self.zone.offset_at(unix));
+        format!(
+            "{} {}",
+            local.format("%-d %b %Y, %H:%M"),
+            self.zone.label_at(unix)
+        )
     }
 
     /// What a reader sees: `just now`, `N min ago`, `N h ago` within the last
@@ -168,6 +174,18 @@ mod tests {
         );
         // A time ahead of the clock (another server's) is never "ago".
         assert_eq!(owner.shown(owner.now + 60), owner.absolute(owner.now + 60));
+    }
+
+    /// A named zone shows each time with the offset of its own instant.
+    #[test]
+    fn a_named_zone_shows_summer_and_winter_times_with_their_offsets() {
+        let berlin = Clock {
+            zone: Zone::parse("Europe/Berlin").unwrap(),
+            ..Clock::UTC
+        };
+        assert_eq!(berlin.shown(1_700_000_000), "14 Nov 2023, 23:13 +01:00");
+        // 1 Jul 2023, 12:00 UTC.
+        assert_eq!(berlin.shown(1_688_212_800), "1 Jul 2023, 14:00 +02:00");
     }
 
     #[test]
