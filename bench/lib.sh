@@ -111,3 +111,12 @@ roost_site() {
     esac
     chmod 644 "$dir/.htaccess"
 }
+
+# musl_release_bin: the path `cargo build --release --target
+# x86_64-unknown-linux-musl` writes roost to ($CARGO_TARGET_DIR, relative to
+# REPO when relative, else REPO/target).
+musl_release_bin() {
+    local dir=${CARGO_TARGET_DIR:-$REPO/target}
+    case "$dir" in /*) ;; *) dir=$REPO/$dir ;; esac
+    echo "$dir/x86_64-unknown-linux-musl/release/roost"
+}

@@ -6,6 +6,9 @@
 //! The lease is one row (`store::lease`): overlapping runs (cron every
 //! minute, a slow poll, `serve`'s thread) never work at once; a crashed
 //! run's lease goes stale, sooner on the same machine (its process is gone).
+//!
+//! A run ends by emptying the WAL (`store::empty_wal`): the CGI requests and
+//! commands in between, each writing once, cannot.
 
 use crate::node::Node;
 use crate::poll::run::{Options, Summary, poll_due};
@@ -97,6 +100,7 @@ pub fn run(node: &mut Node, max_seconds: Option<u64>) -> Result<CronSummary> {
         })
     })();
     lease.release(node, outcome.is_ok())?;
+    store::empty_wal(node.conn)?;
     outcome
 }
 

@@ -312,6 +312,30 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> Result<()> {
     Ok(())
 }
 
+/// Copies the WAL into the database and empties the -wal file
+/// (`wal_checkpoint(TRUNCATE)`), for `roost cron` at the end of its run
+/// (its connection waits `CLI_BUSY_TIMEOUT` again afterwards).
+///
+/// Why: a process that opens the database alone (every CGI request and
+/// command) rebuilds the WAL's index by reading the whole -wal file, and
+/// forgets how much of it was already copied back, so a process that writes
+/// once never starts the log over. Left alone, the WAL grew by every such
+/// write and every request read all of it.
+///
+/// It does not wait: while the log is emptied, writers would wait too (a web
+/// request only `WEB_BUSY_TIMEOUT`), so a reader or writer in the way makes
+/// it give up at once, quietly, and the next run empties the log.
+pub fn empty_wal(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::ZERO)
+        .context("setting the database busy timeout")?;
+    let emptied = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .context("copying the write-ahead log into the database");
+    conn.busy_timeout(CLI_BUSY_TIMEOUT)
+        .context("setting the database busy timeout")?;
+    emptied
+}
+
 /// What a write transaction changes, so the right validators move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
