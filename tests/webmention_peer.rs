@@ -3,11 +3,13 @@
 //! it: it sends to its own receiver and reads the mention as a reply; its
 //! sender discovers an endpoint and POSTs to a loopback stand-in for roost
 //! (tests/common/feed_server.rs); its receiver reads types and authors the
-//! way the module doc says; mf2py parses a page. No roost here: these tests
-//! prove the (t) points of that module doc.
+//! way the module doc says; mf2py parses a page. These tests prove the (t)
+//! points of that module doc. The last reads roost's own reply page as
+//! django-wm and mf2py do (the test sends the Webmention roost would).
 
 mod common;
 
+use common::apache::{Kind, apache};
 use common::feed_server::{FeedServer, Route};
 use common::webmention_peer::{WebmentionPeer, webmention_peer};
 use serde_json::Value;
@@ -461,4 +463,34 @@ fn peer_mf2_parses_a_page_as_a_receiver_would() {
 
     let resp = common::http::get(peer.addr(), "/mf2", &[]);
     assert_eq!(resp.status, 400, "{resp:?}");
+}
+
+/// roost's page of a reply, read by django-wm as the Webmention roost sends
+/// for it would make it (the test sends it here: sending is roost's cron's
+/// work) and by mf2py: a reply by the site's owner, with its text.
+#[test]
+fn roost_reply_page_is_read_as_a_reply_by_django_wm_and_mf2py() {
+    let peer = webmention_peer();
+    let site = apache().loopback_roost_site("wm-reply", Kind::Cgi);
+    let target = peer.page_url(&common::unique("parent"));
+    let out = site.cli_ok(&["post", "--reply-to", &target, "Agreed, a fine page."]);
+    let permalink = out.trim();
+
+    let resp = peer.post_webmention(&[("source", permalink), ("target", &target)]);
+    assert_eq!(resp.status, 202, "{resp:?}");
+    let m = processed_mention(peer, &target);
+    assert_eq!(m["validated"], true, "{m}");
+    assert_eq!(m["type"], "reply", "{m}");
+    assert_eq!(m["author"]["name"], common::OWNER_NAME, "{m}");
+    assert_eq!(m["author"]["homepage"], site.url("/").as_str(), "{m}");
+    assert_eq!(m["content"], "Agreed, a fine page.", "{m}");
+
+    let mf2 = peer.mf2(permalink);
+    let entry = &mf2["items"][0];
+    assert_eq!(entry["type"][0], "h-entry", "{mf2}");
+    let props = &entry["properties"];
+    assert_eq!(props["in-reply-to"][0], target.as_str(), "{mf2}");
+    assert_eq!(props["url"][0], permalink, "{mf2}");
+    let author = &props["author"][0]["properties"];
+    assert_eq!(author["name"][0], common::OWNER_NAME, "{mf2}");
 }
