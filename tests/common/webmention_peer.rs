@@ -93,7 +93,6 @@
 //!   202) is success and `Location` is ignored; any other, 4xx too, is a
 //!   failure kept for a retry: [`WebmentionPeer::process_what`]`("outgoing")`
 //!   POSTs again, even after a 400.
-//! - Each request times out after 10 s (source).
 //!
 //! **mf2py** (roost's pages as any receiver reads them):
 //! - (t) An h-card's url is implied (from its `<a href>`) only when it has no
@@ -104,8 +103,26 @@
 //!   "alt"}`, not a string; `e-content` is `{"value"` (text), `"html"}`;
 //!   `dt-published` keeps the datetime as written.
 //!
+//! **Timing**: nothing runs in the background. [`WebmentionPeer::send`]
+//! returns once discovery and the POST are done; a received mention is only
+//! stored until [`WebmentionPeer::process`], which returns once every source
+//! is fetched and read. So a test never waits: roost's cron, then `process`.
+//! Every request either way times out after 10 s.
+//!
 //! Everything is on loopback: roost must let its guard reach 127.0.0.1 in
-//! these tests, as with the WebSub peer.
+//! these tests (`Apache::loopback_roost_site`), as with the WebSub peer.
+//!
+//! # Using it against roost
+//!
+//! - roost sending: a roost reply to `peer.page_url(name)` (`roost post
+//!   --reply-to URL`), roost's cron, then `peer.process()` and
+//!   `peer.received(Some(&target))`: `type` "reply", `author`, `content`
+//!   (tests/webmention_peer.rs reads roost's reply page so, sending for it).
+//! - roost receiving: `peer.set_source(name, &peer.h_entry("u-in-reply-to",
+//!   &permalink, "<p>...</p>"))`, `peer.send(name, &permalink)` (`result`
+//!   "sent" once roost's endpoint answers < 300), roost's cron, then roost's
+//!   post page.
+//! - `peer.mf2(url)`: any roost page as a receiver's parser reads it.
 
 use std::ops::Deref;
 use std::sync::OnceLock;
