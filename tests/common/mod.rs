@@ -4,8 +4,9 @@
 //! server (`feed_server`), a private network namespace with its own DNS
 //! (`netns`), headless Chromium over DevTools (`browser`),
 //! running the `install` script as a user of a shared host would (`install`),
-//! the Python readers (`python`) and an independent WebSub hub, publisher and
-//! subscriber (`websub_peer`, flask-websub).
+//! the Python readers (`python`), an independent WebSub hub, publisher and
+//! subscriber (`websub_peer`, flask-websub) and an independent Webmention
+//! sender and receiver (`webmention_peer`, django-wm).
 //!
 //! std only, but for the DevTools WebSocket (`tungstenite`) and, from roost's
 //! own dependencies, `serde_json` and `sha2` (`websub_peer`). Each test binary
@@ -20,6 +21,7 @@ pub mod install;
 pub mod netns;
 pub mod process;
 pub mod python;
+pub mod webmention_peer;
 pub mod websub_peer;
 
 use std::ffi::OsStr;

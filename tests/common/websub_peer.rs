@@ -86,136 +86,39 @@
 //!   `signature_valid` say what happened). An unknown or expired callback
 //!   gets 404.
 
-use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::ops::Deref;
 use std::sync::OnceLock;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::http::{self, HttpResponse};
+use super::python::{PythonPeer, check_peer_name, shared_peer};
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The running peer; see the module doc.
-pub struct WebsubPeer {
-    dir: PathBuf,
-    port: u16,
-    pid: u32,
+/// The running peer; see the module doc. Its process, address and events
+/// are [`PythonPeer`]'s.
+pub struct WebsubPeer(PythonPeer);
+
+impl Deref for WebsubPeer {
+    type Target = PythonPeer;
+    fn deref(&self) -> &PythonPeer {
+        &self.0
+    }
 }
 
 /// The test binary's peer, started on first use. Panics, with the peer's log,
 /// if it cannot start (and with "run scripts/setup" if the venv lacks it).
 pub fn websub_peer() -> &'static WebsubPeer {
     static PEER: OnceLock<Result<WebsubPeer, String>> = OnceLock::new();
-    match PEER.get_or_init(WebsubPeer::start) {
-        Ok(peer) => peer,
-        Err(e) => panic!("{e}"),
-    }
+    shared_peer(&PEER, || {
+        PythonPeer::start("the WebSub peer", "websub_peer.py", START_TIMEOUT).map(WebsubPeer)
+    })
 }
 
 impl WebsubPeer {
-    fn start() -> Result<WebsubPeer, String> {
-        let started = Instant::now();
-        let python = super::python::python_venv();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/websub_peer.py");
-        let dir = super::create_unique_dir(&std::env::temp_dir(), "roost-websub-peer");
-        let log = dir.join("peer.log");
-        let stderr = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let mut child = super::spawn(
-            Command::new(&python)
-                .arg(&script)
-                .arg(&dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(stderr),
-        )
-        .map_err(|e| {
-            format!(
-                "cannot start {} {}: {e}",
-                python.display(),
-                script.display()
-            )
-        })?;
-
-        // Only the LISTENING line comes on stdout; the thread then drains the
-        // pipe to its end so that nothing the peer prints can block it.
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(port) = line.strip_prefix("LISTENING ")
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(port.trim().to_string());
-                }
-            }
-        });
-        // Called once the peer has ended: says why, removes its directory.
-        let failed = |why: String| {
-            let log = read_lossy(&log);
-            let _ = std::fs::remove_dir_all(&dir);
-            let hint = if log.contains("run scripts/setup") {
-                ""
-            } else {
-                " (if a module is missing: run scripts/setup)"
-            };
-            format!("the WebSub peer {why}{hint}:\n{log}")
-        };
-        match rx.recv_timeout(START_TIMEOUT) {
-            Ok(port) => {
-                let Ok(port) = port.parse() else {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(failed(format!("printed a bad port {port:?}")));
-                };
-                let pid = child.id();
-                // Never waited for: it ends itself after this process does.
-                drop(child);
-                let took = started.elapsed();
-                if took > Duration::from_secs(3) {
-                    eprintln!("note: the WebSub peer took {took:?} to start");
-                }
-                Ok(WebsubPeer { dir, port, pid })
-            }
-            // Its stdout closed without the line: it is exiting.
-            Err(mpsc::RecvTimeoutError::Disconnected) => match child.wait() {
-                Ok(status) => Err(failed(format!("exited ({status})"))),
-                Err(e) => Err(failed(format!("could not be waited for: {e}"))),
-            },
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                // Our own child, by its PID.
-                let _ = child.kill();
-                let _ = child.wait();
-                Err(failed(format!("did not listen within {START_TIMEOUT:?}")))
-            }
-        }
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.port))
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The Python process (it ends itself; see the module doc).
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
-    /// `http://127.0.0.1:PORT`, no trailing slash.
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
     /// The peer subscriber's callback for a callback ID that
     /// [`WebsubPeer::subscribe`] returned: `BASE/callbacks/ID`.
     pub fn callback_url(&self, callback_id: &str) -> String {
@@ -235,7 +138,7 @@ impl WebsubPeer {
     /// A topic of its own, `BASE/feeds/NAME`: use `common::unique`. `NAME`
     /// is `[A-Za-z0-9_-]`.
     pub fn named_topic_url(&self, name: &str) -> String {
-        check_name(name);
+        check_peer_name(name);
         format!("{}/feeds/{name}", self.base_url())
     }
 
@@ -253,7 +156,7 @@ impl WebsubPeer {
     /// [`WebsubPeer::add_entry`] for the topic [`WebsubPeer::named_topic_url`]
     /// `(name)`.
     pub fn add_entry_to(&self, name: &str, id: &str, title: &str, content: &str) -> Value {
-        check_name(name);
+        check_peer_name(name);
         let fields = [("id", id), ("title", title), ("content", content)];
         self.post_entry(&format!("/feeds/{name}/entries"), &fields)
     }
@@ -261,7 +164,7 @@ impl WebsubPeer {
     /// [`WebsubPeer::add_entry_to`] with the content sent as Atom
     /// `type="html"` (escaped HTML in the feed), for sanitizer tests.
     pub fn add_html_entry_to(&self, name: &str, id: &str, title: &str, html: &str) -> Value {
-        check_name(name);
+        check_peer_name(name);
         let fields = [
             ("id", id),
             ("title", title),
@@ -334,50 +237,6 @@ impl WebsubPeer {
     pub fn publish(&self, topic: &str) -> HttpResponse {
         self.hub_request(&[("hub.mode", "publish"), ("hub.topic", topic)])
     }
-
-    /// Every event so far, oldest first.
-    pub fn events(&self) -> Vec<Value> {
-        let path = self.dir.join("events.jsonl");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => panic!("{}: {e}", path.display()),
-        };
-        // A line being written while we read has no newline yet: skip it.
-        text.split_inclusive('\n')
-            .filter(|line| line.ends_with('\n'))
-            .map(|line| {
-                serde_json::from_str(line)
-                    .unwrap_or_else(|e| panic!("bad event line {line:?}: {e}"))
-            })
-            .collect()
-    }
-
-    /// The first event (oldest first) for which `pred` holds, waiting up to
-    /// `timeout` for it; panics with every event and the log if none comes.
-    pub fn wait_for_event(&self, pred: impl Fn(&Value) -> bool, timeout: Duration) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let events = self.events();
-            if let Some(found) = events.iter().find(|e| pred(e)) {
-                return found.clone();
-            }
-            if Instant::now() >= deadline {
-                let all: Vec<String> = events.iter().map(Value::to_string).collect();
-                panic!(
-                    "no such WebSub peer event within {timeout:?}; events:\n{}\n--- log ---\n{}",
-                    all.join("\n"),
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-
-    /// The peer's log (every request it served, flask-websub's warnings).
-    pub fn log(&self) -> String {
-        read_lossy(&self.dir.join("peer.log"))
-    }
 }
 
 /// The `X-Hub-Signature` value a hub sends for `body` under `secret`:
@@ -408,18 +267,4 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
         .chain_update(inner)
         .finalize()
         .into()
-}
-
-fn check_name(name: &str) {
-    let ok = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    assert!(ok, "bad topic name {name:?}: use [A-Za-z0-9_-]");
-}
-
-fn read_lossy(path: &Path) -> String {
-    std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_else(|e| format!("({}: {e})", path.display()))
 }

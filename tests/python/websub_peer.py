@@ -33,16 +33,15 @@ to stderr). Exits, removing DIR, when the process that started it ends.
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 import secrets
-import shutil
 import sys
 import threading
-import time
 from datetime import datetime, timezone
 from xml.sax.saxutils import escape, quoteattr
+
+from peer_support import event_recorder, exit_with_parent
 
 try:
     from celery import Celery
@@ -75,6 +74,7 @@ LEASE_SECONDS = 3600
 
 DIR = sys.argv[1]
 EVENTS = os.path.join(DIR, "events.jsonl")
+record = event_recorder(EVENTS)
 STARTED = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -102,12 +102,6 @@ app.register_blueprint(subscriber.build_blueprint(url_prefix="/callbacks"))
 lock = threading.Lock()
 topics = {}          # topic name -> list of entries, newest first
 subscriptions = {}   # topic URL -> {"callback_id", "secret"} made by /subscribe
-
-
-def record(event, **fields):
-    line = json.dumps({"event": event, "at": time.time(), **fields})
-    with lock, open(EVENTS, "a", encoding="utf-8") as f:
-        f.write(line + "\n")
 
 
 def now_rfc3339():
@@ -339,18 +333,8 @@ def plain_error(error):
     return error.description + "\n", error.code, {"Content-Type": "text/plain"}
 
 
-def exit_with_parent():
-    """The tests keep the peer in a static, never dropped: it ends itself
-    when the test process that started it does (the parent changes)."""
-    parent = os.getppid()
-    while os.getppid() == parent:
-        time.sleep(0.2)
-    shutil.rmtree(DIR, ignore_errors=True)
-    os._exit(0)
-
-
 if __name__ == "__main__":
-    threading.Thread(target=exit_with_parent, daemon=True).start()
+    exit_with_parent(DIR)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     print(f"LISTENING {server.server_port}", flush=True)
     server.serve_forever()
