@@ -322,7 +322,12 @@ pub fn parse_source<R: Read + Seek>(
     let scan = scan_utf8(&mut src).map_err(unreadable)?;
     let (charset, bom) = choose_charset(&head, content_type, &scan);
     src.seek(SeekFrom::Start(bom as u64)).map_err(unreadable)?;
-    let text = Utf8Reader::new(src, charset.decoding());
+    // The scan has checked valid UTF-8 already: it is not decoded again.
+    let decoding = match charset {
+        Charset::Std(e) if e == encoding_rs::UTF_8 && scan.valid => Decoding::ValidUtf8,
+        _ => charset.decoding(),
+    };
+    let text = Utf8Reader::new(src, decoding);
     let head_text = decode_with(charset, &head[bom.min(head.len())..]);
     let start = head_text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     let doc_base = Url::parse(feed_url.trim()).ok();
@@ -784,11 +789,25 @@ fn scan_utf8(src: &mut impl Read) -> io::Result<Utf8Scan> {
             carry = 0;
             continue;
         }
+        // Valid UTF-8 (but perhaps for a sequence cut by the chunk's end),
+        // the usual case, is told by the fast check; only chunks with a bad
+        // byte are looked at a sequence at a time.
+        let valid = match std::str::from_utf8(&buf[..len]) {
+            Ok(_) => Some(len),
+            Err(e) if e.error_len().is_none() => Some(e.valid_up_to()),
+            Err(_) => None,
+        };
+        if let Some(valid) = valid {
+            scan.multibyte += count_lead_bytes(&buf[..valid]);
+            buf.copy_within(valid..len, 0);
+            carry = len - valid;
+            continue;
+        }
         // An incomplete sequence at the end of the chunk is carried over.
         let (mut at, mut keep) = (0, 0);
         for chunk in buf[..len].utf8_chunks() {
             // A multi-byte character has one lead byte (0xC0 and up).
-            scan.multibyte += chunk.valid().bytes().filter(|&b| b >= 0xc0).count();
+            scan.multibyte += count_lead_bytes(chunk.valid().as_bytes());
             let bad = chunk.invalid();
             at += chunk.valid().len() + bad.len();
             if bad.is_empty() {
@@ -805,6 +824,14 @@ fn scan_utf8(src: &mut impl Read) -> io::Result<Utf8Scan> {
         buf.copy_within(len - keep..len, 0);
         carry = keep;
     }
+}
+
+/// How many bytes of `b` start a multi-byte UTF-8 character (0xC0 and up),
+/// counted in blocks a vector register can sum.
+fn count_lead_bytes(b: &[u8]) -> usize {
+    b.chunks(255)
+        .map(|block| usize::from(block.iter().fold(0u8, |n, &c| n + u8::from(c >= 0xc0))))
+        .sum()
 }
 
 fn decode_with(cs: Charset, bytes: &[u8]) -> Cow<'_, str> {
@@ -4868,6 +4895,53 @@ mod tests {
             ));
             assert_eq!(f.entries.len(), 3, "{broken}");
             assert_eq!(f.entries[2].title.as_deref(), Some("third"), "{broken}");
+        }
+    }
+
+    /// The scan's fast check of valid chunks counts as the sequence by
+    /// sequence reading of the whole document does, with characters and bad
+    /// bytes cut by a chunk's end, however the source hands out its bytes.
+    #[test]
+    fn utf8_scan_counts_what_a_whole_document_reading_counts() {
+        let text = "aé€😀 ".repeat(2000);
+        let bad: [&[u8]; 4] = [b"\xff", b"\xe2\x82", b"\xf0\x9f\x98", b"\xc3"];
+        for cut in [
+            0,
+            1,
+            16 * 1024 - 2,
+            16 * 1024 - 1,
+            16 * 1024,
+            16 * 1024 + 1,
+            20_000,
+        ] {
+            for b in bad.iter().map(|b| Some(*b)).chain([None]) {
+                let mut doc = text.as_bytes()[..cut.min(text.len())].to_vec();
+                doc.extend_from_slice(b.unwrap_or_default());
+                doc.extend_from_slice(&text.as_bytes()[cut.min(text.len())..]);
+                let (mut multibyte, mut broken) = (0, 0);
+                for chunk in doc.utf8_chunks() {
+                    multibyte += chunk.valid().chars().filter(|c| c.len_utf8() > 1).count();
+                    broken += usize::from(!chunk.invalid().is_empty());
+                }
+                for cap in [7, 8 * 1024, 1 << 20] {
+                    let scan = scan_utf8(&mut io::BufReader::with_capacity(cap, &doc[..])).unwrap();
+                    let what = format!("{b:?} at {cut}, reads of {cap}");
+                    assert_eq!(scan.valid, b.is_none(), "{what}");
+                    assert_eq!(scan.multibyte, multibyte, "{what}");
+                    assert_eq!(scan.broken, broken, "{what}");
+                }
+                // Valid UTF-8 is passed on as it is, whatever the reads.
+                if b.is_none() {
+                    let mut out = Vec::new();
+                    Utf8Reader::new(
+                        io::BufReader::with_capacity(7, &doc[..]),
+                        Decoding::ValidUtf8,
+                    )
+                    .read_to_end(&mut out)
+                    .unwrap();
+                    assert!(out == doc);
+                }
+            }
         }
     }
 

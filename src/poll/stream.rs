@@ -36,6 +36,9 @@ pub enum Decoding {
     Encoding(&'static Encoding),
     /// UTF-32, which encoding_rs does not decode.
     Utf32 { little_endian: bool },
+    /// UTF-8 already found valid throughout (by a scan of the whole
+    /// document): passed on as it is read, not checked again.
+    ValidUtf8,
 }
 
 /// `inner` decoded to UTF-8 (malformed sequences become U+FFFD), a chunk at a
@@ -47,8 +50,11 @@ pub struct Utf8Reader<R> {
     input: Vec<u8>,
     /// Undecoded bytes carried to the next read (UTF-32 only).
     carry: usize,
+    /// Decoded bytes: `output[at..end]` are still to be read. It is only
+    /// grown, never cleared, so its bytes are zeroed once, not each chunk.
     output: Vec<u8>,
     at: usize,
+    end: usize,
     done: bool,
 }
 
@@ -57,16 +63,21 @@ impl<R: Read> Utf8Reader<R> {
     pub fn new(inner: R, decoding: Decoding) -> Self {
         let decoder = match decoding {
             Decoding::Encoding(e) => Some(e.new_decoder_without_bom_handling()),
-            Decoding::Utf32 { .. } => None,
+            Decoding::Utf32 { .. } | Decoding::ValidUtf8 => None,
         };
         Utf8Reader {
             inner,
             decoding,
             decoder,
-            input: vec![0; CHUNK],
+            // Valid UTF-8 is read straight into `output`.
+            input: match decoding {
+                Decoding::ValidUtf8 => Vec::new(),
+                _ => vec![0; CHUNK],
+            },
             carry: 0,
             output: Vec::new(),
             at: 0,
+            end: 0,
             done: false,
         }
     }
@@ -82,24 +93,29 @@ impl<R: Read> Utf8Reader<R> {
     }
 
     fn refill(&mut self) -> io::Result<()> {
-        let n = loop {
-            match self.inner.read(&mut self.input[self.carry..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other?,
+        self.at = 0;
+        self.end = 0;
+        if self.decoding == Decoding::ValidUtf8 {
+            if self.output.len() < CHUNK {
+                self.output.resize(CHUNK, 0);
             }
-        };
+            self.end = read_retrying(&mut self.inner, &mut self.output[..CHUNK])?;
+            self.done = self.end == 0;
+            return Ok(());
+        }
+        let n = read_retrying(&mut self.inner, &mut self.input[self.carry..])?;
         let last = n == 0;
         let len = self.carry + n;
-        self.output.clear();
-        self.at = 0;
         match (&mut self.decoder, self.decoding) {
             (Some(decoder), _) => {
                 let room = decoder.max_utf8_buffer_length(len).unwrap_or(len * 3 + 16);
-                self.output.resize(room, 0);
+                if self.output.len() < room {
+                    self.output.resize(room, 0);
+                }
                 let (_, read, written, _) =
                     decoder.decode_to_utf8(&self.input[..len], &mut self.output, last);
                 debug_assert_eq!(read, len);
-                self.output.truncate(written);
+                self.end = written;
                 self.carry = 0;
             }
             (None, Decoding::Utf32 { little_endian }) => {
@@ -120,9 +136,13 @@ impl<R: Read> Utf8Reader<R> {
                     self.input.copy_within(whole..len, 0);
                     self.carry = len - whole;
                 }
+                self.output.clear();
                 self.output.extend_from_slice(s.as_bytes());
+                self.end = self.output.len();
             }
-            (None, Decoding::Encoding(_)) => unreachable!("a decoder is made for every encoding"),
+            (None, Decoding::Encoding(_) | Decoding::ValidUtf8) => {
+                unreachable!("a decoder is made for every encoding; valid UTF-8 returned above")
+            }
         }
         self.done = last;
         Ok(())
@@ -137,14 +157,24 @@ impl<R: Read> Read for Utf8Reader<R> {
 
 impl<R: Read> BufRead for Utf8Reader<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        while self.at == self.output.len() && !self.done {
+        while self.at == self.end && !self.done {
             self.refill()?;
         }
-        Ok(&self.output[self.at..])
+        Ok(&self.output[self.at..self.end])
     }
 
     fn consume(&mut self, amt: usize) {
-        self.at = (self.at + amt).min(self.output.len());
+        self.at = (self.at + amt).min(self.end);
+    }
+}
+
+/// One `read` of `inner` into `buf`, tried again when a signal interrupted it.
+fn read_retrying(inner: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match inner.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
     }
 }
 
