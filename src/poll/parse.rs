@@ -766,7 +766,10 @@ struct Utf8Scan {
 /// Reads the whole of `src` a chunk at a time and says what it is as UTF-8
 /// (a sequence cut by a chunk's end is carried to the next chunk).
 fn scan_utf8(src: &mut impl Read) -> io::Result<Utf8Scan> {
-    let mut buf = vec![0u8; 16 * 1024];
+    const SCAN_CHUNK: usize = 16 * 1024;
+    // Read into spare capacity: most documents are smaller than a chunk,
+    // and zeroing a whole chunk for each was a cost of its own.
+    let mut buf = Vec::with_capacity(SCAN_CHUNK);
     let mut scan = Utf8Scan {
         valid: true,
         ascii: true,
@@ -774,7 +777,11 @@ fn scan_utf8(src: &mut impl Read) -> io::Result<Utf8Scan> {
     };
     let mut carry = 0;
     loop {
-        let n = src.read(&mut buf[carry..])?;
+        buf.truncate(carry);
+        let n = src
+            .by_ref()
+            .take((SCAN_CHUNK - carry) as u64)
+            .read_to_end(&mut buf)?;
         let len = carry + n;
         if n == 0 {
             // An incomplete sequence at the very end.
@@ -1173,6 +1180,9 @@ impl Doc {
         // Character references to 0x80..0xFF in a row, held as bytes until
         // the run ends (see `push_ref_bytes`).
         let mut ref_bytes: Vec<u8> = Vec::new();
+        // What one reference stands for (`&amp;` is an event of its own in
+        // escaped HTML: one buffer for all, not a string each).
+        let mut ref_text = String::new();
         // Writes out the run of references held in `ref_bytes`.
         macro_rules! flush_refs {
             () => {
@@ -1317,7 +1327,10 @@ impl Doc {
                         }
                         // A quote left open in a tag swallows markup up to the
                         // next quote: a "tag" holding its entry's end tag is such a one.
-                        if let Some(en) = &entry {
+                        // (Almost no tag has a `<` in it: only those are searched.)
+                        if let Some(en) = &entry
+                            && memchr::memchr(b'<', e.attributes_raw().as_bytes()).is_some()
+                        {
                             let end = [b"</", doc.els[en.idx as usize].qname.as_bytes()].concat();
                             if stream::find(e.attributes_raw().as_bytes(), &end).is_some()
                                 && resume_after_entry!(&raw())
@@ -1518,14 +1531,15 @@ impl Doc {
                         continue;
                     }
                     flush_refs!();
-                    let mut s = String::new();
+                    let s = &mut ref_text;
+                    s.clear();
                     match r.resolve_char_ref() {
                         Ok(Some(c)) => s.push(char_from_reference(c as u32, true)),
-                        Ok(None) => push_named_entity(&mut s, r),
+                        Ok(None) => push_named_entity(s, r),
                         // `&#X41;`: quick-xml reads only a lower-case `x`.
                         Err(_) => s.push_str(&decode_entities(&format!("&{};", &**r), true)),
                     }
-                    doc.push_text(&stack, dropped, &mut entry, &mut bytes, &s, &mut counts);
+                    doc.push_text(&stack, dropped, &mut entry, &mut bytes, s, &mut counts);
                 }
                 Event::Eof => break,
                 // DocType (never processed), comments, processing instructions.

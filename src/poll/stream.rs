@@ -96,10 +96,14 @@ impl<R: Read> Utf8Reader<R> {
         self.at = 0;
         self.end = 0;
         if self.decoding == Decoding::ValidUtf8 {
-            if self.output.len() < CHUNK {
-                self.output.resize(CHUNK, 0);
-            }
-            self.end = read_retrying(&mut self.inner, &mut self.output[..CHUNK])?;
+            // Into spare capacity: a small document costs no zeroed chunk.
+            self.output.clear();
+            self.output.reserve(CHUNK);
+            self.end = self
+                .inner
+                .by_ref()
+                .take(CHUNK as u64)
+                .read_to_end(&mut self.output)?;
             self.done = self.end == 0;
             return Ok(());
         }
@@ -585,10 +589,10 @@ pub fn after_end_tag(bytes: &[u8], name: &str) -> Option<usize> {
 
 /// Where `needle` first occurs in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 impl<R: BufRead> Read for Replay<R> {
