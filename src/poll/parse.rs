@@ -313,7 +313,7 @@ pub fn parse_source<R: Read + Seek>(
     feed_url: &str,
 ) -> Result<IncomingFeed, ParseError> {
     let unreadable = |e: io::Error| ParseError::Malformed(format!("could not read it: {e}"));
-    let mut head = Vec::new();
+    let mut head = Vec::with_capacity(HEAD_BYTES as usize);
     src.by_ref()
         .take(HEAD_BYTES)
         .read_to_end(&mut head)
@@ -410,10 +410,7 @@ pub const MAX_TWTXT_LINES: usize = 20_000;
 /// Refuses a document read whole that would cost too much to parse.
 fn check_whole(body: &str, json: bool) -> Result<(), ParseError> {
     let (count, limit, what) = if json {
-        let values = body
-            .bytes()
-            .filter(|b| matches!(b, b'{' | b'[' | b','))
-            .count();
+        let values = count_bytes(body.as_bytes(), |b| matches!(b, b'{' | b'[' | b','));
         (values, MAX_JSON_VALUES, "JSON values")
     } else {
         (body.lines().count(), MAX_TWTXT_LINES, "lines")
@@ -833,11 +830,16 @@ fn scan_utf8(src: &mut impl Read) -> io::Result<Utf8Scan> {
     }
 }
 
-/// How many bytes of `b` start a multi-byte UTF-8 character (0xC0 and up),
-/// counted in blocks a vector register can sum.
+/// How many bytes of `b` start a multi-byte UTF-8 character (0xC0 and up).
 fn count_lead_bytes(b: &[u8]) -> usize {
+    count_bytes(b, |c| c >= 0xc0)
+}
+
+/// How many bytes of `b` are `wanted`, counted in blocks of 255 that a
+/// vector register can sum (a byte at a time was a cost of its own).
+fn count_bytes(b: &[u8], wanted: impl Fn(u8) -> bool) -> usize {
     b.chunks(255)
-        .map(|block| usize::from(block.iter().fold(0u8, |n, &c| n + u8::from(c >= 0xc0))))
+        .map(|block| usize::from(block.iter().fold(0u8, |n, &c| n + u8::from(wanted(c)))))
         .sum()
 }
 
