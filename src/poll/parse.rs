@@ -317,7 +317,7 @@ pub fn parse_source<R: Read + Seek>(
     feed_url: &str,
 ) -> Result<IncomingFeed, ParseError> {
     let unreadable = |e: io::Error| ParseError::Malformed(format!("could not read it: {e}"));
-    let mut head = Vec::new();
+    let mut head = Vec::with_capacity(HEAD_BYTES as usize);
     src.by_ref()
         .take(HEAD_BYTES)
         .read_to_end(&mut head)
@@ -326,7 +326,12 @@ pub fn parse_source<R: Read + Seek>(
     let scan = scan_utf8(&mut src).map_err(unreadable)?;
     let (charset, bom) = choose_charset(&head, content_type, &scan);
     src.seek(SeekFrom::Start(bom as u64)).map_err(unreadable)?;
-    let text = Utf8Reader::new(src, charset.decoding());
+    // The scan has checked valid UTF-8 already: it is not decoded again.
+    let decoding = match charset {
+        Charset::Std(e) if e == encoding_rs::UTF_8 && scan.valid => Decoding::ValidUtf8,
+        _ => charset.decoding(),
+    };
+    let text = Utf8Reader::new(src, decoding);
     let head_text = decode_with(charset, &head[bom.min(head.len())..]);
     let start = head_text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     let doc_base = Url::parse(feed_url.trim()).ok();
@@ -409,10 +414,7 @@ pub const MAX_TWTXT_LINES: usize = 20_000;
 /// Refuses a document read whole that would cost too much to parse.
 fn check_whole(body: &str, json: bool) -> Result<(), ParseError> {
     let (count, limit, what) = if json {
-        let values = body
-            .bytes()
-            .filter(|b| matches!(b, b'{' | b'[' | b','))
-            .count();
+        let values = count_bytes(body.as_bytes(), |b| matches!(b, b'{' | b'[' | b','));
         (values, MAX_JSON_VALUES, "JSON values")
     } else {
         (body.lines().count(), MAX_TWTXT_LINES, "lines")
@@ -765,7 +767,10 @@ struct Utf8Scan {
 /// Reads the whole of `src` a chunk at a time and says what it is as UTF-8
 /// (a sequence cut by a chunk's end is carried to the next chunk).
 fn scan_utf8(src: &mut impl Read) -> io::Result<Utf8Scan> {
-    let mut buf = vec![0u8; 16 * 1024];
+    const SCAN_CHUNK: usize = 16 * 1024;
+    // Read into spare capacity: most documents are smaller than a chunk,
+    // and zeroing a whole chunk for each was a cost of its own.
+    let mut buf = Vec::with_capacity(SCAN_CHUNK);
     let mut scan = Utf8Scan {
         valid: true,
         ascii: true,
@@ -773,7 +778,11 @@ fn scan_utf8(src: &mut impl Read) -> io::Result<Utf8Scan> {
     };
     let mut carry = 0;
     loop {
-        let n = src.read(&mut buf[carry..])?;
+        buf.truncate(carry);
+        let n = src
+            .by_ref()
+            .take((SCAN_CHUNK - carry) as u64)
+            .read_to_end(&mut buf)?;
         let len = carry + n;
         if n == 0 {
             // An incomplete sequence at the very end.
@@ -788,11 +797,25 @@ fn scan_utf8(src: &mut impl Read) -> io::Result<Utf8Scan> {
             carry = 0;
             continue;
         }
+        // Valid UTF-8 (but perhaps for a sequence cut by the chunk's end),
+        // the usual case, is told by the fast check; only chunks with a bad
+        // byte are looked at a sequence at a time.
+        let valid = match std::str::from_utf8(&buf[..len]) {
+            Ok(_) => Some(len),
+            Err(e) if e.error_len().is_none() => Some(e.valid_up_to()),
+            Err(_) => None,
+        };
+        if let Some(valid) = valid {
+            scan.multibyte += count_lead_bytes(&buf[..valid]);
+            buf.copy_within(valid..len, 0);
+            carry = len - valid;
+            continue;
+        }
         // An incomplete sequence at the end of the chunk is carried over.
         let (mut at, mut keep) = (0, 0);
         for chunk in buf[..len].utf8_chunks() {
             // A multi-byte character has one lead byte (0xC0 and up).
-            scan.multibyte += chunk.valid().bytes().filter(|&b| b >= 0xc0).count();
+            scan.multibyte += count_lead_bytes(chunk.valid().as_bytes());
             let bad = chunk.invalid();
             at += chunk.valid().len() + bad.len();
             if bad.is_empty() {
@@ -809,6 +832,19 @@ fn scan_utf8(src: &mut impl Read) -> io::Result<Utf8Scan> {
         buf.copy_within(len - keep..len, 0);
         carry = keep;
     }
+}
+
+/// How many bytes of `b` start a multi-byte UTF-8 character (0xC0 and up).
+fn count_lead_bytes(b: &[u8]) -> usize {
+    count_bytes(b, |c| c >= 0xc0)
+}
+
+/// How many bytes of `b` are `wanted`, counted in blocks of 255 that a
+/// vector register can sum (a byte at a time was a cost of its own).
+fn count_bytes(b: &[u8], wanted: impl Fn(u8) -> bool) -> usize {
+    b.chunks(255)
+        .map(|block| usize::from(block.iter().fold(0u8, |n, &c| n + u8::from(wanted(c)))))
+        .sum()
 }
 
 fn decode_with(cs: Charset, bytes: &[u8]) -> Cow<'_, str> {
@@ -1150,6 +1186,9 @@ impl Doc {
         // Character references to 0x80..0xFF in a row, held as bytes until
         // the run ends (see `push_ref_bytes`).
         let mut ref_bytes: Vec<u8> = Vec::new();
+        // What one reference stands for (`&amp;` is an event of its own in
+        // escaped HTML: one buffer for all, not a string each).
+        let mut ref_text = String::new();
         // Writes out the run of references held in `ref_bytes`.
         macro_rules! flush_refs {
             () => {
@@ -1294,7 +1333,10 @@ impl Doc {
                         }
                         // A quote left open in a tag swallows markup up to the
                         // next quote: a "tag" holding its entry's end tag is such a one.
-                        if let Some(en) = &entry {
+                        // (Almost no tag has a `<` in it: only those are searched.)
+                        if let Some(en) = &entry
+                            && memchr::memchr(b'<', e.attributes_raw().as_bytes()).is_some()
+                        {
                             let end = [b"</", doc.els[en.idx as usize].qname.as_bytes()].concat();
                             if stream::find(e.attributes_raw().as_bytes(), &end).is_some()
                                 && resume_after_entry!(&raw())
@@ -1495,14 +1537,15 @@ impl Doc {
                         continue;
                     }
                     flush_refs!();
-                    let mut s = String::new();
+                    let s = &mut ref_text;
+                    s.clear();
                     match r.resolve_char_ref() {
                         Ok(Some(c)) => s.push(char_from_reference(c as u32, true)),
-                        Ok(None) => push_named_entity(&mut s, r),
+                        Ok(None) => push_named_entity(s, r),
                         // `&#X41;`: quick-xml reads only a lower-case `x`.
                         Err(_) => s.push_str(&decode_entities(&format!("&{};", &**r), true)),
                     }
-                    doc.push_text(&stack, dropped, &mut entry, &mut bytes, &s, &mut counts);
+                    doc.push_text(&stack, dropped, &mut entry, &mut bytes, s, &mut counts);
                 }
                 Event::Eof => break,
                 // DocType (never processed), comments, processing instructions.
@@ -4891,6 +4934,53 @@ mod tests {
             ));
             assert_eq!(f.entries.len(), 3, "{broken}");
             assert_eq!(f.entries[2].title.as_deref(), Some("third"), "{broken}");
+        }
+    }
+
+    /// The scan's fast check of valid chunks counts as the sequence by
+    /// sequence reading of the whole document does, with characters and bad
+    /// bytes cut by a chunk's end, however the source hands out its bytes.
+    #[test]
+    fn utf8_scan_counts_what_a_whole_document_reading_counts() {
+        let text = "aé€😀 ".repeat(2000);
+        let bad: [&[u8]; 4] = [b"\xff", b"\xe2\x82", b"\xf0\x9f\x98", b"\xc3"];
+        for cut in [
+            0,
+            1,
+            16 * 1024 - 2,
+            16 * 1024 - 1,
+            16 * 1024,
+            16 * 1024 + 1,
+            20_000,
+        ] {
+            for b in bad.iter().map(|b| Some(*b)).chain([None]) {
+                let mut doc = text.as_bytes()[..cut.min(text.len())].to_vec();
+                doc.extend_from_slice(b.unwrap_or_default());
+                doc.extend_from_slice(&text.as_bytes()[cut.min(text.len())..]);
+                let (mut multibyte, mut broken) = (0, 0);
+                for chunk in doc.utf8_chunks() {
+                    multibyte += chunk.valid().chars().filter(|c| c.len_utf8() > 1).count();
+                    broken += usize::from(!chunk.invalid().is_empty());
+                }
+                for cap in [7, 8 * 1024, 1 << 20] {
+                    let scan = scan_utf8(&mut io::BufReader::with_capacity(cap, &doc[..])).unwrap();
+                    let what = format!("{b:?} at {cut}, reads of {cap}");
+                    assert_eq!(scan.valid, b.is_none(), "{what}");
+                    assert_eq!(scan.multibyte, multibyte, "{what}");
+                    assert_eq!(scan.broken, broken, "{what}");
+                }
+                // Valid UTF-8 is passed on as it is, whatever the reads.
+                if b.is_none() {
+                    let mut out = Vec::new();
+                    Utf8Reader::new(
+                        io::BufReader::with_capacity(7, &doc[..]),
+                        Decoding::ValidUtf8,
+                    )
+                    .read_to_end(&mut out)
+                    .unwrap();
+                    assert!(out == doc);
+                }
+            }
         }
     }
 
