@@ -320,6 +320,9 @@ fn a_post_linking_two_targets_sends_two_mentions_from_cron_and_the_owner_sees_th
         server.requests_all().is_empty(),
         "the request itself sends nothing"
     );
+    let before = site.get(&path, &[("Cookie", &session)]);
+    assert!(!before.text().contains("Webmentions sent"));
+    let etag = before.header("ETag").expect("an ETag").to_string();
     let run = site.cli_ok(&["cron"]);
     assert!(run.contains("3 done"), "{run}");
     let got = mentions(&server);
@@ -337,7 +340,9 @@ fn a_post_linking_two_targets_sends_two_mentions_from_cron_and_the_owner_sees_th
         Some("application/x-www-form-urlencoded")
     );
 
-    let owner = site.get(&path, &[("Cookie", &session)]);
+    // What cron recorded shows at once, though the site did not change.
+    let owner = site.get(&path, &[("Cookie", &session), ("If-None-Match", &etag)]);
+    assert_eq!(owner.status, 200, "{owner:?}");
     let html = owner.text();
     let section = &html[html
         .find("Webmentions sent")
@@ -466,4 +471,73 @@ fn an_edit_sends_to_old_and_new_targets_and_a_delete_to_every_target_again() {
     paths.sort();
     assert_eq!(paths, ["/new/wm", "/old/wm"], "every target ever sent to");
     assert!(got.iter().all(|(_, source, _)| *source == permalink));
+}
+
+#[test]
+fn hostile_targets_cost_bounded_work_and_are_recorded_not_retried() {
+    let site = apache().loopback_roost_site("wm-hostile", Kind::Cgi);
+    let server = FeedServer::start();
+    server.set(
+        "/loop",
+        Route::Redirect {
+            status: 302,
+            location: "/loop".into(),
+        },
+    );
+    // 3 MiB of page; the endpoint in the head is found, one past the first
+    // MiB (what discovery reads) is not.
+    let filler = "<p>filler</p>".repeat(3 * 1024 * 1024 / 13);
+    page(
+        &server,
+        "/big-head",
+        &[],
+        &format!("<link rel=webmention href=/big-head/wm>{filler}"),
+    );
+    page(
+        &server,
+        "/big-tail",
+        &[],
+        &format!("{filler}<link rel=webmention href=/big-tail/wm>"),
+    );
+    endpoint(&server, "/big-head/wm", 202);
+    endpoint(&server, "/big-tail/wm", 202);
+    let (_, path) = site.post_cli(&format!(
+        "{} {} {} {}",
+        server.url("/loop"),
+        server.url("/big-head"),
+        server.url("/big-tail"),
+        server.url("/gone"),
+    ));
+    let run = site.cli_ok(&["cron"]);
+    assert!(run.contains("Jobs: 4 done, 0 to retry later"), "{run}");
+    let loops = server.requests("/loop").len();
+    assert_eq!(loops, 6, "the first request and 5 redirects followed");
+    let got = mentions(&server);
+    let paths: Vec<&str> = got.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(paths, ["/big-head/wm"]);
+    let session = log_in(&site);
+    let html = site.get(&path, &[("Cookie", &session)]).text();
+    assert!(
+        html.contains("not sent: the target redirects more than 5 times"),
+        "{html}"
+    );
+    assert!(html.contains("not sent: the target answered 404"), "{html}");
+    assert!(html.contains("no endpoint"), "{html}");
+}
+
+#[test]
+fn links_to_this_site_or_with_a_password_are_not_sent() {
+    let site = apache().loopback_roost_site("wm-refusals", Kind::Cgi);
+    let server = FeedServer::start();
+    page(&server, "/p", &[("Link", "</p/wm>; rel=webmention")], "");
+    endpoint(&server, "/p/wm", 202);
+    let (own, _) = site.post_cli("Mine");
+    let with_password = server.url("/p").replace("http://", "http://me:secret@");
+    site.post_cli(&format!("{own} {with_password} ftp://example.org/ http://"));
+    let run = site.cli_ok(&["cron"]);
+    assert!(
+        run.contains("Jobs: 0 done, 0 to retry later, 0 given up"),
+        "{run}"
+    );
+    assert!(server.requests_all().is_empty());
 }

@@ -44,6 +44,12 @@ impl Reply {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Where a redirect (301, 302, 303, 307, 308) points, as written.
+    pub fn redirect(&self) -> Option<&str> {
+        self.header("location")
+            .filter(|_| matches!(self.status, 301 | 302 | 303 | 307 | 308))
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -69,28 +75,27 @@ impl Sender {
     /// `GET url` of a page, following up to [`super::MAX_REDIRECTS`]
     /// redirects (each hop checked and guarded afresh), reading at most
     /// [`MAX_PAGE_BYTES`] of the last answer. Returns it with the URL it
-    /// came from, against which its relative links resolve.
+    /// came from, against which its relative links resolve; past the last
+    /// redirect allowed, that answer is the redirect itself (see
+    /// [`Reply::redirect`]).
     pub fn get_page(&self, url: &str) -> Result<(Reply, url::Url)> {
         let mut at = check_url(url)?;
-        for _ in 0..=super::MAX_REDIRECTS {
+        let mut hops = 0;
+        loop {
             let reply = self.send(at.as_str(), MAX_PAGE_BYTES, |agent| {
                 agent.get(at.as_str()).call()
             })?;
-            let location = reply
-                .header("location")
-                .filter(|_| matches!(reply.status, 301 | 302 | 303 | 307 | 308));
-            let Some(location) = location else {
-                return Ok((reply, at));
-            };
-            let next = at
-                .join(location)
-                .with_context(|| format!("{at} redirects to {location:?}, not a URL"))?;
-            at = check_url(next.as_str())?;
+            match reply.redirect() {
+                Some(location) if hops < super::MAX_REDIRECTS => {
+                    hops += 1;
+                    let next = at
+                        .join(location)
+                        .with_context(|| format!("{at} redirects to {location:?}, not a URL"))?;
+                    at = check_url(next.as_str())?;
+                }
+                _ => return Ok((reply, at)),
+            }
         }
-        anyhow::bail!(
-            "{url} redirects more than {} times: given up",
-            super::MAX_REDIRECTS
-        )
     }
 
     /// `POST url` with a form (`application/x-www-form-urlencoded`).

@@ -23,9 +23,10 @@ pub enum Found {
     Endpoint(Url),
     /// The target answered but names no endpoint: it takes no mentions.
     NoEndpoint,
-    /// The target answered with an error status (a 404, a 410): nothing to
-    /// mention. 5xx and network errors are `Err`, worth trying again.
-    Unreachable(u16),
+    /// The target answered with an error status (a 404, a 410) or kept
+    /// redirecting: nothing to mention, and why. 5xx and network errors
+    /// are `Err`, worth trying again.
+    Unreachable(String),
 }
 
 /// Fetches `target` and finds its endpoint.
@@ -34,8 +35,17 @@ pub fn discover(sender: &Sender, target: &str) -> Result<Found> {
     if reply.status >= 500 || reply.status == 429 {
         anyhow::bail!("{target} answered {}: {}", reply.status, reply.excerpt());
     }
+    if reply.redirect().is_some() {
+        return Ok(Found::Unreachable(format!(
+            "the target redirects more than {} times",
+            crate::net::MAX_REDIRECTS
+        )));
+    }
     if !reply.is_success() {
-        return Ok(Found::Unreachable(reply.status));
+        return Ok(Found::Unreachable(format!(
+            "the target answered {}",
+            reply.status
+        )));
     }
     Ok(endpoint_in(&final_url, &reply.headers, &reply.body)
         .map_or(Found::NoEndpoint, Found::Endpoint))

@@ -114,8 +114,8 @@ fn send(node: &mut Node, job: &Job) -> Result<Outcome> {
             sent.outcome = "no endpoint: the target takes no Webmentions".into();
             Outcome::Done
         }
-        Ok(Found::Unreachable(status)) => {
-            sent.outcome = format!("not sent: the target answered {status}");
+        Ok(Found::Unreachable(why)) => {
+            sent.outcome = format!("not sent: {why}");
             Outcome::Done
         }
         Err(error) if is_refused(&error) => {
