@@ -367,7 +367,7 @@ fn a_post_linking_two_targets_sends_two_mentions_from_cron_and_the_owner_sees_th
 }
 
 #[test]
-fn a_500_is_retried_and_a_400_given_up_and_recorded() {
+fn a_500_and_a_refused_connection_are_retried_and_a_400_given_up_and_recorded() {
     let site = apache().loopback_roost_site("wm-retry", Kind::Cgi);
     let server = FeedServer::start();
     page(
@@ -382,15 +382,27 @@ fn a_500_is_retried_and_a_400_given_up_and_recorded() {
         &[("Link", "</strict/wm>; rel=webmention")],
         "",
     );
+    // An endpoint where nothing listens (a port just closed).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!(
+        "<http://{}/wm>; rel=webmention",
+        closed.local_addr().unwrap()
+    );
+    drop(closed);
+    page(&server, "/down", &[("Link", &down)], "");
     endpoint(&server, "/flaky/wm", 500);
     endpoint(&server, "/strict/wm", 400);
-    site.post_cli(&format!(
-        "{} {}",
+    let (_, path) = site.post_cli(&format!(
+        "{} {} {}",
         server.url("/flaky"),
-        server.url("/strict")
+        server.url("/strict"),
+        server.url("/down")
     ));
     let run = site.cli_ok(&["cron"]);
-    assert!(run.contains("1 to retry later"), "{run}");
+    assert!(
+        run.contains("Jobs: 0 done, 2 to retry later, 1 given up"),
+        "{run}"
+    );
     assert!(run.contains("webmention.send"), "the 400 given up: {run}");
     assert!(run.contains("answered 400"), "{run}");
     // Not due again for a minute; then the flaky endpoint is up.
@@ -399,7 +411,7 @@ fn a_500_is_retried_and_a_400_given_up_and_recorded() {
     make_all_due(&site);
     endpoint(&server, "/flaky/wm", 202);
     let run = site.cli_ok(&["cron"]);
-    assert!(run.contains("1 done"), "{run}");
+    assert!(run.contains("Jobs: 1 done, 1 to retry later"), "{run}");
     let got = mentions(&server);
     let paths: Vec<&str> = got.iter().map(|(p, _, _)| p.as_str()).collect();
     assert_eq!(
@@ -413,6 +425,13 @@ fn a_500_is_retried_and_a_400_given_up_and_recorded() {
         doctor.contains("webmention.send"),
         "a dead letter: {doctor}"
     );
+    let session = log_in(&site);
+    let html = site.get(&path, &[("Cookie", &session)]).text();
+    assert!(
+        html.contains("refused: the endpoint answered 400"),
+        "{html}"
+    );
+    assert!(html.contains("will try again: "), "the closed port: {html}");
 }
 
 #[test]
@@ -484,6 +503,13 @@ fn hostile_targets_cost_bounded_work_and_are_recorded_not_retried() {
             location: "/loop".into(),
         },
     );
+    server.set(
+        "/to-ftp",
+        Route::Redirect {
+            status: 301,
+            location: "ftp://example.org/".into(),
+        },
+    );
     // 3 MiB of page; the endpoint in the head is found, one past the first
     // MiB (what discovery reads) is not.
     let filler = "<p>filler</p>".repeat(3 * 1024 * 1024 / 13);
@@ -502,14 +528,15 @@ fn hostile_targets_cost_bounded_work_and_are_recorded_not_retried() {
     endpoint(&server, "/big-head/wm", 202);
     endpoint(&server, "/big-tail/wm", 202);
     let (_, path) = site.post_cli(&format!(
-        "{} {} {} {}",
+        "{} {} {} {} {}",
+        server.url("/to-ftp"),
         server.url("/loop"),
         server.url("/big-head"),
         server.url("/big-tail"),
         server.url("/gone"),
     ));
     let run = site.cli_ok(&["cron"]);
-    assert!(run.contains("Jobs: 4 done, 0 to retry later"), "{run}");
+    assert!(run.contains("Jobs: 5 done, 0 to retry later"), "{run}");
     let loops = server.requests("/loop").len();
     assert_eq!(loops, 6, "the first request and 5 redirects followed");
     let got = mentions(&server);
@@ -523,6 +550,7 @@ fn hostile_targets_cost_bounded_work_and_are_recorded_not_retried() {
     );
     assert!(html.contains("not sent: the target answered 404"), "{html}");
     assert!(html.contains("no endpoint"), "{html}");
+    assert!(html.contains("is not an http or https URL"), "{html}");
 }
 
 #[test]

@@ -31,7 +31,15 @@ pub enum Found {
 
 /// Fetches `target` and finds its endpoint.
 pub fn discover(sender: &Sender, target: &str) -> Result<Found> {
-    let (reply, final_url) = sender.get_page(target)?;
+    let (reply, final_url) = match sender.get_page(target) {
+        Ok(fetched) => fetched,
+        // Not a failure to connect but an address refused before any
+        // request (a redirect to ftp:, to a URL with a password): final.
+        Err(error) if !error.chain().any(|c| c.is::<ureq::Error>()) => {
+            return Ok(Found::Unreachable(format!("{error:#}")));
+        }
+        Err(error) => return Err(error),
+    };
     if reply.status >= 500 || reply.status == 429 {
         anyhow::bail!("{target} answered {}: {}", reply.status, reply.excerpt());
     }
