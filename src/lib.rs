@@ -25,5 +25,6 @@ pub mod settings;
 pub mod store;
 pub mod unix_user;
 pub mod web;
+pub mod webmention;
 pub mod websub;
 pub mod zone;

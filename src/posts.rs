@@ -107,23 +107,53 @@ pub fn create(
     node.write(|tx| {
         let settings = crate::settings::Settings::load(tx)?;
         let prefix = settings.id_prefix();
-        store::posts::insert(
+        let id = store::posts::insert(
             tx,
             prefix,
             text.as_str(),
             reply_to.map(ReplyTo::as_str),
             now,
-        )
+        )?;
+        mentions_changed(tx, id, None, now)?;
+        Ok(id)
     })
 }
 
+/// Changes a post's text; each address it links to, before or after, is
+/// sent a Webmention (spec 3.1.4).
 pub fn edit(node: &mut Node, id: PostId, text: &PostText, now: i64) -> Result<bool> {
-    node.write(|tx| store::posts::update_body(tx, id, text.as_str(), now))
+    node.write(|tx| {
+        let before = store::posts::get(tx, id)?;
+        let changed = store::posts::update_body(tx, id, text.as_str(), now)?;
+        if changed {
+            mentions_changed(tx, id, before.as_ref(), now)?;
+        }
+        Ok(changed)
+    })
 }
 
-/// Deletes a post; its address answers 410 Gone from then on.
+/// Deletes a post; its address answers 410 Gone from then on, and every
+/// address it mentioned is told so by Webmention (spec 3.1.5).
 pub fn delete(node: &mut Node, id: PostId, now: i64) -> Result<bool> {
-    node.write(|tx| store::posts::delete(tx, id, now))
+    node.write(|tx| {
+        let before = store::posts::get(tx, id)?;
+        let deleted = store::posts::delete(tx, id, now)?;
+        if deleted {
+            mentions_changed(tx, id, before.as_ref(), now)?;
+        }
+        Ok(deleted)
+    })
+}
+
+/// Queues the Webmentions post `id` owes after a change from `before`.
+fn mentions_changed(
+    tx: &rusqlite::Connection,
+    id: PostId,
+    before: Option<&store::posts::Post>,
+    now: i64,
+) -> Result<()> {
+    let after = store::posts::get(tx, id)?;
+    crate::webmention::send::after_post_change(tx, id, before, after.as_ref(), now)
 }
 
 #[cfg(test)]

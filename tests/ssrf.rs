@@ -1,7 +1,8 @@
 //! The SSRF table: every way of naming an internal address (ranges, notations,
 //! names, redirects from an allowed host, proxies from the environment or a
 //! request's `Proxy:` header), each tried through the real binary — `roost
-//! follow`, `roost poll`, and POST /follow through Apache — while a listener
+//! follow`, `roost poll`, POST /follow through Apache, and the Webmentions
+//! `roost cron` sends for a post linking to it — while a listener
 //! on every one of those addresses counts the connections it gets: none.
 //!
 //! Every test runs in a private network namespace (`common::netns`) where the
@@ -844,6 +845,39 @@ fn roost_poll_refuses_what_was_followed_while_allowed() {
         refused,
         reachable.len(),
         "each feed's error says why:\n{following}"
+    );
+}
+
+/// Webmention: a post linking to each row, and the cron run that discovers
+/// and sends, connects to no internal address, redirects included.
+#[test]
+fn roost_cron_sends_no_webmention_to_any_row() {
+    setup();
+    let trap = Trap::start();
+    let dir = TempDir::new("roost-ssrf");
+    let home = init(&dir, "mentions");
+    let cli = |args: &[&str]| expect_success(&args.join(" "), &roost_cli(&home, args, None));
+    let rows = rows(&trap, "webmention");
+    let linked: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.url.starts_with("http://") || r.url.starts_with("https://"))
+        .collect();
+    for row in &linked {
+        cli(&["post", &format!("Mentioning {}", row.url)]);
+    }
+    let out = cli(&["cron"]);
+    assert_no_internal_connection(&trap, "roost cron (webmention.send)");
+    for row in &linked {
+        assert_public_asked(&trap, row);
+    }
+    let refused = out
+        .lines()
+        .filter(|l| l.contains("webmention.send") && l.contains("internal address"))
+        .count();
+    assert!(refused > 0, "{out}");
+    assert!(
+        out.contains("0 to retry later"),
+        "refusals are final: {out}"
     );
 }
 

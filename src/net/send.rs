@@ -1,14 +1,22 @@
 //! One-shot requests for the protocols' background jobs (verifying,
-//! delivering, subscribing): over the same guarded [`super::agent`] as
-//! polling, with its timeouts and internal-address guard, no redirects
-//! followed (a redirected callback or hub is a failure, not a hop), and a
-//! small cap on what is read back: these answers are acknowledgements.
+//! delivering, subscribing, sending Webmentions): over the same guarded
+//! [`super::agent`] as polling, with its timeouts and internal-address
+//! guard, no redirects followed (a redirected callback or hub is a failure,
+//! not a hop), and a small cap on what is read back: these answers are
+//! acknowledgements. The one exception is [`Sender::get_page`], for
+//! discovering an endpoint on a page: it follows redirects, each hop a new
+//! request under the same guard, and reads up to [`MAX_PAGE_BYTES`].
 
 use super::{FetchScope, MAX_HEADER_BYTES};
 use anyhow::{Context, Result};
+use std::io::Read;
 
 /// What a job may read of an answer: a challenge, an error message.
 pub const MAX_REPLY_BYTES: u64 = 64 * 1024;
+
+/// What endpoint discovery reads of a page: the endpoint is in the headers
+/// or, nearly always, the `<head>`; the rest of a longer page is left unread.
+pub const MAX_PAGE_BYTES: u64 = 1024 * 1024;
 
 /// Whom a request is sent for, and what it may reach.
 #[derive(Debug, Clone)]
@@ -28,6 +36,20 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The first header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Where a redirect (301, 302, 303, 307, 308) points, as written.
+    pub fn redirect(&self) -> Option<&str> {
+        self.header("location")
+            .filter(|_| matches!(self.status, 301 | 302 | 303 | 307 | 308))
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -47,7 +69,33 @@ impl Reply {
 impl Sender {
     /// `GET url`.
     pub fn get(&self, url: &str) -> Result<Reply> {
-        self.send(url, |agent| agent.get(url).call())
+        self.send(url, MAX_REPLY_BYTES, |agent| agent.get(url).call())
+    }
+
+    /// `GET url` of a page, following up to [`super::MAX_REDIRECTS`]
+    /// redirects (each hop checked and guarded afresh), reading at most
+    /// [`MAX_PAGE_BYTES`] of the last answer. Returns it with the URL it
+    /// came from, against which its relative links resolve; past the last
+    /// redirect allowed, that answer is the redirect itself (see
+    /// [`Reply::redirect`]).
+    pub fn get_page(&self, url: &str) -> Result<(Reply, url::Url)> {
+        let mut at = check_url(url)?;
+        let mut hops = 0;
+        loop {
+            let reply = self.send(at.as_str(), MAX_PAGE_BYTES, |agent| {
+                agent.get(at.as_str()).call()
+            })?;
+            match reply.redirect() {
+                Some(location) if hops < super::MAX_REDIRECTS => {
+                    hops += 1;
+                    let next = at
+                        .join(location)
+                        .with_context(|| format!("{at} redirects to {location:?}, not a URL"))?;
+                    at = check_url(next.as_str())?;
+                }
+                _ => return Ok((reply, at)),
+            }
+        }
     }
 
     /// `POST url` with a form (`application/x-www-form-urlencoded`).
@@ -71,7 +119,7 @@ impl Sender {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Reply> {
-        self.send(url, |agent| {
+        self.send(url, MAX_REPLY_BYTES, |agent| {
             let mut request = agent.post(url).header("Content-Type", content_type);
             for (name, value) in headers {
                 request = request.header(*name, *value);
@@ -83,11 +131,12 @@ impl Sender {
     fn send(
         &self,
         url: &str,
+        max_bytes: u64,
         call: impl FnOnce(&ureq::Agent) -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Reply> {
         check_url(url)?;
         let scope = FetchScope::enter(self.allow_private);
-        scope.limit_next_response(MAX_HEADER_BYTES + MAX_REPLY_BYTES + 64 * 1024);
+        scope.limit_next_response(MAX_HEADER_BYTES + max_bytes + 64 * 1024);
         let agent = super::agent(&self.node_url);
         let mut response = call(&agent).with_context(|| format!("requesting {url}"))?;
         let status = response.status().as_u16();
@@ -102,12 +151,12 @@ impl Sender {
             })
             .collect();
         // A short read is enough: the rest of a long answer is not needed.
-        let body = response
+        let mut body = Vec::new();
+        let _ = response
             .body_mut()
-            .with_config()
-            .limit(MAX_REPLY_BYTES)
-            .read_to_vec()
-            .unwrap_or_default();
+            .as_reader()
+            .take(max_bytes)
+            .read_to_end(&mut body);
         drop(scope);
         Ok(Reply {
             status,
@@ -115,6 +164,17 @@ impl Sender {
             body,
         })
     }
+}
+
+/// Whether sending failed because the guard refused the address (trying
+/// again cannot help).
+pub fn is_refused(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.is::<super::Refused>()
+            || cause
+                .downcast_ref::<ureq::Error>()
+                .is_some_and(|e| matches!(e, ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<super::Refused>())))
+    }) || format!("{error:#}").contains("internal address")
 }
 
 /// Only absolute http(s) URLs without a user name or password are requested.

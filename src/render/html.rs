@@ -8,6 +8,7 @@ use super::{Clock, Site, rfc3339};
 use crate::sanitize::{RemoteImages, is_web_url};
 use crate::store::entries::Entry;
 use crate::store::follows::Follow;
+use crate::store::mentions_sent::Sent;
 use crate::store::posts::{Cursor, Post, PostId};
 use crate::store::sessions::Session;
 use maud::{Markup, PreEscaped, html};
@@ -98,16 +99,18 @@ pub fn home(
 
 /// GET /posts/ID: one post, and the replies seen to it, the owner's own
 /// among them (oldest first), the followed ones' images shown as `images`
-/// says.
+/// says; for the owner, the Webmentions it sent (`sent`, empty for others).
 pub fn post(
     page: &Page,
     post: &Post,
     replies: &[TimelineItem],
     images: RemoteImages,
     parents: &Parents,
+    sent: &[Sent],
 ) -> String {
     let body = html! {
         (entry(page.site, post, page.session, &page.clock, parents))
+        @if !sent.is_empty() { (mentions_sent(&page.clock, sent)) }
         section.replies {
             h2 { "Replies" }
             @if replies.is_empty() {
@@ -267,6 +270,30 @@ fn entry_date(e: &Entry, clock: &Clock) -> Markup {
             (time(clock, Some("dt-updated"), updated))
         } @else {
             span.seen { "seen " (time(clock, None, e.sort_time)) }
+        }
+    }
+}
+
+/// The owner's record of the Webmentions a post sent: each target, its
+/// endpoint, what came of the last try, and when.
+fn mentions_sent(clock: &Clock, sent: &[Sent]) -> Markup {
+    html! {
+        section.mentions-sent {
+            h2 { "Webmentions sent" }
+            ul {
+                @for s in sent {
+                    li {
+                        (s.target) " "
+                        span.meta {
+                            @if let Some(endpoint) = &s.endpoint { "via " (endpoint) " · " }
+                            (s.outcome)
+                            @if let Some(status) = s.status { " (" (status) ")" }
+                            @if let Some(location) = &s.location { " · " a href=(location) rel="nofollow" { "status" } }
+                            " · " (time(clock, None, s.sent_at))
+                        }
+                    }
+                }
+            }
         }
     }
 }

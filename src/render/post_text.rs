@@ -20,17 +20,9 @@ pub fn to_html(text: &str) -> String {
 
 fn linkify_line(line: &str, out: &mut String) {
     let mut rest = line;
-    while let Some(start) = find_url_start(rest) {
+    while let Some((start, end)) = next_url(rest) {
         escape_into(&rest[..start], out);
-        let tail = &rest[start..];
-        let mut end = tail
-            .find(|c: char| c.is_whitespace() || c == '<' || c == '"')
-            .unwrap_or(tail.len());
-        // A sentence's closing punctuation is not part of the address.
-        while end > 0 && tail[..end].ends_with(['.', ',', ';', ':', '!', '?', ')', '\'']) {
-            end -= 1;
-        }
-        let url = &tail[..end];
+        let url = &rest[start..end];
         if url.len() <= "https://".len() {
             escape_into(url, out);
         } else {
@@ -40,8 +32,8 @@ fn linkify_line(line: &str, out: &mut String) {
             escape_into(url, out);
             out.push_str("</a>");
         }
-        rest = &tail[end..];
-        if end == 0 {
+        rest = &rest[end..];
+        if end == start {
             // Never loop on a bare scheme: emit one char and move on.
             let c = rest.chars().next().unwrap_or(' ');
             escape_into(&rest[..c.len_utf8()], out);
@@ -49,6 +41,37 @@ fn linkify_line(line: &str, out: &mut String) {
         }
     }
     escape_into(rest, out);
+}
+
+/// The http(s) addresses `to_html` makes into links, in order: what a post
+/// links to (and so mentions).
+pub fn links(text: &str) -> Vec<&str> {
+    let mut links = Vec::new();
+    for line in text.lines() {
+        let mut rest = line;
+        while let Some((start, end)) = next_url(rest) {
+            if end - start > "https://".len() {
+                links.push(&rest[start..end]);
+            }
+            rest = &rest[end.max(start + 1)..];
+        }
+    }
+    links
+}
+
+/// Where the next address in `s` starts and ends: up to white space, `<` or
+/// `"`, less a sentence's closing punctuation.
+fn next_url(s: &str) -> Option<(usize, usize)> {
+    let start = find_url_start(s)?;
+    let tail = &s[start..];
+    let mut end = tail
+        .find(|c: char| c.is_whitespace() || c == '<' || c == '"')
+        .unwrap_or(tail.len());
+    // A sentence's closing punctuation is not part of the address.
+    while end > 0 && tail[..end].ends_with(['.', ',', ';', ':', '!', '?', ')', '\'']) {
+        end -= 1;
+    }
+    Some((start, start + end))
 }
 
 fn find_url_start(s: &str) -> Option<usize> {
@@ -94,6 +117,14 @@ mod tests {
         );
         assert_eq!(to_html("https://"), "<p>https://</p>\n");
         assert!(!to_html("http://\"onmouseover=x").contains("\"onmouseover"));
+    }
+
+    #[test]
+    fn links_are_the_addresses_made_links() {
+        assert_eq!(
+            links("see https://a.example/x?b=1, and\n(http://b.example/) or https:// http://"),
+            ["https://a.example/x?b=1", "http://b.example/"]
+        );
     }
 
     #[test]

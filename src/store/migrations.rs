@@ -272,6 +272,21 @@ const STEPS: &[&str] = &[
         updated_at    INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 11: Webmentions sent (src/webmention/send.rs): the last outcome per
+    // post and target, kept after the post is deleted so that the deletion
+    // is sent to every target it ever reached.
+    r#"
+    CREATE TABLE mentions_sent (
+        post_id     INTEGER NOT NULL,  -- posts.id, or a deleted_posts.id
+        target      TEXT NOT NULL,
+        endpoint    TEXT,              -- NULL: none found (or not reached)
+        status      INTEGER,           -- the endpoint's HTTP status, if it answered
+        outcome     TEXT NOT NULL,     -- in words, for the owner
+        location    TEXT,              -- a 201/202's Location: where to see it
+        sent_at     INTEGER NOT NULL,
+        PRIMARY KEY (post_id, target)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

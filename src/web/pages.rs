@@ -333,12 +333,22 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     let Some(id) = posts::parse_id(raw_id) else {
         return Ok(ctx.not_found());
     };
-    let v = validators(ctx, Shows::PageWithEntries)?;
+    let mut v = validators(ctx, Shows::PageWithEntries)?;
+    if ctx.session.is_some() {
+        // The owner also sees the Webmentions sent, which cron records
+        // without changing the site's version.
+        let (last, count) = store::mentions_sent::version(ctx.conn, id)?;
+        v.etag = format!("{}.w{last}.{count}\"", v.etag.trim_end_matches('"'));
+    }
     if let Some(response) = not_modified(ctx, &v) {
         return Ok(response);
     }
     let Some(post) = store::posts::get(ctx.conn, id)? else {
         return ctx.no_post(id);
+    };
+    let sent = match ctx.session {
+        Some(_) => store::mentions_sent::for_post(ctx.conn, id)?,
+        None => Vec::new(),
     };
     let title = crate::render::post_text::excerpt(&post.body, 60);
     let permalink = ctx.site.absolute(&format!("posts/{}", post.id.0));
@@ -360,7 +370,7 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         true,
     )?;
     let images = ctx.settings.remote_images();
-    let body = render::html::post(&ctx.page(&title), &post, &replies, images, &parents);
+    let body = render::html::post(&ctx.page(&title), &post, &replies, images, &parents, &sent);
     Ok(with_validators(Response::html(200, body), &v))
 }
 

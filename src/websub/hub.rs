@@ -11,7 +11,7 @@
 
 use super::{DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MAX_SECRET_BYTES, MIN_LEASE_SECONDS};
 use crate::jobs::{Kind, Outcome};
-use crate::net::send::{Reply, Sender};
+use crate::net::send::{Reply, Sender, is_refused};
 use crate::node::Node;
 use crate::settings::Settings;
 use crate::store::{self, jobs::Job, websub::Content};
@@ -200,17 +200,6 @@ fn verify(node: &mut Node, job: &Job) -> Result<Outcome> {
         _ => store::websub::unsubscribe(tx, &intent.topic, &intent.callback),
     })?;
     Ok(Outcome::Done)
-}
-
-/// Whether sending failed because the guard refused the address (trying
-/// again cannot help).
-fn is_refused(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause.is::<crate::net::Refused>()
-            || cause
-                .downcast_ref::<ureq::Error>()
-                .is_some_and(|e| matches!(e, ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<crate::net::Refused>())))
-    }) || format!("{error:#}").contains("internal address")
 }
 
 /// Queues distribution after a change to the owner's posts or settings,

@@ -185,6 +185,11 @@ impl FeedServer {
             .collect()
     }
 
+    /// Every request made so far, in order.
+    pub fn requests_all(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
     /// Requests made for `path` so far.
     pub fn requests(&self, path: &str) -> Vec<Seen> {
         self.seen
