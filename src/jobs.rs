@@ -39,6 +39,7 @@ pub const KINDS: &[Kind] = &[
     crate::websub::hub::PING,
     crate::websub::subscriber::SUBSCRIBE,
     crate::websub::subscriber::UNSUBSCRIBE,
+    crate::webmention::verify::VERIFY,
 ];
 
 /// Queues what a change to the owner's posts or settings causes, in the

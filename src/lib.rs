@@ -25,4 +25,5 @@ pub mod settings;
 pub mod store;
 pub mod unix_user;
 pub mod web;
+pub mod webmention;
 pub mod websub;

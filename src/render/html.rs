@@ -105,15 +105,17 @@ pub fn post(
     replies: &[TimelineItem],
     images: RemoteImages,
     parents: &Parents,
+    mentions: &[crate::store::mentions::Mention],
 ) -> String {
     let body = html! {
         (entry(page.site, post, page.session, &page.clock, parents))
         section.replies {
             h2 { "Replies" }
-            @if replies.is_empty() {
+            @if replies.is_empty() && mentions.is_empty() {
                 p.empty { "No replies seen yet." }
             }
             @for reply in replies { (item(page, reply, images, parents)) }
+            (super::mentions::thread(mentions, images, &page.clock))
         }
     };
     render(page, body)

@@ -77,6 +77,8 @@ pub struct Page<'a> {
     pub session: Option<&'a Session>,
     /// How times are shown (the owner's zone; relative in the owner's views).
     pub clock: super::Clock,
+    /// The owner's unread notifications (webmentions), shown in the header.
+    pub unread: i64,
 }
 
 pub fn render(page: &Page, body: Markup) -> String {
@@ -99,6 +101,9 @@ pub fn render(page: &Page, body: Markup) -> String {
                 link rel="alternate" type="application/atom+xml" title=(format!("{} (Atom)", site.name)) href=(site.link("feed.atom"));
                 link rel="alternate" type="application/feed+json" title=(format!("{} (JSON Feed)", site.name)) href=(site.link("feed.json"));
                 link rel="alternate" type="application/rss+xml" title=(format!("{} (RSS)", site.name)) href=(site.link("feed.rss"));
+                // The Webmention endpoint (`webmention::receive`), where
+                // other sites say they link here.
+                link rel="webmention" href=(site.absolute("webmention"));
                 style { (PreEscaped(STYLE)) }
             }
             body {
@@ -108,6 +113,10 @@ pub fn render(page: &Page, body: Markup) -> String {
                         @if page.session.is_some() {
                             a href=(site.link("timeline")) { "Timeline" }
                             a href=(site.link("following")) { "Following" }
+                            a href=(site.link("notifications")) {
+                                "Notifications"
+                                @if page.unread > 0 { " (" (page.unread) " new)" }
+                            }
                             a href=(site.link("settings")) { "Settings" }
                         }
                         a href=(site.link("subscribe")) { "Subscribe" }

@@ -6,6 +6,7 @@ pub mod const_sha256;
 pub mod feeds;
 pub mod html;
 pub mod layout;
+pub mod mentions;
 pub mod post_text;
 pub mod settings_page;
 pub mod xml;

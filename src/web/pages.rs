@@ -360,7 +360,15 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         true,
     )?;
     let images = ctx.settings.remote_images();
-    let body = render::html::post(&ctx.page(&title), &post, &replies, images, &parents);
+    let mentions = store::mentions::approved_for_post(ctx.conn, post.id.0)?;
+    let body = render::html::post(
+        &ctx.page(&title),
+        &post,
+        &replies,
+        images,
+        &parents,
+        &mentions,
+    );
     Ok(with_validators(Response::html(200, body), &v))
 }
 
