@@ -420,18 +420,40 @@ fn hostile_sources_are_not_shown_and_say_why() {
         ("/big", "larger than 1024 KiB"),
         ("/big-chunked", "larger than 1024 KiB"),
         ("/loop", "more than 5 redirects"),
+        ("/missing", "the source answered 404"),
     ];
     let accepted: Vec<HttpResponse> = cases
         .iter()
         .map(|(source, _)| mention(&site, &server.url(source), &permalink))
         .collect();
-    site.cli_ok(&["cron"]);
+    let run = site.cli_ok(&["cron"]);
+    // A stranger's bad source is the stranger's problem: it is no dead
+    // letter, and `doctor` does not fail the owner's site for it.
+    assert!(
+        run.contains("5 done") && run.contains("0 given up"),
+        "{run}"
+    );
+    let doctor = common::run_cli(&site.binary.clone().unwrap(), &site.home, &["doctor"], None);
+    let doctor = String::from_utf8_lossy(&doctor.stdout).into_owned();
+    assert!(!doctor.contains("webmention"), "{doctor}");
     for ((source, why), accepted) in cases.iter().zip(&accepted) {
         let state = status(&site, accepted);
         assert!(state.contains("state: not verified"), "{source}: {state}");
         assert!(state.contains(why), "{source}: {state}");
     }
     assert!(server.requests("/loop").len() <= 6);
+    // A server error is tried again later; the mention waits.
+    server.set(
+        "/flaky",
+        Route::Status {
+            status: 503,
+            headers: Vec::new(),
+        },
+    );
+    let flaky = mention(&site, &server.url("/flaky"), &permalink);
+    let run = site.cli_ok(&["cron"]);
+    assert!(run.contains("1 to retry later"), "{run}");
+    assert!(status(&site, &flaky).contains("state: queued"));
     // An internal address with the guard on: never connected to.
     site.cli_ok(&["config", "allow_private_addresses", "false"]);
     html_page(

@@ -3,8 +3,8 @@
 //! (redirects checked hop by hop, at most `MAX_DOCUMENT_BYTES`), confirm it
 //! links to the target, read its h-entry (`mf2`), make its HTML safe
 //! (`sanitize`), let moderation decide, store. A source that answers 410 or
-//! no longer links removes what it had shown; a 4xx is given up, a 5xx or a
-//! timeout retried.
+//! no longer links removes what it had shown; a 4xx is given up (said on
+//! the status URL, not kept as a dead letter), a 5xx or a timeout retried.
 
 use super::receive::same_url;
 use super::{mf2, moderation};
@@ -40,10 +40,12 @@ fn verify(node: &mut Node, job: &Job) -> Result<Outcome> {
     };
     let document = match sender.get_document(&mention.source, MAX_DOCUMENT_BYTES) {
         Ok(document) => document,
+        // A source that cannot be read is its sender's problem, said on
+        // the status URL: no dead letter (which `doctor` reports as the
+        // owner's), so a stranger's bad sources never fail the site.
         Err(error) if send::is_final(&error) => {
-            let why = format!("{error:#}");
-            not_shown(node, &mention, &why)?;
-            return Ok(Outcome::GiveUp(why));
+            not_shown(node, &mention, &format!("{error:#}"))?;
+            return Ok(Outcome::Done);
         }
         Err(error) => return Ok(Outcome::Retry(format!("{error:#}"))),
     };
@@ -59,12 +61,14 @@ fn verify(node: &mut Node, job: &Job) -> Result<Outcome> {
                 document.status
             )));
         }
+        // Another 4xx: given up (as a final answer, not a dead letter); a
+        // mention shown before stays until its source says 410 or stops linking.
         status => {
             let why = format!("the source answered {status}");
             if mention.state == state::QUEUED {
                 node.write_unseen(|tx| mentions::set_state(tx, id, state::REJECTED, &why))?;
             }
-            return Ok(Outcome::GiveUp(why));
+            return Ok(Outcome::Done);
         }
     }
     let text = decode(&document.body, &document.content_type);
