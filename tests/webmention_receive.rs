@@ -470,3 +470,54 @@ fn hostile_sources_are_not_shown_and_say_why() {
     let page = site.get(&path, &[]).text();
     assert!(page.contains("No replies seen yet"), "{page}");
 }
+
+/// Scripts in a reply's HTML never run in a browser: the sanitizer took
+/// them out when the mention was verified (the CSP would stop them too).
+#[test]
+fn scripts_in_a_reply_never_run_in_chromium() {
+    let site = apache().loopback_roost_site("wm-chromium", Kind::Cgi);
+    site.cli_ok(&["config", "webmention_moderation", "all"]);
+    let server = FeedServer::start();
+    server.png("/face.png");
+    let (permalink, path) = site.post_cli("Try me");
+    let hostile = "<p>Safe words</p><script>window.ran='script'</script>\
+         <img src=\"/face.png\" onerror=\"window.ran='onerror'\" onload=\"window.ran='onload'\">\
+         <a href=\"javascript:window.ran='link'\">click</a>\
+         <svg onload=\"window.ran='svg'\"></svg>\
+         <iframe srcdoc=\"<script>parent.ran='iframe'</script>\"></iframe>\
+         <form action=\"javascript:window.ran='form'\"><button>go</button></form>";
+    html_page(
+        &server,
+        "/hostile",
+        &entry_page(
+            &server,
+            &permalink,
+            "u-in-reply-to",
+            "<b>Mallory</b>",
+            hostile,
+        ),
+    );
+    assert_eq!(
+        mention(&site, &server.url("/hostile"), &permalink).status,
+        202
+    );
+    site.cli_ok(&["cron"]);
+    let mut browser = common::browser::Browser::launch();
+    browser.goto(&site.url(&path));
+    assert!(
+        browser
+            .text("article.mention .e-content")
+            .contains("Safe words"),
+        "the reply is shown"
+    );
+    assert_eq!(browser.count("article.mention a[href^='javascript']"), 0);
+    assert_eq!(
+        browser.count("article.mention iframe, article.mention svg, article.mention form"),
+        0
+    );
+    // Anything that could run has had its chance: the image has loaded.
+    browser.eval("new Promise(r => setTimeout(r, 300))");
+    assert_eq!(browser.eval_string("String(window.ran)"), "undefined");
+    // The author's name is plain text: no markup of theirs in the thread.
+    assert_eq!(browser.count("article.mention b"), 0);
+}
