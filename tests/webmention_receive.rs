@@ -118,6 +118,7 @@ fn a_reply_is_verified_by_cron_moderated_shown_updated_and_removed() {
     let source = server.url("/reply");
     let accepted = mention(&site, &source, &permalink);
     assert_eq!(accepted.status, 202, "{accepted:?}");
+    assert_eq!(accepted.reason, "Accepted", "{accepted:?}");
     assert!(
         server.requests("/reply").is_empty(),
         "the request fetched nothing"
