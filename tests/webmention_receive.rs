@@ -125,6 +125,11 @@ fn a_reply_is_verified_by_cron_moderated_shown_updated_and_removed() {
     );
     assert!(status(&site, &accepted).contains("state: queued"));
 
+    // The owner's page from before cron: its header counts no mention yet.
+    let cookie = owner(&site);
+    let before = site.get("/", &[("Cookie", &cookie)]);
+    assert!(!before.text().contains("new)"), "{}", before.text());
+    let etag = before.header("ETag").expect("an ETag").to_string();
     let run = site.cli_ok(&["cron"]);
     assert!(run.contains("1 done"), "{run}");
     let state = status(&site, &accepted);
@@ -135,8 +140,9 @@ fn a_reply_is_verified_by_cron_moderated_shown_updated_and_removed() {
     assert!(!page.contains("Nice post!"), "{page}");
 
     // The owner sees it, with an unread count in the header, and approves.
-    let cookie = owner(&site);
-    let home = site.get("/", &[("Cookie", &cookie)]).text();
+    let home = site.get("/", &[("Cookie", &cookie), ("If-None-Match", &etag)]);
+    assert_eq!(home.status, 200, "the owner's copy from before is stale");
+    let home = home.text();
     assert!(home.contains("Notifications (1 new)"), "{home}");
     let notifications = site.get("/notifications", &[("Cookie", &cookie)]).text();
     assert!(notifications.contains("Ann Replier"), "{notifications}");

@@ -101,7 +101,14 @@ fn owner_minute(ctx: &Ctx, viewer: &str, (etag, last_modified): (String, i64)) -
         return (etag, last_modified);
     }
     let minute = ctx.now - ctx.now.rem_euclid(60);
-    let etag = format!("{}.m{minute}\"", etag.trim_end_matches('"'));
+    // Every owner page's header counts the unread webmentions: a mention
+    // verified (an entries write) or read changes it within the minute too.
+    let entries = store::site_state(ctx.conn).map_or(0, |s| s.entries_version);
+    let unread = store::mentions::unread(ctx.conn).unwrap_or(0);
+    let etag = format!(
+        "{}.e{entries}.n{unread}.m{minute}\"",
+        etag.trim_end_matches('"')
+    );
     (etag, last_modified.max(minute))
 }
 
