@@ -528,3 +528,29 @@ fn scripts_in_a_reply_never_run_in_chromium() {
     // The author's name is plain text: no markup of theirs in the thread.
     assert_eq!(browser.count("article.mention b"), 0);
 }
+
+/// A reply that came both in a followed feed and by Webmention (a friend
+/// who is followed and also sends mentions) was shown twice under the post.
+#[test]
+fn regression_a_reply_seen_in_a_followed_feed_and_by_webmention_shows_once() {
+    let site = apache().loopback_roost_site("wm-once", Kind::Cgi);
+    site.cli_ok(&["config", "webmention_moderation", "all"]);
+    let server = FeedServer::start();
+    server.png("/face.png");
+    let (permalink, path) = site.post_cli("Reply to me once");
+    let feed = server.picture_reply_feed(&permalink, "Said once", &server.url("/face.png"));
+    server.feed("/friend/feed", feed.as_bytes(), "application/atom+xml");
+    html_page(
+        &server,
+        "/friend/1",
+        &entry_page(&server, &permalink, "u-in-reply-to", "Friend", "Said once"),
+    );
+    site.cli_ok(&["follow", &server.url("/friend/feed"), "--name", "friend"]);
+    assert_eq!(
+        mention(&site, &server.url("/friend/1"), &permalink).status,
+        202
+    );
+    site.cli_ok(&["cron"]);
+    let page = site.get(&path, &[]).text();
+    assert_eq!(page.matches("Said once").count(), 1, "{page}");
+}

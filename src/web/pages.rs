@@ -367,7 +367,18 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         true,
     )?;
     let images = ctx.settings.remote_images();
-    let mentions = store::mentions::approved_for_post(ctx.conn, post.id.0)?;
+    // A reply already shown from a followed feed is not shown again as a
+    // webmention from the same address.
+    let mut mentions = store::mentions::approved_for_post(ctx.conn, post.id.0)?;
+    mentions.retain(|m| {
+        !replies.iter().any(|r| match r {
+            TimelineItem::Followed(e) => e
+                .link
+                .as_deref()
+                .is_some_and(|l| crate::webmention::receive::same_url(l, &m.source)),
+            TimelineItem::Own(_) => false,
+        })
+    });
     let body = render::html::post(
         &ctx.page(&title),
         &post,
