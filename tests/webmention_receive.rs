@@ -147,6 +147,21 @@ fn a_reply_is_verified_by_cron_moderated_shown_updated_and_removed() {
     let notifications = site.get("/notifications", &[("Cookie", &cookie)]).text();
     assert!(notifications.contains("Ann Replier"), "{notifications}");
     assert!(notifications.contains("replied"), "{notifications}");
+    for action in [
+        "approve-author",
+        "block-author",
+        "approve-domain",
+        "block-domain",
+    ] {
+        assert!(
+            notifications.contains(&format!("value=\"{action}\"")),
+            "{notifications}"
+        );
+    }
+    assert!(
+        notifications.contains("Block everyone at 127.0.0.1"),
+        "{notifications}"
+    );
     assert!(!notifications.contains("<script"), "{notifications}");
     let home = site.get("/", &[("Cookie", &cookie)]).text();
     assert!(!home.contains("new)"), "read once seen: {home}");

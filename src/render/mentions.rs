@@ -139,10 +139,11 @@ pub fn notifications(
                     div.row {
                         @if m.state != "approved" {
                             button type="submit" name="action" value="approve-author" { "Approve this author" }
+                            button type="submit" name="action" value="approve-domain" { "Approve everyone at " (domain(m)) }
                         }
                         @if m.state != "blocked" {
                             button type="submit" name="action" value="block-author" { "Block this author" }
-                            button type="submit" name="action" value="block-domain" { "Block the whole domain" }
+                            button type="submit" name="action" value="block-domain" { "Block everyone at " (domain(m)) }
                         }
                     }
                 }
@@ -150,6 +151,14 @@ pub fn notifications(
         }
     };
     render(page, body)
+}
+
+/// The source's host, which the domain buttons approve or block.
+fn domain(m: &Mention) -> String {
+    url::Url::parse(&m.source)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default()
 }
 
 fn describe(m: &Mention) -> &'static str {
