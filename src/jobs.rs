@@ -40,6 +40,7 @@ pub const KINDS: &[Kind] = &[
     crate::websub::subscriber::SUBSCRIBE,
     crate::websub::subscriber::UNSUBSCRIBE,
     crate::webmention::send::SEND,
+    crate::webmention::verify::VERIFY,
 ];
 
 /// Queues what a change to the owner's posts or settings causes, in the

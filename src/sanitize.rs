@@ -592,6 +592,14 @@ fn prepare(html: &str) -> Option<Cow<'_, str>> {
     prepare_within(html, WORK_BUDGET).0
 }
 
+/// `html` made ready for html5ever as the sanitizer makes an entry ready
+/// (start tags deeper than [`MAX_NESTING`] dropped), for another reader of
+/// remote HTML (a Webmention's source page); `None` when building its tree
+/// would cost more than `budget` (see [`WORK_BUDGET`]).
+pub fn bounded_for_tree(html: &str, budget: usize) -> Option<Cow<'_, str>> {
+    prepare_within(html, budget).0
+}
+
 /// The work [`prepare`] counts for `html` (for `bench/sanitize`): `None`
 /// when over [`WORK_BUDGET`].
 #[doc(hidden)]

@@ -143,6 +143,12 @@ pub const DECLARED: &[Declared] = &[
         help: "an external WebSub hub to ping after every change, besides the node's own; empty: none",
     },
     Declared {
+        key: crate::webmention::moderation::SETTING,
+        kind: Kind::Choice(crate::webmention::moderation::CHOICES),
+        default: "unknown",
+        help: "webmentions shown: all at once; unknown: new authors wait for your approval; known: approved authors only",
+    },
+    Declared {
         key: "password_hash",
         kind: Kind::Internal,
         default: "",

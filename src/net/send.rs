@@ -166,15 +166,129 @@ impl Sender {
     }
 }
 
-/// Whether sending failed because the guard refused the address (trying
-/// again cannot help).
-pub fn is_refused(error: &anyhow::Error) -> bool {
+/// The most a fetched document may hold: a Webmention's source page.
+pub const MAX_DOCUMENT_BYTES: u64 = 1024 * 1024;
+
+/// A page fetched by [`Sender::get_document`]: where it ended up after the
+/// redirects, its status, type and body.
+#[derive(Debug)]
+pub struct Document {
+    pub url: url::Url,
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// A document longer than its fetch allows (trying again will not help).
+#[derive(Debug)]
+pub struct TooLarge(pub u64);
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the page is larger than {} KiB", self.0 / 1024)
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// More redirects than [`super::MAX_REDIRECTS`] (a loop, say).
+#[derive(Debug)]
+pub struct TooManyRedirects;
+
+impl std::fmt::Display for TooManyRedirects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "more than {} redirects", super::MAX_REDIRECTS)
+    }
+}
+
+impl std::error::Error for TooManyRedirects {}
+
+impl Sender {
+    /// `GET url` for a page to read: redirects followed (each hop a new
+    /// request, checked by the guard like the first), at most `max_bytes`
+    /// of body ([`TooLarge`] past it, read no further).
+    pub fn get_document(&self, url: &str, max_bytes: u64) -> Result<Document> {
+        let mut current = check_url(url)?;
+        for _ in 0..=super::MAX_REDIRECTS {
+            let scope = FetchScope::enter(self.allow_private);
+            scope.limit_next_response(MAX_HEADER_BYTES + max_bytes + 64 * 1024);
+            let agent = super::agent(&self.node_url);
+            let mut response = agent
+                .get(current.as_str())
+                .header("Accept", "text/html, application/xhtml+xml, */*;q=0.5")
+                .call()
+                .with_context(|| format!("requesting {current}"))?;
+            let status = response.status().as_u16();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                let location = header("location")
+                    .with_context(|| format!("{current} redirects without a Location"))?;
+                let next = current
+                    .join(&location)
+                    .with_context(|| format!("{current} redirects to {location:?}"))?;
+                current = check_url(next.as_str())?;
+                continue;
+            }
+            let content_type = header("content-type").unwrap_or_default();
+            if header("content-length")
+                .and_then(|l| l.trim().parse::<u64>().ok())
+                .is_some_and(|l| l > max_bytes)
+            {
+                return Err(TooLarge(max_bytes).into());
+            }
+            let body = match response
+                .body_mut()
+                .with_config()
+                .limit(max_bytes)
+                .read_to_vec()
+            {
+                Ok(body) => body,
+                Err(ureq::Error::BodyExceedsLimit(_)) => return Err(TooLarge(max_bytes).into()),
+                Err(error) if is_receive_limit(&error) => return Err(TooLarge(max_bytes).into()),
+                Err(error) => {
+                    return Err(error).with_context(|| format!("reading {current}"));
+                }
+            };
+            drop(scope);
+            return Ok(Document {
+                url: current,
+                status,
+                content_type,
+                body,
+            });
+        }
+        Err(anyhow::Error::new(TooManyRedirects).context(format!("fetching {url}")))
+    }
+}
+
+fn is_receive_limit(error: &ureq::Error) -> bool {
+    match error {
+        ureq::Error::Other(inner) => inner.is::<super::ReceiveLimitExceeded>(),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .is_some_and(|inner| inner.is::<super::ReceiveLimitExceeded>()),
+        _ => false,
+    }
+}
+
+/// Whether a request failed because the guard refused the address, or the
+/// answer was too large or redirected too often: trying again cannot help.
+pub fn is_final(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause.is::<super::Refused>()
-            || cause
-                .downcast_ref::<ureq::Error>()
-                .is_some_and(|e| matches!(e, ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<super::Refused>())))
-    }) || format!("{error:#}").contains("internal address")
+            || cause.is::<TooLarge>()
+            || cause.is::<TooManyRedirects>()
+            || cause.downcast_ref::<ureq::Error>().is_some_and(|e| {
+                matches!(e, ureq::Error::Other(inner) if inner.is::<super::Refused>())
+                    || matches!(e, ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<super::Refused>()))
+            })
+    }) || format!("{error:#}").contains("an internal address")
 }
 
 /// Only absolute http(s) URLs without a user name or password are requested.

@@ -106,6 +106,7 @@ pub fn post(
     replies: &[TimelineItem],
     images: RemoteImages,
     parents: &Parents,
+    mentions: &[crate::store::mentions::Mention],
     sent: &[Sent],
 ) -> String {
     let body = html! {
@@ -113,10 +114,11 @@ pub fn post(
         @if !sent.is_empty() { (mentions_sent(&page.clock, sent)) }
         section.replies {
             h2 { "Replies" }
-            @if replies.is_empty() {
+            @if replies.is_empty() && mentions.is_empty() {
                 p.empty { "No replies seen yet." }
             }
             @for reply in replies { (item(page, reply, images, parents)) }
+            (super::mentions::thread(mentions, images, &page.clock))
         }
     };
     render(page, body)

@@ -14,7 +14,7 @@ body { margin: 0; background: var(--bg); color: var(--fg); font: 17px/1.55 syste
 main, header.site, footer.site { max-width: 40rem; margin: 0 auto; padding: 0 1rem; }
 header.site { display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: .5rem; padding-top: 1rem; padding-bottom: .5rem; border-bottom: 1px solid var(--line); }
 header.site a.home { font-weight: 700; font-size: 1.15rem; color: var(--fg); text-decoration: none; }
-nav { display: flex; gap: .9rem; align-items: baseline; font-size: .95rem; }
+nav { display: flex; flex-wrap: wrap; gap: .3rem .9rem; align-items: baseline; font-size: .95rem; }
 a { color: var(--accent); }
 .h-card.profile { padding: 1.2rem 0 .4rem; }
 .h-card.profile h1 { margin: 0; font-size: 1.6rem; }
@@ -51,6 +51,11 @@ ul.following a.feed { font-size: .85rem; }
 form.compose label { display: block; margin-top: .5rem; font-size: .9rem; }
 .feed-address { margin: 1rem 0 1.4rem; }
 .feed-address label { display: block; font-weight: 600; margin-bottom: .3rem; }
+.mentions .faces { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: .6rem 0; }
+.mentions .faces h3 { font-size: .9rem; font-weight: 600; margin: 0 .3rem 0 0; color: var(--muted); }
+.mentions img.u-photo { border-radius: 50%; vertical-align: middle; }
+article.mention { padding: .7rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+article.notification { padding: .8rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 "#;
 
@@ -77,6 +82,8 @@ pub struct Page<'a> {
     pub session: Option<&'a Session>,
     /// How times are shown (the owner's zone; relative in the owner's views).
     pub clock: super::Clock,
+    /// The owner's unread notifications (webmentions), shown in the header.
+    pub unread: i64,
 }
 
 pub fn render(page: &Page, body: Markup) -> String {
@@ -99,6 +106,9 @@ pub fn render(page: &Page, body: Markup) -> String {
                 link rel="alternate" type="application/atom+xml" title=(format!("{} (Atom)", site.name)) href=(site.link("feed.atom"));
                 link rel="alternate" type="application/feed+json" title=(format!("{} (JSON Feed)", site.name)) href=(site.link("feed.json"));
                 link rel="alternate" type="application/rss+xml" title=(format!("{} (RSS)", site.name)) href=(site.link("feed.rss"));
+                // The Webmention endpoint (`webmention::receive`), where
+                // other sites say they link here.
+                link rel="webmention" href=(site.absolute("webmention"));
                 style { (PreEscaped(STYLE)) }
             }
             body {
@@ -108,6 +118,10 @@ pub fn render(page: &Page, body: Markup) -> String {
                         @if page.session.is_some() {
                             a href=(site.link("timeline")) { "Timeline" }
                             a href=(site.link("following")) { "Following" }
+                            a href=(site.link("notifications")) {
+                                "Notifications"
+                                @if page.unread > 0 { " (" (page.unread) " new)" }
+                            }
                             a href=(site.link("settings")) { "Settings" }
                         }
                         a href=(site.link("subscribe")) { "Subscribe" }

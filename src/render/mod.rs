@@ -6,6 +6,7 @@ pub mod const_sha256;
 pub mod feeds;
 pub mod html;
 pub mod layout;
+pub mod mentions;
 pub mod post_text;
 pub mod settings_page;
 pub mod xml;
@@ -126,6 +127,7 @@ pub fn status_reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         201 => "Created",
+        202 => "Accepted",
         204 => "No Content",
         301 => "Moved Permanently",
         302 => "Found",

@@ -163,11 +163,7 @@ pub fn clear_dead(conn: &Connection) -> Result<usize> {
 mod tests {
     use super::*;
 
-    fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrations::migrate(&mut conn).unwrap();
-        conn
-    }
+    use crate::store::migrations::in_memory as db;
 
     #[test]
     fn a_job_queued_twice_is_one_job_with_the_earlier_due_time() {

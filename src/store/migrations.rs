@@ -287,6 +287,45 @@ const STEPS: &[&str] = &[
         PRIMARY KEY (post_id, target)
     ) WITHOUT ROWID;
     "#,
+    // 12: Webmentions received (src/webmention/receive.rs, verify.rs): one row
+    // per source and target, what verifying the source found, and its
+    // moderation state; the owner's approvals and blocks by author URL or
+    // domain; each request's source host and time, for the rate limit.
+    r#"
+    CREATE TABLE mentions (
+        id           INTEGER PRIMARY KEY,
+        source       TEXT NOT NULL,
+        target       TEXT NOT NULL,
+        post_id      INTEGER,          -- the own post targeted; NULL: the home page
+        -- queued (not verified yet), pending (waits for the owner),
+        -- approved, blocked, rejected (never verified), removed (gone since)
+        state        TEXT NOT NULL,
+        kind         TEXT NOT NULL DEFAULT 'mention', -- reply, like, repost, bookmark, mention
+        author_name  TEXT NOT NULL DEFAULT '',
+        author_url   TEXT NOT NULL DEFAULT '',
+        author_photo TEXT NOT NULL DEFAULT '',
+        author_key   TEXT NOT NULL DEFAULT '', -- who moderation knows it by
+        content      TEXT NOT NULL DEFAULT '', -- sanitized HTML (SafeHtml)
+        published    INTEGER,
+        received_at  INTEGER NOT NULL,
+        verified_at  INTEGER,
+        note         TEXT NOT NULL DEFAULT '', -- why rejected or removed
+        unread       INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (source, target)
+    );
+    CREATE INDEX mentions_post ON mentions (post_id, state);
+    CREATE TABLE mention_rules (
+        subject  TEXT PRIMARY KEY,   -- an author URL, or a domain
+        is_domain INTEGER NOT NULL,
+        decision TEXT NOT NULL,      -- approve, block
+        made_at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE mention_requests (
+        host TEXT NOT NULL,
+        at   INTEGER NOT NULL
+    );
+    CREATE INDEX mention_requests_host ON mention_requests (host, at);
+    "#,
 ];
 
 pub fn latest_version() -> i64 {
@@ -316,6 +355,14 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.commit().context("committing the schema upgrade")?;
     }
     Ok(())
+}
+
+/// A database in memory with the whole schema, for unit tests.
+#[cfg(test)]
+pub fn in_memory() -> Connection {
+    let mut conn = Connection::open_in_memory().expect("an in-memory database");
+    migrate(&mut conn).expect("the schema");
+    conn
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod entries;
 pub mod follows;
 pub mod jobs;
 pub mod lease;
+pub mod mentions;
 pub mod mentions_sent;
 pub mod migrations;
 pub mod posts;

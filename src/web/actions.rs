@@ -88,7 +88,7 @@ pub fn login_over_https(ctx: &Ctx) -> Option<Response> {
 }
 
 /// The owner's session and form, or the response that refuses the request.
-pub(super) fn owner_form(ctx: &Ctx) -> Result<(Session, Form), Response> {
+pub(crate) fn owner_form(ctx: &Ctx) -> Result<(Session, Form), Response> {
     let Some(session) = ctx.session.clone() else {
         return Err(to_login(ctx));
     };

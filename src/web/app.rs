@@ -7,7 +7,7 @@ use super::{actions, page_cache, pages, settings_page, setup};
 use crate::render::{self, Site, layout};
 use crate::settings::Settings;
 use crate::store::posts::PostId;
-use crate::{home, store, websub};
+use crate::{home, store, webmention, websub};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 use std::cell::RefCell;
@@ -41,6 +41,10 @@ impl Ctx<'_> {
                 now: self.now,
                 zone: self.settings.time_zone(),
                 relative: self.session.is_some(),
+            },
+            unread: match self.session {
+                Some(_) => store::mentions::unread(self.conn).unwrap_or(0),
+                None => 0,
             },
         }
     }
@@ -172,7 +176,26 @@ fn answer(home: &Path, conn: &mut Connection, req: &Request) -> Result<Response>
         settings,
         errors: ErrorFormat::Html,
     };
-    route(&mut ctx)
+    let response = route(&mut ctx)?;
+    Ok(advertise_webmention(&ctx.site.url, response))
+}
+
+/// Every page and feed names the Webmention endpoint in a `Link` header
+/// (the HTML also in its head: `render::layout`).
+fn advertise_webmention(site_url: &str, response: Response) -> Response {
+    let content_type = response.header("Content-Type").unwrap_or("");
+    let shown = [
+        "text/html",
+        "application/atom+xml",
+        "application/rss+xml",
+        "application/feed+json",
+    ]
+    .iter()
+    .any(|t| content_type.starts_with(t));
+    if !shown {
+        return response;
+    }
+    response.with_header("Link", &webmention::receive::link_header(site_url))
 }
 
 /// What a visitor without a session gets for `GET path` at the configured
@@ -303,6 +326,10 @@ pub const ROUTES: &[Route] = &[
     route!("POST", ["posts", "*", "delete"], Owner, FORM, Html, |c, a| actions::delete_post(c, a[0])),
     route!("GET", [".well-known", "roost", "authorization"], Public, 0, Html, |c, _| pages::authorization_probe(c)),
     route!("GET", [".well-known", "roost", "node"], Public, 0, Html, |c, _| pages::node_probe(c)),
+    route!("POST", ["webmention"], Remote, FORM, Text, |c, _| webmention::receive::request(c)),
+    route!("GET", ["webmention", "*"], Public, 0, Text, |c, a| webmention::receive::status(c, a[0])),
+    route!("GET", ["notifications"], Owner, 0, Html, |c, _| webmention::notifications::page(c)),
+    route!("POST", ["notifications"], Owner, FORM, Html, |c, _| webmention::notifications::act(c)),
     route!("POST", ["websub"], Remote, FORM, Text, |c, _| websub::hub::request(c)),
     route!("GET", ["websub", "callback", "*"], Remote, 0, Text, |c, a| websub::subscriber::verify(c, a[0])),
     route!("POST", ["websub", "callback", "*"], Remote, websub::MAX_PUSHED_BYTES, Text, |c, a| websub::subscriber::deliver(c, a[0])),
@@ -463,6 +490,7 @@ fn bare_error_page(status: u16, title: &str, message: &str) -> Response {
         title,
         session: None,
         clock: render::Clock::UTC,
+        unread: 0,
     };
     Response::html(status, render::html::error(&page, status, message))
 }

@@ -101,7 +101,14 @@ fn owner_minute(ctx: &Ctx, viewer: &str, (etag, last_modified): (String, i64)) -
         return (etag, last_modified);
     }
     let minute = ctx.now - ctx.now.rem_euclid(60);
-    let etag = format!("{}.m{minute}\"", etag.trim_end_matches('"'));
+    // Every owner page's header counts the unread webmentions: a mention
+    // verified (an entries write) or read changes it within the minute too.
+    let entries = store::site_state(ctx.conn).map_or(0, |s| s.entries_version);
+    let unread = store::mentions::unread(ctx.conn).unwrap_or(0);
+    let etag = format!(
+        "{}.e{entries}.n{unread}.m{minute}\"",
+        etag.trim_end_matches('"')
+    );
     (etag, last_modified.max(minute))
 }
 
@@ -370,7 +377,27 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         true,
     )?;
     let images = ctx.settings.remote_images();
-    let body = render::html::post(&ctx.page(&title), &post, &replies, images, &parents, &sent);
+    // A reply already shown from a followed feed is not shown again as a
+    // webmention from the same address.
+    let mut mentions = store::mentions::approved_for_post(ctx.conn, post.id.0)?;
+    mentions.retain(|m| {
+        !replies.iter().any(|r| match r {
+            TimelineItem::Followed(e) => e
+                .link
+                .as_deref()
+                .is_some_and(|l| crate::webmention::receive::same_url(l, &m.source)),
+            TimelineItem::Own(_) => false,
+        })
+    });
+    let body = render::html::post(
+        &ctx.page(&title),
+        &post,
+        &replies,
+        images,
+        &parents,
+        &mentions,
+        &sent,
+    );
     Ok(with_validators(Response::html(200, body), &v))
 }
 

@@ -10,7 +10,7 @@
 
 use super::discover::{self, Found};
 use crate::jobs::{Kind, Outcome};
-use crate::net::send::{Sender, check_url, is_refused};
+use crate::net::send::{Sender, check_url, is_final};
 use crate::node::Node;
 use crate::settings::Settings;
 use crate::store::jobs::Job;
@@ -118,7 +118,7 @@ fn send(node: &mut Node, job: &Job) -> Result<Outcome> {
             sent.outcome = format!("not sent: {why}");
             Outcome::Done
         }
-        Err(error) if is_refused(&error) => {
+        Err(error) if is_final(&error) => {
             sent.outcome = format!("not sent: {error:#}");
             Outcome::GiveUp(sent.outcome.clone())
         }
@@ -154,7 +154,7 @@ fn post(
     );
     let reply = match reply {
         Ok(reply) => reply,
-        Err(error) if is_refused(&error) => {
+        Err(error) if is_final(&error) => {
             sent.outcome = format!("not sent: {error:#}");
             return Outcome::GiveUp(sent.outcome.clone());
         }

@@ -11,7 +11,7 @@
 
 use super::{DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MAX_SECRET_BYTES, MIN_LEASE_SECONDS};
 use crate::jobs::{Kind, Outcome};
-use crate::net::send::{Reply, Sender, is_refused};
+use crate::net::send::{Reply, Sender, is_final};
 use crate::node::Node;
 use crate::settings::Settings;
 use crate::store::{self, jobs::Job, websub::Content};
@@ -171,7 +171,7 @@ fn verify(node: &mut Node, job: &Job) -> Result<Outcome> {
     }
     let reply = match sender(node)?.get(url.as_str()) {
         Ok(reply) => reply,
-        Err(error) if is_refused(&error) => return Ok(Outcome::GiveUp(format!("{error:#}"))),
+        Err(error) if is_final(&error) => return Ok(Outcome::GiveUp(format!("{error:#}"))),
         Err(error) => return Ok(Outcome::Retry(format!("{error:#}"))),
     };
     if !reply.is_success() || reply.body.trim_ascii() != challenge.as_bytes() {
@@ -311,7 +311,7 @@ fn deliver(node: &mut Node, job: &Job) -> Result<Outcome> {
             reply.status,
             reply.excerpt()
         )),
-        Err(error) if is_refused(&error) => Outcome::GiveUp(format!("{error:#}")),
+        Err(error) if is_final(&error) => Outcome::GiveUp(format!("{error:#}")),
         Err(error) => Outcome::Retry(format!("{error:#}")),
     })
 }

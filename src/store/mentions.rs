@@ -1,0 +1,348 @@
+//! Webmentions received (`webmention::receive`, `webmention::verify`): one
+//! row per source and target with what verifying the source found and its
+//! moderation state; the owner's rules (approve or block an author URL or a
+//! domain); and the request log the per-host rate limit counts.
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+/// A mention's moderation and verification state, as stored.
+pub mod state {
+    /// Received, not verified yet.
+    pub const QUEUED: &str = "queued";
+    /// Verified, waiting for the owner.
+    pub const PENDING: &str = "pending";
+    pub const APPROVED: &str = "approved";
+    pub const BLOCKED: &str = "blocked";
+    /// Never verified (the source did not link, or could not be fetched).
+    pub const REJECTED: &str = "rejected";
+    /// Verified once, gone since (410, or no longer linking).
+    pub const REMOVED: &str = "removed";
+}
+
+/// One received mention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    pub id: i64,
+    pub source: String,
+    pub target: String,
+    pub post_id: Option<i64>,
+    pub state: String,
+    /// reply, like, repost, bookmark or mention.
+    pub kind: String,
+    pub author_name: String,
+    pub author_url: String,
+    pub author_photo: String,
+    pub author_key: String,
+    /// Sanitized HTML (re-wrapped as `SafeHtml` by whoever shows it).
+    pub content: String,
+    pub published: Option<i64>,
+    pub received_at: i64,
+    pub verified_at: Option<i64>,
+    pub note: String,
+    pub unread: bool,
+}
+
+const COLUMNS: &str = "id, source, target, post_id, state, kind, author_name, author_url, \
+     author_photo, author_key, content, published, received_at, verified_at, note, unread";
+
+fn mention(r: &Row) -> rusqlite::Result<Mention> {
+    Ok(Mention {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        target: r.get(2)?,
+        post_id: r.get(3)?,
+        state: r.get(4)?,
+        kind: r.get(5)?,
+        author_name: r.get(6)?,
+        author_url: r.get(7)?,
+        author_photo: r.get(8)?,
+        author_key: r.get(9)?,
+        content: r.get(10)?,
+        published: r.get(11)?,
+        received_at: r.get(12)?,
+        verified_at: r.get(13)?,
+        note: r.get(14)?,
+        unread: r.get(15)?,
+    })
+}
+
+/// Records a mention request: a new row `queued`, or the existing one
+/// received again (one rejected or removed before is queued again; the
+/// others keep what is shown until the new verification says otherwise).
+/// Returns its id.
+pub fn receive(
+    conn: &Connection,
+    source: &str,
+    target: &str,
+    post_id: Option<i64>,
+    now: i64,
+) -> Result<i64> {
+    conn.query_row(
+        "INSERT INTO mentions (source, target, post_id, state, received_at)
+         VALUES (?1, ?2, ?3, 'queued', ?4)
+         ON CONFLICT (source, target) DO UPDATE SET
+             received_at = excluded.received_at,
+             state = CASE WHEN state IN ('rejected', 'removed') THEN 'queued' ELSE state END
+         RETURNING id",
+        params![source, target, post_id, now],
+        |r| r.get(0),
+    )
+    .context("recording a webmention")
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Mention>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM mentions WHERE id = ?1"),
+        [id],
+        mention,
+    )
+    .optional()
+    .context("reading a webmention")
+}
+
+pub fn by_source_target(conn: &Connection, source: &str, target: &str) -> Result<Option<Mention>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM mentions WHERE source = ?1 AND target = ?2"),
+        params![source, target],
+        mention,
+    )
+    .optional()
+    .context("reading a webmention")
+}
+
+/// What verifying a source found, to store on its row.
+#[derive(Debug, Clone, Default)]
+pub struct Verified<'a> {
+    pub kind: &'a str,
+    pub author_name: &'a str,
+    pub author_url: &'a str,
+    pub author_photo: &'a str,
+    pub author_key: &'a str,
+    pub content: &'a str,
+    pub published: Option<i64>,
+    pub state: &'a str,
+}
+
+/// Stores a verification's result on mention `id`. A mention is unread for
+/// the owner when it is new or changed its state.
+pub fn save_verified(conn: &Connection, id: i64, v: &Verified, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE mentions SET kind = ?2, author_name = ?3, author_url = ?4, author_photo = ?5,
+             author_key = ?6, content = ?7, published = ?8,
+             unread = unread OR state != ?9, state = ?9, verified_at = ?10, note = ''
+         WHERE id = ?1",
+        params![
+            id,
+            v.kind,
+            v.author_name,
+            v.author_url,
+            v.author_photo,
+            v.author_key,
+            v.content,
+            v.published,
+            v.state,
+            now
+        ],
+    )
+    .context("saving a verified webmention")?;
+    Ok(())
+}
+
+/// Sets mention `id`'s state, with the reason (rejected, removed).
+pub fn set_state(conn: &Connection, id: i64, state: &str, note: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE mentions SET state = ?2, note = ?3 WHERE id = ?1",
+        params![id, state, note],
+    )
+    .context("changing a webmention's state")?;
+    Ok(())
+}
+
+/// The approved mentions of post `post_id`, oldest first.
+pub fn approved_for_post(conn: &Connection, post_id: i64) -> Result<Vec<Mention>> {
+    list(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM mentions WHERE post_id = ?1 AND state = 'approved'
+             ORDER BY coalesce(published, verified_at, received_at), id"
+        ),
+        params![post_id],
+    )
+}
+
+/// The mentions the owner's notifications show: verified ones (pending,
+/// approved, blocked), newest first.
+pub fn verified(conn: &Connection, limit: usize) -> Result<Vec<Mention>> {
+    list(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM mentions WHERE state IN ('pending', 'approved', 'blocked')
+             ORDER BY state != 'pending', coalesce(verified_at, received_at) DESC, id DESC LIMIT ?1"
+        ),
+        params![limit as i64],
+    )
+}
+
+fn list(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Mention>> {
+    let mut stmt = conn.prepare_cached(sql).context("reading webmentions")?;
+    let rows = stmt
+        .query_map(params, mention)
+        .context("reading webmentions")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("reading webmentions")
+}
+
+/// Unread verified mentions (the header's count).
+pub fn unread(conn: &Connection) -> Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM mentions WHERE unread AND state IN ('pending', 'approved')",
+        [],
+        |r| r.get(0),
+    )
+    .context("counting unread webmentions")
+}
+
+pub fn mark_all_read(conn: &Connection) -> Result<()> {
+    conn.execute("UPDATE mentions SET unread = 0 WHERE unread", [])
+        .context("marking webmentions read")?;
+    Ok(())
+}
+
+/// (id, author_key, source) of every verified mention, for moderation to
+/// decide again after a rule changed.
+pub fn moderated(conn: &Connection) -> Result<Vec<(i64, String, String, String)>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, author_key, source, state FROM mentions
+             WHERE state IN ('pending', 'approved', 'blocked')",
+        )
+        .context("reading webmentions")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .context("reading webmentions")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("reading webmentions")
+}
+
+/// The owner's decision on `subject` (an author URL or a domain), if any.
+pub fn rule(conn: &Connection, subject: &str) -> Result<Option<String>> {
+    conn.query_row(
+        "SELECT decision FROM mention_rules WHERE subject = ?1",
+        [subject],
+        |r| r.get(0),
+    )
+    .optional()
+    .context("reading a moderation rule")
+}
+
+pub fn set_rule(
+    conn: &Connection,
+    subject: &str,
+    is_domain: bool,
+    decision: &str,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO mention_rules (subject, is_domain, decision, made_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (subject) DO UPDATE SET decision = excluded.decision, made_at = excluded.made_at",
+        params![subject, is_domain, decision, now],
+    )
+    .context("saving a moderation rule")?;
+    Ok(())
+}
+
+/// Requests from `host` since `since`, after forgetting those older than
+/// it (of every host).
+pub fn requests_since(conn: &Connection, host: &str, since: i64) -> Result<i64> {
+    conn.execute("DELETE FROM mention_requests WHERE at < ?1", [since])
+        .context("forgetting old webmention requests")?;
+    conn.query_row(
+        "SELECT count(*) FROM mention_requests WHERE host = ?1 AND at >= ?2",
+        params![host, since],
+        |r| r.get(0),
+    )
+    .context("counting webmention requests")
+}
+
+/// The oldest request from `host` still counted since `since`.
+pub fn oldest_request_since(conn: &Connection, host: &str, since: i64) -> Result<Option<i64>> {
+    conn.query_row(
+        "SELECT min(at) FROM mention_requests WHERE host = ?1 AND at >= ?2",
+        params![host, since],
+        |r| r.get(0),
+    )
+    .context("reading webmention requests")
+}
+
+pub fn record_request(conn: &Connection, host: &str, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO mention_requests (host, at) VALUES (?1, ?2)",
+        params![host, now],
+    )
+    .context("recording a webmention request")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::store::migrations::in_memory as db;
+
+    #[test]
+    fn a_mention_received_again_is_one_row_queued_again_only_when_it_had_failed() {
+        let conn = db();
+        let id = receive(
+            &conn,
+            "https://a.example/1",
+            "https://me.example/posts/1",
+            Some(1),
+            10,
+        )
+        .unwrap();
+        let verified = Verified {
+            kind: "reply",
+            state: state::APPROVED,
+            ..Default::default()
+        };
+        save_verified(&conn, id, &verified, 11).unwrap();
+        let again = receive(
+            &conn,
+            "https://a.example/1",
+            "https://me.example/posts/1",
+            Some(1),
+            12,
+        )
+        .unwrap();
+        assert_eq!(id, again);
+        assert_eq!(get(&conn, id).unwrap().unwrap().state, "approved");
+        set_state(&conn, id, state::REMOVED, "gone").unwrap();
+        receive(
+            &conn,
+            "https://a.example/1",
+            "https://me.example/posts/1",
+            Some(1),
+            13,
+        )
+        .unwrap();
+        let m = get(&conn, id).unwrap().unwrap();
+        assert_eq!((m.state.as_str(), m.received_at), ("queued", 13));
+        assert_eq!(approved_for_post(&conn, 1).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn requests_are_counted_per_host_within_the_window() {
+        let conn = db();
+        for at in [1, 5, 50, 60] {
+            record_request(&conn, "a.example", at).unwrap();
+        }
+        record_request(&conn, "b.example", 55).unwrap();
+        assert_eq!(requests_since(&conn, "a.example", 10).unwrap(), 2);
+        assert_eq!(
+            oldest_request_since(&conn, "a.example", 10).unwrap(),
+            Some(50)
+        );
+        assert_eq!(requests_since(&conn, "c.example", 10).unwrap(), 0);
+    }
+}
