@@ -70,31 +70,43 @@ new_instance() {
 
 stop_instance() {
     local rc=$?
+    stop_apache
+    if [ "$KEEP" = 1 ]; then say "kept the instance in $ROOT"; else rm -rf "$ROOT"; fi
+    exit "$rc"
+}
+
+# stop_apache: stops the instance's Apache, if running, and waits for it.
+stop_apache() {
     if [ -n "$APACHE_PID" ] && kill -0 "$APACHE_PID" 2>/dev/null; then
         kill -TERM "$APACHE_PID" 2>/dev/null || true
         for _ in $(seq 100); do kill -0 "$APACHE_PID" 2>/dev/null || break; sleep 0.1; done
         wait "$APACHE_PID" 2>/dev/null || true
     fi
-    if [ "$KEEP" = 1 ]; then say "kept the instance in $ROOT"; else rm -rf "$ROOT"; fi
-    exit "$rc"
+    APACHE_PID=
 }
 
-# start_apache PROBE_PATH: starts the instance's Apache (APACHE_PID) and
-# waits until PROBE_PATH answers.
+# start_apache PROBE_PATH [ARG...]: starts the instance's Apache (APACHE_PID)
+# with ARGs (-DROOST_PREFORK: prefork + mod_cgi) and waits until PROBE_PATH
+# answers.
 start_apache() {
-    /usr/sbin/apache2 -f "$ROOT/httpd.conf" -DFOREGROUND < /dev/null > "$ROOT/stderr.log" 2>&1 &
+    local probe=$1
+    shift
+    # In a session of its own: prefork's shutdown signals its whole process
+    # group, which would otherwise include this script.
+    setsid /usr/sbin/apache2 -f "$ROOT/httpd.conf" -DFOREGROUND "$@" < /dev/null > "$ROOT/stderr.log" 2>&1 &
     APACHE_PID=$!
     for _ in $(seq 200); do
-        curl -s -o /dev/null "$BASE$1" && return 0
+        curl -s -o /dev/null "$BASE$probe" && return 0
         kill -0 "$APACHE_PID" 2>/dev/null || break
         sleep 0.05
     done
     die "Apache did not start: $(cat "$ROOT/stderr.log" "$ROOT/error.log" 2>/dev/null)"
 }
 
-# roost_site NAME KIND DATA: roost at /NAME/ with the repository's
-# sample.htaccess, as tests/common/apache.rs installs it: KIND cgi finds DATA
-# by SetEnv ROOST_HOME, fcgid (the fcgid variant) by roost.conf.
+# roost_site NAME KIND DATA: roost at /NAME/ with sample.htaccess's block as
+# `install` writes it (the lines from "# BEGIN roost" to "# END roost"): KIND
+# cgi finds DATA by SetEnv ROOST_HOME, fcgid (the fcgid variant) by roost.conf.
+roost_block() { sed -n '/^# BEGIN roost$/,/^# END roost$/p' "$REPO/sample.htaccess"; }
 roost_site() {
     local dir=$DOCROOT/$1
     mkdir "$dir"
@@ -103,9 +115,9 @@ roost_site() {
     chmod 755 "$dir/roost.cgi.tmp"
     mv "$dir/roost.cgi.tmp" "$dir/roost.cgi"
     case "$2" in
-        cgi) { cat "$REPO/sample.htaccess"; printf '\nSetEnv ROOST_HOME "%s"\n' "$3"; } > "$dir/.htaccess" ;;
+        cgi) { roost_block; printf 'SetEnv ROOST_HOME "%s"\n' "$3"; } > "$dir/.htaccess" ;;
         fcgid)
-            sed -e '/^# BEGIN cgi variant/,/^# END cgi variant/d' -e 's/^#FCGID# //' "$REPO/sample.htaccess" > "$dir/.htaccess"
+            roost_block | sed -e '/^# BEGIN cgi variant/,/^# END cgi variant/d' -e 's/^#FCGID# //' > "$dir/.htaccess"
             printf 'home = %s\n' "$3" > "$dir/roost.conf"
             chmod 644 "$dir/roost.conf" ;;
     esac

@@ -164,17 +164,32 @@ fn htaccess_passes_the_authorization_header() {
     assert_eq!(var(&env, "REDIRECT_HTTP_AUTHORIZATION"), None);
 }
 
+/// A new env-printing site whose .htaccess is sample.htaccess as another
+/// server reads it: each condition `from` turned into `to` (every one must
+/// be there).
+fn shell_site_reading_htaccess_as(name: &str, changes: [(&str, &str); 2]) -> Site {
+    let site = apache().shell_site(name, ENV_SCRIPT);
+    let mut htaccess = SAMPLE_HTACCESS.to_string();
+    for (from, to) in changes {
+        assert!(htaccess.contains(from), "sample.htaccess lacks {from}");
+        htaccess = htaccess.replace(from, to);
+    }
+    site.write_file(".htaccess", htaccess.as_bytes());
+    site
+}
+
 /// An Apache older than 2.4.13 has no CGIPassAuth: sample.htaccess read as
 /// such a server reads it (its version conditions turned around) still hands
 /// the header over, through the SetEnvIf and RewriteRule E= fallbacks.
 #[test]
 fn htaccess_fallbacks_pass_authorization_on_servers_without_cgipassauth() {
-    let site = apache().shell_site("old-apache", ENV_SCRIPT);
-    let as_old_server = SAMPLE_HTACCESS
-        .replace("<IfVersion >= 2.4.13>", "<IfVersion >= 99>")
-        .replace("<IfVersion < 2.4.13>", "<IfVersion < 99>");
-    assert_ne!(as_old_server, SAMPLE_HTACCESS);
-    site.write_file(".htaccess", as_old_server.as_bytes());
+    let site = shell_site_reading_htaccess_as(
+        "old-apache",
+        [
+            ("<IfVersion >= 2.4.13>", "<IfVersion >= 99>"),
+            ("<IfVersion < 2.4.13>", "<IfVersion < 99>"),
+        ],
+    );
     let auth = "Bearer fallback-token";
     let env = env_of(&site.get("/auth", &[("Authorization", auth)]));
     assert_eq!(
@@ -241,6 +256,18 @@ fn htaccess_refuses_data_and_config_files() {
     }
 }
 
+/// Writes `secret` into each of `files` in the site, then asks for each: it
+/// must be refused, neither served nor handed to the CGI.
+fn put_and_assert_refused(site: &Site, files: &[&str], secret: &[u8]) {
+    for file in files {
+        site.write_file(file, secret);
+    }
+    for file in files {
+        let path = format!("/{}", file.replace('#', "%23"));
+        site.assert_refused(&path, &[secret, b"GATEWAY_INTERFACE"]);
+    }
+}
+
 /// sample.htaccess refused only the data: a `.env`, a `.git/` directory, an
 /// editor's backup, a log or the Cargo sources left in the document root
 /// were served. `/.well-known/` still works: its files are served (an ACME
@@ -267,13 +294,7 @@ fn htaccess_refuses_dotfiles_backups_logs_and_sources() {
         "sub/.env",
         "sub/notes.txt~",
     ];
-    for file in files {
-        site.write_file(file, secret);
-    }
-    for file in files {
-        let path = format!("/{}", file.replace('#', "%23"));
-        site.assert_refused(&path, &[secret, b"GATEWAY_INTERFACE"]);
-    }
+    put_and_assert_refused(&site, &files, secret);
     site.assert_refused("/.git/", &[secret, b"GATEWAY_INTERFACE"]);
     site.write_file(".well-known/acme-challenge/token-1", b"token-1.key\n");
     let challenge = site.get("/.well-known/acme-challenge/token-1", &[]);
@@ -292,6 +313,41 @@ fn htaccess_refuses_dotfiles_backups_logs_and_sources() {
         "",
     );
     // Ordinary files beside them are still served.
+    site.write_file("notes.txt", b"plain\n");
+    assert_eq!(site.get("/notes.txt", &[]).body, b"plain\n");
+}
+
+/// Where mod_rewrite is loaded, its [F] rules alone refuse the data and the
+/// dotfiles (the <FilesMatch> section is skipped, since compiling its regex
+/// on every request cost as much as serving a published feed); a host
+/// without mod_rewrite must still refuse the same names through it.
+#[test]
+fn htaccess_refuses_the_same_names_on_hosts_without_mod_rewrite() {
+    let site = shell_site_reading_htaccess_as(
+        "no-rewrite",
+        [
+            ("<IfModule mod_rewrite.c>", "<IfModule mod_absent.c>"),
+            ("<IfModule !mod_rewrite.c>", "<IfModule !mod_absent.c>"),
+        ],
+    );
+    let secret = b"SECRET-must-not-be-served";
+    let files = [
+        "roost.conf",
+        "x.db",
+        "x.db-wal",
+        "x.db-shm",
+        "x.db-journal",
+        ".env",
+        "x.bak",
+        "x~",
+        "error_log",
+        "Cargo.toml",
+        "main.rs",
+    ];
+    put_and_assert_refused(&site, &files, secret);
+    site.write_file(".well-known/acme-challenge/t", b"t.key\n");
+    let challenge = site.get("/.well-known/acme-challenge/t", &[]);
+    assert_eq!(challenge.body, b"t.key\n", "{challenge:?}");
     site.write_file("notes.txt", b"plain\n");
     assert_eq!(site.get("/notes.txt", &[]).body, b"plain\n");
 }
