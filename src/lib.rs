@@ -22,6 +22,7 @@ pub mod publish;
 pub mod render;
 pub mod sanitize;
 pub mod settings;
+pub mod site;
 pub mod store;
 pub mod unix_user;
 pub mod web;

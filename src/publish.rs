@@ -4,7 +4,7 @@
 //! itself, with its own ETag and 304, without starting roost.
 //!
 //! The files are rendered by the same handler a visitor's request reaches
-//! (`web::app::render_for_visitor`), so a published file and a live answer
+//! (`site::for_visitor`, the functions the GET handlers call), so a published file and a live answer
 //! never differ. Each is replaced atomically (a temporary file renamed over
 //! it) and only when its bytes change, so Apache's validators stay put and
 //! followers keep getting 304. A failure never undoes the change that caused
@@ -12,7 +12,6 @@
 //! and the next change tries again.
 
 use crate::store;
-use crate::web::app::render_for_visitor;
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -157,11 +156,7 @@ pub fn withdraw(conn: &Connection, dir: &Path) -> Result<()> {
 }
 
 fn render(conn: &mut Connection, path: &str) -> Result<Vec<u8>> {
-    let response = render_for_visitor(conn, path)?;
-    if response.status != 200 {
-        bail!("rendering {path} gave status {}", response.status);
-    }
-    Ok(response.body)
+    Ok(crate::site::for_visitor(conn, path)?.1)
 }
 
 fn data_dir(conn: &Connection) -> Result<PathBuf> {

@@ -198,32 +198,6 @@ fn advertise_webmention(site_url: &str, response: Response) -> Response {
     response.with_header("Link", &webmention::receive::link_header(site_url))
 }
 
-/// What a visitor without a session gets for `GET path` at the configured
-/// site URL: how `publish` renders the files it writes, through the very
-/// handler a live request reaches.
-pub fn render_for_visitor(conn: &mut Connection, path: &str) -> Result<Response> {
-    let url = Settings::load(conn)?.url();
-    let parsed = url::Url::parse(&url)
-        .with_context(|| format!("the site URL {url:?} is not an absolute URL"))?;
-    let req = Request {
-        method: "GET".into(),
-        path: path.into(),
-        query: String::new(),
-        headers: Vec::new(),
-        body: Vec::new(),
-        base: parsed.path().trim_end_matches('/').to_string(),
-        https: parsed.scheme() == "https",
-        remote_addr: String::new(),
-        home: None,
-    };
-    let home = conn
-        .path()
-        .and_then(|p| Path::new(p).parent())
-        .map(Path::to_path_buf)
-        .context("the database has no data directory")?;
-    answer(&home, conn, &req)
-}
-
 /// A kept page, or 304 when the client already has it.
 fn answer_from_cache(req: &Request, page: Response) -> Response {
     let etag = page.header("ETag").unwrap_or("").to_string();

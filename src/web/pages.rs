@@ -5,22 +5,14 @@ use super::app::Ctx;
 use super::auth;
 use super::http::Response;
 use crate::posts;
-use crate::render::{
-    self, html::Draft, html::Newer, html::Parents, html::ReplyParent, html::TimelineItem,
-};
+use crate::render::{self, html::Draft, html::Newer, html::TimelineItem};
 use crate::store;
 use crate::store::posts::Cursor;
 use anyhow::Result;
 
-/// Posts per page on `/`.
-pub const PAGE_SIZE: usize = 20;
+pub use crate::site::PAGE_SIZE;
 
-#[derive(Debug, Clone, Copy)]
-pub enum FeedFormat {
-    Atom,
-    Json,
-    Rss,
-}
+pub use crate::site::FeedFormat;
 
 /// `ETag` and `Last-Modified` for a response that depends only on the site's
 /// state, the address and who is asking: known before rendering.
@@ -146,18 +138,6 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
     {
         return Ok(response);
     }
-    let mut page = store::posts::page(ctx.conn, before, PAGE_SIZE + 1)?;
-    let older = (page.len() > PAGE_SIZE).then(|| {
-        page.truncate(PAGE_SIZE);
-        page[PAGE_SIZE - 1].id
-    });
-    let newer = match (before, page.first()) {
-        (None, _) => None,
-        (Some(_), None) => Some(Newer::First),
-        (Some(_), Some(top)) => {
-            newer_page(store::posts::ids_after(ctx.conn, top.id, PAGE_SIZE + 1)?)
-        }
-    };
     // The reply button on a timeline entry opens the compose box addressed to it.
     let reply_to = ctx.req.query_param("reply_to").unwrap_or_default();
     let draft = match &kept {
@@ -175,9 +155,7 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
             ..Default::default()
         },
     };
-    // Own posts only: this page's validators do not follow the entries.
-    let parents = reply_parents(ctx, page.iter().map(TimelineItem::own_reply), false)?;
-    let body = render::html::home(&ctx.page(""), &page, newer, older, Some(&draft), &parents);
+    let body = crate::site::home(ctx.conn, &ctx.page(""), before, Some(&draft))?;
     Ok(match kept {
         // Shown until it is posted: this page is not the one the validators name.
         Some(_) => Response::html(200, body).with_header("Cache-Control", "no-store"),
@@ -236,14 +214,19 @@ pub fn timeline(ctx: &mut Ctx) -> Result<Response> {
             above.extend(store::entries::cursors_after(ctx.conn, top, PAGE_SIZE + 1)?);
             above.sort_by_key(Cursor::sort_key);
             above.truncate(PAGE_SIZE + 1);
-            newer_page(above).map(|newer| match newer {
+            crate::site::newer_page(above).map(|newer| match newer {
                 Newer::First => Newer::First,
                 Newer::Before(cursor) => Newer::Before(format_cursor(cursor)),
             })
         }
     };
     let images = ctx.settings.remote_images();
-    let parents = reply_parents(ctx, items.iter().map(TimelineItem::reply), true)?;
+    let parents = crate::site::reply_parents(
+        ctx.conn,
+        &ctx.site,
+        items.iter().map(TimelineItem::reply),
+        true,
+    )?;
     let body = render::html::timeline(
         &ctx.page("Timeline"),
         &items,
@@ -254,71 +237,6 @@ pub fn timeline(ctx: &mut Ctx) -> Result<Response> {
     );
     Ok(with_validators(Response::html(200, body), &v))
 }
-
-/// The "Newer" link of a page, from the (up to `PAGE_SIZE + 1`) items just
-/// above its top, oldest first: none when there are none; the first page
-/// when they fit on it; else the page before the one just above them all.
-fn newer_page<C: Copy>(above: Vec<C>) -> Option<Newer<C>> {
-    match above.len() {
-        0 => None,
-        n if n <= PAGE_SIZE => Some(Newer::First),
-        _ => Some(Newer::Before(above[PAGE_SIZE])),
-    }
-}
-
-/// The parents this node has of the replies given as (address, id): an own
-/// post (by its permalink or feed id) or, with `entries`, a followed entry
-/// (by its id or link).
-fn reply_parents<'a>(
-    ctx: &Ctx,
-    replies: impl Iterator<Item = Option<(&'a str, Option<&'a str>)>>,
-    entries: bool,
-) -> Result<Parents> {
-    let own_prefix = ctx.site.absolute("posts/");
-    let mut parents = Parents::new();
-    for (reply_to, reference) in replies.flatten() {
-        if parents.contains_key(reply_to) {
-            continue;
-        }
-        for target in std::iter::once(reply_to).chain(reference) {
-            let own = match target.strip_prefix(&own_prefix).and_then(posts::parse_id) {
-                Some(id) => store::posts::get(ctx.conn, id)?,
-                None => store::posts::by_uid(ctx.conn, target)?,
-            };
-            let parent = match own {
-                Some(p) => Some(ReplyParent {
-                    author: ctx.site.name.clone(),
-                    excerpt: crate::render::post_text::excerpt(&p.body, EXCERPT_CHARS),
-                    href: Some(ctx.site.link(&format!("posts/{}", p.id.0))),
-                }),
-                None if entries => {
-                    store::entries::by_identity_or_link(ctx.conn, target)?.map(|e| {
-                        let text = e.title.clone().unwrap_or_else(|| {
-                            // Images count by their alt text.
-                            e.content.as_ref().map_or_else(String::new, |c| {
-                                crate::poll::parse::html_to_text(c.as_str())
-                            })
-                        });
-                        ReplyParent {
-                            author: e.author.clone().unwrap_or_else(|| e.source_name.clone()),
-                            excerpt: crate::render::post_text::excerpt(&text, EXCERPT_CHARS),
-                            href: e.link.filter(|l| crate::sanitize::is_web_url(l)),
-                        }
-                    })
-                }
-                None => None,
-            };
-            if let Some(parent) = parent {
-                parents.insert(reply_to.to_string(), parent);
-                break;
-            }
-        }
-    }
-    Ok(parents)
-}
-
-/// How much of a parent a reply shows.
-const EXCERPT_CHARS: usize = 80;
 
 /// `TIME.KIND.ID`, e.g. `1795000000.1.42`.
 fn format_cursor(c: Cursor) -> String {
@@ -370,8 +288,9 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         )
         .collect();
     replies.sort_by_key(TimelineItem::cursor_key);
-    let parents = reply_parents(
-        ctx,
+    let parents = crate::site::reply_parents(
+        ctx.conn,
+        &ctx.site,
         std::iter::once(TimelineItem::own_reply(&post))
             .chain(replies.iter().map(TimelineItem::reply)),
         true,
@@ -519,49 +438,8 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
     if let Some(response) = not_modified(ctx, &v) {
         return Ok(response);
     }
-    let recent = store::posts::page(ctx.conn, None, render::feeds::FEED_LENGTH)?;
-    // The feed's own date is its newest entry's, not the site's last write:
-    // a change no feed shows (a setting) must leave the bytes, and so a
-    // published file's ETag, as they were.
-    let updated = recent
-        .iter()
-        .map(|p| p.updated)
-        .max()
-        .unwrap_or(v.last_modified);
-    let feed_id = ctx
-        .settings
-        .feed_id()
-        .map_or_else(|| ctx.site.absolute(""), str::to_owned);
+    let (content_type, body) = crate::site::feed(ctx.conn, &ctx.settings, &ctx.site, format)?;
     let hubs = crate::websub::hub::hubs(&ctx.settings);
-    let head = render::feeds::FeedHead {
-        site: &ctx.site,
-        feed_id: &feed_id,
-        language: ctx.settings.language(),
-        updated,
-        hubs: &hubs,
-    };
-    let (content_type, body) = match format {
-        FeedFormat::Atom => {
-            // Readers that kept a deleted post learn to drop it (RFC 6721).
-            let deleted = store::posts::recently_deleted(ctx.conn, render::feeds::FEED_LENGTH)?;
-            let head = render::feeds::FeedHead {
-                updated: deleted.iter().map(|t| t.deleted).fold(updated, i64::max),
-                ..head
-            };
-            (
-                "application/atom+xml; charset=utf-8",
-                render::feeds::atom(&head, &recent, &deleted),
-            )
-        }
-        FeedFormat::Json => (
-            "application/feed+json; charset=utf-8",
-            render::feeds::json(&head, &recent),
-        ),
-        FeedFormat::Rss => (
-            "application/rss+xml; charset=utf-8",
-            render::feeds::rss(&head, &recent),
-        ),
-    };
     // WebSub discovery (3): the hubs and the topic, also as headers.
     let self_url = ctx.site.absolute(&ctx.req.path[1..]);
     let link = hubs

@@ -23,18 +23,7 @@ use rusqlite::Connection;
 /// The owner's feeds, the topics this hub serves, as paths under the site URL.
 pub const TOPIC_PATHS: [&str; 3] = ["feed.atom", "feed.rss", "feed.json"];
 
-/// The hub's own address.
-pub fn own_hub(site_url: &str) -> String {
-    format!("{site_url}websub")
-}
-
-/// The hubs the owner's feeds name: this node's own, and the external one
-/// of the `websub_hub` setting when there is one.
-pub fn hubs(settings: &Settings) -> Vec<String> {
-    let mut hubs = vec![own_hub(&settings.url())];
-    hubs.extend(settings.websub_hub());
-    hubs
-}
+pub use super::{hubs, own_hub};
 
 fn topics(site_url: &str) -> impl Iterator<Item = String> + '_ {
     TOPIC_PATHS.iter().map(move |p| format!("{site_url}{p}"))
@@ -228,14 +217,11 @@ fn distribute(node: &mut Node, _job: &Job) -> Result<Outcome> {
     let now = chrono::Utc::now().timestamp();
     for topic in topics(&site_url) {
         let path = &topic[site_url.len() - 1..];
-        let rendered = crate::web::app::render_for_visitor(node.conn, path)?;
+        let (content_type, body) = crate::site::for_visitor(node.conn, path)?;
         let content = Content {
-            content_type: rendered
-                .header("Content-Type")
-                .unwrap_or("application/octet-stream")
-                .to_string(),
-            hash: crate::web::auth::sha256_hex(&rendered.body),
-            body: rendered.body,
+            content_type: content_type.to_string(),
+            hash: crate::web::auth::sha256_hex(&body),
+            body,
         };
         let unchanged = store::websub::content(node.conn, &topic)?
             .is_some_and(|last| last.hash == content.hash);

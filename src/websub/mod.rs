@@ -18,3 +18,16 @@ pub const MIN_LEASE_SECONDS: i64 = 60 * 60;
 pub const MAX_SECRET_BYTES: usize = 200;
 /// The largest content distribution a callback takes.
 pub const MAX_PUSHED_BYTES: usize = 4 * 1024 * 1024;
+
+/// The hub's own address.
+pub fn own_hub(site_url: &str) -> String {
+    format!("{site_url}websub")
+}
+
+/// The hubs the owner's feeds name: this node's own, and the external one
+/// of the `websub_hub` setting when there is one.
+pub fn hubs(settings: &crate::settings::Settings) -> Vec<String> {
+    let mut hubs = vec![own_hub(&settings.url())];
+    hubs.extend(settings.websub_hub());
+    hubs
+}
