@@ -441,6 +441,15 @@ impl Settings {
         self.flag("allow_private_addresses")
     }
 
+    /// The client the protocols' jobs send with: named after the node,
+    /// reaching internal addresses only with `allow_private_addresses`.
+    pub fn sender(&self) -> crate::net::send::Sender {
+        crate::net::send::Sender {
+            node_url: self.url(),
+            allow_private: self.allow_private_addresses(),
+        }
+    }
+
     pub fn trust_forwarded(&self) -> bool {
         self.flag("trust_forwarded")
     }

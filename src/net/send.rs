@@ -8,7 +8,7 @@
 //! request under the same guard, and reads up to [`MAX_PAGE_BYTES`].
 
 use super::{FetchScope, MAX_HEADER_BYTES};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use std::io::Read;
 
 /// What a job may read of an answer: a challenge, an error message.
@@ -69,7 +69,9 @@ impl Reply {
 impl Sender {
     /// `GET url`.
     pub fn get(&self, url: &str) -> Result<Reply> {
-        self.send(url, MAX_REPLY_BYTES, |agent| agent.get(url).call())
+        self.send(url, MAX_REPLY_BYTES, Overflow::Cut, |agent| {
+            agent.get(url).call()
+        })
     }
 
     /// `GET url` of a page, following up to [`super::MAX_REDIRECTS`]
@@ -79,11 +81,28 @@ impl Sender {
     /// redirect allowed, that answer is the redirect itself (see
     /// [`Reply::redirect`]).
     pub fn get_page(&self, url: &str) -> Result<(Reply, url::Url)> {
+        self.follow(url, MAX_PAGE_BYTES, Overflow::Cut, None)
+    }
+
+    /// `GET url`, following up to [`super::MAX_REDIRECTS`] redirects, each
+    /// hop a new request checked and guarded afresh; the last answer and
+    /// its URL (a redirect itself when the hops ran out).
+    fn follow(
+        &self,
+        url: &str,
+        max_bytes: u64,
+        overflow: Overflow,
+        accept: Option<&str>,
+    ) -> Result<(Reply, url::Url)> {
         let mut at = check_url(url)?;
         let mut hops = 0;
         loop {
-            let reply = self.send(at.as_str(), MAX_PAGE_BYTES, |agent| {
-                agent.get(at.as_str()).call()
+            let reply = self.send(at.as_str(), max_bytes, overflow, |agent| {
+                let request = agent.get(at.as_str());
+                match accept {
+                    Some(accept) => request.header("Accept", accept).call(),
+                    None => request.call(),
+                }
             })?;
             match reply.redirect() {
                 Some(location) if hops < super::MAX_REDIRECTS => {
@@ -119,7 +138,7 @@ impl Sender {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Reply> {
-        self.send(url, MAX_REPLY_BYTES, |agent| {
+        self.send(url, MAX_REPLY_BYTES, Overflow::Cut, |agent| {
             let mut request = agent.post(url).header("Content-Type", content_type);
             for (name, value) in headers {
                 request = request.header(*name, *value);
@@ -132,6 +151,7 @@ impl Sender {
         &self,
         url: &str,
         max_bytes: u64,
+        overflow: Overflow,
         call: impl FnOnce(&ureq::Agent) -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Reply> {
         check_url(url)?;
@@ -150,13 +170,19 @@ impl Sender {
                 ))
             })
             .collect();
-        // A short read is enough: the rest of a long answer is not needed.
-        let mut body = Vec::new();
-        let _ = response
-            .body_mut()
-            .as_reader()
-            .take(max_bytes)
-            .read_to_end(&mut body);
+        let body = match overflow {
+            // A short read is enough: the rest of a long answer is not needed.
+            Overflow::Cut => {
+                let mut body = Vec::new();
+                let _ = response
+                    .body_mut()
+                    .as_reader()
+                    .take(max_bytes)
+                    .read_to_end(&mut body);
+                body
+            }
+            Overflow::Refuse => read_whole(&mut response, url, max_bytes)?,
+        };
         drop(scope);
         Ok(Reply {
             status,
@@ -208,62 +234,57 @@ impl Sender {
     /// request, checked by the guard like the first), at most `max_bytes`
     /// of body ([`TooLarge`] past it, read no further).
     pub fn get_document(&self, url: &str, max_bytes: u64) -> Result<Document> {
-        let mut current = check_url(url)?;
-        for _ in 0..=super::MAX_REDIRECTS {
-            let scope = FetchScope::enter(self.allow_private);
-            scope.limit_next_response(MAX_HEADER_BYTES + max_bytes + 64 * 1024);
-            let agent = super::agent(&self.node_url);
-            let mut response = agent
-                .get(current.as_str())
-                .header("Accept", "text/html, application/xhtml+xml, */*;q=0.5")
-                .call()
-                .with_context(|| format!("requesting {current}"))?;
-            let status = response.status().as_u16();
-            let header = |name: &str| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-            };
-            if matches!(status, 301 | 302 | 303 | 307 | 308) {
-                let location = header("location")
-                    .with_context(|| format!("{current} redirects without a Location"))?;
-                let next = current
-                    .join(&location)
-                    .with_context(|| format!("{current} redirects to {location:?}"))?;
-                current = check_url(next.as_str())?;
-                continue;
+        let accept = "text/html, application/xhtml+xml, */*;q=0.5";
+        let (reply, at) = self.follow(url, max_bytes, Overflow::Refuse, Some(accept))?;
+        if matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
+            if reply.redirect().is_none() {
+                bail!("{at} redirects without a Location");
             }
-            let content_type = header("content-type").unwrap_or_default();
-            if header("content-length")
-                .and_then(|l| l.trim().parse::<u64>().ok())
-                .is_some_and(|l| l > max_bytes)
-            {
-                return Err(TooLarge(max_bytes).into());
-            }
-            let body = match response
-                .body_mut()
-                .with_config()
-                .limit(max_bytes)
-                .read_to_vec()
-            {
-                Ok(body) => body,
-                Err(ureq::Error::BodyExceedsLimit(_)) => return Err(TooLarge(max_bytes).into()),
-                Err(error) if is_receive_limit(&error) => return Err(TooLarge(max_bytes).into()),
-                Err(error) => {
-                    return Err(error).with_context(|| format!("reading {current}"));
-                }
-            };
-            drop(scope);
-            return Ok(Document {
-                url: current,
-                status,
-                content_type,
-                body,
-            });
+            return Err(anyhow::Error::new(TooManyRedirects).context(format!("fetching {url}")));
         }
-        Err(anyhow::Error::new(TooManyRedirects).context(format!("fetching {url}")))
+        Ok(Document {
+            content_type: reply.header("content-type").unwrap_or_default().to_string(),
+            url: at,
+            status: reply.status,
+            body: reply.body,
+        })
+    }
+}
+
+/// What a read does with a body past its limit.
+#[derive(Debug, Clone, Copy)]
+enum Overflow {
+    /// Keeps its start: an acknowledgement or a page to discover links in.
+    Cut,
+    /// Refuses it ([`TooLarge`]): a document read whole.
+    Refuse,
+}
+
+/// The whole body of `response`, or [`TooLarge`] when it announces or
+/// brings more than `max_bytes` (read no further).
+fn read_whole(
+    response: &mut ureq::http::Response<ureq::Body>,
+    url: &str,
+    max_bytes: u64,
+) -> Result<Vec<u8>> {
+    let declared = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| l.trim().parse::<u64>().ok());
+    if declared.is_some_and(|l| l > max_bytes) {
+        return Err(TooLarge(max_bytes).into());
+    }
+    match response
+        .body_mut()
+        .with_config()
+        .limit(max_bytes)
+        .read_to_vec()
+    {
+        Ok(body) => Ok(body),
+        Err(ureq::Error::BodyExceedsLimit(_)) => Err(TooLarge(max_bytes).into()),
+        Err(error) if is_receive_limit(&error) => Err(TooLarge(max_bytes).into()),
+        Err(error) => Err(error).with_context(|| format!("reading {url}")),
     }
 }
 

@@ -84,10 +84,7 @@ fn send(node: &mut Node, job: &Job) -> Result<Outcome> {
     let mention: Mention =
         serde_json::from_str(&job.payload).context("reading a Webmention job")?;
     let settings = Settings::load(node.conn)?;
-    let sender = Sender {
-        node_url: settings.url(),
-        allow_private: settings.allow_private_addresses(),
-    };
+    let sender = settings.sender();
     let source = format!("{}posts/{}", settings.url(), mention.post);
     let target = mention.target.as_str();
     let last_try = job.attempts + 1 >= SEND.max_attempts;

@@ -9,7 +9,7 @@
 use super::receive::same_url;
 use super::{mf2, moderation};
 use crate::jobs::{Kind, Outcome};
-use crate::net::send::{self, MAX_DOCUMENT_BYTES, Sender};
+use crate::net::send::{self, MAX_DOCUMENT_BYTES};
 use crate::node::Node;
 use crate::settings::Settings;
 use crate::store::jobs::Job;
@@ -34,10 +34,7 @@ fn verify(node: &mut Node, job: &Job) -> Result<Outcome> {
         return Ok(Outcome::Done);
     };
     let settings = Settings::load(node.conn)?;
-    let sender = Sender {
-        node_url: settings.url(),
-        allow_private: settings.allow_private_addresses(),
-    };
+    let sender = settings.sender();
     let document = match sender.get_document(&mention.source, MAX_DOCUMENT_BYTES) {
         Ok(document) => document,
         // A source that cannot be read is its sender's problem, said on

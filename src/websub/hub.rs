@@ -126,11 +126,7 @@ fn names_internal_address(url: &url::Url) -> bool {
 }
 
 fn sender(node: &Node) -> Result<Sender> {
-    let settings = Settings::load(node.conn)?;
-    Ok(Sender {
-        node_url: settings.url(),
-        allow_private: settings.allow_private_addresses(),
-    })
+    Ok(Settings::load(node.conn)?.sender())
 }
 
 /// Verifies a subscriber's intent: GET the callback with a challenge, which

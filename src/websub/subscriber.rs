@@ -66,14 +66,7 @@ fn renewal_key(follow_id: i64) -> String {
 
 fn sender(node: &Node) -> Result<(Sender, String)> {
     let settings = Settings::load(node.conn)?;
-    let url = settings.url();
-    Ok((
-        Sender {
-            node_url: url.clone(),
-            allow_private: settings.allow_private_addresses(),
-        },
-        url,
-    ))
+    Ok((settings.sender(), settings.url()))
 }
 
 /// Asks a hub for a subscription (and renews one: the same callback and
