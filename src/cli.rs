@@ -607,6 +607,9 @@ fn cron(home: &Path, quiet: bool, max_seconds: Option<u64>) -> Result<()> {
         return Ok(());
     }
     let (polled, jobs) = (&summary.polled, &summary.jobs);
+    if summary.spooled > 0 {
+        println!("Received {} messages (webmentions)", summary.spooled);
+    }
     println!(
         "Polled {} of {} due feeds: {} new entries, {} updated, {} errors",
         polled.polled,

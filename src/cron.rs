@@ -70,6 +70,8 @@ impl Lease {
 pub struct CronSummary {
     /// Another run holds the lease: this one did nothing.
     pub skipped: bool,
+    /// Messages taken from the spools (`jobs::take_spooled`).
+    pub spooled: usize,
     pub polled: Summary,
     pub jobs: crate::jobs::Drained,
 }
@@ -90,11 +92,15 @@ pub fn run(node: &mut Node, max_seconds: Option<u64>) -> Result<CronSummary> {
             max_seconds,
             progress: None,
         };
+        // Messages spooled since the last run first: the verifications
+        // they queue then run in this run's drain.
+        let spooled = crate::jobs::take_spooled(node, deadline)?;
         let polled = poll_due(node, &options, &lease)?;
         lease.renew(node)?;
         let jobs = crate::jobs::drain(node, deadline, &|node: &mut Node| lease.renew(node))?;
         Ok(CronSummary {
             skipped: false,
+            spooled,
             polled,
             jobs,
         })

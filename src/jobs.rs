@@ -5,8 +5,10 @@
 //! [`KINDS`] (and, when a post should cause it, one in `after_own_change`).
 
 use crate::node::Node;
+use crate::settings::Settings;
+use crate::spool::{Spool, Taken};
 use crate::store::{self, jobs::Job};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rusqlite::Connection;
 use std::time::Instant;
 
@@ -42,6 +44,63 @@ pub const KINDS: &[Kind] = &[
     crate::webmention::send::SEND,
     crate::webmention::verify::VERIFY,
 ];
+
+/// One kind of message an intake route (`web::intake`) leaves in a spool
+/// (`spool::Spool`), taken into the database by cron before the outbox is
+/// drained, so the jobs it queues run in the same cron run.
+pub struct Spooled {
+    /// The spool's directory name: never rename one that has shipped.
+    pub kind: &'static str,
+    /// Stores one message in the transaction given.
+    pub store: fn(&Connection, &Settings, &Taken, i64) -> Result<()>,
+    /// How long its rate limit counts a request.
+    pub rate_window: i64,
+    /// Forgets what it no longer needs (run once per cron run).
+    pub tidy: fn(&Connection, i64) -> Result<()>,
+}
+
+/// Every spool.
+pub const SPOOLED: &[Spooled] = &[crate::webmention::receive::SPOOLED];
+
+/// Messages stored per transaction: a flood is taken in few commits.
+const SPOOLED_PER_COMMIT: usize = 100;
+
+/// Takes every spooled message into the database (until `deadline`): each
+/// file is removed only after the transaction that stored it committed, so
+/// a killed run takes it again (`store` must be idempotent). Returns how
+/// many were taken.
+pub fn take_spooled(node: &mut Node, deadline: Option<Instant>) -> Result<usize> {
+    let now = chrono::Utc::now().timestamp();
+    let settings = Settings::load(node.conn)?;
+    let mut count = 0;
+    for kind in SPOOLED {
+        let spool = Spool::new(node.home, kind.kind);
+        spool
+            .prune_rates(kind.rate_window, now)
+            .with_context(|| format!("tidying the {} spool's rate limits", kind.kind))?;
+        node.write_unseen(|tx| (kind.tidy)(tx, now))?;
+        let mut taken = spool
+            .taken()
+            .with_context(|| format!("reading the {} spool", kind.kind))?;
+        while !taken.is_empty() {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(count);
+            }
+            let rest = taken.split_off(taken.len().min(SPOOLED_PER_COMMIT));
+            node.write_unseen(|tx| {
+                taken
+                    .iter()
+                    .try_for_each(|message| (kind.store)(tx, &settings, message, now))
+            })?;
+            for message in taken {
+                count += 1;
+                message.done().context("removing a spooled message")?;
+            }
+            taken = rest;
+        }
+    }
+    Ok(count)
+}
 
 /// Queues what a change to the owner's posts or settings causes, in the
 /// change's own transaction (`node::Node::write`).

@@ -23,6 +23,7 @@ pub mod render;
 pub mod sanitize;
 pub mod settings;
 pub mod site;
+pub mod spool;
 pub mod store;
 pub mod unix_user;
 pub mod web;

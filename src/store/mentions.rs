@@ -252,35 +252,48 @@ pub fn set_rule(
     Ok(())
 }
 
-/// Requests from `host` since `since`, after forgetting those older than
-/// it (of every host).
-pub fn requests_since(conn: &Connection, host: &str, since: i64) -> Result<i64> {
-    conn.execute("DELETE FROM mention_requests WHERE at < ?1", [since])
-        .context("forgetting old webmention requests")?;
-    conn.query_row(
-        "SELECT count(*) FROM mention_requests WHERE host = ?1 AND at >= ?2",
-        params![host, since],
-        |r| r.get(0),
-    )
-    .context("counting webmention requests")
+/// What became of a message `POST /webmention` spooled (its status URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ticket {
+    Mention(i64),
+    Refused(String),
 }
 
-/// The oldest request from `host` still counted since `since`.
-pub fn oldest_request_since(conn: &Connection, host: &str, since: i64) -> Result<Option<i64>> {
-    conn.query_row(
-        "SELECT min(at) FROM mention_requests WHERE host = ?1 AND at >= ?2",
-        params![host, since],
-        |r| r.get(0),
-    )
-    .context("reading webmention requests")
-}
-
-pub fn record_request(conn: &Connection, host: &str, now: i64) -> Result<()> {
+/// Records what the spooled message `token` became.
+pub fn save_ticket(conn: &Connection, token: &str, ticket: &Ticket, now: i64) -> Result<()> {
+    let (mention, refused) = match ticket {
+        Ticket::Mention(id) => (Some(*id), ""),
+        Ticket::Refused(why) => (None, why.as_str()),
+    };
     conn.execute(
-        "INSERT INTO mention_requests (host, at) VALUES (?1, ?2)",
-        params![host, now],
+        "INSERT OR REPLACE INTO mention_tickets (token, mention_id, refused, at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![token, mention, refused, now],
     )
-    .context("recording a webmention request")?;
+    .context("recording a webmention's ticket")?;
+    Ok(())
+}
+
+pub fn ticket(conn: &Connection, token: &str) -> Result<Option<Ticket>> {
+    conn.query_row(
+        "SELECT mention_id, refused FROM mention_tickets WHERE token = ?1",
+        [token],
+        |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, String>(1)?)),
+    )
+    .optional()
+    .context("reading a webmention's ticket")
+    .map(|found| {
+        found.map(|(mention, refused)| match mention {
+            Some(id) => Ticket::Mention(id),
+            None => Ticket::Refused(refused),
+        })
+    })
+}
+
+/// Forgets tickets older than `before` (their status URLs then answer 404).
+pub fn forget_tickets(conn: &Connection, before: i64) -> Result<()> {
+    conn.execute("DELETE FROM mention_tickets WHERE at < ?1", [before])
+        .context("forgetting old webmention tickets")?;
     Ok(())
 }
 
@@ -332,17 +345,17 @@ mod tests {
     }
 
     #[test]
-    fn requests_are_counted_per_host_within_the_window() {
+    fn a_ticket_says_what_its_message_became_until_forgotten() {
         let conn = db();
-        for at in [1, 5, 50, 60] {
-            record_request(&conn, "a.example", at).unwrap();
-        }
-        record_request(&conn, "b.example", 55).unwrap();
-        assert_eq!(requests_since(&conn, "a.example", 10).unwrap(), 2);
+        save_ticket(&conn, "t1", &Ticket::Mention(7), 10).unwrap();
+        save_ticket(&conn, "t2", &Ticket::Refused("no such post".into()), 20).unwrap();
+        assert_eq!(ticket(&conn, "t1").unwrap(), Some(Ticket::Mention(7)));
         assert_eq!(
-            oldest_request_since(&conn, "a.example", 10).unwrap(),
-            Some(50)
+            ticket(&conn, "t2").unwrap(),
+            Some(Ticket::Refused("no such post".into()))
         );
-        assert_eq!(requests_since(&conn, "c.example", 10).unwrap(), 0);
+        forget_tickets(&conn, 15).unwrap();
+        assert_eq!(ticket(&conn, "t1").unwrap(), None);
+        assert!(ticket(&conn, "t2").unwrap().is_some());
     }
 }

@@ -326,6 +326,20 @@ const STEPS: &[&str] = &[
     );
     CREATE INDEX mention_requests_host ON mention_requests (host, at);
     "#,
+    // 13: POST /webmention answers without the database (src/spool.rs): its
+    // status URL names a ticket, which cron turns into a mention or a
+    // refusal when it takes the message from the spool. (mention_requests
+    // is no longer written: the rate limit is counted in the spool.)
+    r#"
+    CREATE TABLE mention_tickets (
+        token      TEXT PRIMARY KEY,
+        mention_id INTEGER,                  -- NULL: refused
+        refused    TEXT NOT NULL DEFAULT '', -- why, when refused
+        at         INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX mention_tickets_at ON mention_tickets (at);
+    DROP TABLE mention_requests;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

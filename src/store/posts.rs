@@ -118,6 +118,27 @@ pub fn recently_deleted(conn: &Connection, limit: usize) -> Result<Vec<Tombstone
         .context("listing deleted posts")
 }
 
+/// Every post number handed out so far, as the last one and those deleted:
+/// a number up to `last` and not in `deleted` is a post.
+pub fn numbers(conn: &Connection) -> Result<(i64, Vec<i64>)> {
+    let last = conn
+        .query_row(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'posts'), 0)",
+            [],
+            |r| r.get(0),
+        )
+        .context("reading the last post number")?;
+    let mut stmt = conn
+        .prepare("SELECT id FROM deleted_posts ORDER BY id")
+        .context("listing deleted posts")?;
+    let deleted = stmt
+        .query_map([], |r| r.get(0))
+        .context("listing deleted posts")?
+        .collect::<rusqlite::Result<_>>()
+        .context("listing deleted posts")?;
+    Ok((last, deleted))
+}
+
 /// When post `id` was deleted, if it existed and was.
 pub fn deleted(conn: &Connection, id: PostId) -> Result<Option<i64>> {
     conn.prepare_cached("SELECT deleted FROM deleted_posts WHERE id = ?1")

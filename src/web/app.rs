@@ -3,6 +3,7 @@
 
 use super::auth::{self, Cookies, Session};
 use super::http::{Request, Response};
+use super::intake::Intake;
 use super::{actions, page_cache, pages, settings_page, setup};
 use crate::render::{self, Site, layout};
 use crate::settings::Settings;
@@ -129,6 +130,15 @@ fn handle_inner(req: &Request) -> Result<Response> {
             return Ok(not_configured_page());
         }
     };
+    // Another server's message, taken into the spool without the database.
+    if let Some(intake) = intake_route(req) {
+        let now = chrono::Utc::now().timestamp();
+        return intake(&Intake {
+            home: &home,
+            req,
+            now,
+        });
+    }
     // A page a visitor may share with others: served from the page cache
     // when nothing changed since it was kept, without opening the database.
     let cached = page_cache::key(req).and_then(|key| Some((page_cache::generation(&home)?, key)));
@@ -254,13 +264,26 @@ pub struct Route {
     /// The largest request body taken (413 beyond it, before it is read).
     pub body_limit: usize,
     pub errors: ErrorFormat,
-    pub handler: fn(&mut Ctx, &[&str]) -> Result<Response>,
+    pub handler: Handler,
+}
+
+/// What answers a route.
+pub enum Handler {
+    /// A handler given the database, settings and session (`Ctx`).
+    Page(fn(&mut Ctx, &[&str]) -> Result<Response>),
+    /// An intake (`web::intake`): answered before the database is opened,
+    /// and only from the facts kept beside the page cache.
+    Intake(fn(&Intake) -> Result<Response>),
 }
 
 const FORM: usize = super::http::MAX_BODY_BYTES;
 
+/// A row: `route!` for a handler given `Ctx`, `intake!` for an intake.
 macro_rules! route {
     ($method:literal, [$($segment:literal),*], $access:ident, $limit:expr, $errors:ident, $handler:expr) => {
+        route!(@row $method, [$($segment),*], $access, $limit, $errors, Handler::Page($handler))
+    };
+    (@row $method:literal, [$($segment:literal),*], $access:ident, $limit:expr, $errors:ident, $handler:expr) => {
         Route {
             method: $method,
             path: &[$($segment),*],
@@ -269,6 +292,12 @@ macro_rules! route {
             errors: ErrorFormat::$errors,
             handler: $handler,
         }
+    };
+}
+
+macro_rules! intake {
+    ($method:literal, [$($segment:literal),*], $access:ident, $limit:expr, $errors:ident, $handler:expr) => {
+        route!(@row $method, [$($segment),*], $access, $limit, $errors, Handler::Intake($handler))
     };
 }
 
@@ -300,7 +329,7 @@ pub const ROUTES: &[Route] = &[
     route!("POST", ["posts", "*", "delete"], Owner, FORM, Html, |c, a| actions::delete_post(c, a[0])),
     route!("GET", [".well-known", "roost", "authorization"], Public, 0, Html, |c, _| pages::authorization_probe(c)),
     route!("GET", [".well-known", "roost", "node"], Public, 0, Html, |c, _| pages::node_probe(c)),
-    route!("POST", ["webmention"], Remote, FORM, Text, |c, _| webmention::receive::request(c)),
+    intake!("POST", ["webmention"], Remote, FORM, Text, webmention::receive::intake),
     route!("GET", ["webmention", "*"], Public, 0, Text, |c, a| webmention::receive::status(c, a[0])),
     route!("GET", ["notifications"], Owner, 0, Html, |c, _| webmention::notifications::page(c)),
     route!("POST", ["notifications"], Owner, FORM, Html, |c, _| webmention::notifications::act(c)),
@@ -368,7 +397,28 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
     {
         return Ok(ctx.error(403, &why));
     }
-    (row.handler)(ctx, &args)
+    match row.handler {
+        Handler::Page(handler) => handler(ctx, &args),
+        Handler::Intake(handler) => handler(&Intake {
+            home: ctx.home,
+            req: ctx.req,
+            now: ctx.now,
+        }),
+    }
+}
+
+/// The intake that answers `req`, if a route row says it is one.
+fn intake_route(req: &Request) -> Option<fn(&Intake) -> Result<Response>> {
+    let segments = segments(&req.path);
+    let method = method_of(&req.method);
+    ROUTES
+        .iter()
+        .filter(|r| r.method == method)
+        .find(|r| matches(r, &segments).is_some())
+        .and_then(|r| match r.handler {
+            Handler::Intake(handler) => Some(handler),
+            Handler::Page(_) => None,
+        })
 }
 
 /// No row for this method and path: 405 with `Allow` when the path exists
@@ -401,7 +451,10 @@ fn unrouted(ctx: &mut Ctx, segments: &[&str]) -> Response {
 
 /// FastCGI answers many requests per process: keep the last database open
 /// (per thread; SQLite connections are not shared between threads).
-fn with_connection<T>(home: &Path, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+pub(super) fn with_connection<T>(
+    home: &Path,
+    f: impl FnOnce(&mut Connection) -> Result<T>,
+) -> Result<T> {
     thread_local! {
         static CACHED: RefCell<Option<(PathBuf, Connection)>> = const { RefCell::new(None) };
     }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod fastcgi;
 pub mod gateway;
 pub mod http;
+pub mod intake;
 pub mod page_cache;
 pub mod pages;
 pub mod settings_page;

@@ -88,6 +88,24 @@ pub fn save(home: &Path, generation: &Generation, key: &Key, response: &Response
     }
 }
 
+/// Facts drawn from the database that a request answered without it needs
+/// (the targets Webmention takes), kept under the generation like a page:
+/// `name` is a fixed word, never the request's.
+pub fn lookup_facts(home: &Path, generation: &Generation, name: &str) -> Option<Vec<u8>> {
+    fs::read(facts_path(home, generation, name)).ok()
+}
+
+pub fn save_facts(home: &Path, generation: &Generation, name: &str, bytes: &[u8]) {
+    let path = facts_path(home, generation, name);
+    if let Err(e) = write_atomically(&path, bytes) {
+        eprintln!("roost: could not keep {}: {e}", path.display());
+    }
+}
+
+fn facts_path(home: &Path, generation: &Generation, name: &str) -> PathBuf {
+    dir(home).join(format!("{}-{name}.facts", generation.0))
+}
+
 /// After a commit: a new generation, and the old pages removed. Failing to
 /// write the token would leave stale pages served, so then the pages go too.
 pub fn invalidate(home: &Path) {
@@ -99,7 +117,7 @@ pub fn invalidate(home: &Path) {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let current = token.as_ref().is_ok_and(|t| name.starts_with(&t.0));
-        if name.ends_with(".page") && !current {
+        if (name.ends_with(".page") || name.ends_with(".facts")) && !current {
             let _ = fs::remove_file(entry.path());
         }
     }

@@ -1,20 +1,26 @@
 //! `POST /webmention` (W3C Webmention 3.2): checks the request and answers
-//! `202 Accepted` at once with a status URL; it fetches nothing. The source
-//! is verified later by cron ([`super::verify::VERIFY`]), queued here in
-//! the outbox. `GET /webmention/ID` is that status URL. Also the endpoint's
+//! `202 Accepted` at once with a status URL, without opening the database:
+//! it fetches nothing and leaves the request in the spool (`spool.rs`).
+//! Cron stores it ([`SPOOLED`]) and queues the source's verification
+//! ([`super::verify::VERIFY`]) in the outbox. `GET /webmention/ID` is that status URL. Also the endpoint's
 //! advertisement: the `Link` header every page and feed carries.
 
+use crate::jobs::Spooled;
 use crate::posts;
-use crate::store::{self, mentions};
+use crate::settings::Settings;
+use crate::spool::{self, Spool, Taken};
+use crate::store;
+use crate::store::mentions::{self, Ticket};
 use crate::web::app::Ctx;
 use crate::web::http::Response;
+use crate::web::intake::Intake;
 use anyhow::Result;
 
 /// The longest source or target taken.
 pub const MAX_URL_CHARS: usize = crate::posts::MAX_URL_CHARS;
 /// Requests taken from one source host per [`RATE_WINDOW_SECONDS`]; past
 /// them, 429 with `Retry-After`.
-pub const RATE_LIMIT: i64 = 60;
+pub const RATE_LIMIT: usize = 60;
 pub const RATE_WINDOW_SECONDS: i64 = 60 * 60;
 
 /// The endpoint's address on the site at `site_url` (ending in `/`).
@@ -34,12 +40,42 @@ pub enum Target {
     Post(i64),
 }
 
+/// What `POST /webmention` checks a target against, kept beside the page
+/// cache (`Intake::facts`): the site's address, the last post number and
+/// the deleted ones, one per line.
+const FACTS: &str = "webmention-targets";
+
+fn draw_facts(conn: &rusqlite::Connection) -> Result<String> {
+    let url = crate::settings::Settings::load(conn)?.url();
+    let (last, deleted) = store::posts::numbers(conn)?;
+    let mut text = format!("{url}\n{last}\n");
+    for id in deleted {
+        text.push_str(&format!("{id}\n"));
+    }
+    Ok(text)
+}
+
+/// Whether post `id` exists by the facts: `Err` says why not.
+fn post_by_facts(facts: &str, id: i64) -> std::result::Result<(), &'static str> {
+    let mut lines = facts.lines().skip(1);
+    let last: i64 = lines.next().and_then(|l| l.parse().ok()).unwrap_or(0);
+    if id < 1 || id > last {
+        return Err("does not exist");
+    }
+    if lines.any(|l| l.parse() == Ok(id)) {
+        return Err("was deleted");
+    }
+    Ok(())
+}
+
 /// `POST /webmention`: `source` and `target`, form-encoded. 400 with the
 /// reason in plain text when they cannot be a mention of this site, 429
 /// past the rate limit, else 202 with `Location` naming the status URL.
-pub fn request(ctx: &mut Ctx) -> Result<Response> {
+/// Answered without the database (an intake): the message waits in the
+/// spool for cron ([`SPOOLED`]).
+pub fn intake(intake: &Intake) -> Result<Response> {
     let bad = |why: &str| Ok(Response::plain(400, &format!("{why}\n")));
-    let Some(form) = ctx.req.form_fields() else {
+    let Some(form) = intake.req.form_fields() else {
         return bad(
             "the request must be a form (application/x-www-form-urlencoded) in UTF-8 \
              with the fields source and target, each once",
@@ -65,18 +101,16 @@ pub fn request(ctx: &mut Ctx) -> Result<Response> {
     if same_url(source, target) {
         return bad("source and target are the same address: a page cannot mention itself");
     }
-    let site_url = ctx.settings.url();
-    let found = match target_on_site(&site_url, target) {
-        Some(found) => found,
+    let facts = intake.facts(FACTS, draw_facts)?;
+    let site_url = facts.lines().next().unwrap_or_default();
+    let found = match target_on_site(site_url, target) {
+        Some(Ok(found)) => found,
         None => {
             return bad(&format!(
                 "target {target} is not on this site: it takes mentions of {site_url} and its posts"
             ));
         }
-    };
-    let found = match found {
-        Ok(found) => found,
-        Err(rest) => {
+        Some(Err(rest)) => {
             return bad(&format!(
                 "target {target} names no page that takes mentions here ({rest:?} is not a post \
                  or the home page)"
@@ -84,55 +118,31 @@ pub fn request(ctx: &mut Ctx) -> Result<Response> {
         }
     };
     if let Target::Post(id) = found
-        && store::posts::get(ctx.conn, store::posts::PostId(id))?.is_none()
+        && let Err(why) = post_by_facts(&facts, id)
     {
-        let why = match store::posts::deleted(ctx.conn, store::posts::PostId(id))? {
-            Some(_) => "was deleted",
-            None => "does not exist",
-        };
         return bad(&format!("target {target}: that post {why}"));
     }
     let host = url::Url::parse(source)
         .ok()
         .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
         .unwrap_or_default();
-    let now = ctx.now;
-    let since = now - RATE_WINDOW_SECONDS;
-    let post_id = match found {
-        Target::Post(id) => Some(id),
-        Target::Home => None,
-    };
-    let taken = ctx.node().write_unseen(|tx| {
-        if mentions::requests_since(tx, &host, since)? >= RATE_LIMIT {
-            let oldest = mentions::oldest_request_since(tx, &host, since)?.unwrap_or(now);
-            return Ok(Err(oldest + RATE_WINDOW_SECONDS - now));
-        }
-        mentions::record_request(tx, &host, now)?;
-        let id = mentions::receive(tx, source, target, post_id, now)?;
-        store::jobs::enqueue(
-            tx,
-            super::verify::VERIFY.name,
-            &format!("{source} {target}"),
-            &id.to_string(),
-            now,
-        )?;
-        Ok(Ok(id))
-    })?;
-    let id = match taken {
-        Ok(id) => id,
-        Err(wait) => {
-            let wait = wait.max(1);
-            return Ok(Response::plain(
-                429,
-                &format!(
-                    "too many webmentions from {host}: at most {RATE_LIMIT} an hour; \
-                     try again in {wait} seconds\n"
-                ),
-            )
-            .with_header("Retry-After", &wait.to_string()));
-        }
-    };
-    let status_url = format!("{}/{id}", endpoint(&site_url));
+    let spool = Spool::new(intake.home, SPOOLED.kind);
+    if let Err(wait) = spool.admit(&host, RATE_LIMIT, RATE_WINDOW_SECONDS, intake.now)? {
+        return Ok(Response::plain(
+            429,
+            &format!(
+                "too many webmentions from {host}: at most {RATE_LIMIT} an hour; \
+                 try again in {wait} seconds\n"
+            ),
+        )
+        .with_header("Retry-After", &wait.to_string()));
+    }
+    let message = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("source", source)
+        .append_pair("target", target)
+        .finish();
+    let token = spool.put(message.as_bytes(), intake.now)?;
+    let status_url = format!("{}/{token}", endpoint(site_url));
     Ok(Response::plain(
         202,
         &format!(
@@ -141,6 +151,65 @@ pub fn request(ctx: &mut Ctx) -> Result<Response> {
         ),
     )
     .with_header("Location", &status_url))
+}
+
+/// The messages `POST /webmention` spooled, as cron takes them.
+pub const SPOOLED: Spooled = Spooled {
+    kind: "webmention",
+    store: store_spooled,
+    rate_window: RATE_WINDOW_SECONDS,
+    tidy: |tx, now| mentions::forget_tickets(tx, now - TICKET_DAYS * 24 * 60 * 60),
+};
+
+/// How long a status URL answers.
+const TICKET_DAYS: i64 = 30;
+
+/// Stores one spooled request: a mention queued for verification, or,
+/// when its target went away since (a post deleted, the site moved), a
+/// refusal its status URL shows.
+fn store_spooled(
+    tx: &rusqlite::Connection,
+    settings: &Settings,
+    taken: &Taken,
+    now: i64,
+) -> Result<()> {
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(&taken.body)
+        .into_owned()
+        .collect();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let (source, target) = (field("source"), field("target"));
+    let post_id = match target_on_site(&settings.url(), target) {
+        Some(Ok(Target::Post(id))) => Some(id),
+        Some(Ok(Target::Home)) => None,
+        _ => {
+            let why = format!(
+                "target {target} is no longer on this site ({})",
+                settings.url()
+            );
+            return mentions::save_ticket(tx, &taken.token, &Ticket::Refused(why), now);
+        }
+    };
+    if let Some(id) = post_id
+        && store::posts::get(tx, store::posts::PostId(id))?.is_none()
+    {
+        let why = format!("target {target}: that post was deleted");
+        return mentions::save_ticket(tx, &taken.token, &Ticket::Refused(why), now);
+    }
+    let id = mentions::receive(tx, source, target, post_id, taken.at)?;
+    store::jobs::enqueue(
+        tx,
+        super::verify::VERIFY.name,
+        &format!("{source} {target}"),
+        &id.to_string(),
+        now,
+    )?;
+    mentions::save_ticket(tx, &taken.token, &Ticket::Mention(id), now)
 }
 
 /// Whether two absolute URLs are the same address (as the URL standard
@@ -182,17 +251,38 @@ pub fn target_on_site(site_url: &str, target: &str) -> Option<Result<Target, Str
 }
 
 /// `GET /webmention/ID`: the state of a mention this endpoint took, as
-/// text: what the sender's status URL shows.
+/// text: what the sender's status URL shows. `ID` is the spool token the
+/// 202 named (or a mention's number, as status URLs before the spool were).
 pub fn status(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
-    let Some(mention) = raw_id
-        .parse::<i64>()
-        .ok()
-        .filter(|_| raw_id.bytes().all(|b| b.is_ascii_digit()))
-        .map(|id| mentions::get(ctx.conn, id))
-        .transpose()?
-        .flatten()
-    else {
-        return Ok(ctx.error(404, "no webmention has this number"));
+    let not_found = |ctx: &mut Ctx| Ok(ctx.error(404, "no webmention has this number"));
+    let id = if spool::is_token(raw_id) {
+        if Spool::new(ctx.home, SPOOLED.kind).holds(raw_id) {
+            return Ok(Response::plain(
+                200,
+                "state: queued: received, the source will be checked within minutes\n",
+            )
+            .with_header("Cache-Control", "no-cache"));
+        }
+        match mentions::ticket(ctx.conn, raw_id)? {
+            Some(Ticket::Mention(id)) => id,
+            Some(Ticket::Refused(why)) => {
+                return Ok(
+                    Response::plain(200, &format!("state: refused\nwhy: {why}\n"))
+                        .with_header("Cache-Control", "no-cache"),
+                );
+            }
+            None => return not_found(ctx),
+        }
+    } else if !raw_id.is_empty() && raw_id.bytes().all(|b| b.is_ascii_digit()) {
+        match raw_id.parse::<i64>() {
+            Ok(id) => id,
+            Err(_) => return not_found(ctx),
+        }
+    } else {
+        return not_found(ctx);
+    };
+    let Some(mention) = mentions::get(ctx.conn, id)? else {
+        return not_found(ctx);
     };
     let state = match mention.state.as_str() {
         mentions::state::QUEUED => "queued: the source will be checked within minutes",
