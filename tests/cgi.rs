@@ -1187,11 +1187,13 @@ fn another_build(dir: &TempDir) -> std::path::PathBuf {
     );
     assert_ne!(other, id, "the made-up build differs");
     let mut bytes = std::fs::read(common::roost_bin()).unwrap();
-    let at = bytes
-        .windows(id.len())
-        .position(|w| w == id.as_bytes())
-        .expect("the build id is in the binary");
-    bytes[at..at + id.len()].copy_from_slice(other.as_bytes());
+    // The compiler may keep more than one copy of the constant: change each.
+    let mut copies = 0;
+    while let Some(at) = bytes.windows(id.len()).position(|w| w == id.as_bytes()) {
+        bytes[at..at + id.len()].copy_from_slice(other.as_bytes());
+        copies += 1;
+    }
+    assert!(copies > 0, "the build id is in the binary");
     let path = dir.join("roost-upgraded");
     std::fs::write(&path, bytes).unwrap();
     use std::os::unix::fs::PermissionsExt;

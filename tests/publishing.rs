@@ -144,7 +144,23 @@ fn the_published_page_is_what_roost_answers_a_visitor() {
             "{header}: sample.htaccess must send what roost sends"
         );
     }
-    for (file, path) in [("feed.atom", "/feed.atom"), ("feed.json", "/feed.json")] {
+    // Published files name the Webmention endpoint as roost's answers do.
+    let endpoint = site.url("/webmention");
+    assert_eq!(
+        webmention_endpoint(&live, &site.url("/")).as_deref(),
+        Some(endpoint.as_str())
+    );
+    assert_eq!(
+        webmention_endpoint(&static_home, &site.url("/")).as_deref(),
+        Some(endpoint.as_str()),
+        "{}",
+        describe(&static_home)
+    );
+    for (file, path) in [
+        ("feed.atom", "/feed.atom"),
+        ("feed.json", "/feed.json"),
+        ("feed.rss", "/feed.rss"),
+    ] {
         let live = site.get(&format!("/roost.cgi{path}"), &[]);
         assert_eq!(live.status, 200, "{}", describe(&live));
         assert_eq!(
@@ -152,7 +168,26 @@ fn the_published_page_is_what_roost_answers_a_visitor() {
             live.body,
             "{file}"
         );
+        let published = site.get(path, &[]);
+        assert_eq!(
+            webmention_endpoint(&published, &site.url(path)).as_deref(),
+            Some(endpoint.as_str()),
+            "{file}: {}",
+            describe(&published)
+        );
     }
+}
+
+/// The `rel="webmention"` target of a response's `Link` headers, resolved
+/// against the address it answered (Webmention 3.1.2).
+fn webmention_endpoint(answer: &HttpResponse, address: &str) -> Option<String> {
+    answer
+        .headers_named("Link")
+        .iter()
+        .flat_map(|value| value.split(','))
+        .find(|link| link.contains("rel=\"webmention\""))
+        .and_then(|link| Some(link.split_once('<')?.1.split_once('>')?.0.to_string()))
+        .and_then(|href| Some(url::Url::parse(address).ok()?.join(&href).ok()?.to_string()))
 }
 
 #[test]
