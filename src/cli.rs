@@ -80,6 +80,18 @@ pub enum Command {
     },
     /// List followed feeds with their last poll, status and error
     Following,
+    /// Search your posts, the feeds you follow and the replies you received
+    #[command(
+        after_help = "QUERY: words, \"a phrase\", prefix*, from:NAME, before:YYYY-MM-DD, after:YYYY-MM-DD, is:mine, has:link, has:photo"
+    )]
+    Search {
+        /// What to look for (several words are one query)
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        query: Vec<String>,
+        /// Which page of 20 results (from 1)
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..1000))]
+        page: u16,
+    },
     /// Fetch the feeds that are due (safe to run from cron every minute)
     Poll {
         /// Print nothing unless something on this node is broken
@@ -189,6 +201,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Follow { url, name } => follow(&home, &url, name.as_deref()),
         Command::Unfollow { target } => unfollow(&home, &target),
         Command::Following => following(&home),
+        Command::Search { query, page } => search(&home, &query.join(" "), page),
         Command::Poll {
             quiet,
             max_seconds,
@@ -497,6 +510,61 @@ fn unfollow(home: &Path, target: &str) -> Result<()> {
     let mut conn = open(home)?;
     let url = crate::follows::unfollow(&mut Node::new(home, &mut conn), target)?;
     println!("No longer following {url}");
+    Ok(())
+}
+
+fn search(home: &Path, text: &str, page: u16) -> Result<()> {
+    let conn = open(home)?;
+    let query = crate::search::Query::parse(text);
+    if !query.ignored.is_empty() {
+        eprintln!("Not understood, left out: {}", query.ignored.join(", "));
+    }
+    if query.is_empty() {
+        anyhow::bail!(
+            "the query has nothing to look for: give a word, a \"phrase\" or a filter such as is:mine"
+        );
+    }
+    let settings = Settings::load(&conn)?;
+    let (found, more) = crate::search::run(
+        &conn,
+        &query,
+        crate::search::Searcher::Owner,
+        usize::from(page) - 1,
+        now(),
+    )?;
+    if crate::store::search::catching_up(&conn)? {
+        eprintln!("Older posts are still being added to the index by cron: some may be missing.");
+    }
+    if found.is_empty() {
+        println!("Nothing found.");
+        return Ok(());
+    }
+    let clock = crate::render::Clock {
+        now: now(),
+        zone: settings.time_zone(),
+        relative: false,
+    };
+    for f in &found {
+        let link = match (&f.link, f.kind) {
+            (Some(path), crate::store::search::Kind::Post) => format!("{}{path}", settings.url()),
+            (Some(link), _) => link.clone(),
+            (None, _) => String::new(),
+        };
+        let who = if f.author.is_empty() {
+            "you"
+        } else {
+            f.author.as_str()
+        };
+        let text: String = f.snippet.iter().map(|(t, _)| t.as_str()).collect();
+        println!("{}  {who}  {link}", clock.absolute(f.at));
+        if !f.title.is_empty() && f.kind != crate::store::search::Kind::Post {
+            println!("  {}", f.title);
+        }
+        println!("  {}", crate::sanitize::one_line(&text, 240));
+    }
+    if more {
+        println!("More results: --page {}", page + 1);
+    }
     Ok(())
 }
 

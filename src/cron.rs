@@ -95,6 +95,8 @@ pub fn run(node: &mut Node, max_seconds: Option<u64>) -> Result<CronSummary> {
         // Messages spooled since the last run first: the verifications
         // they queue then run in this run's drain.
         let spooled = crate::jobs::take_spooled(node, deadline)?;
+        // Rows older than the search index, a chunk per transaction.
+        crate::search::catch_up(node, deadline)?;
         let polled = poll_due(node, &options, &lease)?;
         lease.renew(node)?;
         let jobs = crate::jobs::drain(node, deadline, &|node: &mut Node| lease.renew(node))?;

@@ -21,6 +21,7 @@ pub mod posts;
 pub mod publish;
 pub mod render;
 pub mod sanitize;
+pub mod search;
 pub mod settings;
 pub mod site;
 pub mod spool;

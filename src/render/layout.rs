@@ -33,6 +33,7 @@ button.link { background: none; border: none; color: var(--muted); padding: 0; t
 .row { display: flex; gap: .6rem; align-items: center; margin-top: .5rem; flex-wrap: wrap; }
 .notice { padding: .7rem 1rem; border-left: 4px solid var(--accent); background: color-mix(in srgb, var(--accent) 10%, transparent); margin: 1rem 0; }
 .pager { padding: 1rem 0; }
+form.search input { width: 8rem; font: inherit; padding: .15rem .4rem; border: 1px solid var(--line); border-radius: 6px; background: transparent; color: inherit; }
 .empty { color: var(--muted); padding: 1rem 0; }
 footer.site { padding: 1.5rem 1rem 2rem; font-size: .85rem; color: var(--muted); }
 article.followed h2.p-name { font-size: 1.05rem; margin: .2rem 0 .4rem; }
@@ -125,6 +126,9 @@ pub fn render(page: &Page, body: Markup) -> String {
                             a href=(site.link("settings")) { "Settings" }
                         }
                         a href=(site.link("subscribe")) { "Subscribe" }
+                        form.search role="search" method="get" action=(site.link("search")) {
+                            input type="search" name="q" aria-label="Search" placeholder="Search";
+                        }
                         @if let Some(session) = page.session {
                             form method="post" action=(site.link("logout")) {
                                 input type="hidden" name="csrf" value=(session.csrf);

@@ -8,6 +8,7 @@ pub mod html;
 pub mod layout;
 pub mod mentions;
 pub mod post_text;
+pub mod search;
 pub mod settings_page;
 pub mod xml;
 

@@ -110,16 +110,20 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
     };
     // A date in the future would pin an entry to the top of the timeline.
     let sort_time = entry.published.or(entry.updated).unwrap_or(now).min(now);
-    let existing: Option<String> = conn
-        .prepare_cached("SELECT content_hash FROM entries WHERE follow_id = ?1 AND identity = ?2")
+    let existing: Option<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT id, content_hash FROM entries WHERE follow_id = ?1 AND identity = ?2",
+        )
         .and_then(|mut s| {
-            s.query_row(params![follow.0, entry.identity], |r| r.get(0))
-                .optional()
+            s.query_row(params![follow.0, entry.identity], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
         })
         .context("looking up an entry")?;
     match existing {
-        Some(stored) if stored == hash => Ok(Upserted::Unchanged),
-        Some(_) => {
+        Some((_, stored)) if stored == hash => Ok(Upserted::Unchanged),
+        Some((id, _)) => {
             conn.prepare_cached(
                 "UPDATE entries SET link = ?3, title = ?4, content_html = ?5, author = ?6, published = ?7,
                         updated = ?8, content_hash = ?9, in_reply_to = ?10, enclosures = ?11,
@@ -143,6 +147,7 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
                 ])
             })
             .context("updating an entry")?;
+            super::search::index_entry(conn, id)?;
             Ok(Upserted::Updated)
         }
         None => {
@@ -171,6 +176,7 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
                 ])
             })
             .context("saving an entry")?;
+            super::search::index_entry(conn, conn.last_insert_rowid())?;
             Ok(Upserted::Inserted)
         }
     }
@@ -239,4 +245,13 @@ pub fn by_identity_or_link(conn: &Connection, target: &str) -> Result<Option<Ent
     ))
     .and_then(|mut s| s.query_row([target], from_row).optional())
     .context("finding the entry replied to")
+}
+
+/// Entry `id`, with its feed's name.
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Entry>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM entries e JOIN follows f ON f.id = e.follow_id WHERE e.id = ?1"
+    ))
+    .and_then(|mut s| s.query_row([id], from_row).optional())
+    .context("reading an entry")
 }

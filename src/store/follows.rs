@@ -126,6 +126,7 @@ pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Follow>> {
 
 /// Removes the follow and, by cascade, its entries.
 pub fn delete(conn: &Connection, id: FollowId) -> Result<()> {
+    super::search::remove_entries_of_follow(conn, id.0)?;
     conn.execute("DELETE FROM follows WHERE id = ?1", [id.0])
         .context("removing the follow")?;
     Ok(())

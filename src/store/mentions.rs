@@ -146,7 +146,7 @@ pub fn save_verified(conn: &Connection, id: i64, v: &Verified, now: i64) -> Resu
         ],
     )
     .context("saving a verified webmention")?;
-    Ok(())
+    super::search::index_mention(conn, id)
 }
 
 /// Sets mention `id`'s state, with the reason (rejected, removed).

@@ -340,6 +340,24 @@ const STEPS: &[&str] = &[
     CREATE INDEX mention_tickets_at ON mention_tickets (at);
     DROP TABLE mention_requests;
     "#,
+    // 14: the search index (src/store/search.rs): contentless FTS5 (the
+    // words only; the rows keep the text), rowid = id * 4 + kind. Rows made
+    // before it are indexed by cron in chunks, up to the ids recorded here.
+    r#"
+    CREATE VIRTUAL TABLE search USING fts5(
+        title, body, author, tags,
+        content = '', contentless_delete = 1,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE search_progress (
+        kind TEXT PRIMARY KEY,
+        done INTEGER NOT NULL,
+        upto INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO search_progress SELECT 'entry', 0, coalesce(max(id), 0) FROM entries;
+    INSERT INTO search_progress SELECT 'mention', 0, coalesce(max(id), 0) FROM mentions;
+    INSERT INTO search_progress SELECT 'post', 0, coalesce(max(id), 0) FROM posts;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {
@@ -349,6 +367,11 @@ pub fn latest_version() -> i64 {
 /// Brings the schema up to date, each step in its own transaction. A database
 /// written by a newer roost is refused rather than misread.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, latest_version())
+}
+
+/// Brings the schema up to `version` (tests build older databases with it).
+pub fn migrate_to(conn: &mut Connection, version: i64) -> Result<()> {
     let current: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .context("reading the schema version")?;
@@ -359,7 +382,12 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             latest_version()
         );
     }
-    for (index, sql) in STEPS.iter().enumerate().skip(current as usize) {
+    for (index, sql) in STEPS
+        .iter()
+        .enumerate()
+        .take(version as usize)
+        .skip(current as usize)
+    {
         let version = index as i64 + 1;
         let tx = conn.transaction().context("starting a schema upgrade")?;
         tx.execute_batch(sql)

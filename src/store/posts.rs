@@ -55,6 +55,7 @@ pub fn insert(
         params![format!("{uid_prefix}{id}"), id],
     )
     .context("saving the post's id")?;
+    super::search::index_post(conn, id)?;
     Ok(PostId(id))
 }
 
@@ -72,6 +73,7 @@ pub fn update_body(conn: &Connection, id: PostId, body: &str, now: i64) -> Resul
             params![body, now, id.0],
         )
         .with_context(|| format!("changing post {}", id.0))?;
+    super::search::index_post(conn, id.0)?;
     Ok(n == 1)
 }
 
@@ -89,6 +91,7 @@ pub fn delete(conn: &Connection, id: PostId, now: i64) -> Result<bool> {
     }
     conn.execute("DELETE FROM posts WHERE id = ?1", [id.0])
         .with_context(|| format!("deleting post {}", id.0))?;
+    super::search::remove(conn, super::search::Kind::Post, id.0)?;
     Ok(true)
 }
 

@@ -4,7 +4,7 @@
 use super::auth::{self, Cookies, Session};
 use super::http::{Request, Response};
 use super::intake::Intake;
-use super::{actions, page_cache, pages, settings_page, setup};
+use super::{actions, page_cache, pages, search_page, settings_page, setup};
 use crate::render::{self, Site, layout};
 use crate::settings::Settings;
 use crate::store::posts::PostId;
@@ -309,6 +309,7 @@ pub const ROUTES: &[Route] = &[
     route!("GET", ["feed.json"], Public, 0, Html, |c, _| pages::feed(c, pages::FeedFormat::Json)),
     route!("GET", ["feed.rss"], Public, 0, Html, |c, _| pages::feed(c, pages::FeedFormat::Rss)),
     route!("GET", ["subscribe"], Public, 0, Html, |c, _| pages::subscribe(c)),
+    route!("GET", ["search"], Public, 0, Html, |c, _| search_page::page(c)),
     route!("GET", ["timeline"], Public, 0, Html, |c, _| pages::timeline(c)),
     route!("GET", ["following"], Public, 0, Html, |c, _| pages::following(c)),
     route!("GET", ["following.opml"], Public, 0, Html, |c, _| pages::following_opml(c)),

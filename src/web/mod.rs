@@ -9,5 +9,6 @@ pub mod http;
 pub mod intake;
 pub mod page_cache;
 pub mod pages;
+pub mod search_page;
 pub mod settings_page;
 pub mod setup;
