@@ -174,7 +174,7 @@ def reset(args):
 # ---------------------------------------------------------------- CGI
 
 
-def cgi(binary, home, method, path, body=b"", cookie=None):
+def cgi(binary, home, method, path, body=b"", cookie=None, query=""):
     """Runs one CGI request; returns (status, headers, body, (wall, cpu) seconds).
     The CPU time (user + system) is the growth of RUSAGE_CHILDREN across the
     run: requests run one at a time, so it is this child's alone."""
@@ -183,8 +183,8 @@ def cgi(binary, home, method, path, body=b"", cookie=None):
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "REQUEST_URI": path,
+        "QUERY_STRING": query,
+        "REQUEST_URI": path + ("?" + query if query else ""),
         "SCRIPT_NAME": "/roost.cgi",
         "REMOTE_ADDR": "192.0.2.7",
         "HTTPS": "on",

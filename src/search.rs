@@ -182,31 +182,42 @@ pub fn run(
     if searcher == Searcher::Visitor {
         expression = format!("({expression}) AND tags : xpost");
     }
-    let words = query.words();
-    let mut found = Vec::new();
-    for hit in index::matching(conn, &expression, CANDIDATES)? {
-        let Some(item) = read(conn, hit.kind, hit.id, &words)? else {
+    let mut hits = index::matching(conn, &expression, CANDIDATES)?;
+    if searcher == Searcher::Owner {
+        // Own posts have low numbers beside a busy timeline's entries: their
+        // newest matches are candidates too.
+        let posts = format!("({expression}) AND tags : xpost");
+        let seen: std::collections::HashSet<(i64, i64)> =
+            hits.iter().map(|h| (h.kind as i64, h.id)).collect();
+        hits.extend(
+            index::matching(conn, &posts, CANDIDATES / 2)?
+                .into_iter()
+                .filter(|h| !seen.contains(&(h.kind as i64, h.id))),
+        );
+    }
+    let mut scored = Vec::new();
+    for hit in hits {
+        let Some(at) = index::when(conn, hit.kind, hit.id)? else {
             continue;
         };
-        if query.before.is_some_and(|b| item.at >= b) || query.after.is_some_and(|a| item.at < a) {
+        if query.before.is_some_and(|b| at >= b) || query.after.is_some_and(|a| at < a) {
             continue;
         }
         // bm25 is lower for better matches (negative); a year's age halves it.
-        let years = ((now - item.at).max(0) as f64) / (365.0 * 86_400.0);
-        let score = -hit.rank / (1.0 + years);
-        found.push((score, item));
+        let years = ((now - at).max(0) as f64) / (365.0 * 86_400.0);
+        scored.push((-hit.rank / (1.0 + years), at, hit));
     }
-    found.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.at.cmp(&a.1.at)));
-    let more = found.len() > (page + 1) * PAGE;
-    Ok((
-        found
-            .into_iter()
-            .skip(page * PAGE)
-            .take(PAGE)
-            .map(|(_, item)| item)
-            .collect(),
-        more,
-    ))
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+    let more = scored.len() > (page + 1) * PAGE;
+    // Only the page shown is read whole (text, snippet).
+    let words = query.words();
+    let mut found = Vec::new();
+    for (_, _, hit) in scored.into_iter().skip(page * PAGE).take(PAGE) {
+        if let Some(item) = read(conn, hit.kind, hit.id, &words)? {
+            found.push(item);
+        }
+    }
+    Ok((found, more))
 }
 
 /// Reads a hit's row (`None`: gone since, or a mention not shown).

@@ -125,13 +125,16 @@ pub struct Hit {
     pub rank: f64,
 }
 
-/// The best `limit` rows matching `expression` (FTS5 query syntax, built
-/// by `search::Query`, never the user's text as typed).
+/// The newest `limit` rows matching `expression` (FTS5 query syntax, built
+/// by `search::Query`, never the user's text as typed), each with its
+/// relevance. Newest by rowid, as ids grow with time: FTS5 walks its lists
+/// in rowid order and stops at the limit, so a word found in a million
+/// rows costs no more than a rare one; ranking all of them would.
 pub fn matching(conn: &Connection, expression: &str, limit: usize) -> Result<Vec<Hit>> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT rowid, bm25(search, 5.0, 1.0, 2.0, 0.0) AS score FROM search
-             WHERE search MATCH ?1 ORDER BY score LIMIT ?2",
+            "SELECT rowid, bm25(search, 5.0, 1.0, 2.0, 0.0) FROM search
+             WHERE search MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
         )
         .context("searching")?;
     let rows = stmt
@@ -151,6 +154,22 @@ pub fn matching(conn: &Connection, expression: &str, limit: usize) -> Result<Vec
         }
     }
     Ok(hits)
+}
+
+/// When the row behind a hit was published (`None`: gone since, or a
+/// mention not shown, which search leaves out).
+pub fn when(conn: &Connection, kind: Kind, id: i64) -> Result<Option<i64>> {
+    let sql = match kind {
+        Kind::Post => "SELECT published FROM posts WHERE id = ?1",
+        Kind::Entry => "SELECT sort_time FROM entries WHERE id = ?1",
+        Kind::Mention => {
+            "SELECT coalesce(published, received_at) FROM mentions
+             WHERE id = ?1 AND state IN ('approved', 'pending')"
+        }
+    };
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+        .context("reading a search hit's date")
 }
 
 /// Rows a chunk of [`catch_up`] indexes.
