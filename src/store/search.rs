@@ -172,6 +172,9 @@ pub fn when(conn: &Connection, kind: Kind, id: i64) -> Result<Option<i64>> {
         .context("reading a search hit's date")
 }
 
+/// Indexes one row of a kind by its id ([`index_post`], ...).
+type Indexer = fn(&Connection, i64) -> Result<()>;
+
 /// Rows a chunk of [`catch_up`] indexes.
 pub const CHUNK: i64 = 500;
 
@@ -189,7 +192,7 @@ pub fn catch_up(conn: &Connection) -> Result<usize> {
     let Some((kind, done, upto)) = pending else {
         return Ok(0);
     };
-    let (table, index): (&str, fn(&Connection, i64) -> Result<()>) = match kind.as_str() {
+    let (table, index): (&str, Indexer) = match kind.as_str() {
         "post" => ("posts", index_post),
         "entry" => ("entries", index_entry),
         "mention" => ("mentions", index_mention),
@@ -257,7 +260,14 @@ pub fn index_post(conn: &Connection, id: i64) -> Result<()> {
 /// (Re)indexes received entry `id`: its title, its text, its author and
 /// the feed's name.
 pub fn index_entry(conn: &Connection, id: i64) -> Result<()> {
-    let row: Option<(Option<String>, Option<String>, Option<String>, String, String)> = conn
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+    );
+    let row: Option<Row> = conn
         .prepare_cached(
             "SELECT e.title, e.content_html, e.author, coalesce(f.name, f.title, f.url), e.enclosures
              FROM entries e JOIN follows f ON f.id = e.follow_id WHERE e.id = ?1",
