@@ -193,6 +193,7 @@ pub fn create_post(ctx: &mut Ctx) -> Result<Response> {
                 text: raw_text,
                 reply_to: raw_reply,
                 error: Some(capitalise(&invalid.to_string())),
+                parent: None,
             };
             let body = render::html::compose_refused(&ctx.page("Not posted"), &session, &draft);
             return Ok(Response::html(400, body));
