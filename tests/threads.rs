@@ -347,3 +347,69 @@ fn a_followed_parent_is_shown_without_a_fetch_and_the_reply_box_shows_it() {
     assert!(parent_at < at(&html, "Bread rises &amp; falls"), "{html}");
     assert!(html.contains("Frida Friend"), "{html}");
 }
+
+/// Waits (up to a few seconds) for a request for `path` on `server`.
+fn wait_for_request(server: &FeedServer, path: &str) -> common::feed_server::Seen {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if let Some(seen) = server.requests(path).pop() {
+            return seen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} was never requested"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn in_chromium_the_parent_sits_above_the_reply_within_its_column_and_its_photo_sends_no_referer() {
+    use common::browser::{Browser, PHONE};
+    let site = apache().loopback_roost_site("threads-chromium", Kind::Cgi);
+    let server = FeedServer::start();
+    server.png("/ann.png");
+    let long_word = "Supercalifragilistic".repeat(8);
+    page(
+        &server,
+        "/notes/1",
+        &h_entry(
+            "Ann",
+            &server.url("/ann.png"),
+            &format!("<p>{long_word} and a question?</p>"),
+            "2026-11-30T09:00:00Z",
+            None,
+        ),
+    );
+    let permalink = site.cli_ok(&["post", "--reply-to", &server.url("/notes/1"), "Here I am"]);
+    site.cli_ok(&["cron"]);
+
+    let mut browser = Browser::launch();
+    browser.set_viewport(PHONE);
+    browser.goto(permalink.trim());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let boxes = browser.eval(
+        "(() => { const r = s => document.querySelector(s).getBoundingClientRect(); \
+           const [article, parent, content, photo] = \
+             ['article.h-entry', 'aside.parent', 'article.h-entry > .e-content', 'aside.parent img'].map(r); \
+           return {above: parent.bottom <= content.top, \
+                   inside: [parent, photo].every(b => b.left >= article.left - 0.5 && b.right <= article.right + 0.5), \
+                   page_fits: document.documentElement.scrollWidth <= window.innerWidth, \
+                   photo: [photo.width, photo.height]}; })()",
+    );
+    assert_eq!(boxes["above"], true, "{boxes}");
+    assert_eq!(boxes["inside"], true, "{boxes}");
+    assert_eq!(
+        boxes["page_fits"], true,
+        "a long word widens the page: {boxes}"
+    );
+    assert_eq!(boxes["photo"], serde_json::json!([32, 32]), "{boxes}");
+    let seen = wait_for_request(&server, "/ann.png");
+    assert_eq!(seen.header("referer"), None);
+    for dark in [false, true] {
+        browser.set_dark(dark);
+        let violations = browser.axe_violations();
+        assert!(violations.is_empty(), "dark {dark}: {violations:#?}");
+    }
+    assert!(browser.take_problems().is_empty());
+}
