@@ -155,10 +155,7 @@ pub fn home(
     // The owner replying (from the timeline's Reply link) sees what to:
     // the owner's validators carry the entries' version.
     let replying_to = match draft {
-        Some(d) if page_frame.session.is_some() && !d.reply_to.is_empty() => {
-            let wanted = std::iter::once(Some((d.reply_to, None)));
-            reply_parents(conn, page_frame.site, wanted, true)?.remove(d.reply_to)
-        }
+        Some(d) if page_frame.session.is_some() => parent_of(conn, page_frame.site, d.reply_to)?,
         _ => None,
     };
     let draft = draft.map(|d| Draft {
@@ -241,6 +238,17 @@ pub fn reply_parents<'a>(
         }
     }
     Ok(parents)
+}
+
+/// What the owner's compose box replies to (`reply_to`, as typed), when
+/// this node has it: for the owner's pages only, whose validators carry
+/// the entries' version.
+pub fn parent_of(conn: &Connection, site: &Site, reply_to: &str) -> Result<Option<ReplyParent>> {
+    if reply_to.is_empty() {
+        return Ok(None);
+    }
+    let wanted = std::iter::once(Some((reply_to, None)));
+    Ok(reply_parents(conn, site, wanted, true)?.remove(reply_to))
 }
 
 /// The conversation `post` belongs to, as its page shows it: its replies

@@ -333,6 +333,24 @@ fn a_followed_parent_is_shown_without_a_fetch_and_the_reply_box_shows_it() {
         html.contains(&format!("value=\"{entry}\"")),
         "reply-to set: {html}"
     );
+    // A refused reply (no text) keeps the parent shown with the form.
+    let refused = site.post_form(
+        "/posts",
+        &form_encode(&[
+            ("csrf", &common::process::hidden_csrf(&html)),
+            ("text", " "),
+            ("reply_to", &entry),
+        ]),
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(refused.status, 400, "{refused:?}");
+    assert!(
+        refused
+            .text()
+            .contains("<q class=\"excerpt\">Bread rises &amp; falls</q>"),
+        "{}",
+        refused.text()
+    );
 
     // Posted: its page shows the entry as its parent, and cron fetched
     // nothing but the Webmention's discovery.
