@@ -43,6 +43,7 @@ pub const KINDS: &[Kind] = &[
     crate::websub::subscriber::UNSUBSCRIBE,
     crate::webmention::send::SEND,
     crate::webmention::verify::VERIFY,
+    crate::threads::PARENT,
 ];
 
 /// One kind of message an intake route (`web::intake`) leaves in a spool

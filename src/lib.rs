@@ -26,6 +26,7 @@ pub mod settings;
 pub mod site;
 pub mod spool;
 pub mod store;
+pub mod threads;
 pub mod unix_user;
 pub mod web;
 pub mod webmention;

@@ -114,7 +114,7 @@ pub fn create(
             reply_to.map(ReplyTo::as_str),
             now,
         )?;
-        mentions_changed(tx, id, None, now)?;
+        follow_up(tx, id, None, now)?;
         Ok(id)
     })
 }
@@ -126,7 +126,7 @@ pub fn edit(node: &mut Node, id: PostId, text: &PostText, now: i64) -> Result<bo
         let before = store::posts::get(tx, id)?;
         let changed = store::posts::update_body(tx, id, text.as_str(), now)?;
         if changed {
-            mentions_changed(tx, id, before.as_ref(), now)?;
+            follow_up(tx, id, before.as_ref(), now)?;
         }
         Ok(changed)
     })
@@ -139,21 +139,23 @@ pub fn delete(node: &mut Node, id: PostId, now: i64) -> Result<bool> {
         let before = store::posts::get(tx, id)?;
         let deleted = store::posts::delete(tx, id, now)?;
         if deleted {
-            mentions_changed(tx, id, before.as_ref(), now)?;
+            follow_up(tx, id, before.as_ref(), now)?;
         }
         Ok(deleted)
     })
 }
 
-/// Queues the Webmentions post `id` owes after a change from `before`.
-fn mentions_changed(
+/// Queues what post `id` owes after a change from `before`: its
+/// Webmentions, and the fetch of a new remote parent (`threads`).
+fn follow_up(
     tx: &rusqlite::Connection,
     id: PostId,
     before: Option<&store::posts::Post>,
     now: i64,
 ) -> Result<()> {
     let after = store::posts::get(tx, id)?;
-    crate::webmention::send::after_post_change(tx, id, before, after.as_ref(), now)
+    crate::webmention::send::after_post_change(tx, id, before, after.as_ref(), now)?;
+    crate::threads::after_post_change(tx, before, after.as_ref(), now)
 }
 
 #[cfg(test)]

@@ -1,17 +1,21 @@
 //! The public pages drawn from the store, for the GET handlers and for
 //! everything else that needs them as a visitor gets them (publishing the
 //! static files, WebSub's distribution): the first page of `/` and the
-//! three feeds, and the reply parents pages show. Below `web/`: it knows
-//! no request, session or response.
+//! three feeds, the reply parents pages show, and a post's thread. Below
+//! `web/`: it knows no request, session or response.
 
 use crate::posts;
 use crate::render::{
     self, Site,
-    html::{Draft, Newer, Parents, ReplyParent, TimelineItem},
+    html::{Draft, Newer, Parents, Reply, ReplyParent, Thread, TimelineItem},
     layout::Page,
 };
 use crate::settings::Settings;
-use crate::store::{self, posts::PostId};
+use crate::store::mentions::Mention;
+use crate::store::{
+    self,
+    posts::{Post, PostId},
+};
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 
@@ -148,14 +152,30 @@ pub fn home(
         page.iter().map(TimelineItem::own_reply),
         false,
     )?;
+    // The owner replying (from the timeline's Reply link) sees what to:
+    // the owner's validators carry the entries' version.
+    let replying_to = match draft {
+        Some(d) if page_frame.session.is_some() => parent_of(conn, page_frame.site, d.reply_to)?,
+        _ => None,
+    };
+    let draft = draft.map(|d| Draft {
+        parent: replying_to.as_ref(),
+        ..d.clone()
+    });
     Ok(render::html::home(
-        page_frame, &page, newer, older, draft, &parents,
+        page_frame,
+        &page,
+        newer,
+        older,
+        draft.as_ref(),
+        &parents,
     ))
 }
 
 /// The parents this node has of the replies given as (address, id): an own
-/// post (by its permalink or feed id) or, with `entries`, a followed entry
-/// (by its id or link).
+/// post (by its permalink or feed id) or, with `entries` (for pages whose
+/// validators follow `write_entries`), a followed entry (by its id or
+/// link), else the remote page cron fetched (`threads`).
 pub fn reply_parents<'a>(
     conn: &Connection,
     site: &Site,
@@ -173,27 +193,42 @@ pub fn reply_parents<'a>(
                 Some(id) => store::posts::get(conn, id)?,
                 None => store::posts::by_uid(conn, target)?,
             };
+            let web = |u: Option<String>| u.filter(|u| crate::sanitize::is_web_url(u));
             let parent = match own {
                 Some(p) => Some(ReplyParent {
                     author: site.name.clone(),
                     excerpt: crate::render::post_text::excerpt(&p.body, EXCERPT_CHARS),
                     href: Some(site.link(&format!("posts/{}", p.id.0))),
+                    author_url: Some(site.absolute("")),
+                    photo: None,
+                    published: Some(p.published),
                 }),
-                None if entries => {
-                    store::entries::by_identity_or_link(conn, target)?.map(|e| {
+                None if entries => match store::entries::by_identity_or_link(conn, target)? {
+                    Some(e) => {
                         let text = e.title.clone().unwrap_or_else(|| {
                             // Images count by their alt text.
                             e.content.as_ref().map_or_else(String::new, |c| {
                                 crate::poll::parse::html_to_text(c.as_str())
                             })
                         });
-                        ReplyParent {
+                        Some(ReplyParent {
                             author: e.author.clone().unwrap_or_else(|| e.source_name.clone()),
                             excerpt: crate::render::post_text::excerpt(&text, EXCERPT_CHARS),
-                            href: e.link.filter(|l| crate::sanitize::is_web_url(l)),
-                        }
-                    })
-                }
+                            href: web(e.link),
+                            author_url: web(e.source_home),
+                            photo: None,
+                            published: e.published,
+                        })
+                    }
+                    None => store::reply_contexts::fetched(conn, target)?.map(|c| ReplyParent {
+                        author: c.author_name,
+                        excerpt: crate::render::post_text::excerpt(&c.excerpt, EXCERPT_CHARS),
+                        href: web(Some(c.url)),
+                        author_url: web(Some(c.author_url)),
+                        photo: web(Some(c.author_photo)),
+                        published: c.published,
+                    }),
+                },
                 None => None,
             };
             if let Some(parent) = parent {
@@ -203,6 +238,69 @@ pub fn reply_parents<'a>(
         }
     }
     Ok(parents)
+}
+
+/// What the owner's compose box replies to (`reply_to`, as typed), when
+/// this node has it: for the owner's pages only, whose validators carry
+/// the entries' version.
+pub fn parent_of(conn: &Connection, site: &Site, reply_to: &str) -> Result<Option<ReplyParent>> {
+    if reply_to.is_empty() {
+        return Ok(None);
+    }
+    let wanted = std::iter::once(Some((reply_to, None)));
+    Ok(reply_parents(conn, site, wanted, true)?.remove(reply_to))
+}
+
+/// The conversation `post` belongs to, as its page shows it: its replies
+/// from every source merged oldest first (own posts and followed entries
+/// that reply to its permalink or its feed id, and approved mentions of
+/// kind `reply`, whatever protocol recorded them), its other approved
+/// mentions, and the parents of the post and its replies. Everything here
+/// changes through `Node::write` or `write_entries`, so the page's
+/// validators follow it.
+pub fn thread(conn: &Connection, site: &Site, post: &Post) -> Result<Thread> {
+    let permalink = site.absolute(&format!("posts/{}", post.id.0));
+    let targets = [permalink.as_str(), post.uid.as_str()];
+    let own = store::posts::replies_to(conn, targets)?;
+    let followed = store::entries::replies_to(conn, &targets)?;
+    // A reply shown from a followed feed is not shown again as a mention
+    // from the same address.
+    let (mentioned, reactions): (Vec<Mention>, Vec<Mention>) =
+        store::mentions::approved_for_post(conn, post.id.0)?
+            .into_iter()
+            .filter(|m| {
+                !followed.iter().any(|e| {
+                    e.link
+                        .as_deref()
+                        .is_some_and(|l| crate::webmention::receive::same_url(l, &m.source))
+                })
+            })
+            .partition(|m| m.kind == "reply");
+    let mut replies: Vec<Reply> = own
+        .into_iter()
+        .map(|p| Reply::Item(TimelineItem::Own(p)))
+        .chain(
+            followed
+                .into_iter()
+                .map(|e| Reply::Item(TimelineItem::Followed(e))),
+        )
+        .chain(mentioned.into_iter().map(Reply::Mention))
+        .collect();
+    replies.sort_by_key(Reply::sort_key);
+    let parents = reply_parents(
+        conn,
+        site,
+        std::iter::once(TimelineItem::own_reply(post)).chain(replies.iter().map(|r| match r {
+            Reply::Item(item) => item.reply(),
+            Reply::Mention(_) => None,
+        })),
+        true,
+    )?;
+    Ok(Thread {
+        replies,
+        reactions,
+        parents,
+    })
 }
 
 /// How much of a parent a reply shows.
@@ -216,5 +314,104 @@ pub fn newer_page<C: Copy>(above: Vec<C>) -> Option<Newer<C>> {
         0 => None,
         n if n <= PAGE_SIZE => Some(Newer::First),
         _ => Some(Newer::Before(above[PAGE_SIZE])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::mentions::{self, Verified, state};
+    use crate::store::migrations::in_memory as db;
+
+    fn site() -> Site {
+        Site {
+            name: "Me".into(),
+            bio: String::new(),
+            url: "https://me.example/".into(),
+            base: String::new(),
+        }
+    }
+
+    /// A mention of `post` from `source`, as any protocol records one.
+    fn mention(conn: &Connection, post: i64, source: &str, kind: &str, published: i64) {
+        let target = format!("https://me.example/posts/{post}");
+        let id = mentions::receive(conn, source, &target, Some(post), 1).unwrap();
+        let verified = Verified {
+            kind,
+            author_name: "Someone",
+            published: Some(published),
+            state: state::APPROVED,
+            ..Default::default()
+        };
+        mentions::save_verified(conn, id, &verified, 2).unwrap();
+    }
+
+    /// Replies recorded as mentions by another protocol (ActivityPub's
+    /// objects, say) join the thread with no change here: by kind and time.
+    #[test]
+    fn a_thread_merges_own_followed_and_mentioned_replies_oldest_first() {
+        let conn = db();
+        let site = site();
+        let id = store::posts::insert(&conn, "tag:me.example,2026:", "Root", None, 100).unwrap();
+        let root = store::posts::get(&conn, id).unwrap().unwrap();
+        let permalink = "https://me.example/posts/1";
+        store::posts::insert(&conn, "tag:me.example,2026:", "Own", Some(permalink), 400).unwrap();
+        let follow = store::follows::NewFollow {
+            url: "https://friend.example/feed",
+            name: None,
+            title: Some("Friend"),
+            home_url: None,
+            etag: None,
+            last_modified: None,
+            next_check: 0,
+            note: None,
+        };
+        let follow = store::follows::insert(&conn, &follow, 1).unwrap();
+        let entry = store::entries::NewEntry {
+            identity: "urn:1",
+            link: Some("https://friend.example/1"),
+            title: None,
+            content: None,
+            author: None,
+            published: Some(200),
+            updated: None,
+            in_reply_to: Some("tag:me.example,2026:1"),
+            in_reply_to_ref: None,
+            enclosures: &[],
+        };
+        store::entries::upsert(&conn, follow, &entry, 1_000).unwrap();
+        mention(
+            &conn,
+            1,
+            "https://ap.example/users/a/statuses/9",
+            "reply",
+            300,
+        );
+        mention(&conn, 1, "https://web.example/r", "reply", 50);
+        mention(&conn, 1, "https://web.example/like", "like", 60);
+        // The same reply seen in the feed and by Webmention shows once.
+        mention(&conn, 1, "https://friend.example/1", "reply", 200);
+
+        let thread = thread(&conn, &site, &root).unwrap();
+        let order: Vec<String> = thread
+            .replies
+            .iter()
+            .map(|r| match r {
+                Reply::Item(TimelineItem::Own(p)) => p.body.clone(),
+                Reply::Item(TimelineItem::Followed(e)) => e.link.clone().unwrap(),
+                Reply::Mention(m) => m.source.clone(),
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "https://web.example/r",
+                "https://friend.example/1",
+                "https://ap.example/users/a/statuses/9",
+                "Own",
+            ]
+        );
+        let reactions: Vec<&str> = thread.reactions.iter().map(|m| m.kind.as_str()).collect();
+        assert_eq!(reactions, ["like"]);
     }
 }

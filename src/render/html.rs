@@ -19,6 +19,8 @@ pub struct Draft<'a> {
     pub text: &'a str,
     pub reply_to: &'a str,
     pub error: Option<String>,
+    /// What `reply_to` is, when this node has it: shown above the text.
+    pub parent: Option<&'a ReplyParent>,
 }
 
 /// Where a page's "Newer" link goes, when it has one (every page but the first).
@@ -53,12 +55,53 @@ fn pager(site: &Site, path: &str, newer: Option<Newer<String>>, older: Option<St
 
 /// The post or entry a reply answers, as the reply shows it: who, and what
 /// they said, rather than a bare address.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReplyParent {
     pub author: String,
     pub excerpt: String,
-    /// Where it is: an own post's page, a followed entry's http(s) link.
+    /// Where it is: an own post's page, a followed entry's or a fetched
+    /// page's http(s) address.
     pub href: Option<String>,
+    /// The author's page and photo, http(s) only.
+    pub author_url: Option<String>,
+    pub photo: Option<String>,
+    pub published: Option<i64>,
+}
+
+/// A post's conversation (`site::thread`): its replies from every source
+/// merged oldest first, the likes, reposts and other mentions, and the
+/// parents of the post and of its replies.
+pub struct Thread {
+    pub replies: Vec<Reply>,
+    /// Approved mentions that are not replies: likes and reposts (a row of
+    /// faces), bookmarks and mentions (a list).
+    pub reactions: Vec<crate::store::mentions::Mention>,
+    pub parents: Parents,
+}
+
+/// One reply in a thread, whatever brought it.
+pub enum Reply {
+    /// An own post or a followed feed's entry.
+    Item(TimelineItem),
+    /// An approved mention of kind `reply` (Webmention, or any protocol
+    /// that records its replies as mentions).
+    Mention(crate::store::mentions::Mention),
+}
+
+impl Reply {
+    /// Oldest first: the date it gave (a mention without one: when it was
+    /// verified, else received), then own, followed, mentioned, then id.
+    pub fn sort_key(&self) -> (i64, u8, i64) {
+        match self {
+            Reply::Item(TimelineItem::Own(p)) => (p.published, 0, p.id.0),
+            Reply::Item(TimelineItem::Followed(e)) => (e.sort_time, 1, e.id),
+            Reply::Mention(m) => (
+                m.published.or(m.verified_at).unwrap_or(m.received_at),
+                2,
+                m.id,
+            ),
+        }
+    }
 }
 
 /// The parents this node has, by the address or id a reply names.
@@ -97,31 +140,92 @@ pub fn home(
     render(page, body)
 }
 
-/// GET /posts/ID: one post, and the replies seen to it, the owner's own
-/// among them (oldest first), the followed ones' images shown as `images`
-/// says; for the owner, the Webmentions it sent (`sent`, empty for others).
+/// GET /posts/ID: the conversation a post belongs to: the post it answers
+/// (when this node has it, at the post's top), the post, then every reply seen to it, oldest
+/// first, whatever brought it, and the likes and reposts as a row of faces;
+/// remote images shown as `images` says. For the owner, the Webmentions it
+/// sent (`sent`, empty for others).
 pub fn post(
     page: &Page,
     post: &Post,
-    replies: &[TimelineItem],
+    thread: &Thread,
     images: RemoteImages,
-    parents: &Parents,
-    mentions: &[crate::store::mentions::Mention],
     sent: &[Sent],
 ) -> String {
+    let context = post.reply_to.as_deref().and_then(|reply_to| {
+        let parent = thread.parents.get(reply_to)?;
+        Some(parent_context(reply_to, parent, images, &page.clock))
+    });
     let body = html! {
-        (entry(page.site, post, page.session, &page.clock, parents))
+        (entry_with(page.site, post, page.session, &page.clock, &thread.parents, context))
         @if !sent.is_empty() { (mentions_sent(&page.clock, sent)) }
         section.replies {
             h2 { "Replies" }
-            @if replies.is_empty() && mentions.is_empty() {
+            @if thread.replies.is_empty() && thread.reactions.is_empty() {
                 p.empty { "No replies seen yet." }
             }
-            @for reply in replies { (item(page, reply, images, parents)) }
-            (super::mentions::thread(mentions, images, &page.clock))
+            (super::mentions::faces_row(&thread.reactions, images))
+            @for reply in &thread.replies {
+                @match reply {
+                    Reply::Item(i) => (item(page, i, images, &thread.parents)),
+                    Reply::Mention(m) => (super::mentions::reply(m, images, &page.clock)),
+                }
+            }
+            (super::mentions::others(&thread.reactions))
         }
     };
     render(page, body)
+}
+
+/// The post a reply answers, at the top of the reply: the author (photo
+/// when images show, name linked to their page), an excerpt, and the
+/// reply's `u-in-reply-to` link to it. That link is the reply's first to
+/// its parent, so a Webmention receiver that reads the first link (as
+/// django-wm does) sees a reply; the card is no microformat of its own.
+fn parent_context(
+    reply_to: &str,
+    parent: &ReplyParent,
+    images: RemoteImages,
+    clock: &Clock,
+) -> Markup {
+    let photo = parent
+        .photo
+        .as_deref()
+        .filter(|p| images == RemoteImages::Show && is_web_url(p));
+    let author_url = parent.author_url.as_deref().filter(|u| is_web_url(u));
+    let href = parent
+        .href
+        .as_deref()
+        .or(Some(reply_to).filter(|r| is_web_url(r)));
+    html! {
+        aside.parent aria-label="In reply to" {
+            div.meta {
+                @if let Some(photo) = photo {
+                    img.photo src=(photo) alt="" width="32" height="32" referrerpolicy="no-referrer" loading="lazy" decoding="async";
+                }
+                @if let Some(url) = author_url {
+                    a.author href=(url) rel="nofollow noopener noreferrer" { (parent.author) }
+                } @else {
+                    span.author { (parent.author) }
+                }
+            }
+            p.excerpt { (parent.excerpt) }
+            div.meta {
+                "↪ in reply to "
+                @if let Some(href) = href {
+                    a.u-in-reply-to href=(href) rel="nofollow" {
+                        @if let Some(published) = parent.published {
+                            "this post of " (time(clock, None, published))
+                        } @else {
+                            "this post"
+                        }
+                    }
+                } @else {
+                    span.u-in-reply-to { (reply_to) }
+                }
+            }
+        }
+    }
 }
 
 /// One item of the merged timeline.
@@ -493,6 +597,9 @@ fn compose_form(site: &Site, session: &Session, draft: &Draft) -> Markup {
         form.compose method="post" action=(site.link("posts")) {
             @if let Some(error) = &draft.error { p.notice role="alert" { (error) } }
             input type="hidden" name="csrf" value=(session.csrf);
+            @if let Some(parent) = draft.parent {
+                (replying_to(parent))
+            }
             label.visually-hidden for="text" { "What's new?" }
             textarea #text name="text" placeholder="What's new?" required maxlength=(crate::store::posts::MAX_POST_CHARS) { (draft.text) }
             details open[!draft.reply_to.is_empty()] {
@@ -501,6 +608,23 @@ fn compose_form(site: &Site, session: &Session, draft: &Draft) -> Markup {
                 input #reply_to type="url" name="reply_to" placeholder="https://example.org/posts/1" value=(draft.reply_to);
             }
             div.row { button type="submit" { "Post" } }
+        }
+    }
+}
+
+/// Above the compose box's text: the post a reply will answer (its author,
+/// an excerpt, a link to it), so the owner sees what they reply to.
+fn replying_to(parent: &ReplyParent) -> Markup {
+    html! {
+        div.replying-to {
+            "Replying to "
+            @if let Some(href) = &parent.href {
+                a href=(href) rel="noopener noreferrer" { (parent.author) }
+            } @else {
+                (parent.author)
+            }
+            ": "
+            q.excerpt { (parent.excerpt) }
         }
     }
 }
@@ -535,10 +659,25 @@ fn entry(
     clock: &Clock,
     parents: &Parents,
 ) -> Markup {
+    entry_with(site, post, session, clock, parents, None)
+}
+
+/// An own post; `context`: its parent, shown at its top instead of the
+/// "in reply to" line.
+fn entry_with(
+    site: &Site,
+    post: &Post,
+    session: Option<&Session>,
+    clock: &Clock,
+    parents: &Parents,
+    context: Option<Markup>,
+) -> Markup {
     let permalink = site.link(&format!("posts/{}", post.id.0));
     html! {
         article.h-entry id=(format!("post-{}", post.id.0)) {
-            @if let Some(reply_to) = &post.reply_to {
+            @if let Some(context) = context {
+                (context)
+            } @else if let Some(reply_to) = &post.reply_to {
                 (reply_line(reply_to, parents, "nofollow"))
             }
             div.e-content.p-name { (PreEscaped(post_text::to_html(&post.body))) }

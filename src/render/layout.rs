@@ -54,7 +54,11 @@ form.compose label { display: block; margin-top: .5rem; font-size: .9rem; }
 .feed-address label { display: block; font-weight: 600; margin-bottom: .3rem; }
 .mentions .faces { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: .6rem 0; }
 .mentions .faces h3 { font-size: .9rem; font-weight: 600; margin: 0 .3rem 0 0; color: var(--muted); }
-.mentions img.u-photo { border-radius: 50%; vertical-align: middle; }
+.replies img.u-photo, aside.parent img.photo { border-radius: 50%; vertical-align: middle; }
+aside.parent { padding: .2rem .9rem; margin-bottom: .7rem; border-left: 3px solid var(--line); }
+aside.parent .author { font-weight: 600; color: inherit; }
+aside.parent p.excerpt { margin: .3rem 0; }
+.replying-to { font-size: .9rem; color: var(--muted); margin-bottom: .5rem; overflow-wrap: anywhere; }
 article.mention { padding: .7rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 article.notification { padding: .8rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }

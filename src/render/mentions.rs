@@ -1,7 +1,7 @@
-//! Webmentions on the pages: the thread under a post (replies with the
-//! author's photo and name, likes and reposts as a row of faces, other
-//! mentions as links) and the owner's `/notifications` (the moderation
-//! queue with its buttons). Content enters only as `SafeHtml` (sanitized
+//! Webmentions on the pages: under a post, likes and reposts as a row of
+//! faces, each reply with the author's photo and name (merged into the
+//! post's thread by `html::post`), other mentions as links; and the
+//! owner's `/notifications` (the moderation queue with its buttons). Content enters only as `SafeHtml` (sanitized
 //! when verified); names are text; photos and links only http(s).
 
 use super::layout::{Page, render};
@@ -34,22 +34,15 @@ fn face(m: &Mention, images: RemoteImages) -> Markup {
     }
 }
 
-/// A post's approved mentions, shown under it.
-pub fn thread(mentions: &[Mention], images: RemoteImages, clock: &Clock) -> Markup {
-    let of = |kinds: &[&str]| -> Vec<&Mention> {
-        mentions
-            .iter()
-            .filter(|m| kinds.contains(&m.kind.as_str()))
-            .collect()
-    };
-    let (replies, likes, reposts, others) = (
-        of(&["reply"]),
-        of(&["like"]),
-        of(&["repost"]),
-        of(&["mention", "bookmark"]),
-    );
+fn of_kind<'a>(mentions: &'a [Mention], kind: &str) -> Vec<&'a Mention> {
+    mentions.iter().filter(|m| m.kind == kind).collect()
+}
+
+/// A post's likes and reposts, each a row of faces.
+pub fn faces_row(mentions: &[Mention], images: RemoteImages) -> Markup {
+    let (likes, reposts) = (of_kind(mentions, "like"), of_kind(mentions, "repost"));
     html! {
-        @if !mentions.is_empty() {
+        @if !likes.is_empty() || !reposts.is_empty() {
             section.mentions {
                 @for (label, class, list) in [("Likes", "u-like", &likes), ("Reposts", "u-repost", &reposts)] {
                     @if !list.is_empty() {
@@ -61,35 +54,49 @@ pub fn thread(mentions: &[Mention], images: RemoteImages, clock: &Clock) -> Mark
                         }
                     }
                 }
-                @for m in &replies {
-                    article.h-cite.u-comment.mention {
-                        div.meta {
-                            (face(m, images))
-                            @if web(&m.author_photo).is_some() && images == RemoteImages::Show {
-                                span.name { (m.author_name) }
-                            }
-                        }
-                        div.e-content.p-content { (SafeHtml::from_stored_sanitized(m.content.clone()).with_remote_images(images)) }
-                        div.meta {
-                            @if let Some(source) = web(&m.source) {
-                                a.u-url href=(source) rel="nofollow noopener noreferrer" {
-                                    @let when = m.published.or(m.verified_at).unwrap_or(m.received_at);
-                                    time.dt-published datetime=(rfc3339(when)) { (clock.shown(when)) }
-                                }
-                            }
-                        }
+            }
+        }
+    }
+}
+
+/// One approved reply mention, in a post's thread.
+pub fn reply(m: &Mention, images: RemoteImages, clock: &Clock) -> Markup {
+    html! {
+        article.h-cite.u-comment.mention {
+            div.meta {
+                (face(m, images))
+                @if web(&m.author_photo).is_some() && images == RemoteImages::Show {
+                    span.name { (m.author_name) }
+                }
+            }
+            div.e-content.p-content { (SafeHtml::from_stored_sanitized(m.content.clone()).with_remote_images(images)) }
+            div.meta {
+                @if let Some(source) = web(&m.source) {
+                    a.u-url href=(source) rel="nofollow noopener noreferrer" {
+                        @let when = m.published.or(m.verified_at).unwrap_or(m.received_at);
+                        time.dt-published datetime=(rfc3339(when)) { (clock.shown(when)) }
                     }
                 }
-                @if !others.is_empty() {
-                    ul.mentioned {
-                        @for m in &others {
-                            li.h-cite.u-mention {
-                                (m.author_name)
-                                @if m.kind == "bookmark" { " bookmarked this: " } @else { " mentioned this: " }
-                                @if let Some(source) = web(&m.source) {
-                                    a.u-url href=(source) rel="nofollow noopener noreferrer" { (source) }
-                                }
-                            }
+            }
+        }
+    }
+}
+
+/// A post's other mentions (bookmarks, links to it), as a list.
+pub fn others(mentions: &[Mention]) -> Markup {
+    let others: Vec<&Mention> = mentions
+        .iter()
+        .filter(|m| m.kind == "mention" || m.kind == "bookmark")
+        .collect();
+    html! {
+        @if !others.is_empty() {
+            ul.mentioned {
+                @for m in &others {
+                    li.h-cite.u-mention {
+                        (m.author_name)
+                        @if m.kind == "bookmark" { " bookmarked this: " } @else { " mentioned this: " }
+                        @if let Some(source) = web(&m.source) {
+                            a.u-url href=(source) rel="nofollow noopener noreferrer" { (source) }
                         }
                     }
                 }

@@ -358,6 +358,27 @@ const STEPS: &[&str] = &[
     INSERT INTO search_progress SELECT 'mention', 0, coalesce(max(id), 0) FROM mentions;
     INSERT INTO search_progress SELECT 'post', 0, coalesce(max(id), 0) FROM posts;
     "#,
+    // 15: the remote posts the owner's replies answer (src/threads.rs):
+    // each fetched once by cron and read as an h-entry, so a reply's page
+    // shows who it answers and what they said. Replies made before this
+    // step have their parents fetched by the next cron run.
+    r#"
+    CREATE TABLE reply_contexts (
+        url          TEXT PRIMARY KEY,  -- a post's reply_to, as written
+        state        TEXT NOT NULL,     -- fetched, failed
+        author_name  TEXT NOT NULL DEFAULT '',  -- plain text
+        author_url   TEXT NOT NULL DEFAULT '',  -- http(s) or ''
+        author_photo TEXT NOT NULL DEFAULT '',  -- http(s) or ''
+        excerpt      TEXT NOT NULL DEFAULT '',  -- plain text, one line
+        published    INTEGER,
+        fetched_at   INTEGER NOT NULL,
+        note         TEXT NOT NULL DEFAULT ''   -- why it failed
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO jobs (kind, key, payload, due_at, created_at)
+        SELECT 'threads.parent', reply_to, reply_to,
+               CAST(strftime('%s','now') AS INTEGER), CAST(strftime('%s','now') AS INTEGER)
+        FROM posts WHERE reply_to IS NOT NULL GROUP BY reply_to;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

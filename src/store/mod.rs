@@ -11,6 +11,7 @@ pub mod mentions;
 pub mod mentions_sent;
 pub mod migrations;
 pub mod posts;
+pub mod reply_contexts;
 pub mod search;
 pub mod sessions;
 pub mod settings;

@@ -189,10 +189,12 @@ pub fn create_post(ctx: &mut Ctx) -> Result<Response> {
     let (text, reply_to) = match parsed {
         Ok(ok) => ok,
         Err(invalid) => {
+            let parent = crate::site::parent_of(ctx.conn, &ctx.site, raw_reply)?;
             let draft = Draft {
                 text: raw_text,
                 reply_to: raw_reply,
                 error: Some(capitalise(&invalid.to_string())),
+                parent: parent.as_ref(),
             };
             let body = render::html::compose_refused(&ctx.page("Not posted"), &session, &draft);
             return Ok(Response::html(400, body));

@@ -149,6 +149,7 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
                  Press Post to publish it."
                     .to_string(),
             ),
+            parent: None,
         },
         None => Draft {
             reply_to: &reply_to,
@@ -276,47 +277,9 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         None => Vec::new(),
     };
     let title = crate::render::post_text::excerpt(&post.body, 60);
-    let permalink = ctx.site.absolute(&format!("posts/{}", post.id.0));
-    let targets = [permalink.as_str(), post.uid.as_str()];
-    let mut replies: Vec<TimelineItem> = store::posts::replies_to(ctx.conn, targets)?
-        .into_iter()
-        .map(TimelineItem::Own)
-        .chain(
-            store::entries::replies_to(ctx.conn, &targets)?
-                .into_iter()
-                .map(TimelineItem::Followed),
-        )
-        .collect();
-    replies.sort_by_key(TimelineItem::cursor_key);
-    let parents = crate::site::reply_parents(
-        ctx.conn,
-        &ctx.site,
-        std::iter::once(TimelineItem::own_reply(&post))
-            .chain(replies.iter().map(TimelineItem::reply)),
-        true,
-    )?;
+    let thread = crate::site::thread(ctx.conn, &ctx.site, &post)?;
     let images = ctx.settings.remote_images();
-    // A reply already shown from a followed feed is not shown again as a
-    // webmention from the same address.
-    let mut mentions = store::mentions::approved_for_post(ctx.conn, post.id.0)?;
-    mentions.retain(|m| {
-        !replies.iter().any(|r| match r {
-            TimelineItem::Followed(e) => e
-                .link
-                .as_deref()
-                .is_some_and(|l| crate::webmention::receive::same_url(l, &m.source)),
-            TimelineItem::Own(_) => false,
-        })
-    });
-    let body = render::html::post(
-        &ctx.page(&title),
-        &post,
-        &replies,
-        images,
-        &parents,
-        &mentions,
-        &sent,
-    );
+    let body = render::html::post(&ctx.page(&title), &post, &thread, images, &sent);
     Ok(with_validators(Response::html(200, body), &v))
 }
 

@@ -121,7 +121,7 @@ fn not_shown(node: &mut Node, mention: &Mention, why: &str) -> Result<()> {
 }
 
 /// The source's bytes as text: the charset its `Content-Type` names, else UTF-8.
-fn decode(body: &[u8], content_type: &str) -> String {
+pub(crate) fn decode(body: &[u8], content_type: &str) -> String {
     let label = content_type
         .split(';')
         .filter_map(|p| p.trim().split_once('='))
@@ -160,22 +160,7 @@ impl Found {
         .into_iter()
         .find(|(property, _)| names_target(property))
         .map_or("mention", |(_, kind)| kind);
-        let author = entry.and_then(|e| e.first("p-author"));
-        let (name, url, photo) = match author {
-            Some(value) => match &value.item {
-                Some(card) => (card.name(), card.url(), card.photo()),
-                None => (Some(value.text.clone()), value.url.clone(), None),
-            },
-            None => (None, None, None),
-        };
-        let web = |u: Option<String>| {
-            u.filter(|u| crate::sanitize::is_web_url(u) && u.len() <= crate::posts::MAX_URL_CHARS)
-        };
-        let host = base.host_str().unwrap_or_default().to_string();
-        let author_name = name
-            .map(|n| crate::sanitize::one_line(&n, MAX_NAME_CHARS))
-            .filter(|n| !n.is_empty())
-            .unwrap_or(host);
+        let author = Author::of(entry, base);
         let html = entry
             .and_then(|e| e.first("e-content"))
             .and_then(|v| v.html.clone())
@@ -190,13 +175,47 @@ impl Found {
             crate::sanitize::sanitize(&html.or_else(text).unwrap_or_default(), base.as_str());
         Found {
             kind,
-            author_name,
-            author_url: web(url),
-            author_photo: web(photo),
+            author_name: author.name,
+            author_url: author.url,
+            author_photo: author.photo,
             content,
             published: entry
                 .and_then(|e| e.text("dt-published"))
                 .and_then(parse_date),
+        }
+    }
+}
+
+/// An h-entry's author as pages show it: the name as one line of plain
+/// text (the page's host when it names none), its URL and photo only when
+/// http(s) and not too long. Also read for a reply's remote parent
+/// (`threads`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Author {
+    pub name: String,
+    pub url: Option<String>,
+    pub photo: Option<String>,
+}
+
+impl Author {
+    pub(crate) fn of(entry: Option<&mf2::Item>, page: &url::Url) -> Author {
+        let (name, url, photo) = match entry.and_then(|e| e.first("p-author")) {
+            Some(value) => match &value.item {
+                Some(card) => (card.name(), card.url(), card.photo()),
+                None => (Some(value.text.clone()), value.url.clone(), None),
+            },
+            None => (None, None, None),
+        };
+        let web = |u: Option<String>| {
+            u.filter(|u| crate::sanitize::is_web_url(u) && u.len() <= crate::posts::MAX_URL_CHARS)
+        };
+        Author {
+            name: name
+                .map(|n| crate::sanitize::one_line(&n, MAX_NAME_CHARS))
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| page.host_str().unwrap_or_default().to_string()),
+            url: web(url),
+            photo: web(photo),
         }
     }
 }
@@ -209,7 +228,7 @@ fn escape(text: &str) -> String {
 
 /// A `dt-published` value: RFC 3339, or the looser forms mf2 allows (a
 /// space for `T`, no seconds, a bare date).
-fn parse_date(text: &str) -> Option<i64> {
+pub(crate) fn parse_date(text: &str) -> Option<i64> {
     let text = text.trim();
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Some(t.timestamp());
