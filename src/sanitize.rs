@@ -704,7 +704,7 @@ fn prepare_within(html: &str, budget: usize) -> (Option<Cow<'_, str>>, usize) {
 /// break, so words of two paragraphs stay apart. The result has no markup
 /// for the tokenizer either: a `<` left at the end of a piece of text is
 /// followed by a line break, so no two pieces can join into a new tag.
-fn strip_markup(html: &str) -> String {
+pub fn strip_markup(html: &str) -> String {
     let b = html.as_bytes();
     let mut out = String::with_capacity(html.len());
     let mut text_from = 0;

@@ -165,7 +165,7 @@ pub use crate::render::search::Found;
 /// Results per page.
 pub const PAGE: usize = 20;
 /// Hits read from the index before filtering and ranking.
-const CANDIDATES: usize = 1000;
+const CANDIDATES: usize = 300;
 
 /// Runs `query`: page `page` (from 0) of the results, and whether more follow.
 pub fn run(
@@ -187,30 +187,30 @@ pub fn run(
         // Own posts have low numbers beside a busy timeline's entries: their
         // newest matches are candidates too.
         let posts = format!("({expression}) AND tags : xpost");
-        let seen: std::collections::HashSet<(i64, i64)> =
-            hits.iter().map(|h| (h.kind as i64, h.id)).collect();
+        let seen: std::collections::HashSet<index::Hit> = hits.iter().copied().collect();
         hits.extend(
             index::matching(conn, &posts, CANDIDATES / 2)?
                 .into_iter()
-                .filter(|h| !seen.contains(&(h.kind as i64, h.id))),
+                .filter(|h| !seen.contains(h)),
         );
     }
+    let words = query.words();
     let mut scored = Vec::new();
     for hit in hits {
-        let Some(at) = index::when(conn, hit.kind, hit.id)? else {
+        let Some(candidate) = index::candidate(conn, hit.kind, hit.id)? else {
             continue;
         };
+        let at = candidate.at;
         if query.before.is_some_and(|b| at >= b) || query.after.is_some_and(|a| at < a) {
             continue;
         }
-        // bm25 is lower for better matches (negative); a year's age halves it.
+        // Relevance, halved by each year of age.
         let years = ((now - at).max(0) as f64) / (365.0 * 86_400.0);
-        scored.push((-hit.rank / (1.0 + years), at, hit));
+        scored.push((relevance(&candidate, &words) / (1.0 + years), at, hit));
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
     let more = scored.len() > (page + 1) * PAGE;
     // Only the page shown is read whole (text, snippet).
-    let words = query.words();
     let mut found = Vec::new();
     for (_, _, hit) in scored.into_iter().skip(page * PAGE).take(PAGE) {
         if let Some(item) = read(conn, hit.kind, hit.id, &words)? {
@@ -218,6 +218,48 @@ pub fn run(
         }
     }
     Ok((found, more))
+}
+
+/// How well a candidate matches the words: each word's count at the start
+/// of a word, in the title (x3), the author (x2) and the text, damped
+/// (`ln(1 + n)`) and summed; a long text's counts weigh less. A query of
+/// filters only ranks by date alone.
+fn relevance(candidate: &index::Candidate, words: &[String]) -> f64 {
+    if words.is_empty() {
+        return 1.0;
+    }
+    let text = if candidate.is_html {
+        crate::sanitize::strip_markup(&candidate.text)
+    } else {
+        candidate.text.clone()
+    };
+    let title = candidate.title.to_lowercase();
+    let author = candidate.author.to_lowercase();
+    let body = text.to_lowercase();
+    let length = body.split_whitespace().count() as f64;
+    let damping = 1.0 + (1.0 + length / 100.0).ln();
+    let score: f64 = words
+        .iter()
+        .map(|word| {
+            let n = 3 * word_starts(&title, word)
+                + 2 * word_starts(&author, word)
+                + word_starts(&body, word);
+            (1.0 + n as f64).ln() / damping
+        })
+        .sum();
+    score + 0.01
+}
+
+/// How many times `word` begins a word of `text` (both lower case).
+fn word_starts(text: &str, word: &str) -> usize {
+    text.match_indices(word)
+        .filter(|(at, _)| {
+            text[..*at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric())
+        })
+        .count()
 }
 
 /// Reads a hit's row (`None`: gone since, or a mention not shown).

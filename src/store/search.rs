@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// What a hit is, in the rowid's low two bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Post = 0,
     Entry = 1,
@@ -117,59 +117,82 @@ pub fn remove_entries_of_follow(conn: &Connection, follow_id: i64) -> Result<()>
     Ok(())
 }
 
-/// A hit: what it is, and how well it matched (FTS5's bm25 rank: lower is better).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A hit: what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Hit {
     pub kind: Kind,
     pub id: i64,
-    pub rank: f64,
 }
 
 /// The newest `limit` rows matching `expression` (FTS5 query syntax, built
-/// by `search::Query`, never the user's text as typed), each with its
-/// relevance. Newest by rowid, as ids grow with time: FTS5 walks its lists
-/// in rowid order and stops at the limit, so a word found in a million
-/// rows costs no more than a rare one; ranking all of them would.
+/// by `search::Query`, never the user's text as typed). Newest by rowid, as
+/// ids grow with time: FTS5 walks its lists in rowid order and stops at the
+/// limit, so a word found in a million rows costs no more than a rare one.
+/// (Not ranked here: bm25 counts every row holding each word, a scan of the
+/// whole list per query; `search` ranks the few candidates itself.)
 pub fn matching(conn: &Connection, expression: &str, limit: usize) -> Result<Vec<Hit>> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT rowid, bm25(search, 5.0, 1.0, 2.0, 0.0) FROM search
-             WHERE search MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
+            "SELECT rowid FROM search WHERE search MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
         )
         .context("searching")?;
     let rows = stmt
-        .query_map(params![expression, limit as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?))
-        })
+        .query_map(params![expression, limit as i64], |r| r.get::<_, i64>(0))
         .context("searching")?;
     let mut hits = Vec::new();
-    for row in rows {
-        let (rowid, rank) = row.context("searching")?;
+    for rowid in rows {
+        let rowid = rowid.context("searching")?;
         if let Some(kind) = Kind::of(rowid) {
             hits.push(Hit {
                 kind,
                 id: rowid >> 2,
-                rank,
             });
         }
     }
     Ok(hits)
 }
 
-/// When the row behind a hit was published (`None`: gone since, or a
-/// mention not shown, which search leaves out).
-pub fn when(conn: &Connection, kind: Kind, id: i64) -> Result<Option<i64>> {
+/// What ranking a hit needs: its date and the words it was found by.
+#[derive(Debug, Clone, Default)]
+pub struct Candidate {
+    pub at: i64,
+    pub title: String,
+    pub author: String,
+    /// Plain text (posts) or sanitized HTML (entries, mentions).
+    pub text: String,
+    pub is_html: bool,
+}
+
+/// The row behind a hit (`None`: gone since, or a mention not shown, which
+/// search leaves out).
+pub fn candidate(conn: &Connection, kind: Kind, id: i64) -> Result<Option<Candidate>> {
     let sql = match kind {
-        Kind::Post => "SELECT published FROM posts WHERE id = ?1",
-        Kind::Entry => "SELECT sort_time FROM entries WHERE id = ?1",
+        Kind::Post => "SELECT published, '', '', body, 0 FROM posts WHERE id = ?1",
+        Kind::Entry => {
+            "SELECT e.sort_time, coalesce(e.title, ''),
+                    coalesce(e.author, '') || ' ' || coalesce(f.name, f.title, f.url),
+                    coalesce(e.content_html, ''), 1
+             FROM entries e JOIN follows f ON f.id = e.follow_id WHERE e.id = ?1"
+        }
         Kind::Mention => {
-            "SELECT coalesce(published, received_at) FROM mentions
+            "SELECT coalesce(published, received_at), '', author_name, content, 1 FROM mentions
              WHERE id = ?1 AND state IN ('approved', 'pending')"
         }
     };
     conn.prepare_cached(sql)
-        .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
-        .context("reading a search hit's date")
+        .and_then(|mut s| {
+            s.query_row([id], |r| {
+                Ok(Candidate {
+                    at: r.get(0)?,
+                    title: r.get(1)?,
+                    author: r.get(2)?,
+                    text: r.get(3)?,
+                    is_html: r.get(4)?,
+                })
+            })
+            .optional()
+        })
+        .context("reading a search hit")
 }
 
 /// Indexes one row of a kind by its id ([`index_post`], ...).
