@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod follows;
 pub mod hint;
 pub mod home;
+pub mod indieauth;
 pub mod jobs;
 pub mod memcpy;
 pub mod net;

@@ -114,6 +114,12 @@ pub fn render(page: &Page, body: Markup) -> String {
                 // The Webmention endpoint (`webmention::receive`), where
                 // other sites say they link here.
                 link rel="webmention" href=(site.absolute("webmention"));
+                // IndieAuth (`indieauth`): apps find the metadata, or the
+                // older separate endpoints, and Micropub's endpoint here.
+                link rel="indieauth-metadata" href=(site.absolute(".well-known/oauth-authorization-server"));
+                link rel="authorization_endpoint" href=(site.absolute("auth"));
+                link rel="token_endpoint" href=(site.absolute("token"));
+                link rel="micropub" href=(site.absolute("micropub"));
                 style { (PreEscaped(STYLE)) }
             }
             body {
@@ -158,7 +164,7 @@ pub fn render(page: &Page, body: Markup) -> String {
 }
 
 /// Standard base64 with padding, for the CSP hash.
-fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {

@@ -2,6 +2,7 @@
 //! through `xml`, the one place it is escaped).
 //! Does not read requests or the database.
 
+pub mod consent;
 pub mod const_sha256;
 pub mod feeds;
 pub mod html;

@@ -385,6 +385,27 @@ const STEPS: &[&str] = &[
     r#"
     CREATE INDEX posts_by_time ON posts (published DESC, id DESC);
     "#,
+    // 17: IndieAuth (src/indieauth/, src/store/indieauth.rs): the codes the
+    // authorization endpoint hands out (single use, minutes) and the bearer
+    // tokens the token endpoint issues for them. Only hashes are kept: a
+    // leaked database signs no app in.
+    r#"
+    CREATE TABLE indieauth_codes (
+        code_hash    TEXT PRIMARY KEY,
+        client_id    TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        scope        TEXT NOT NULL,   -- space-separated, as approved
+        challenge    TEXT NOT NULL,   -- PKCE S256 code_challenge
+        expires      INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE access_tokens (
+        token_hash TEXT PRIMARY KEY,
+        client_id  TEXT NOT NULL,
+        scope      TEXT NOT NULL,
+        created    INTEGER NOT NULL,
+        expires    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

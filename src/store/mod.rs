@@ -5,6 +5,7 @@
 pub mod drafts;
 pub mod entries;
 pub mod follows;
+pub mod indieauth;
 pub mod jobs;
 pub mod lease;
 pub mod mentions;

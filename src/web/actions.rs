@@ -26,7 +26,7 @@ impl Form {
 }
 
 /// Parses the body as `application/x-www-form-urlencoded`, refusing anything else.
-pub(super) fn form(ctx: &Ctx) -> Result<Form, Response> {
+pub(crate) fn form(ctx: &Ctx) -> Result<Form, Response> {
     let content_type = ctx.req.header("content-type").unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim();
     if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {

@@ -8,7 +8,7 @@ use super::{actions, page_cache, pages, search_page, settings_page, setup};
 use crate::render::{self, Site, layout};
 use crate::settings::Settings;
 use crate::store::posts::PostId;
-use crate::{home, store, webmention, websub};
+use crate::{home, indieauth, store, webmention, websub};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 use std::cell::RefCell;
@@ -187,12 +187,13 @@ fn answer(home: &Path, conn: &mut Connection, req: &Request) -> Result<Response>
         errors: ErrorFormat::Html,
     };
     let response = route(&mut ctx)?;
-    Ok(advertise_webmention(&ctx.site.url, response))
+    Ok(advertise_endpoints(&ctx.site.url, response))
 }
 
-/// Every page and feed names the Webmention endpoint in a `Link` header
+/// Every page and feed names the Webmention endpoint, the IndieAuth
+/// metadata and endpoints and the Micropub endpoint in one `Link` header
 /// (the HTML also in its head: `render::layout`).
-fn advertise_webmention(site_url: &str, response: Response) -> Response {
+fn advertise_endpoints(site_url: &str, response: Response) -> Response {
     let content_type = response.header("Content-Type").unwrap_or("");
     let shown = [
         "text/html",
@@ -205,7 +206,9 @@ fn advertise_webmention(site_url: &str, response: Response) -> Response {
     if !shown {
         return response;
     }
-    response.with_header("Link", &webmention::receive::link_header(site_url))
+    let mut links = vec![webmention::receive::link_header(site_url)];
+    links.extend(indieauth::link_header_parts(site_url));
+    response.with_header("Link", &links.join(", "))
 }
 
 /// A kept page, or 304 when the client already has it.
@@ -334,6 +337,11 @@ pub const ROUTES: &[Route] = &[
     route!("GET", ["webmention", "*"], Public, 0, Text, |c, a| webmention::receive::status(c, a[0])),
     route!("GET", ["notifications"], Owner, 0, Html, |c, _| webmention::notifications::page(c)),
     route!("POST", ["notifications"], Owner, FORM, Html, |c, _| webmention::notifications::act(c)),
+    route!("GET", [".well-known", "oauth-authorization-server"], Public, 0, Json, |c, _| indieauth::metadata(c)),
+    route!("GET", ["auth"], Owner, 0, Html, |c, _| indieauth::authorize(c)),
+    route!("POST", ["auth", "approve"], Owner, FORM, Html, |c, _| indieauth::approve(c)),
+    route!("POST", ["auth"], Remote, FORM, Json, |c, _| indieauth::profile(c)),
+    route!("POST", ["token"], Remote, FORM, Json, |c, _| indieauth::token(c)),
     route!("POST", ["websub"], Remote, FORM, Text, |c, _| websub::hub::request(c)),
     route!("GET", ["websub", "callback", "*"], Remote, 0, Text, |c, a| websub::subscriber::verify(c, a[0])),
     route!("POST", ["websub", "callback", "*"], Remote, websub::MAX_PUSHED_BYTES, Text, |c, a| websub::subscriber::deliver(c, a[0])),
