@@ -14,6 +14,7 @@ pub mod home;
 pub mod indieauth;
 pub mod jobs;
 pub mod memcpy;
+pub mod micropub;
 pub mod net;
 pub mod node;
 pub mod opml;

@@ -290,7 +290,7 @@ pub fn delete_post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     Ok(Response::see_other(&ctx.site.redirect_target("")))
 }
 
-pub(super) fn capitalise(message: &str) -> String {
+pub(crate) fn capitalise(message: &str) -> String {
     let mut chars = message.chars();
     match chars.next() {
         Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),

@@ -8,7 +8,7 @@ use super::{actions, page_cache, pages, search_page, settings_page, setup};
 use crate::render::{self, Site, layout};
 use crate::settings::Settings;
 use crate::store::posts::PostId;
-use crate::{home, indieauth, store, webmention, websub};
+use crate::{home, indieauth, micropub, store, webmention, websub};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 use std::cell::RefCell;
@@ -342,6 +342,8 @@ pub const ROUTES: &[Route] = &[
     route!("POST", ["auth", "approve"], Owner, FORM, Html, |c, _| indieauth::approve(c)),
     route!("POST", ["auth"], Remote, FORM, Json, |c, _| indieauth::profile(c)),
     route!("POST", ["token"], Remote, FORM, Json, |c, _| indieauth::token(c)),
+    route!("POST", ["micropub"], Remote, FORM, Json, |c, _| micropub::post(c)),
+    route!("GET", ["micropub"], Remote, 0, Json, |c, _| micropub::query(c)),
     route!("POST", ["websub"], Remote, FORM, Text, |c, _| websub::hub::request(c)),
     route!("GET", ["websub", "callback", "*"], Remote, 0, Text, |c, a| websub::subscriber::verify(c, a[0])),
     route!("POST", ["websub", "callback", "*"], Remote, websub::MAX_PUSHED_BYTES, Text, |c, a| websub::subscriber::deliver(c, a[0])),

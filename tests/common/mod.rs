@@ -17,6 +17,7 @@ pub mod apache;
 pub mod browser;
 pub mod feed_server;
 pub mod http;
+pub mod indieauth;
 pub mod install;
 pub mod netns;
 pub mod process;

@@ -1,0 +1,160 @@
+//! Micropub through the private Apache as CGI: an independent client
+//! (tests/python/micropub_client.py, written from the specs) discovers the
+//! endpoints, is approved on the consent page with the owner's session,
+//! checks `iss`, exchanges its code and posts by form and JSON; then the
+//! refusals: no token, an unknown or expired one, the wrong scope, what
+//! roost cannot keep.
+
+mod common;
+
+use common::apache::{Kind, Site, apache};
+use common::http::HttpResponse;
+use common::indieauth::{json, login, token};
+use common::python::run_script;
+use common::unique;
+
+fn site(label: &str) -> Site {
+    apache().roost_site(&unique(label), Kind::Cgi)
+}
+
+fn create(site: &Site, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+    site.post_form("/micropub", body, headers)
+}
+
+#[test]
+fn an_independent_client_signs_in_and_posts_what_the_home_page_then_shows() {
+    let site = site("mp-client");
+    let cookie = login(&site);
+    let text = unique("Posted from a Micropub client");
+    let out = run_script(
+        "micropub_client.py",
+        [site.base_url().as_str(), cookie.as_str(), text.as_str()],
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["issuer"], site.base_url(), "{report}");
+    assert_eq!(report["micropub"], site.url("/micropub"), "{report}");
+    assert_eq!(report["token_endpoint_rel"], site.url("/token"), "{report}");
+    assert_eq!(report["token"]["scope"], "create profile", "{report}");
+    let creates = report["creates"].as_array().unwrap();
+    assert_eq!(creates.len(), 3);
+    for created in creates {
+        assert_eq!(created["status"], 201, "{report}");
+        assert!(
+            created["location"]
+                .as_str()
+                .unwrap()
+                .starts_with(&site.url("/posts/")),
+            "{report}"
+        );
+    }
+    assert_eq!(
+        report["source"]["properties"]["content"][0], text,
+        "{report}"
+    );
+    assert_eq!(report["config"]["syndicate-to"], serde_json::json!([]));
+    let home = site.get("/", &[]).text();
+    for shown in [
+        text.clone(),
+        format!("{text} (JSON)"),
+        format!("{text} (token in body)"),
+    ] {
+        assert!(home.contains(&shown), "{shown} on /:\n{home}");
+    }
+}
+
+#[test]
+fn a_reply_keeps_its_parent_and_category_and_slug_are_harmless() {
+    let site = site("mp-reply");
+    let cookie = login(&site);
+    let bearer = format!("Bearer {}", token(&site, &cookie, "create"));
+    let text = unique("A reply by Micropub");
+    let body = common::http::form_encode(&[
+        ("h", "entry"),
+        ("content", &text),
+        ("in-reply-to", "https://elsewhere.example/posts/7"),
+        ("category[]", "one"),
+        ("category[]", "two"),
+        ("mp-slug", "../../etc/passwd"),
+    ]);
+    let created = create(&site, &[("Authorization", &bearer)], &body);
+    assert_eq!(created.status, 201, "{created:?}");
+    let location = created.header("Location").unwrap();
+    let path = location
+        .strip_prefix(site.base_url().trim_end_matches('/'))
+        .unwrap();
+    let page = site.get(path, &[]).text();
+    assert!(page.contains(&text), "{page}");
+    assert!(page.contains("https://elsewhere.example/posts/7"), "{page}");
+}
+
+#[test]
+fn no_token_a_bad_one_or_the_wrong_scope_posts_nothing() {
+    let site = site("mp-refuse");
+    let cookie = login(&site);
+    let text = unique("must not appear");
+    let body = common::http::form_encode(&[("h", "entry"), ("content", &text)]);
+    let none = create(&site, &[], &body);
+    assert_eq!(none.status, 401, "{none:?}");
+    assert_eq!(json(&none)["error"], "unauthorized");
+    let unknown = create(
+        &site,
+        &[("Authorization", &format!("Bearer {}", "f".repeat(64)))],
+        &body,
+    );
+    assert_eq!(unknown.status, 401, "{unknown:?}");
+    assert_eq!(json(&unknown)["error"], "unauthorized");
+
+    let profile_only = format!("Bearer {}", token(&site, &cookie, "profile"));
+    let wrong_scope = create(&site, &[("Authorization", &profile_only)], &body);
+    assert_eq!(wrong_scope.status, 401, "{wrong_scope:?}");
+    assert_eq!(json(&wrong_scope)["error"], "insufficient_scope");
+    assert_eq!(json(&wrong_scope)["scope"], "create");
+
+    let good = token(&site, &cookie, "create");
+    let both = create(
+        &site,
+        &[("Authorization", &format!("Bearer {good}"))],
+        &format!("{body}&access_token={good}"),
+    );
+    assert_eq!(both.status, 400, "{both:?}");
+    assert_eq!(json(&both)["error"], "invalid_request");
+    let photo = create(
+        &site,
+        &[("Authorization", &format!("Bearer {good}"))],
+        &format!("{body}&photo=https%3A%2F%2Fa.example%2Fp.jpg"),
+    );
+    assert_eq!(photo.status, 400, "{photo:?}");
+    assert!(
+        json(&photo)["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("photos")
+    );
+    let draft = create(
+        &site,
+        &[("Authorization", &format!("Bearer {good}"))],
+        &format!("{body}&post-status=draft"),
+    );
+    assert_eq!(draft.status, 400, "{draft:?}");
+
+    // An expired token: its expiry moved into the past in the database.
+    let expired = token(&site, &cookie, "create");
+    rusqlite::Connection::open(site.home.join("roost.db"))
+        .unwrap()
+        .execute("UPDATE access_tokens SET expires = 1", [])
+        .unwrap();
+    let refused = create(
+        &site,
+        &[("Authorization", &format!("Bearer {expired}"))],
+        &body,
+    );
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert!(
+        json(&refused)["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+    let home = site.get("/", &[]).text();
+    assert!(!home.contains(&text), "nothing was posted:\n{home}");
+}

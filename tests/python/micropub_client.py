@@ -1,0 +1,129 @@
+"""An independent IndieAuth + Micropub client, written from the specs
+(IndieAuth 2024-08-05, Micropub 2017-05-23) with requests, mf2py and
+beautifulsoup4 only (tests/micropub.rs runs it; indieweb-utils 0.10.0 was
+the first choice, but importing it pulls granary and 110 packages, 315 MB).
+
+    micropub_client.py ME COOKIE TEXT
+
+ME is the roost's URL, COOKIE the owner's session cookie ("name=value"),
+which the consent page is shown and submitted with, as the owner's browser
+would. Prints one JSON object: what was discovered, the token response and
+the answers to a form and a JSON create. Exits non-zero, saying why, on any
+step that breaks the specs."""
+
+import base64
+import hashlib
+import json
+import secrets
+import sys
+import urllib.parse
+
+import mf2py
+import requests
+from bs4 import BeautifulSoup
+
+CLIENT_ID = "http://127.0.0.1:9/"
+REDIRECT = "http://127.0.0.1:9/callback"
+
+
+def fail(why):
+    print(why, file=sys.stderr)
+    sys.exit(1)
+
+
+def discover(me):
+    """IndieAuth 4.1: the indieauth-metadata rel, from the Link header
+    first, then the HTML; Micropub 5.3: the micropub rel, likewise."""
+    page = requests.get(me, timeout=10)
+    page.raise_for_status()
+    rels = mf2py.parse(doc=page.text, url=page.url)["rels"]
+
+    def rel(name):
+        if name in page.links:
+            return urllib.parse.urljoin(page.url, page.links[name]["url"])
+        if rels.get(name):
+            return rels[name][0]
+        fail(f"no rel={name} on {me}")
+
+    meta_url = rel("indieauth-metadata")
+    metadata = requests.get(meta_url, timeout=10).json()
+    if not meta_url.startswith(metadata["issuer"]):
+        fail(f"issuer {metadata['issuer']} is not a prefix of {meta_url}")
+    if "S256" not in metadata.get("code_challenge_methods_supported", []):
+        fail("no S256 in the metadata")
+    return metadata, rel("micropub"), rel("authorization_endpoint"), rel("token_endpoint")
+
+
+def authorize(metadata, me, cookie):
+    """IndieAuth 5.2-5.3.1: the request with PKCE S256 and state, the consent
+    form sent back as a browser would, the redirect's state and iss checked."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    state = secrets.token_urlsafe(12)
+    params = {
+        "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT, "state": state,
+        "code_challenge": challenge, "code_challenge_method": "S256", "scope": "create profile", "me": me,
+    }
+    url = metadata["authorization_endpoint"] + "?" + urllib.parse.urlencode(params)
+    headers = {"Cookie": cookie}
+    page = requests.get(url, headers=headers, allow_redirects=False, timeout=10)
+    if page.status_code != 200:
+        fail(f"consent page: {page.status_code} {page.text[:500]}")
+    form = BeautifulSoup(page.text, "html.parser").find("form", attrs={"method": "post", "action": lambda a: a and a.endswith("/auth/approve")})
+    if form is None:
+        fail("no consent form on the page")
+    fields = {i["name"]: i.get("value", "") for i in form.find_all("input") if i.get("name")}
+    fields["allow"] = "1"  # the Allow button
+    action = urllib.parse.urljoin(page.url, form["action"])
+    answer = requests.post(action, data=fields, headers=headers, allow_redirects=False, timeout=10)
+    if answer.status_code not in (302, 303):
+        fail(f"approval: {answer.status_code} {answer.text[:500]}")
+    location = answer.headers["Location"]
+    if not location.startswith(REDIRECT):
+        fail(f"redirected to {location}")
+    back = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(location).query))
+    if back.get("state") != state:
+        fail(f"state {back.get('state')} is not {state}")
+    if back.get("iss") != metadata["issuer"]:
+        fail(f"iss {back.get('iss')} is not the issuer {metadata['issuer']}")
+    return back["code"], verifier
+
+
+def exchange(metadata, code, verifier):
+    """IndieAuth 5.3.2-5.3.3: the code and verifier for a token."""
+    answer = requests.post(metadata["token_endpoint"], data={
+        "grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT, "code_verifier": verifier,
+    }, headers={"Accept": "application/json"}, timeout=10)
+    if answer.status_code != 200:
+        fail(f"token endpoint: {answer.status_code} {answer.text}")
+    return answer.json()
+
+
+def main():
+    me, cookie, text = sys.argv[1], sys.argv[2], sys.argv[3]
+    metadata, micropub, auth_rel, token_rel = discover(me)
+    code, verifier = authorize(metadata, me, cookie)
+    token = exchange(metadata, code, verifier)
+    if token.get("me") != me:
+        fail(f"the token is for {token.get('me')}, not {me}")
+    bearer = {"Authorization": "Bearer " + token["access_token"]}
+    form = requests.post(micropub, headers=bearer, data={"h": "entry", "content": text, "category[]": ["a", "b"]}, timeout=10)
+    as_json = requests.post(micropub, headers=bearer, json={"type": ["h-entry"], "properties": {"content": [text + " (JSON)"]}}, timeout=10)
+    in_body = requests.post(micropub, data={"h": "entry", "content": text + " (token in body)", "access_token": token["access_token"]}, timeout=10)
+    config = requests.get(micropub, headers=bearer, params={"q": "config"}, timeout=10)
+    source = requests.get(micropub, headers=bearer, params={"q": "source", "url": form.headers.get("Location", "")}, timeout=10)
+    print(json.dumps({
+        "issuer": metadata["issuer"],
+        "authorization_endpoint_rel": auth_rel,
+        "token_endpoint_rel": token_rel,
+        "micropub": micropub,
+        "token": {k: v for k, v in token.items() if k != "access_token"},
+        "creates": [{"status": r.status_code, "location": r.headers.get("Location"), "body": r.text}
+                    for r in (form, as_json, in_body)],
+        "config": config.json(),
+        "source": source.json(),
+    }))
+
+
+main()
