@@ -115,17 +115,43 @@ fn without_pkce_or_with_a_redirect_elsewhere_nothing_is_approved() {
     form.push(("allow", "1"));
     let answer = site.post_form("/auth/approve", &form_encode(&form), &[("Cookie", &cookie)]);
     assert_eq!(answer.status, 403, "{answer:?}");
+}
 
-    // Signed out: to the login page, not to the app.
-    let page = site.get(
-        &format!("/auth?{}", query(&auth_params("create", "s"))),
-        &[],
-    );
+#[test]
+fn a_signed_out_owner_logs_in_and_comes_back_to_the_consent_page() {
+    let site = site("ia-login");
+    let asked = format!("/auth?{}", query(&auth_params("create", "s")));
+    let page = site.get(&asked, &[]);
     assert_eq!(page.status, 303, "{page:?}");
+    let to_login = page.header("Location").unwrap();
     assert!(
-        page.header("Location").unwrap().ends_with("/login"),
-        "{page:?}"
+        to_login.starts_with(&site.url("/login?next=auth%3F")),
+        "to the login page, not to the app: {to_login}"
     );
+    let path = to_login
+        .strip_prefix(site.base_url().trim_end_matches('/'))
+        .unwrap();
+    let form = site.get(path, &[]);
+    let text = form.text();
+    assert!(text.contains("name=\"next\""), "{text}");
+    let body = form_encode(&[
+        ("csrf", &hidden_csrf(&text)),
+        ("password", common::OWNER_PASSWORD),
+        ("next", &asked[1..]),
+    ]);
+    let login_cookie = form.cookie("roost_login").unwrap();
+    let done = site.post_form(
+        "/login",
+        &body,
+        &[("Cookie", &format!("roost_login={login_cookie}"))],
+    );
+    assert_eq!(done.status, 303, "{done:?}");
+    assert_eq!(done.header("Location"), Some(site.url(&asked).as_str()));
+    // Only the sign-in page is a place to go on to: no open redirect.
+    for elsewhere in ["https://evil.example/", "//evil.example/", "posts/1"] {
+        let page = site.get(&format!("/login?{}", query(&[("next", elsewhere)])), &[]);
+        assert!(!page.text().contains("name=\"next\""), "{elsewhere}");
+    }
 }
 
 #[test]
@@ -146,4 +172,19 @@ fn denying_sends_access_denied_with_state_and_iss() {
     assert_eq!(param(&back, "state"), Some("st"));
     assert_eq!(param(&back, "iss"), Some(site.base_url().as_str()));
     assert_eq!(param(&back, "code"), None);
+}
+
+#[test]
+fn a_code_without_scope_proves_who_the_owner_is_and_gives_no_token() {
+    let site = site("ia-profile");
+    let cookie = login(&site);
+    let code = approve(&site, &cookie, "");
+    let no_token = exchange(&site, &code, VERIFIER, REDIRECT);
+    assert_eq!(no_token.status, 400, "{no_token:?}");
+    assert_eq!(json(&no_token)["error"], "invalid_grant");
+    let code = approve(&site, &cookie, "");
+    let profile = exchange_at(&site, "/auth", &code, VERIFIER, REDIRECT);
+    assert_eq!(profile.status, 200, "{profile:?}");
+    assert_eq!(json(&profile)["me"], site.base_url());
+    assert!(json(&profile).get("access_token").is_none());
 }

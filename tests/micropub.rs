@@ -17,6 +17,10 @@ fn site(label: &str) -> Site {
     apache().roost_site(&unique(label), Kind::Cgi)
 }
 
+fn fcgid_site(label: &str) -> Site {
+    apache().roost_site(&unique(label), Kind::Fcgid)
+}
+
 fn create(site: &Site, headers: &[(&str, &str)], body: &str) -> HttpResponse {
     site.post_form("/micropub", body, headers)
 }
@@ -64,9 +68,15 @@ fn an_independent_client_signs_in_and_posts_what_the_home_page_then_shows() {
 
 #[test]
 fn a_reply_keeps_its_parent_and_category_and_slug_are_harmless() {
-    let site = site("mp-reply");
-    let cookie = login(&site);
-    let bearer = format!("Bearer {}", token(&site, &cookie, "create"));
+    for site in [site("mp-reply"), fcgid_site("mp-reply-fcgid")] {
+        reply_keeps_its_parent(&site);
+    }
+}
+
+/// Under CGI and FastCGI alike (the Authorization header reaches both).
+fn reply_keeps_its_parent(site: &Site) {
+    let cookie = login(site);
+    let bearer = format!("Bearer {}", token(site, &cookie, "create"));
     let text = unique("A reply by Micropub");
     let body = common::http::form_encode(&[
         ("h", "entry"),
@@ -76,7 +86,7 @@ fn a_reply_keeps_its_parent_and_category_and_slug_are_harmless() {
         ("category[]", "two"),
         ("mp-slug", "../../etc/passwd"),
     ]);
-    let created = create(&site, &[("Authorization", &bearer)], &body);
+    let created = create(site, &[("Authorization", &bearer)], &body);
     assert_eq!(created.status, 201, "{created:?}");
     let location = created.header("Location").unwrap();
     let path = location

@@ -3,7 +3,8 @@
 //! the owner approving it here.
 //!
 //! - `GET /.well-known/oauth-authorization-server`: the metadata;
-//! - `GET /auth`: the consent page, behind the owner's login, naming the app
+//! - `GET /auth`: the consent page, behind the owner's login (which comes
+//!   back here), naming the app
 //!   (`client_id`) and the scopes; PKCE S256 required; the redirect must be
 //!   on the app's own origin;
 //! - `POST /auth/approve`: the owner's answer (session + CSRF), redirecting
@@ -220,7 +221,13 @@ pub fn s256(verifier: &str) -> String {
 /// GET /auth: the consent page (the owner logs in first).
 pub fn authorize(ctx: &mut Ctx) -> Result<Response> {
     let Some(session) = ctx.session.clone() else {
-        return Ok(actions::to_login(ctx));
+        // The login comes back here, to this very request.
+        let next: String =
+            url::form_urlencoded::byte_serialize(format!("auth?{}", ctx.req.query).as_bytes())
+                .collect();
+        return Ok(Response::see_other(
+            &ctx.site.redirect_target(&format!("login?next={next}")),
+        ));
     };
     let request = match check_request(|name| ctx.req.query_param(name)) {
         Ok(request) => request,

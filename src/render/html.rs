@@ -494,8 +494,15 @@ pub fn confirm_delete(page: &Page, post: &Post, session: &Session) -> String {
 }
 
 /// GET /login (and the form again after a failed attempt). `no_password`
-/// is, on a node without a password, the command that prints a setup link.
-pub fn login(page: &Page, csrf: &str, message: Option<&str>, no_password: Option<&str>) -> String {
+/// is, on a node without a password, the command that prints a setup link;
+/// `next`, the page the login goes on to (`web::pages::next_after_login`).
+pub fn login(
+    page: &Page,
+    csrf: &str,
+    message: Option<&str>,
+    no_password: Option<&str>,
+    next: Option<&str>,
+) -> String {
     let site = page.site;
     let body = html! {
         h1 { "Log in" }
@@ -505,6 +512,7 @@ pub fn login(page: &Page, csrf: &str, message: Option<&str>, no_password: Option
         } @else {
             form.compose method="post" action=(site.link("login")) {
                 input type="hidden" name="csrf" value=(csrf);
+                @if let Some(next) = next { input type="hidden" name="next" value=(next); }
                 label for="password" { "Password" }
                 input #password type="password" name="password" autocomplete="current-password" required autofocus;
                 div.row { button type="submit" { "Log in" } }

@@ -151,7 +151,8 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
         store::sessions::clear_login_failures(tx, &throttle_key)?;
         auth::start_session(tx, cookies, now)
     })?;
-    Ok(Response::see_other(&ctx.site.redirect_target(""))
+    let next = pages::next_after_login(ctx).unwrap_or_default();
+    Ok(Response::see_other(&ctx.site.redirect_target(&next))
         .with_header("Set-Cookie", &cookie)
         .with_header("Set-Cookie", &ctx.cookies.set(auth::LOGIN_COOKIE, "", 0)))
 }

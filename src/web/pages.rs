@@ -363,9 +363,28 @@ pub fn login(ctx: &mut Ctx) -> Result<Response> {
         return Ok(to_https);
     }
     if ctx.session.is_some() {
-        return Ok(Response::see_other(&ctx.site.redirect_target("")));
+        let next = next_after_login(ctx).unwrap_or_default();
+        return Ok(Response::see_other(&ctx.site.redirect_target(&next)));
     }
     login_form(ctx, 200, None)
+}
+
+/// Where the login goes on to: an app's sign-in (`auth?...`, from
+/// `indieauth::authorize`), named by `next` in the login page's query or
+/// form; else nowhere (the front page). Only that one page of this site,
+/// so the login is no open redirect.
+pub fn next_after_login(ctx: &Ctx) -> Option<String> {
+    let next = ctx.req.query_param("next").or_else(|| {
+        ctx.req
+            .form_fields()?
+            .into_iter()
+            .find(|(k, _)| k == "next")
+            .map(|(_, v)| v)
+    })?;
+    let safe = next.starts_with("auth?")
+        && next.len() <= 4096
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+    safe.then_some(next)
 }
 
 /// The login form with `status` and an optional message; used again after a failure.
@@ -379,7 +398,14 @@ pub fn login_form(ctx: &mut Ctx, status: u16, message: Option<&str>) -> Result<R
         _ => auth::random_token()?,
     };
     let no_password = super::setup::command_while_no_password(ctx);
-    let body = render::html::login(&ctx.page("Log in"), &csrf, message, no_password.as_deref());
+    let next = next_after_login(ctx);
+    let body = render::html::login(
+        &ctx.page("Log in"),
+        &csrf,
+        message,
+        no_password.as_deref(),
+        next.as_deref(),
+    );
     Ok(Response::html(status, body)
         .with_header(
             "Set-Cookie",

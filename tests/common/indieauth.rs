@@ -87,6 +87,17 @@ pub fn approve(site: &Site, cookie: &str, scope: &str) -> String {
 }
 
 pub fn exchange(site: &Site, code: &str, verifier: &str, redirect: &str) -> HttpResponse {
+    exchange_at(site, "/token", code, verifier, redirect)
+}
+
+/// The code exchange at `endpoint` (`/token`, or `/auth` for the profile only).
+pub fn exchange_at(
+    site: &Site,
+    endpoint: &str,
+    code: &str,
+    verifier: &str,
+    redirect: &str,
+) -> HttpResponse {
     let body = form_encode(&[
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -94,7 +105,7 @@ pub fn exchange(site: &Site, code: &str, verifier: &str, redirect: &str) -> Http
         ("redirect_uri", redirect),
         ("code_verifier", verifier),
     ]);
-    site.post_form("/token", &body, &[("Accept", "application/json")])
+    site.post_form(endpoint, &body, &[("Accept", "application/json")])
 }
 
 /// A bearer token for `scope`, the whole way: approval, then exchange.
