@@ -168,3 +168,60 @@ fn no_token_a_bad_one_or_the_wrong_scope_posts_nothing() {
     let home = site.get("/", &[]).text();
     assert!(!home.contains(&text), "nothing was posted:\n{home}");
 }
+
+/// The owner's own browser, signed out, goes through the sign-in as a
+/// person does: the login page, back to the consent page, Allow, and on to
+/// the app's own page with the code (Chromium follows the redirect only
+/// because the consent page's `form-action` names the app's origin).
+#[test]
+fn chromium_signs_an_app_in_through_the_login_and_the_consent_page() {
+    let site = site("mp-chromium");
+    let app = common::feed_server::FeedServer::start();
+    app.websub_callback("/callback");
+    let (client_id, redirect) = (app.url("/"), app.url("/callback"));
+    let verifier = "v".repeat(50);
+    let challenge = "CrlVwe1WSHWuTQYh3iczmx3aS-faRx6C92k9_hNxl4A";
+    let asked = common::http::form_encode(&[
+        ("response_type", "code"),
+        ("client_id", &client_id),
+        ("redirect_uri", &redirect),
+        ("state", "st8"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+        ("scope", "create"),
+    ]);
+    let mut browser = common::browser::Browser::launch();
+    browser.goto(&site.url(&format!("/auth?{asked}")));
+    browser.type_into("#password", common::OWNER_PASSWORD);
+    browser.click_and_wait("form.compose button[type=submit]");
+    assert!(
+        browser
+            .eval_string("document.body.innerText")
+            .contains(&client_id),
+        "the consent page names the app"
+    );
+    browser.click_and_wait("button[name=allow]");
+    let landed = url::Url::parse(&browser.url()).unwrap();
+    assert_eq!(landed.as_str().split('?').next(), Some(redirect.as_str()));
+    let back: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
+    assert_eq!(back["state"], "st8");
+    assert_eq!(back["iss"], site.base_url());
+    let body = common::http::form_encode(&[
+        ("grant_type", "authorization_code"),
+        ("code", &back["code"]),
+        ("client_id", &client_id),
+        ("redirect_uri", &redirect),
+        ("code_verifier", &verifier),
+    ]);
+    let answer = site.post_form("/token", &body, &[]);
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let bearer = format!("Bearer {}", json(&answer)["access_token"].as_str().unwrap());
+    let text = unique("Posted after a sign-in in Chromium");
+    let created = create(
+        &site,
+        &[("Authorization", &bearer)],
+        &common::http::form_encode(&[("content", &text)]),
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    assert!(site.get("/", &[]).text().contains(&text));
+}
