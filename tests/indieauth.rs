@@ -188,3 +188,60 @@ fn a_code_without_scope_proves_who_the_owner_is_and_gives_no_token() {
     assert_eq!(json(&profile)["me"], site.base_url());
     assert!(json(&profile).get("access_token").is_none());
 }
+
+#[test]
+fn an_app_signs_itself_out_and_the_owner_signs_out_another() {
+    let site = site("ia-revoke");
+    let cookie = login(&site);
+    let meta = json(&site.get("/.well-known/oauth-authorization-server", &[]));
+    assert_eq!(meta["revocation_endpoint"], site.url("/revoke"));
+    let post = |token: &str| {
+        site.post_form(
+            "/micropub",
+            &form_encode(&[("content", &unique("post")), ("access_token", token)]),
+            &[],
+        )
+        .status
+    };
+    let first = token(&site, &cookie, "create");
+    assert_eq!(post(&first), 201);
+    let revoked = site.post_form("/revoke", &form_encode(&[("token", &first)]), &[]);
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+    assert_eq!(post(&first), 401, "signed out by itself");
+    let again = site.post_form("/revoke", &form_encode(&[("token", &first)]), &[]);
+    assert_eq!(again.status, 200, "an unknown token tells nothing");
+
+    let second = token(&site, &cookie, "create");
+    let page = site.get("/apps", &[("Cookie", &cookie)]);
+    assert_eq!(page.status, 200, "{page:?}");
+    let text = page.text();
+    assert!(text.contains(CLIENT_ID), "{text}");
+    let hash = first_listed_hash(&text);
+    let csrf = hidden_csrf(&text);
+    let body = form_encode(&[("csrf", &csrf), ("token_hash", &hash)]);
+    let answer = site.post_form("/apps", &body, &[("Cookie", &cookie)]);
+    assert_eq!(answer.status, 303, "{answer:?}");
+    assert_eq!(post(&second), 401, "signed out by the owner");
+    let page = site.get("/apps", &[("Cookie", &cookie)]).text();
+    assert!(page.contains("No app is signed in."), "{page}");
+    // Without the CSRF token nothing is signed out.
+    let third = token(&site, &cookie, "create");
+    let text = site.get("/apps", &[("Cookie", &cookie)]).text();
+    let hash = first_listed_hash(&text);
+    let forged = site.post_form(
+        "/apps",
+        &form_encode(&[("token_hash", &hash)]),
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(forged.status, 403, "{forged:?}");
+    assert_eq!(post(&third), 201);
+}
+
+/// The hash naming the first app on the /apps page.
+fn first_listed_hash(page: &str) -> String {
+    page.split("name=\"token_hash\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an app listed")
+        .to_string()
+}

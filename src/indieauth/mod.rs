@@ -10,7 +10,9 @@
 //! - `POST /auth/approve`: the owner's answer (session + CSRF), redirecting
 //!   back with a single-use code (10 minutes), `state` and `iss`;
 //! - `POST /auth`: a code redeemed for the profile URL only;
-//! - `POST /token`: a code redeemed for a bearer token with its scopes.
+//! - `POST /token`: a code redeemed for a bearer token with its scopes;
+//! - `POST /revoke`: an app signs itself out; `GET`/`POST /apps`: the
+//!   owner sees the apps signed in and signs any out.
 //!
 //! Codes and tokens are stored hashed (`store::indieauth`). `bearer` is how
 //! another protocol (Micropub) checks a request's token. Errors of the
@@ -83,6 +85,8 @@ pub fn metadata(ctx: &mut Ctx) -> Result<Response> {
         "issuer": issuer(site),
         "authorization_endpoint": site.absolute("auth"),
         "token_endpoint": site.absolute("token"),
+        "revocation_endpoint": site.absolute("revoke"),
+        "revocation_endpoint_auth_methods_supported": ["none"],
         "code_challenge_methods_supported": ["S256"],
         "grant_types_supported": ["authorization_code"],
         "response_types_supported": ["code"],
@@ -390,6 +394,50 @@ fn redeem(ctx: &mut Ctx) -> Result<Result<Grant, Response>> {
         Some(why) => Err(oauth_error(400, "invalid_grant", why)),
         None => Ok(grant),
     })
+}
+
+/// POST /revoke (RFC 7009, IndieAuth 7.1): an app signs itself out. The
+/// answer is 200 whether or not the token was live, so it tells nothing.
+pub fn revoke(ctx: &mut Ctx) -> Result<Response> {
+    let form = match actions::form(ctx) {
+        Ok(form) => form,
+        Err(refusal) => return Ok(refusal),
+    };
+    let Some(token) = form.get("token").filter(|t| !t.is_empty()) else {
+        return Ok(oauth_error(
+            400,
+            "invalid_request",
+            "Name the token to revoke: token=...",
+        ));
+    };
+    let token_hash = auth::sha256_hex(token.as_bytes());
+    store::write_unseen(ctx.conn, |tx| {
+        store::indieauth::delete_token(tx, &token_hash)
+    })?;
+    Ok(json(200, &serde_json::json!({})))
+}
+
+/// GET /apps: the apps signed in, each with a button to sign it out.
+pub fn apps(ctx: &mut Ctx) -> Result<Response> {
+    let Some(session) = ctx.session.clone() else {
+        return Ok(actions::to_login(ctx));
+    };
+    let tokens = store::indieauth::list_tokens(ctx.conn, ctx.now)?;
+    let body = render::consent::apps(&ctx.page("Signed-in apps"), &session, &tokens);
+    Ok(Response::html(200, body).with_header("Cache-Control", "private, no-store"))
+}
+
+/// POST /apps: the owner signs an app out (its token, named by its hash).
+pub fn sign_out_app(ctx: &mut Ctx) -> Result<Response> {
+    let (_, form) = match actions::owner_form(ctx) {
+        Ok(ok) => ok,
+        Err(response) => return Ok(response),
+    };
+    let token_hash = form.get("token_hash").unwrap_or("").to_string();
+    store::write_unseen(ctx.conn, |tx| {
+        store::indieauth::delete_token(tx, &token_hash)
+    })?;
+    Ok(Response::see_other(&ctx.site.redirect_target("apps")))
 }
 
 /// What a bearer token lets a request do: checked by protocols (Micropub).

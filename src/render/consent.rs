@@ -1,8 +1,10 @@
 //! The IndieAuth consent page (`indieauth::authorize`): which app asks,
-//! where it sends the owner back, and what it may do.
+//! where it sends the owner back, and what it may do; and the owner's list
+//! of the apps signed in (`indieauth::apps`).
 
 use super::layout::{Page, render};
 use crate::indieauth::{Request, SCOPES};
+use crate::store::indieauth::Listed;
 use crate::store::sessions::Session;
 use maud::html;
 
@@ -44,6 +46,29 @@ pub fn page(page: &Page, session: &Session, request: &Request) -> String {
             div.row {
                 button type="submit" name="allow" value="1" { "Allow" }
                 button type="submit" name="deny" value="1" { "Deny" }
+            }
+        }
+    };
+    render(page, body)
+}
+
+/// GET /apps: each signed-in app, what it may do, until when, and Sign out.
+pub fn apps(page: &Page, session: &Session, tokens: &[Listed]) -> String {
+    let body = html! {
+        h1 { "Signed-in apps" }
+        @if tokens.is_empty() {
+            p { "No app is signed in." }
+        }
+        @for token in tokens {
+            section.app {
+                h2 { (token.client_id) }
+                p { "May: " (token.scope) ". Signed in " (page.clock.absolute(token.created))
+                    ", until " (page.clock.absolute(token.expires)) "." }
+                form method="post" action=(page.site.link("apps")) {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    input type="hidden" name="token_hash" value=(token.token_hash);
+                    button type="submit" { "Sign out" }
+                }
             }
         }
     };

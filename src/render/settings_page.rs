@@ -76,6 +76,7 @@ pub fn page(
     let body = html! {
         h1 { "Settings" }
         @if saved { p.notice role="status" { "Saved." } }
+        p { "Apps you signed in to post here (IndieAuth): " a href=(page.site.link("apps")) { "Signed-in apps" } "." }
         @if fields.iter().any(|f| f.error.is_some()) {
             p.notice role="alert" { "Nothing was saved: see the fields marked below." }
         }

@@ -107,6 +107,49 @@ pub fn token(conn: &Connection, token_hash: &str, now: i64) -> Result<Option<Tok
     .context("checking the access token")
 }
 
+/// Forgets a token: true when it was there.
+pub fn delete_token(conn: &Connection, token_hash: &str) -> Result<bool> {
+    conn.execute(
+        "DELETE FROM access_tokens WHERE token_hash = ?1",
+        [token_hash],
+    )
+    .map(|n| n > 0)
+    .context("revoking the access token")
+}
+
+/// A live token as the owner sees it in the list of signed-in apps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub token_hash: String,
+    pub client_id: String,
+    pub scope: String,
+    pub created: i64,
+    pub expires: i64,
+}
+
+/// Every live token, newest first.
+pub fn list_tokens(conn: &Connection, now: i64) -> Result<Vec<Listed>> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT token_hash, client_id, scope, created, expires FROM access_tokens
+             WHERE expires > ?1 ORDER BY created DESC, token_hash",
+        )
+        .context("listing the access tokens")?;
+    let rows = stmt
+        .query_map([now], |r| {
+            Ok(Listed {
+                token_hash: r.get(0)?,
+                client_id: r.get(1)?,
+                scope: r.get(2)?,
+                created: r.get(3)?,
+                expires: r.get(4)?,
+            })
+        })
+        .context("listing the access tokens")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("reading the access tokens")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +186,10 @@ mod tests {
         assert_eq!(super::token(&conn, "h", 199).unwrap(), Some(token));
         assert_eq!(super::token(&conn, "h", 200).unwrap(), None);
         assert_eq!(super::token(&conn, "x", 100).unwrap(), None);
+        assert_eq!(list_tokens(&conn, 150).unwrap().len(), 1);
+        assert_eq!(list_tokens(&conn, 200).unwrap().len(), 0, "expired");
+        assert!(delete_token(&conn, "h").unwrap());
+        assert!(!delete_token(&conn, "h").unwrap());
+        assert_eq!(super::token(&conn, "h", 150).unwrap(), None, "revoked");
     }
 }
