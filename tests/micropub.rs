@@ -225,3 +225,60 @@ fn chromium_signs_an_app_in_through_the_login_and_the_consent_page() {
     assert_eq!(created.status, 201, "{created:?}");
     assert!(site.get("/", &[]).text().contains(&text));
 }
+
+#[test]
+fn an_update_replaces_the_content_and_a_delete_leaves_410_each_with_its_scope() {
+    let site = site("mp-change");
+    let cookie = login(&site);
+    let create_only = format!("Bearer {}", token(&site, &cookie, "create"));
+    let all = format!("Bearer {}", token(&site, &cookie, "create update delete"));
+    let first = unique("First words");
+    let created = create(
+        &site,
+        &[("Authorization", &all)],
+        &common::http::form_encode(&[("content", &first)]),
+    );
+    let url = created.header("Location").unwrap().to_string();
+    let path = url
+        .strip_prefix(site.base_url().trim_end_matches('/'))
+        .unwrap()
+        .to_string();
+    let better = unique("Better words");
+    let update = serde_json::json!({
+        "action": "update", "url": url, "replace": {"content": [better]},
+    })
+    .to_string();
+    let send_json = |bearer: &str, body: &str| {
+        site.send(
+            "POST",
+            "/micropub",
+            &[
+                ("Authorization", bearer),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    let refused = send_json(&create_only, &update);
+    assert_eq!(refused.status, 401, "{refused:?}");
+    assert_eq!(json(&refused)["scope"], "update");
+    let adds = serde_json::json!({"action": "update", "url": url, "add": {"category": ["x"]}});
+    assert_eq!(send_json(&all, &adds.to_string()).status, 400);
+    let updated = send_json(&all, &update);
+    assert_eq!(updated.status, 204, "{updated:?}");
+    let page = site.get(&path, &[]).text();
+    assert!(page.contains(&better) && !page.contains(&first), "{page}");
+
+    let delete = common::http::form_encode(&[("action", "delete"), ("url", &url)]);
+    let refused = create(&site, &[("Authorization", &create_only)], &delete);
+    assert_eq!(json(&refused)["error"], "insufficient_scope");
+    let deleted = create(&site, &[("Authorization", &all)], &delete);
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert_eq!(site.get(&path, &[]).status, 410);
+    let elsewhere =
+        common::http::form_encode(&[("action", "delete"), ("url", "https://a.example/posts/1")]);
+    assert_eq!(
+        create(&site, &[("Authorization", &all)], &elsewhere).status,
+        400
+    );
+}

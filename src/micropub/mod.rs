@@ -6,8 +6,10 @@
 //!   `category`, `mp-slug`, `published` and other properties ignored) through
 //!   the same rules and write path as the compose form (`posts::create`),
 //!   answered 201 with the permalink in `Location`. What roost cannot keep
-//!   (photos, likes, reposts, bookmarks, drafts, HTML content, updates and
-//!   deletes) is refused with `invalid_request`, never silently dropped.
+//!   (photos, likes, reposts, bookmarks, drafts, HTML content) is refused
+//!   with `invalid_request`, never silently dropped;
+//! - `action=update` (JSON, `replace` of `content` only) and `action=delete`
+//!   with the `update` / `delete` scopes, through `posts::edit` / `delete`.
 //! - `GET /micropub?q=config|source|syndicate-to`.
 //!
 //! The token comes from `Authorization: Bearer` or `access_token` in the
@@ -36,8 +38,13 @@ const CANNOT_KEEP: &[(&str, &str)] = &[
 pub struct Properties {
     pub kind: String,
     pub values: Vec<(String, Vec<Value>)>,
-    /// `action=...`: an update, delete or undelete.
+    /// `action=...`: an update, delete or undelete, of the post at `url`.
     pub action: Option<String>,
+    pub url: Option<String>,
+    /// An update's `replace` (the properties given new values), and
+    /// whether it also asks to `add` or `delete` some (not supported).
+    pub replace: Vec<(String, Vec<Value>)>,
+    pub adds_or_deletes: bool,
 }
 
 impl Properties {
@@ -66,6 +73,7 @@ pub fn from_form(body: &[u8]) -> (Properties, Option<String>) {
             "h" => properties.kind = value,
             "access_token" => token = Some(value),
             "action" => properties.action = Some(value),
+            "url" => properties.url = Some(value),
             _ => match properties.values.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, values)) => values.push(Value::String(value)),
                 None => properties.values.push((name, vec![Value::String(value)])),
@@ -80,8 +88,18 @@ pub fn from_json(body: &[u8]) -> Result<Properties, String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("The body is not valid JSON ({e})."))?;
     if let Some(action) = value.get("action") {
+        let replace = value["replace"]
+            .as_object()
+            .map(|map| map.iter().map(|(k, v)| (k.clone(), values_of(v))).collect())
+            .unwrap_or_default();
+        let adds_or_deletes = ["add", "delete"]
+            .iter()
+            .any(|k| value.get(k).is_some_and(|v| !v.is_null()));
         return Ok(Properties {
             action: Some(action.as_str().unwrap_or("?").to_string()),
+            url: value["url"].as_str().map(str::to_owned),
+            replace,
+            adds_or_deletes,
             ..Properties::default()
         });
     }
@@ -94,19 +112,21 @@ pub fn from_json(body: &[u8]) -> Result<Properties, String> {
     };
     let values = map
         .iter()
-        .map(|(name, v)| {
-            let list = match v {
-                Value::Array(list) => list.clone(),
-                other => vec![other.clone()],
-            };
-            (name.clone(), list)
-        })
+        .map(|(name, v)| (name.clone(), values_of(v)))
         .collect();
     Ok(Properties {
         kind: kind.to_string(),
         values,
-        action: None,
+        ..Properties::default()
     })
+}
+
+/// A property's values: its array, or the one value given bare.
+fn values_of(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(list) => list.clone(),
+        other => vec![other.clone()],
+    }
 }
 
 /// A value as plain text: a string, or `{"value": ...}`; HTML is refused
@@ -127,11 +147,6 @@ fn text_of(value: &Value, name: &str) -> Result<String, String> {
 
 /// What a create makes: the post's text and what it replies to, or why not.
 pub fn entry(properties: &Properties) -> Result<(PostText, Option<ReplyTo>), String> {
-    if let Some(action) = &properties.action {
-        return Err(format!(
-            "This site cannot {action} posts by Micropub yet: only creating them."
-        ));
-    }
     if properties.kind != "entry" {
         return Err(format!(
             "This site makes h-entry posts only, not h-{}.",
@@ -214,7 +229,14 @@ pub fn post(ctx: &mut Ctx) -> Result<Response> {
     if !bearer.has("create") {
         return Ok(insufficient_scope("create"));
     }
-    let (text, reply_to) = match properties.and_then(|p| entry(&p)) {
+    let properties = match properties {
+        Ok(properties) => properties,
+        Err(why) => return Ok(invalid(&why)),
+    };
+    if let Some(action) = &properties.action {
+        return change(ctx, &bearer, action, &properties);
+    }
+    let (text, reply_to) = match entry(&properties) {
         Ok(entry) => entry,
         Err(why) => return Ok(invalid(&why)),
     };
@@ -225,6 +247,72 @@ pub fn post(ctx: &mut Ctx) -> Result<Response> {
         Response::new(201, "text/plain; charset=utf-8", format!("{permalink}\n"))
             .with_header("Location", &permalink),
     )
+}
+
+/// `action=update|delete`: an existing post changed (only its content
+/// replaced) or deleted, with the `update` or `delete` scope; 204.
+fn change(
+    ctx: &mut Ctx,
+    bearer: &indieauth::Bearer,
+    action: &str,
+    properties: &Properties,
+) -> Result<Response> {
+    let scope = match action {
+        "update" | "delete" => action,
+        "undelete" => {
+            return Ok(invalid(
+                "A deleted post cannot be brought back on this site: post it again.",
+            ));
+        }
+        other => return Ok(invalid(&format!("There is no action {other:?}."))),
+    };
+    if !bearer.has(scope) {
+        return Ok(insufficient_scope(scope));
+    }
+    let url = properties.url.clone().unwrap_or_default();
+    let id = match own_post(ctx, &url) {
+        Ok(id) => id,
+        Err(refusal) => return Ok(refusal),
+    };
+    let now = ctx.now;
+    let done = if action == "delete" {
+        posts::delete(&mut ctx.node(), id, now)?
+    } else {
+        let others = properties.replace.iter().any(|(name, _)| name != "content");
+        let content = properties
+            .replace
+            .iter()
+            .find(|(name, _)| name == "content")
+            .and_then(|(_, values)| values.first());
+        let (Some(content), false, false) = (content, others, properties.adds_or_deletes) else {
+            return Ok(invalid(
+                "This site can only replace a post's content: send {\"replace\": {\"content\": [TEXT]}}.",
+            ));
+        };
+        let text = match text_of(content, "content")
+            .and_then(|raw| PostText::parse(&raw).map_err(|e| sentence(&e.to_string())))
+        {
+            Ok(text) => text,
+            Err(why) => return Ok(invalid(&why)),
+        };
+        posts::edit(&mut ctx.node(), id, &text, now)? || store::posts::get(ctx.conn, id)?.is_some()
+    };
+    if !done {
+        return ctx.no_post(id);
+    }
+    Ok(Response::new(204, "text/plain; charset=utf-8", ""))
+}
+
+/// The post a URL names on this site, or the refusal.
+fn own_post(ctx: &Ctx, url: &str) -> Result<crate::store::posts::PostId, Response> {
+    let prefix = ctx.site.absolute("posts/");
+    url.strip_prefix(&prefix)
+        .and_then(posts::parse_id)
+        .ok_or_else(|| {
+            invalid(&format!(
+                "{url:?} is not a post of this site (they look like {prefix}NUMBER)."
+            ))
+        })
 }
 
 fn invalid(why: &str) -> Response {
@@ -274,11 +362,9 @@ pub fn query(ctx: &mut Ctx) -> Result<Response> {
 /// `q=source&url=...`: a post's properties (only `properties[]` when named).
 fn source(ctx: &mut Ctx) -> Result<Response> {
     let url = ctx.req.query_param("url").unwrap_or_default();
-    let prefix = ctx.site.absolute("posts/");
-    let Some(id) = url.strip_prefix(&prefix).and_then(posts::parse_id) else {
-        return Ok(invalid(&format!(
-            "{url:?} is not a post of this site (they look like {prefix}NUMBER)."
-        )));
+    let id = match own_post(ctx, &url) {
+        Ok(id) => id,
+        Err(refusal) => return Ok(refusal),
     };
     let Some(post) = store::posts::get(ctx.conn, id)? else {
         return ctx.no_post(id);
@@ -347,7 +433,6 @@ mod tests {
                 b"h=entry&content=x&in-reply-to=javascript%3Aalert(1)",
                 "reply-to",
             ),
-            (b"action=delete&url=https%3A%2F%2Fa.example%2F", "delete"),
         ] {
             let why = entry(&from_form(body).0).unwrap_err();
             assert!(why.contains(says), "{says}: {why}");
