@@ -237,7 +237,24 @@ pub fn authorize(ctx: &mut Ctx) -> Result<Response> {
         Ok(request) => request,
         Err(why) => return Ok(ctx.error(400, &why)),
     };
-    let body = render::consent::page(&ctx.page("Sign in an app"), &session, &request);
+    let grant = &request.grant;
+    let ask = render::consent::Ask {
+        client_id: &grant.client_id,
+        redirect_uri: &grant.redirect_uri,
+        state: &request.state,
+        challenge: &grant.challenge,
+        scope: &grant.scope,
+        scopes: grant
+            .scope
+            .split_ascii_whitespace()
+            .map(|s| {
+                let what = SCOPES.iter().find(|(n, _)| *n == s).map_or("", |(_, w)| *w);
+                (s, what)
+            })
+            .collect(),
+        unknown_scopes: &request.unknown_scopes,
+    };
+    let body = render::consent::page(&ctx.page("Sign in an app"), &session, &ask);
     Ok(Response::html(200, body)
         .with_header("Cache-Control", "private, no-store")
         .with_header(

@@ -3,46 +3,51 @@
 //! of the apps signed in (`indieauth::apps`).
 
 use super::layout::{Page, render};
-use crate::indieauth::{Request, SCOPES};
 use crate::store::indieauth::Listed;
 use crate::store::sessions::Session;
 use maud::html;
 
+/// What an app asks (checked by `indieauth::check_request`), as shown.
+pub struct Ask<'a> {
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub state: &'a str,
+    pub challenge: &'a str,
+    /// Space-separated, as the approval sends it back.
+    pub scope: &'a str,
+    /// Each scope granted and what it lets the app do.
+    pub scopes: Vec<(&'a str, &'a str)>,
+    /// Scopes asked for that this site does not offer.
+    pub unknown_scopes: &'a [String],
+}
+
 /// GET /auth: the app, its redirect and its scopes, with Allow and Deny.
 /// Every parameter travels in hidden fields and is checked again on POST.
-pub fn page(page: &Page, session: &Session, request: &Request) -> String {
-    let grant = &request.grant;
-    let scopes: Vec<(&str, &str)> = grant
-        .scope
-        .split_ascii_whitespace()
-        .map(|s| {
-            let what = SCOPES.iter().find(|(n, _)| *n == s).map_or("", |(_, w)| *w);
-            (s, what)
-        })
-        .collect();
+pub fn page(page: &Page, session: &Session, ask: &Ask) -> String {
+    let scopes = &ask.scopes;
     let body = html! {
         h1 { "Sign in an app?" }
-        p { "The app " strong { (grant.client_id) } " asks to use this site as you." }
-        p { "After you answer, you go back to " code { (grant.redirect_uri) } "." }
+        p { "The app " strong { (ask.client_id) } " asks to use this site as you." }
+        p { "After you answer, you go back to " code { (ask.redirect_uri) } "." }
         @if scopes.is_empty() {
             p { "It asks only to know that you are the owner of this site; it can post nothing." }
         } @else {
             p { "It asks to:" }
-            ul { @for (scope, what) in &scopes { li { (what) " (" code { (scope) } ")" } } }
+            ul { @for (scope, what) in scopes { li { (what) " (" code { (scope) } ")" } } }
         }
-        @if !request.unknown_scopes.is_empty() {
+        @if !ask.unknown_scopes.is_empty() {
             p { "It also asked for what this site does not offer, which it will not get: "
-                (request.unknown_scopes.join(", ")) "." }
+                (ask.unknown_scopes.join(", ")) "." }
         }
         form method="post" action=(page.site.link("auth/approve")) {
             input type="hidden" name="csrf" value=(session.csrf);
             input type="hidden" name="response_type" value="code";
-            input type="hidden" name="client_id" value=(grant.client_id);
-            input type="hidden" name="redirect_uri" value=(grant.redirect_uri);
-            input type="hidden" name="state" value=(request.state);
-            input type="hidden" name="code_challenge" value=(grant.challenge);
+            input type="hidden" name="client_id" value=(ask.client_id);
+            input type="hidden" name="redirect_uri" value=(ask.redirect_uri);
+            input type="hidden" name="state" value=(ask.state);
+            input type="hidden" name="code_challenge" value=(ask.challenge);
             input type="hidden" name="code_challenge_method" value="S256";
-            input type="hidden" name="scope" value=(grant.scope);
+            input type="hidden" name="scope" value=(ask.scope);
             div.row {
                 button type="submit" name="allow" value="1" { "Allow" }
                 button type="submit" name="deny" value="1" { "Deny" }
