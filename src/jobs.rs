@@ -41,6 +41,8 @@ pub const KINDS: &[Kind] = &[
     crate::websub::subscriber::UNSUBSCRIBE,
     crate::webmention::send::SEND,
     crate::webmention::verify::VERIFY,
+    crate::activitypub::inbox::INBOX,
+    crate::activitypub::deliver::DELIVER,
 ];
 
 /// Queues what a change to the owner's posts or settings causes, in the

@@ -145,7 +145,8 @@ pub fn delete(node: &mut Node, id: PostId, now: i64) -> Result<bool> {
     })
 }
 
-/// Queues the Webmentions post `id` owes after a change from `before`.
+/// Queues the Webmentions and ActivityPub deliveries post `id` owes after
+/// a change from `before`.
 fn mentions_changed(
     tx: &rusqlite::Connection,
     id: PostId,
@@ -153,7 +154,8 @@ fn mentions_changed(
     now: i64,
 ) -> Result<()> {
     let after = store::posts::get(tx, id)?;
-    crate::webmention::send::after_post_change(tx, id, before, after.as_ref(), now)
+    crate::webmention::send::after_post_change(tx, id, before, after.as_ref(), now)?;
+    crate::activitypub::deliver::after_post_change(tx, id, before, after.as_ref(), now)
 }
 
 #[cfg(test)]

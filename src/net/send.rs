@@ -234,7 +234,23 @@ impl Sender {
     /// request, checked by the guard like the first), at most `max_bytes`
     /// of body ([`TooLarge`] past it, read no further).
     pub fn get_document(&self, url: &str, max_bytes: u64) -> Result<Document> {
-        let accept = "text/html, application/xhtml+xml, */*;q=0.5";
+        self.document(
+            url,
+            max_bytes,
+            "text/html, application/xhtml+xml, */*;q=0.5",
+        )
+    }
+
+    /// `GET url` of an ActivityStreams document (an actor, its key):
+    /// asked for as `application/activity+json`, as [`Sender::get_document`]
+    /// reads a page, at most [`MAX_ACTIVITY_BYTES`].
+    pub fn get_activity(&self, url: &str) -> Result<Document> {
+        let accept = "application/activity+json, \
+                      application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
+        self.document(url, MAX_ACTIVITY_BYTES, accept)
+    }
+
+    fn document(&self, url: &str, max_bytes: u64, accept: &str) -> Result<Document> {
         let (reply, at) = self.follow(url, max_bytes, Overflow::Refuse, Some(accept))?;
         if matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
             if reply.redirect().is_none() {
@@ -250,6 +266,9 @@ impl Sender {
         })
     }
 }
+
+/// The most an ActivityStreams document (an actor, a key) may hold.
+pub const MAX_ACTIVITY_BYTES: u64 = 1024 * 1024;
 
 /// What a read does with a body past its limit.
 #[derive(Debug, Clone, Copy)]
