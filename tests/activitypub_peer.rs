@@ -29,6 +29,21 @@ fn a_follow_is_accepted_and_its_undo_ends_it() {
     assert_eq!(follow.key_id, Some(format!("{}#main-key", a.actor_url())));
     let accept = a.wait_for_activity("B's Accept", |x| x.is("Accept", &b.actor_url()));
     assert_eq!(accept.object.as_deref(), Some(sent.id.as_str()));
+    // A fetched B's actor with a signed GET, asking for ActivityPub.
+    let get = a.wait_for_request("A's GET of B's actor", |r| r.url == b.actor_url());
+    assert_eq!(get.signature, Some(Scheme::Rfc9421), "{get:?}");
+    assert_eq!(
+        get.headers.get("accept").map(String::as_str),
+        Some("application/activity+json, application/ld+json")
+    );
+    // Its POST was typed application/activity+json.
+    let post = a.wait_for_request("A's POST of the Follow", |r| {
+        r.method == "POST" && r.body.as_deref().is_some_and(|b| b.contains(&sent.id))
+    });
+    assert_eq!(
+        post.headers.get("content-type").map(String::as_str),
+        Some("application/activity+json")
+    );
     a.wait_for_following(&b.actor_url(), FollowState::Accepted);
     let follower = b.wait_for_follower(&a.actor_url());
     assert_eq!(follower.follow, sent.id);
@@ -79,6 +94,13 @@ fn a_reply_arrives_signed_with_the_scheme_asked_for() {
             seen.to,
             Some(json!("https://www.w3.org/ns/activitystreams#Public"))
         );
+        // The body carries an inline @context and a Linked Data Signature.
+        assert!(
+            seen.json["@context"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(Value::is_object))
+        );
+        assert_eq!(seen.json["signature"]["type"], "RsaSignature2017");
         let tags = &seen.json["object"]["tag"];
         assert_eq!(tags["type"], "Mention", "{tags}");
         assert_eq!(tags["href"], b.actor_url().as_str());
@@ -141,6 +163,77 @@ fn likes_boosts_undos_and_deletes_arrive() {
     assert_eq!(seen.object_type.as_deref(), Some("Tombstone"));
 }
 
+/// A peer started knocking cavage signs its first attempt so; the Accept
+/// coming back from a default peer is RFC 9421.
+#[test]
+fn a_peer_started_knocking_cavage_signs_cavage() {
+    let a = fedify_peer();
+    let b = FedifyPeer::start_knocking(Scheme::Cavage);
+    let sent = b.alice().follow(&a.actor_url());
+    let follow = a.wait_for_activity("B's Follow", |x| x.id.as_deref() == Some(&sent.id));
+    assert_eq!(follow.signature, Some(Scheme::Cavage));
+    let accept = b.wait_for_activity("A's Accept", |x| x.is("Accept", &a.actor_url()));
+    assert_eq!(accept.signature, Some(Scheme::Rfc9421));
+}
+
+/// An inbox that answers 4xx or 5xx gets the same POST again in the other
+/// scheme (Fedify's double knock), and the control call fails with 502.
+#[test]
+fn a_refused_delivery_is_knocked_twice_then_reported() {
+    let a = fedify_peer();
+    let inbox = FeedServer::start();
+    inbox.set(
+        "/inbox",
+        Route::Status {
+            status: 500,
+            headers: vec![],
+        },
+    );
+    let err = a
+        .alice()
+        .also_to_inbox(&inbox.url("/inbox"))
+        .try_send("note", json!({ "content": "to a broken inbox" }))
+        .expect_err("a delivery answered 500");
+    assert_eq!(err.status, 502, "{err}");
+    let posts: Vec<_> = a
+        .requests()
+        .into_iter()
+        .filter(|r| r.url == inbox.url("/inbox"))
+        .map(|r| (r.signature, r.status))
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            (Some(Scheme::Rfc9421), Some(500)),
+            (Some(Scheme::Cavage), Some(500))
+        ]
+    );
+    assert_eq!(inbox.requests("/inbox").len(), 2);
+}
+
+/// A follower that has gone (a test's peer ended) does not fail alice's
+/// next post: its delivery is listed as failed, the rest go out.
+#[test]
+fn a_post_goes_out_when_a_follower_has_gone() {
+    let a = fedify_peer();
+    let gone = FedifyPeer::start();
+    gone.alice().follow(&a.actor_url());
+    a.wait_for_follower(&gone.actor_url());
+    let gone_inbox = gone.shared_inbox_url();
+    drop(gone);
+    let b = FedifyPeer::start();
+    let sent = a
+        .alice()
+        .also_to_actor(&b.actor_url())
+        .note(&NewNote::new("still here"));
+    assert!(sent.inboxes.contains(&b.shared_inbox_url()), "{sent:?}");
+    assert!(
+        sent.failed.iter().any(|f| f.inbox == gone_inbox),
+        "{sent:?}"
+    );
+    b.wait_for_activity("the note", |x| x.id.as_deref() == Some(&sent.id));
+}
+
 /// A control call that cannot be done says why, with the right status.
 #[test]
 fn a_follow_of_nobody_is_refused_with_why() {
@@ -177,7 +270,7 @@ fn python_verifies_what_fedify_signed() {
             .also_to_inbox(&b.inbox_url())
             .note(&NewNote::new("signed"));
         let post = a.wait_for_request("the POST to B", |r| {
-            r.method == "POST"
+            r.url == b.inbox_url()
                 && r.body
                     .as_deref()
                     .is_some_and(|body| body.contains(&sent.id))
@@ -229,44 +322,19 @@ fn python_verifies_what_fedify_signed() {
 #[test]
 fn fedify_accepts_what_python_signed() {
     let a = fedify_peer();
-    let keys = http_signatures::keygen_rsa(2048);
-    let other = http_signatures::keygen_rsa(2048);
-    let carol = FeedServer::start();
-    let actor = carol.url("/actor");
-    let key_id = format!("{actor}#main-key");
-    let doc = json!({
-        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-        "id": actor, "type": "Person", "preferredUsername": "carol",
-        "inbox": carol.url("/inbox"),
-        "publicKey": { "id": key_id, "owner": actor, "publicKeyPem": keys.public_key_pem },
-    });
-    carol.set(
-        "/actor",
-        Route::Raw {
-            headers: vec![("Content-Type".into(), "application/activity+json".into())],
-            body: doc.to_string().into_bytes().into(),
-        },
-    );
-
-    for (n, scheme) in [Scheme::Rfc9421, Scheme::Cavage].into_iter().enumerate() {
-        let like = like_from(&actor, &format!("{}/likes/{n}", carol.url("")), a);
-        let signed = http_signatures::sign(scheme, &like, &key_id, &keys.private_key_pem);
-        let resp = send(a, &signed);
+    let carol = Carol::new(http_signatures::keygen_rsa(2048));
+    for scheme in [Scheme::Rfc9421, Scheme::Cavage] {
+        let (resp, like) = carol.like(a, scheme, &carol.keys, &[]);
         assert_eq!(resp.status, 202, "{scheme:?}: {resp:?}\n{}", a.log());
-        let seen = a.wait_for_activity("carol's Like", |x| {
-            x.id.as_deref() == signed_id(&signed).as_deref()
-        });
+        let seen = a.wait_for_activity("carol's Like", |x| x.id.as_deref() == Some(&like));
         assert_eq!(seen.signature, Some(scheme));
-        assert_eq!(seen.key_id.as_deref(), Some(key_id.as_str()));
+        assert_eq!(seen.key_id.as_deref(), Some(carol.key_id.as_str()));
     }
 
-    let like = like_from(&actor, &format!("{}/likes/forged", carol.url("")), a);
-    let forged = http_signatures::sign(Scheme::Cavage, &like, &key_id, &other.private_key_pem);
-    let resp = send(a, &forged);
+    let other = http_signatures::keygen_rsa(2048);
+    let (resp, like) = carol.like(a, Scheme::Cavage, &other, &[]);
     assert_eq!(resp.status, 401, "{resp:?}");
-    let refused = a.wait_for_refused("the forged Like", |x| {
-        x.id.as_deref() == signed_id(&forged).as_deref()
-    });
+    let refused = a.wait_for_refused("the forged Like", |x| x.id.as_deref() == Some(&like));
     assert_eq!(
         refused.reason.as_deref(),
         Some("invalidSignature"),
@@ -274,23 +342,112 @@ fn fedify_accepts_what_python_signed() {
     );
 }
 
-/// A Like of A's actor by `actor`, as a POST to A's inbox (unsigned).
-fn like_from(actor: &str, id: &str, a: &FedifyPeer) -> Request {
-    let body = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": id, "type": "Like", "actor": actor, "object": a.actor_url(),
+/// What Fedify asks of a signature, that roost's must meet: with cavage, a
+/// POST must carry and sign `Digest`; RSA keys of 1024 to 4096 bits and, with RFC 9421, Ed25519 are
+/// taken.
+#[test]
+fn fedify_wants_a_signed_digest_with_cavage_and_takes_these_keys() {
+    let a = fedify_peer();
+    let carol = Carol::new(http_signatures::keygen_rsa(2048));
+    let unsigned_digest = ["(request-target)", "host", "date"];
+    let (resp, like) = carol.like(a, Scheme::Cavage, &carol.keys, &unsigned_digest);
+    assert_eq!(resp.status, 401, "{resp:?}");
+    let refused = a.wait_for_refused("the Like without a signed Digest", |x| {
+        x.id.as_deref() == Some(&like)
     });
-    Request::new(
-        "POST",
-        &a.inbox_url(),
-        &[("Content-Type", "application/activity+json")],
-        body.to_string().as_bytes(),
-    )
+    assert_eq!(refused.reason.as_deref(), Some("invalidSignature"));
+
+    for (keys, scheme, what) in [
+        (
+            http_signatures::keygen_rsa(1024),
+            Scheme::Cavage,
+            "RSA-1024",
+        ),
+        (
+            http_signatures::keygen_rsa(4096),
+            Scheme::Cavage,
+            "RSA-4096",
+        ),
+        (
+            http_signatures::keygen_ed25519(),
+            Scheme::Rfc9421,
+            "Ed25519",
+        ),
+    ] {
+        let carol = Carol::new(keys);
+        let (resp, like) = carol.like(a, scheme, &carol.keys, &[]);
+        assert_eq!(resp.status, 202, "{what} {scheme:?}: {resp:?}");
+        a.wait_for_activity(what, |x| x.id.as_deref() == Some(&like));
+    }
 }
 
-fn signed_id(request: &Request) -> Option<String> {
-    let body: Value = serde_json::from_slice(&request.body).unwrap();
-    body["id"].as_str().map(str::to_string)
+/// An actor of the tests' own, served by a [`FeedServer`], with the key the
+/// Python libraries sign with.
+struct Carol {
+    server: FeedServer,
+    actor: String,
+    key_id: String,
+    keys: http_signatures::KeyPair,
+}
+
+impl Carol {
+    fn new(keys: http_signatures::KeyPair) -> Carol {
+        let server = FeedServer::start();
+        let actor = server.url("/actor");
+        let key_id = format!("{actor}#main-key");
+        let doc = json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor, "type": "Person", "preferredUsername": "carol",
+            "inbox": server.url("/inbox"),
+            "publicKey": { "id": key_id, "owner": actor, "publicKeyPem": keys.public_key_pem },
+        });
+        server.set(
+            "/actor",
+            Route::Raw {
+                headers: vec![("Content-Type".into(), "application/activity+json".into())],
+                body: doc.to_string().into_bytes().into(),
+            },
+        );
+        Carol {
+            server,
+            actor,
+            key_id,
+            keys,
+        }
+    }
+
+    /// POSTs a Like of A's alice to A's inbox, signed in `scheme` with
+    /// `keys` (carol's key id whatever the key), covering `covered` (empty:
+    /// the defaults); A's answer and the Like's id.
+    fn like(
+        &self,
+        a: &FedifyPeer,
+        scheme: Scheme,
+        keys: &http_signatures::KeyPair,
+        covered: &[&str],
+    ) -> (http::HttpResponse, String) {
+        let id = self
+            .server
+            .url(&format!("/likes/{}", common::unique("like")));
+        let body = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": id, "type": "Like", "actor": self.actor, "object": a.actor_url(),
+        });
+        let like = Request::new(
+            "POST",
+            &a.inbox_url(),
+            &[("Content-Type", "application/activity+json")],
+            body.to_string().as_bytes(),
+        );
+        let signed = http_signatures::sign_covering(
+            scheme,
+            &like,
+            &self.key_id,
+            &keys.private_key_pem,
+            covered,
+        );
+        (send(a, &signed), id)
+    }
 }
 
 fn send(a: &FedifyPeer, request: &Request) -> http::HttpResponse {

@@ -22,41 +22,61 @@
 //! # What Fedify does, that roost must meet
 //!
 //! Points marked (t) are proven by tests/activitypub_peer.rs; the rest are
-//! read from Fedify's source (tests/node/node_modules/@fedify).
+//! read from Fedify's source (tests/node/node_modules/@fedify/fedify/dist,
+//! http-*.mjs and middleware-*.mjs).
 //!
+//! Sending:
 //! - (t) It signs every POST, and its GETs of actors and keys too (alice's
-//!   key: "authorized fetch"), with RFC 9421 first (`Signature-Input`,
-//!   covering `@method @target-uri @authority host date content-digest`,
-//!   `alg="rsa-v1_5-sha256"`, label `sig1`); on ANY answer 4xx/5xx it
-//!   retries once with draft-cavage (`Signature`, headers
-//!   `(request-target) host date digest` with `Digest: SHA-256=`), and
-//!   remembers, per origin, the scheme that worked (source). So a roost
-//!   inbox that refuses one scheme sees two POSTs, and a 500 also makes it
-//!   knock twice. [`Alice::knocking`] picks the first scheme for one call.
-//! - (t) Its POSTs carry `Content-Type: application/activity+json`; its GETs
-//!   `Accept: application/activity+json, application/ld+json`. It reads as
-//!   JSON-LD only an answer typed `application/activity+json` or
-//!   `application/ld+json` (any parameters; no Content-Type at all is also
-//!   taken); from `text/html` it follows `<link rel="alternate"
-//!   type="application/activity+json">`; `application/json` is not an
-//!   ActivityPub document to it (source).
+//!   key: "authorized fetch"), RFC 9421 first (`Signature-Input` covering
+//!   `@method @target-uri @authority host date content-digest`,
+//!   `alg="rsa-v1_5-sha256"`, label `sig1`, `created`). On ANY answer
+//!   4xx or 5xx it retries at once in draft-cavage (`Signature` with
+//!   `algorithm="rsa-sha256"`, headers `(request-target) content-type date
+//!   digest host`, `Digest: SHA-256=...`), and then remembers, per origin,
+//!   the scheme that worked. So an inbox that refuses one scheme, or fails
+//!   with a 500, sees the same POST twice. [`Alice::knocking`] picks the
+//!   first scheme.
+//! - (t) POSTs carry `Content-Type: application/activity+json`; GETs
+//!   `Accept: application/activity+json, application/ld+json`.
 //! - (t) Activity bodies carry a large `@context` (an array with an inline
-//!   object) and a Linked Data Signature (`"signature": {"type":
-//!   "RsaSignature2017", ...}`): roost must ignore both.
-//! - It resolves contexts offline from its preloaded set (activitystreams,
-//!   security/v1, data-integrity, did, multikey, ...): a context URL outside
-//!   that set is fetched from the internet, which fails in the tests.
+//!   object: toot, misskey, fedibird, quote terms) and a Linked Data
+//!   Signature (`"signature": {"type": "RsaSignature2017", ...}`): roost
+//!   must accept and ignore both. `to`/`cc` are single strings when single.
+//! - Its keys are RSA-4096 (Fedify's generateCryptoKeyPair; env RSA_BITS
+//!   changes the peer's): roost must verify 4096-bit signatures.
+//!
+//! Reading roost's documents:
+//! - It takes as JSON-LD only an answer typed `application/activity+json`
+//!   or `application/ld+json` (any parameters; a missing Content-Type is
+//!   taken too); from `text/html` it follows `<link rel="alternate"
+//!   type="application/activity+json">`; `application/json` is not a
+//!   document to it. An object whose `id` has another origin than the URL
+//!   it came from is refused.
+//! - Contexts are resolved offline from its preloaded set (activitystreams,
+//!   security/v1, data-integrity/v1, did/v1, multikey/v1, identity/v1, ...):
+//!   a context URL outside that set is fetched, which fails offline.
 //! - (t) WebFinger of a handle: Fedify always asks
 //!   `https://HOST/.well-known/webfinger?resource=acct:USER@HOST` with
-//!   `Accept: application/jrd+json`; the peer rewrites that to http for a
-//!   loopback HOST (Fedify has no option for it). It follows the link
-//!   `rel="self"` whose `type` is `application/activity+json` (or
-//!   `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`).
-//! - An object fetched from a URL whose `id` has another origin is refused.
-//! - Its inbox answers 401 to an unsigned or badly signed POST (the
-//!   `unverified` events say why: `keyFetchError`, `invalidSignature`, ...),
-//!   and 202 to a verified one, before its listeners finish.
-//! - Its own answers: actor, notes and followers as `application/activity+json`.
+//!   `Accept: application/jrd+json` (no option for http); this peer
+//!   rewrites that request to http for a loopback HOST. It follows the
+//!   `rel="self"` link typed `application/activity+json` (or
+//!   `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`),
+//!   which must serve the actor.
+//!
+//! Receiving roost's POSTs (its inbox answers 202 when verified, before its
+//! listeners run, and (t) 401 otherwise, the `unverified` events saying why):
+//! - draft-cavage: (t) a POST must carry `Digest` and sign it, besides
+//!   `(request-target)` and `date` (else `invalidSignature`); `Date` within
+//!   1 h, `created` (if any) within 1 min; `(request-target)` is compared
+//!   with the path WITHOUT the query, so inboxes must not need one;
+//!   RSASSA-PKCS1-v1_5 SHA-256 only, whatever `algorithm` says (`hs2019`
+//!   is fine); the header is split at every `,`, so no value may hold one.
+//! - RFC 9421: `keyid` and `created` required (within 1 h);
+//!   `Content-Digest` is checked only if covered (not required);
+//!   `alg` optional (taken from the key).
+//! - (t) Keys taken: RSA 1024, 2048 and 4096 bits (cavage), Ed25519 (RFC 9421),
+//!   from `publicKey.publicKeyPem`, the key document fetched at the key id
+//!   (with a signed GET); the key's owner must be the activity's actor.
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -307,7 +327,10 @@ impl FedifyPeer {
 
 /// What alice does; from [`FedifyPeer::alice`]. Each call answers once
 /// every delivery is done, and panics with the peer's answer and log if a
-/// lookup or a delivery failed: [`Alice::try_send`] returns that instead.
+/// lookup or a delivery to a recipient it names failed ([`Alice::try_send`]
+/// returns that instead); a delivery to one of alice's followers that
+/// failed is only listed in [`Sent::failed`] (the shared peer keeps the
+/// followers of tests that have ended).
 #[derive(Clone)]
 pub struct Alice<'a> {
     peer: &'a FedifyPeer,
@@ -318,7 +341,10 @@ pub struct Alice<'a> {
 
 impl Alice<'_> {
     /// Signs this call's first attempt with `scheme` (Fedify falls back to
-    /// the other on a 4xx/5xx), forgetting what the target origin took last.
+    /// the other on a 4xx/5xx). Fedify keeps the scheme per origin, so it
+    /// also stays the first attempt of later calls to that origin: tests
+    /// that knock differently at one origin (one Apache) must not run at
+    /// once on the shared peer; give one a [`FedifyPeer::start`] of its own.
     pub fn knocking(mut self, scheme: Scheme) -> Self {
         self.knock = Some(scheme);
         self
@@ -451,6 +477,17 @@ pub struct Sent {
     pub object: Option<String>,
     /// Where it was delivered (shared inboxes where the recipient has one).
     pub inboxes: Vec<String>,
+    /// Deliveries to alice's followers that failed (one to a recipient the
+    /// call named fails the call instead).
+    #[serde(default)]
+    pub failed: Vec<Failed>,
+}
+
+/// A delivery that failed: the inbox and Fedify's error.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Failed {
+    pub inbox: String,
+    pub error: String,
 }
 
 /// A control call the peer refused: 400 bad request, 404 a target not

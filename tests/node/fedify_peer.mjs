@@ -31,12 +31,14 @@
 //                           accepted, rejected
 //   GET  /control/events     every event so far (as in DIR/events.jsonl)
 // Every sending endpoint answers {id (the activity), object?, inboxes (where
-// it went), ...} once every delivery is done (no queue: Fedify sends at once).
+// it went), failed [{inbox, error}]} once every delivery is done (no queue:
+// Fedify sends at once), or 502 if a delivery to a recipient the call named
+// failed (a failure to one of alice's followers is only listed in `failed`).
 // `first_knock` ("rfc9421" or "cavage") is the HTTP Signatures scheme of
 // the first attempt for this call (Fedify falls back to the other on any
-// 4xx/5xx: "double knock"); without it the process default applies (env
-// FIRST_KNOCK, default rfc9421) and Fedify's memory of what each origin
-// accepted last.
+// 4xx/5xx: "double knock"); without it, Fedify uses the scheme it remembers
+// for the inbox's origin (the last that worked, or that a call asked for),
+// else the process default (env FIRST_KNOCK, default rfc9421).
 //
 // Events, one JSON object a line appended to DIR/events.jsonl, {event, at
 // (Unix time, s), ...}:
@@ -448,7 +450,7 @@ const CONTROL = {
   },
   "POST /control/note": async ({ content, in_reply_to, mention, to, inbox, first_knock }) => {
     const ctx = context();
-    const recipients = followerRecipients();
+    const recipients = [];
     const tags = [];
     const ccs = [ctx.getFollowersUri("alice")];
     for (const who of [mention, to]) {
@@ -478,7 +480,7 @@ const CONTROL = {
       ccs,
       published: note.published,
     });
-    return { ...(await send(ctx, create, recipients, first_knock)), object: note.id.href };
+    return { ...(await send(ctx, create, recipients, first_knock, true)), object: note.id.href };
   },
   "POST /control/like": async ({ object, to, inbox, first_knock }) => {
     const ctx = context();
@@ -497,7 +499,7 @@ const CONTROL = {
       ccs: [ctx.getFollowersUri("alice"), ...authors.map((a) => a.id).filter((id) => id != null)],
       published: Temporal.Now.instant(),
     });
-    return send(ctx, announce, [...followerRecipients(), ...authors], first_knock);
+    return send(ctx, announce, authors, first_knock, true);
   },
   "POST /control/undo": async ({ id, first_knock }) => undo(context(), need(id, "id"), first_knock),
   "POST /control/delete": async ({ id, first_knock }) => {
@@ -511,7 +513,7 @@ const CONTROL = {
       object: new Tombstone({ id: new URL(id) }),
       to: PUBLIC_COLLECTION,
     });
-    return send(ctx, del, [...followerRecipients(), ...n.recipients], first_knock);
+    return send(ctx, del, n.recipients, first_knock, true);
   },
 };
 
@@ -570,34 +572,49 @@ async function undo(ctx, id, first_knock) {
   const s = sent.get(id);
   if (s == null) throw new ControlError(404, `no activity ${id} was sent from here`);
   const u = new Undo({ id: newId("undos"), actor: ctx.getActorUri("alice"), object: s.activity });
-  return send(ctx, u, s.recipients, first_knock);
+  return send(ctx, u, s.recipients, first_knock, s.toFollowers);
 }
 
-// Sends `activity` from alice to `recipients` at once (no queue), the first
-// knock as asked, and answers where it went; a failed delivery throws (502).
-async function send(ctx, activity, recipients, first_knock) {
-  sent.set(activity.id.href, { activity, recipients });
-  const inboxes = [...new Set(recipients.map((r) => (r.endpoints?.sharedInbox ?? r.inboxId).href))];
-  if (recipients.length === 0) return { id: activity.id.href, inboxes };
+// Sends `activity` from alice to `recipients` (and, with `toFollowers`, to
+// alice's followers) at once, no queue, each inbox on its own; answers
+// {id, inboxes (delivered), failed [{inbox, error}]}. A failed delivery to a
+// recipient named by the call is a 502; one to a follower is only listed
+// (the shared peer keeps followers of tests that have ended).
+async function send(ctx, activity, recipients, first_knock, toFollowers = false) {
   const knock = first_knock == null ? null : KNOCKS[first_knock];
   if (first_knock != null && knock == null) throw new ControlError(400, `first_knock must be rfc9421 or cavage, not ${first_knock}`);
-  if (knock == null) {
-    await ctx.sendActivity({ identifier: "alice" }, recipients, activity, { preferSharedInbox: true });
-  } else {
-    // Fedify remembers, per origin, the scheme that last worked: forget it,
-    // so this call's first attempt is the one asked for.
-    for (const inbox of inboxes) {
-      await kv.delete([...federation.kvPrefixes.httpMessageSignaturesSpec, new URL(inbox).origin]);
-    }
-    const before = federation.firstKnock;
-    federation.firstKnock = knock;
+  sent.set(activity.id.href, { activity, recipients, toFollowers });
+  const groups = new Map(); // inbox -> {recipients, named}
+  const add = (r, named) => {
+    const inbox = (r.endpoints?.sharedInbox ?? r.inboxId).href;
+    const g = groups.get(inbox) ?? { recipients: [], named: false };
+    g.recipients.push(r);
+    g.named ||= named;
+    groups.set(inbox, g);
+  };
+  if (toFollowers) for (const r of followerRecipients()) add(r, false);
+  for (const r of recipients) add(r, true);
+  const results = await Promise.all([...groups].map(async ([inbox, g]) => {
+    // Fedify signs the first attempt with the scheme it remembers for the
+    // origin (else the process default): what this call asks, it remembers.
+    if (knock != null) await kv.set([...federation.kvPrefixes.httpMessageSignaturesSpec, new URL(inbox).origin], knock);
     try {
-      await ctx.sendActivity({ identifier: "alice" }, recipients, activity, { preferSharedInbox: true });
-    } finally {
-      federation.firstKnock = before;
+      await ctx.sendActivity({ identifier: "alice" }, g.recipients, activity, { preferSharedInbox: true });
+      return { inbox, named: g.named };
+    } catch (e) {
+      return { inbox, named: g.named, error: String(e?.stack ?? e) };
     }
+  }));
+  const failed = results.filter((r) => r.error != null);
+  const answer = {
+    id: activity.id.href,
+    inboxes: results.filter((r) => r.error == null).map((r) => r.inbox),
+    failed: failed.map(({ inbox, error }) => ({ inbox, error })),
+  };
+  if (failed.some((r) => r.named)) {
+    throw new ControlError(502, failed.map((f) => `delivery to ${f.inbox} failed: ${f.error}`).join("\n"));
   }
-  return { id: activity.id.href, inboxes };
+  return answer;
 }
 
 process.stdout.write(`LISTENING ${PORT}\n`);
