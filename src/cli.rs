@@ -66,7 +66,8 @@ pub enum Command {
         #[arg(allow_negative_numbers = true)]
         id: String,
     },
-    /// Follow a feed, or a web page whose <link rel="alternate"> names one
+    /// Follow a feed, a web page whose <link rel="alternate"> names one, or a
+    /// fediverse account by its handle (@user@host, by ActivityPub)
     Follow {
         url: String,
         /// A short name to use instead of the address
@@ -484,6 +485,15 @@ fn delete(home: &Path, id: &str) -> Result<()> {
 
 fn follow(home: &Path, url: &str, name: Option<&str>) -> Result<()> {
     let mut conn = open(home)?;
+    if crate::activitypub::follow::parse_handle(url).is_some() {
+        let followed =
+            crate::activitypub::follow::follow(&mut Node::new(home, &mut conn), url, name, now())?;
+        println!(
+            "Following {} ({}) by ActivityPub at {}: its posts arrive once it accepts (after the next `roost cron`)",
+            followed.handle, followed.name, followed.actor
+        );
+        return Ok(());
+    }
     let followed = crate::follows::follow(&mut Node::new(home, &mut conn), url, name, now())?;
     println!(
         "Following {} ({} entries) at {}",

@@ -217,6 +217,7 @@ pub fn unfollow(node: &mut Node, url_or_nick: &str) -> Result<String> {
     let now = chrono::Utc::now().timestamp();
     node.write_entries(|tx| {
         crate::websub::subscriber::on_unfollow(tx, follow.id.0, now)?;
+        crate::activitypub::follow::on_unfollow(tx, follow.id.0, now)?;
         store::follows::delete(tx, follow.id)
     })?;
     Ok(follow.url)

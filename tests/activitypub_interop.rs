@@ -216,3 +216,33 @@ fn independent_signature_libraries_sign_what_roost_takes_and_verify_what_it_send
     assert!(verdict.verified(Scheme::Cavage), "{verdict:?}");
     assert_eq!(verdict.digest.digest, Some(true), "{verdict:?}");
 }
+
+/// `roost follow @alice@host`: WebFinger finds Fedify's alice, cron sends
+/// the Follow, Fedify accepts it, and alice's next post arrives in roost's
+/// inbox and becomes a timeline entry; unfollowing sends the Undo.
+#[test]
+fn roost_follows_a_fedify_account_by_handle_and_its_posts_reach_the_timeline() {
+    let site = roost("fedify-follow");
+    let peer = FedifyPeer::start();
+    let said = site.cli_ok(&["follow", &format!("@{}", peer.handle())]);
+    assert!(said.contains("by ActivityPub"), "{said}");
+    let me = site.url("/actor");
+    cron(&site);
+    peer.wait_for_follower(&me);
+    let follow = peer.wait_for_activity("roost's Follow", |a| a.is("Follow", &me));
+    assert_eq!(follow.object.as_deref(), Some(peer.actor_url().as_str()));
+    let following = site.cli_ok(&["following"]);
+    assert!(following.contains(&peer.actor_url()), "{following}");
+    // Polling leaves the account alone: its posts are delivered.
+    site.cli_ok(&["poll", "--force"]);
+    let after_poll = site.cli_ok(&["following"]);
+    assert!(!after_poll.contains("error"), "polled as a feed: {after_poll}");
+    peer.alice().note(&NewNote::new("<p>for my followers</p>"));
+    cron(&site);
+    let timeline = site.public_timeline();
+    assert!(timeline.contains("for my followers"), "{timeline}");
+    site.cli_ok(&["unfollow", &peer.actor_url()]);
+    cron(&site);
+    peer.wait_for_activity("roost's Undo", |a| a.is("Undo", &me));
+    assert!(peer.followers().iter().all(|f| f.actor != me));
+}

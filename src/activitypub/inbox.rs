@@ -370,6 +370,11 @@ fn act(
                 Ok(())
             })?;
         }
+        "Accept" => {
+            // The node's Follow of `actor`, accepted.
+            let follow = id_of(object).unwrap_or_default().to_string();
+            node.write_entries(|tx| ap::accept_following(tx, &actor, &follow))?;
+        }
         "Undo" => {
             let undone = id_of(object).unwrap_or_default().to_string();
             let undone_kind = object.and_then(|o| o.get("type")).and_then(Value::as_str);
@@ -397,6 +402,9 @@ fn act(
                     .first()
                     .map(|m| ("mention", m.target.clone(), m.post_id))
             }) else {
+                // Not to the owner: a post of an account the owner follows?
+                let author = author_name(&actor_doc(&mut doc), &actor);
+                node.write_entries(|tx| super::follow::store_note(tx, &actor, note, &author, now))?;
                 return Ok(Outcome::Done);
             };
             if kind_is_update(activity) && earlier.is_empty() {

@@ -7,11 +7,14 @@
 //! a post and `/following` by content negotiation), `inbox` (`POST
 //! /inbox`: kept as received, 202 at once; the job `activitypub.inbox`
 //! verifies and acts), `deliver` (a post's change queued to every
-//! follower's server; the job `activitypub.deliver` signs and sends).
+//! follower's server; the job `activitypub.deliver` signs and sends),
+//! `follow` (`roost follow @user@host`: WebFinger, a Follow queued; the
+//! account's posts become its follow's entries when delivered).
 //! Tables in `store::activitypub`; replies, likes and boosts received are
 //! `store::mentions` rows, shown as Webmention's are.
 
 pub mod deliver;
+pub mod follow;
 pub mod inbox;
 pub mod keys;
 pub mod objects;

@@ -250,6 +250,15 @@ impl Sender {
         self.document(url, MAX_ACTIVITY_BYTES, accept)
     }
 
+    /// `GET url` of a WebFinger answer (a JRD), as [`Sender::get_activity`].
+    pub fn get_jrd(&self, url: &str) -> Result<Document> {
+        self.document(
+            url,
+            MAX_ACTIVITY_BYTES,
+            "application/jrd+json, application/json",
+        )
+    }
+
     fn document(&self, url: &str, max_bytes: u64, accept: &str) -> Result<Document> {
         let (reply, at) = self.follow(url, max_bytes, Overflow::Refuse, Some(accept))?;
         if matches!(reply.status, 301 | 302 | 303 | 307 | 308) {

@@ -174,6 +174,63 @@ pub fn inbox_reached(conn: &Connection, inbox: &str) -> Result<()> {
     Ok(())
 }
 
+/// An account the owner follows by ActivityPub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Following {
+    pub actor: String,
+    /// Its `follows` row, which its entries belong to.
+    pub follow_id: i64,
+    pub inbox: String,
+    /// The id of the node's Follow.
+    pub activity: String,
+    pub accepted: bool,
+}
+
+pub fn add_following(conn: &Connection, f: &Following) -> Result<()> {
+    conn.execute(
+        "INSERT INTO ap_following (actor, follow_id, inbox, activity, accepted)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (actor) DO UPDATE SET follow_id = excluded.follow_id,
+             inbox = excluded.inbox, activity = excluded.activity, accepted = excluded.accepted",
+        params![f.actor, f.follow_id, f.inbox, f.activity, f.accepted],
+    )
+    .context("saving an account followed")?;
+    Ok(())
+}
+
+fn following_row(r: &Row) -> rusqlite::Result<Following> {
+    Ok(Following {
+        actor: r.get(0)?,
+        follow_id: r.get(1)?,
+        inbox: r.get(2)?,
+        activity: r.get(3)?,
+        accepted: r.get(4)?,
+    })
+}
+
+/// The account followed by ActivityPub as `actor`, or through follow `follow_id`.
+pub fn following(conn: &Connection, actor: &str, follow_id: i64) -> Result<Option<Following>> {
+    conn.query_row(
+        "SELECT actor, follow_id, inbox, activity, accepted FROM ap_following
+         WHERE actor = ?1 OR follow_id = ?2",
+        params![actor, follow_id],
+        following_row,
+    )
+    .optional()
+    .context("reading an account followed")
+}
+
+/// `actor` accepted the node's Follow `activity`. Returns whether it was ours.
+pub fn accept_following(conn: &Connection, actor: &str, activity: &str) -> Result<bool> {
+    Ok(conn
+        .execute(
+            "UPDATE ap_following SET accepted = 1 WHERE actor = ?1 AND activity = ?2",
+            params![actor, activity],
+        )
+        .context("recording an accepted follow")?
+        > 0)
+}
+
 /// A request to the inbox, kept as received until cron verifies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {

@@ -377,6 +377,17 @@ const STEPS: &[&str] = &[
         name  TEXT PRIMARY KEY,
         count INTEGER NOT NULL
     ) WITHOUT ROWID;
+    -- Accounts the owner follows by ActivityPub (`roost follow @user@host`):
+    -- a follows row each (its entries are the posts its server delivers),
+    -- never polled.
+    CREATE TABLE ap_following (
+        actor     TEXT PRIMARY KEY,
+        follow_id INTEGER NOT NULL REFERENCES follows (id) ON DELETE CASCADE,
+        inbox     TEXT NOT NULL,
+        activity  TEXT NOT NULL,             -- the id of the node's Follow
+        accepted  INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX ap_following_follow ON ap_following (follow_id);
     ALTER TABLE mentions ADD COLUMN protocol TEXT NOT NULL DEFAULT 'webmention';
     ALTER TABLE mentions ADD COLUMN object_id TEXT NOT NULL DEFAULT '';
     ALTER TABLE mentions ADD COLUMN actor TEXT NOT NULL DEFAULT '';
