@@ -781,3 +781,54 @@ fn a_follower_whose_inbox_is_gone_is_dropped_after_the_limit() {
     let doctor = String::from_utf8_lossy(&site.cli(&["doctor"], None).stdout).to_string();
     assert!(!doctor.contains("gave up activitypub"), "{doctor}");
 }
+
+/// With the guard on (no `allow_private_addresses`), a key on an internal
+/// address is never fetched: the activity is dropped, the server never asked.
+#[test]
+fn a_key_on_an_internal_address_is_never_fetched() {
+    let site = apache().roost_site(&common::unique("ap-guard"), Kind::Cgi);
+    let remote = Remote::start();
+    let key_id = remote.key_id("alice");
+    let body = reply_json(&remote, "guard", &site.url("/posts/1"), "<p>x</p>");
+    take(&site, "/inbox", &body, alice(&remote, &key_id));
+    cron(&site);
+    assert!(
+        remote.server.requests_all().is_empty(),
+        "{:?}",
+        remote.server.requests_all()
+    );
+    let counts = inbox_counts(&site);
+    assert!(counts.contains("key not found 1"), "{counts}");
+}
+
+/// Activities of shapes JSON-LD allows but code may not expect (an actor
+/// as an object, `object` as an array, numbers where strings go) are
+/// taken or dropped without an error, and cron goes on.
+#[test]
+fn activities_of_unexpected_shapes_are_taken_or_dropped_without_failing_cron() {
+    let (site, remote, path) = scene("ap-shapes", "Shapes");
+    let permalink = site.url(&path);
+    let actor = remote.actor("alice");
+    let key_id = remote.key_id("alice");
+    let odd = [
+        serde_json::json!({"id": format!("{actor}/odd/1"), "type": "Like", "actor": {"id": actor, "type": "Person"}, "object": [permalink]}),
+        serde_json::json!({"id": format!("{actor}/odd/2"), "type": ["Create"], "actor": actor, "object": 42}),
+        serde_json::json!({"id": format!("{actor}/odd/3"), "type": "Create", "actor": actor, "object": {"id": format!("{actor}/n/3"), "type": "Note", "inReplyTo": {"id": permalink}, "content": ["a"], "published": 7}}),
+        serde_json::json!({"id": format!("{actor}/odd/4"), "type": "Announce", "actor": actor, "object": {"id": permalink, "type": "Note"}}),
+    ];
+    for activity in &odd {
+        let answer = deliver_to(
+            &site,
+            "/inbox",
+            activity.to_string().as_bytes(),
+            alice(&remote, &key_id),
+        );
+        assert!(answer.status == 202 || answer.status == 400, "{answer:?}");
+    }
+    cron(&site);
+    let doctor = String::from_utf8_lossy(&site.cli(&["doctor"], None).stdout).to_string();
+    assert!(!doctor.contains("gave up activitypub"), "{doctor}");
+    // The boost with an embedded object counts.
+    let page = site.get(&path, &[]).text();
+    assert!(page.contains("1 reposts"), "{page}");
+}

@@ -236,7 +236,10 @@ fn roost_follows_a_fedify_account_by_handle_and_its_posts_reach_the_timeline() {
     // Polling leaves the account alone: its posts are delivered.
     site.cli_ok(&["poll", "--force"]);
     let after_poll = site.cli_ok(&["following"]);
-    assert!(!after_poll.contains("error"), "polled as a feed: {after_poll}");
+    assert!(
+        !after_poll.contains("error"),
+        "polled as a feed: {after_poll}"
+    );
     peer.alice().note(&NewNote::new("<p>for my followers</p>"));
     cron(&site);
     let timeline = site.public_timeline();
