@@ -832,3 +832,55 @@ fn activities_of_unexpected_shapes_are_taken_or_dropped_without_failing_cron() {
     let page = site.get(&path, &[]).text();
     assert!(page.contains("1 reposts"), "{page}");
 }
+
+/// `follow_approval = manual`: a Follow waits on /notifications (not
+/// counted, no Accept) until the owner approves its author; then cron
+/// sends the Accept.
+#[test]
+fn a_follow_waits_for_the_owners_approval_when_asked_to() {
+    let site = site("ap-approve");
+    site.cli_ok(&["config", "follow_approval", "manual"]);
+    let remote = Remote::start();
+    let actor = remote.actor("alice");
+    let key_id = remote.key_id("alice");
+    let follow = serde_json::json!({"id": format!("{actor}/follows/3"), "type": "Follow", "actor": actor, "object": site.url("/actor")}).to_string();
+    take(&site, "/inbox", &follow, alice(&remote, &key_id));
+    cron(&site);
+    assert_eq!(
+        json(&site.get("/followers", &[("Accept", AP)]))["totalItems"],
+        0
+    );
+    assert!(remote.server.requests("/users/alice/inbox").is_empty());
+    let login = site.submit_login(&site.get("/login", &[]));
+    let cookie = format!("roost_session={}", login.cookie("roost_session").unwrap());
+    let page = site.get("/notifications", &[("Cookie", &cookie)]).text();
+    assert!(
+        page.contains("followed you") && page.contains("pending"),
+        "{page}"
+    );
+    let id = page
+        .split("name=\"mention\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a mention id")
+        .to_string();
+    let csrf = common::process::hidden_csrf(&page);
+    let done = site.post_form(
+        "/notifications",
+        &common::http::form_encode(&[
+            ("csrf", &csrf),
+            ("mention", &id),
+            ("action", "approve-author"),
+        ]),
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(done.status, 303, "{done:?}");
+    cron(&site);
+    assert_eq!(
+        json(&site.get("/followers", &[("Accept", AP)]))["totalItems"],
+        1
+    );
+    let accepts = remote.server.requests("/users/alice/inbox");
+    assert_eq!(accepts.len(), 1, "{accepts:?}");
+    assert_eq!(check_sent(&site, &remote, &accepts[0])["type"], "Accept");
+}

@@ -337,7 +337,15 @@ fn act(
                 .as_str()
                 .filter(|i| send::check_url(i).is_ok())
                 .unwrap_or_default();
+            // Moderation's rules first (a blocked author is not followed),
+            // then the owner's choice: at once, or after approval.
+            let rule = owner_rule(node.conn, &actor)?;
+            if rule == mentions::state::BLOCKED {
+                return Ok(Outcome::Done);
+            }
+            let pending = rule != mentions::state::APPROVED && settings.follows_need_approval();
             let follower = ap::Follower {
+                pending,
                 actor: actor.clone(),
                 inbox: inbox.to_string(),
                 shared_inbox: shared.to_string(),
@@ -353,8 +361,13 @@ fn act(
             let notice = Notice::from_actor(&who, &actor);
             node.write_entries(|tx| {
                 ap::add_follower(tx, &follower)?;
-                super::deliver::queue(tx, inbox, &accept, now)?;
-                let verified = notice.verified("follow", "", None, mentions::state::APPROVED);
+                let state = if pending {
+                    mentions::state::PENDING
+                } else {
+                    super::deliver::queue(tx, inbox, &accept, now)?;
+                    mentions::state::APPROVED
+                };
+                let verified = notice.verified("follow", "", None, state);
                 mentions::save_activity(
                     tx,
                     &mentions::Activity {
@@ -506,6 +519,36 @@ fn act(
 fn withdraw(tx: &rusqlite::Connection, object_id: &str, actor: &str, why: &str) -> Result<()> {
     for m in mentions::by_object(tx, object_id, actor)? {
         mentions::set_state(tx, m.id, mentions::state::REMOVED, why)?;
+    }
+    Ok(())
+}
+
+/// What the owner's rules (approve or block, by author or domain) say of
+/// `actor`: approved, blocked, or pending when none names it. No policy
+/// approves a follower by itself.
+fn owner_rule(conn: &rusqlite::Connection, actor: &str) -> Result<&'static str> {
+    let address = url::Url::parse(actor).context("reading the follower's address")?;
+    moderation::decide(conn, moderation::Policy::QueueUnknown, actor, &address)
+}
+
+/// After the owner approved or blocked authors on `/notifications` (in
+/// that transaction): each waiting follower whose follow is now approved is
+/// accepted (its Accept queued); one now blocked is removed.
+pub fn settle_followers(tx: &rusqlite::Connection, now: i64) -> Result<()> {
+    let site_url = Settings::load(tx)?.url();
+    for follower in ap::followers(tx)?.into_iter().filter(|f| f.pending) {
+        match owner_rule(tx, &follower.actor)? {
+            mentions::state::APPROVED => {
+                ap::approve_follower(tx, &follower.actor)?;
+                let follow = serde_json::json!({"id": follower.follow_id, "actor": follower.actor});
+                let accept = super::objects::accept(&site_url, &follow);
+                super::deliver::queue(tx, &follower.inbox, &accept, now)?;
+            }
+            mentions::state::BLOCKED => {
+                ap::remove_follower(tx, &follower.actor)?;
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -44,6 +44,9 @@ pub struct Follower {
     pub handle: String,
     pub follow_id: String,
     pub since: i64,
+    /// Waits for the owner's approval (`follow_approval = manual`): not
+    /// counted, nothing delivered to it.
+    pub pending: bool,
 }
 
 impl Follower {
@@ -67,6 +70,7 @@ fn follower(r: &Row) -> rusqlite::Result<Follower> {
         handle: r.get(4)?,
         follow_id: r.get(5)?,
         since: r.get(6)?,
+        pending: r.get(7)?,
     })
 }
 
@@ -74,11 +78,13 @@ fn follower(r: &Row) -> rusqlite::Result<Follower> {
 pub fn add_follower(conn: &Connection, f: &Follower) -> Result<bool> {
     let existed = follower_by_actor(conn, &f.actor)?.is_some();
     conn.execute(
-        "INSERT INTO ap_followers (actor, inbox, shared_inbox, name, handle, follow_id, since)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO ap_followers (actor, inbox, shared_inbox, name, handle, follow_id, since,
+             pending)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (actor) DO UPDATE SET inbox = excluded.inbox,
              shared_inbox = excluded.shared_inbox, name = excluded.name,
-             handle = excluded.handle, follow_id = excluded.follow_id, failures = 0",
+             handle = excluded.handle, follow_id = excluded.follow_id, failures = 0,
+             pending = excluded.pending AND pending",
         params![
             f.actor,
             f.inbox,
@@ -86,7 +92,8 @@ pub fn add_follower(conn: &Connection, f: &Follower) -> Result<bool> {
             f.name,
             f.handle,
             f.follow_id,
-            f.since
+            f.since,
+            f.pending
         ],
     )
     .context("saving a follower")?;
@@ -95,13 +102,25 @@ pub fn add_follower(conn: &Connection, f: &Follower) -> Result<bool> {
 
 pub fn follower_by_actor(conn: &Connection, actor: &str) -> Result<Option<Follower>> {
     conn.query_row(
-        "SELECT actor, inbox, shared_inbox, name, handle, follow_id, since
+        "SELECT actor, inbox, shared_inbox, name, handle, follow_id, since, pending
          FROM ap_followers WHERE actor = ?1",
         [actor],
         follower,
     )
     .optional()
     .context("reading a follower")
+}
+
+/// The owner approved follower `actor`: it counts and is delivered to.
+/// Returns whether it was waiting.
+pub fn approve_follower(conn: &Connection, actor: &str) -> Result<bool> {
+    Ok(conn
+        .execute(
+            "UPDATE ap_followers SET pending = 0 WHERE actor = ?1 AND pending",
+            [actor],
+        )
+        .context("approving a follower")?
+        > 0)
 }
 
 /// Removes a follower. Returns whether there was one.
@@ -116,7 +135,7 @@ pub fn remove_follower(conn: &Connection, actor: &str) -> Result<bool> {
 pub fn followers(conn: &Connection) -> Result<Vec<Follower>> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT actor, inbox, shared_inbox, name, handle, follow_id, since
+            "SELECT actor, inbox, shared_inbox, name, handle, follow_id, since, pending
              FROM ap_followers ORDER BY since DESC, actor",
         )
         .context("reading the followers")?;
@@ -128,8 +147,12 @@ pub fn followers(conn: &Connection) -> Result<Vec<Follower>> {
 }
 
 pub fn follower_count(conn: &Connection) -> Result<i64> {
-    conn.query_row("SELECT count(*) FROM ap_followers", [], |r| r.get(0))
-        .context("counting the followers")
+    conn.query_row(
+        "SELECT count(*) FROM ap_followers WHERE NOT pending",
+        [],
+        |r| r.get(0),
+    )
+    .context("counting the followers")
 }
 
 /// The distinct inboxes one delivery to every follower goes to (shared
@@ -138,7 +161,7 @@ pub fn delivery_inboxes(conn: &Connection) -> Result<Vec<String>> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT DISTINCT CASE WHEN shared_inbox = '' THEN inbox ELSE shared_inbox END AS target
-             FROM ap_followers ORDER BY target",
+             FROM ap_followers WHERE NOT pending ORDER BY target",
         )
         .context("listing the followers' inboxes")?;
     let rows = stmt

@@ -347,7 +347,8 @@ const STEPS: &[&str] = &[
         handle       TEXT NOT NULL DEFAULT '',
         follow_id    TEXT NOT NULL DEFAULT '',
         since        INTEGER NOT NULL,
-        failures     INTEGER NOT NULL DEFAULT 0  -- 404/410 answers in a row
+        failures     INTEGER NOT NULL DEFAULT 0, -- 404/410 answers in a row
+        pending      INTEGER NOT NULL DEFAULT 0  -- 1: waits for the owner's approval
     ) WITHOUT ROWID;
     CREATE TABLE ap_inbox (
         id          INTEGER PRIMARY KEY,
