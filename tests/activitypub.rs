@@ -884,3 +884,38 @@ fn a_follow_waits_for_the_owners_approval_when_asked_to() {
     assert_eq!(accepts.len(), 1, "{accepts:?}");
     assert_eq!(check_sent(&site, &remote, &accepts[0])["type"], "Accept");
 }
+
+/// A sender whose key cannot be fetched (its server answers 503) is retried
+/// with backoff; on the last try its activity is dropped and counted, never
+/// kept as a dead letter (`doctor` lists only the owner's problems).
+#[test]
+fn an_unreachable_key_is_dropped_on_the_last_try_not_kept_as_a_dead_letter() {
+    let (site, remote, path) = scene("ap-unreachable", "Anyone?");
+    remote.server.set(
+        "/users/alice",
+        Route::Status {
+            status: 503,
+            headers: vec![],
+        },
+    );
+    let key_id = remote.key_id("alice");
+    let body = reply_json(&remote, "503", &site.url(&path), "<p>x</p>");
+    take(&site, "/inbox", &body, alice(&remote, &key_id));
+    cron(&site);
+    assert!(inbox_counts(&site).contains("0 taken, none dropped"));
+    // The retries' waits, skipped: the job is due, on its last try.
+    let db = rusqlite::Connection::open(site.home.join("roost.db")).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE jobs SET attempts = 5, due_at = 0 WHERE kind = 'activitypub.inbox'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(db);
+    cron(&site);
+    let counts = inbox_counts(&site);
+    assert!(counts.contains("key unreachable 1"), "{counts}");
+    let doctor = String::from_utf8_lossy(&site.cli(&["doctor"], None).stdout).to_string();
+    assert!(!doctor.contains("gave up activitypub"), "{doctor}");
+}

@@ -119,7 +119,14 @@ fn inbox(node: &mut Node, job: &Job) -> Result<Outcome> {
         return Ok(Outcome::Done);
     };
     let settings = Settings::load(node.conn)?;
-    let outcome = match verified(node, &settings, &received)? {
+    // A stranger's key that stays out of reach is dropped on the last try,
+    // not kept as a dead letter: `doctor` lists only the owner's problems.
+    let last_try = job.attempts + 1 >= INBOX.max_attempts;
+    let verdict = match verified(node, &settings, &received)? {
+        Verdict::Retry(_) if last_try => Verdict::Drop("key unreachable"),
+        verdict => verdict,
+    };
+    let outcome = match verdict {
         Verdict::Retry(why) => return Ok(Outcome::Retry(why)),
         Verdict::Drop(counter) => {
             node.write_unseen(|tx| {
