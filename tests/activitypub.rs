@@ -659,6 +659,13 @@ fn site_key(site: &Site) -> rsa::RsaPublicKey {
 /// Checks a request the site sent: its signature under the site's key,
 /// its digest; returns the activity.
 fn check_sent(site: &Site, remote: &Remote, seen: &common::feed_server::Seen) -> Value {
+    check_signed(site, remote, seen);
+    serde_json::from_slice(&seen.body).unwrap()
+}
+
+/// Checks a request the site sent is signed with the site's key (and
+/// carries the digest of its body, if it has one).
+fn check_signed(site: &Site, remote: &Remote, seen: &common::feed_server::Seen) {
     let headers: Vec<(String, String)> = seen
         .headers
         .iter()
@@ -677,7 +684,6 @@ fn check_sent(site: &Site, remote: &Remote, seen: &common::feed_server::Seen) ->
         claim.verify(&site_key(site)),
         "the site's signature does not verify"
     );
-    serde_json::from_slice(&seen.body).unwrap()
 }
 
 #[test]
@@ -704,6 +710,13 @@ fn a_follow_is_accepted_and_each_post_change_is_delivered_signed_to_the_shared_i
     assert_eq!(accepts.len(), 1, "{accepts:?}");
     let accept = check_sent(&site, &remote, &accepts[0]);
     assert_eq!(accept["type"], "Accept");
+    // Its key and actor were fetched with signed GETs (Mastodon's secure mode).
+    let fetches = remote.server.requests("/users/alice");
+    assert!(!fetches.is_empty());
+    for fetch in &fetches {
+        assert_eq!(fetch.method, "GET");
+        check_signed(&site, &remote, fetch);
+    }
     assert_eq!(accept["object"]["id"], format!("{actor}/follows/1"));
     // The owner sees the new follower on /notifications.
     let login = site.submit_login(&site.get("/login", &[]));

@@ -41,7 +41,8 @@ pub fn follow(node: &mut Node, text: &str, nick: Option<&str>, now: i64) -> Resu
     let settings = Settings::load(node.conn)?;
     let sender = settings.sender();
     let actor = webfinger(&sender, &settings, &user, &host)?;
-    let doc = json_at(&sender, &actor)
+    let fetcher = super::Fetcher::new(node.conn, &settings)?;
+    let doc = json_at(&fetcher, &actor)
         .with_context(|| format!("reading {handle}'s account at {actor}"))?;
     let id = doc["id"].as_str().unwrap_or_default().to_string();
     if id != actor {
@@ -173,8 +174,8 @@ fn webfinger(sender: &Sender, settings: &Settings, user: &str, host: &str) -> Re
     Err(last_error.unwrap_or_else(|| anyhow::anyhow!("no WebFinger answer for @{user}@{host}")))
 }
 
-fn json_at(sender: &Sender, url: &str) -> Result<Value> {
-    let doc = sender.get_activity(url)?;
+fn json_at(fetcher: &super::Fetcher, url: &str) -> Result<Value> {
+    let doc = fetcher.get(url)?;
     if !(200..300).contains(&doc.status) {
         bail!("{url} answered {}", doc.status);
     }

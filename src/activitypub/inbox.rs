@@ -13,7 +13,7 @@
 use super::signature::{self, Claim, Incoming, Refusal};
 use super::{actor_id, keys};
 use crate::jobs::{Kind, Outcome};
-use crate::net::send::{self, Sender};
+use crate::net::send;
 use crate::node::Node;
 use crate::settings::Settings;
 use crate::store::{self, activitypub as ap, jobs::Job, mentions};
@@ -176,7 +176,7 @@ fn verified(node: &mut Node, settings: &Settings, received: &ap::Received) -> Re
     if !same_origin(&claim.key_id, &actor) {
         return Ok(Verdict::Drop("wrong key owner"));
     }
-    let sender = settings.sender();
+    let fetcher = super::Fetcher::new(node.conn, settings)?;
     let mut actor_doc = None;
     let mut checked = false;
     // The cached key first; a failure fetches it again, once.
@@ -189,7 +189,7 @@ fn verified(node: &mut Node, settings: &Settings, received: &ap::Received) -> Re
         checked = keys::public_key(&pem).is_ok_and(|key| claim.verify(&key));
     }
     if !checked {
-        let fetched = match fetch_key(&sender, &claim)? {
+        let fetched = match fetch_key(&fetcher, &claim)? {
             Fetched::Key { owner, pem, doc } => {
                 let now = chrono::Utc::now().timestamp();
                 node.write_unseen(|tx| ap::save_remote_key(tx, &claim.key_id, &owner, &pem, now))?;
@@ -252,13 +252,13 @@ enum Fetched {
 
 /// The key `claim` names, from its document (an actor with `publicKey`,
 /// or the key itself with its `owner`).
-fn fetch_key(sender: &Sender, claim: &Claim) -> Result<Fetched> {
+fn fetch_key(fetcher: &super::Fetcher, claim: &Claim) -> Result<Fetched> {
     let mut url = match url::Url::parse(&claim.key_id) {
         Ok(url) => url,
         Err(_) => return Ok(Fetched::Missing),
     };
     url.set_fragment(None);
-    let doc = match fetch_json(sender, url.as_str()) {
+    let doc = match fetch_json(fetcher, url.as_str()) {
         Ok(Some(doc)) => doc,
         Ok(None) => return Ok(Fetched::Missing),
         Err(why) => return Ok(Fetched::Later(why)),
@@ -292,8 +292,8 @@ fn fetch_key(sender: &Sender, claim: &Claim) -> Result<Fetched> {
 
 /// A JSON document: `Ok(None)` when the address answers none (4xx, not
 /// JSON, refused by the guard); `Err(why)` when trying later may help.
-fn fetch_json(sender: &Sender, url: &str) -> std::result::Result<Option<Value>, String> {
-    match sender.get_activity(url) {
+fn fetch_json(fetcher: &super::Fetcher, url: &str) -> std::result::Result<Option<Value>, String> {
+    match fetcher.get(url) {
         Ok(doc) if (200..300).contains(&doc.status) => Ok(serde_json::from_slice(&doc.body).ok()),
         Ok(doc) if doc.status == 429 || doc.status >= 500 => {
             Err(format!("{url} answered {}", doc.status))
@@ -317,12 +317,12 @@ fn act(
     let kind = activity["type"].as_str().unwrap_or_default();
     let object = activity.get("object");
     let now = chrono::Utc::now().timestamp();
-    let sender = settings.sender();
+    let fetcher = super::Fetcher::new(node.conn, settings)?;
     // The actor's document, fetched only when the activity needs it.
     let mut doc = actor_doc;
     let actor_doc = |doc: &mut Option<Value>| -> Value {
         if doc.is_none() {
-            *doc = fetch_json(&sender, &actor).ok().flatten();
+            *doc = fetch_json(&fetcher, &actor).ok().flatten();
         }
         doc.clone().unwrap_or(Value::Null)
     };

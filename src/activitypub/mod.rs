@@ -23,6 +23,41 @@ pub mod signature;
 #[cfg(test)]
 mod vectors;
 
+/// Reads other servers' ActivityStreams documents (actors, keys) through
+/// the guarded client, each GET signed with the node's key (servers in
+/// Mastodon's secure mode answer no other).
+pub struct Fetcher {
+    sender: crate::net::send::Sender,
+    key: rsa::RsaPrivateKey,
+    key_id: String,
+}
+
+impl Fetcher {
+    /// The node's fetcher (its key pair made now if it has none yet).
+    pub fn new(
+        conn: &mut rusqlite::Connection,
+        settings: &crate::settings::Settings,
+    ) -> anyhow::Result<Fetcher> {
+        let pair = keys::ensure(conn)?;
+        Ok(Fetcher {
+            sender: settings.sender(),
+            key: keys::private_key(&pair.private_pem)?,
+            key_id: key_id(&settings.url()),
+        })
+    }
+
+    /// `GET url` asking for ActivityStreams JSON, signed.
+    pub fn get(&self, url: &str) -> anyhow::Result<crate::net::send::Document> {
+        let now = chrono::Utc::now().timestamp();
+        self.sender.get_activity(url, &|at| {
+            signature::sign_cavage_get(&self.key, &self.key_id, at, now)
+                .into_iter()
+                .filter(|(name, _)| *name != "Host")
+                .collect()
+        })
+    }
+}
+
 /// The media type of ActivityStreams documents.
 pub const ACTIVITY_JSON: &str = "application/activity+json";
 

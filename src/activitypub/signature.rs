@@ -535,30 +535,60 @@ pub fn sign_cavage(
     body: &[u8],
     now: i64,
 ) -> Vec<(&'static str, String)> {
+    let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(body)));
+    let extra = [("digest", digest.as_str()), ("content-type", content_type)];
+    let mut headers = sign_cavage_request(key, key_id, "post", url, &extra, now);
+    headers.insert(2, ("Digest", digest.clone()));
+    headers
+}
+
+/// The headers that sign a GET of `url` (Mastodon's secure mode, "authorized
+/// fetch"): `Date` and a draft-cavage `Signature` over
+/// `(request-target) host date`, rsa-sha256.
+pub fn sign_cavage_get(
+    key: &RsaPrivateKey,
+    key_id: &str,
+    url: &url::Url,
+    now: i64,
+) -> Vec<(&'static str, String)> {
+    sign_cavage_request(key, key_id, "get", url, &[], now)
+}
+
+/// `Host`, `Date` and a `Signature` over `(request-target) host date` and
+/// the `extra` headers (lower-case names and their values), in that order.
+fn sign_cavage_request(
+    key: &RsaPrivateKey,
+    key_id: &str,
+    method: &str,
+    url: &url::Url,
+    extra: &[(&str, &str)],
+    now: i64,
+) -> Vec<(&'static str, String)> {
     let date = httpdate::fmt_http_date(
         std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.max(0) as u64),
     );
-    let digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(body)));
     let host = match url.port() {
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_string(),
     };
-    let target = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
-    };
-    let signed = format!(
-        "(request-target): post {target}\nhost: {host}\ndate: {date}\ndigest: {digest}\ncontent-type: {content_type}"
+    let mut signed = format!(
+        "(request-target): {method} {}\nhost: {host}\ndate: {date}",
+        request_target(url.as_str())
     );
+    let mut names = String::from("(request-target) host date");
+    for (name, value) in extra {
+        signed.push_str(&format!("\n{name}: {value}"));
+        names.push(' ');
+        names.push_str(name);
+    }
     let signature = BASE64.encode(keys::sign_pkcs1_sha256(key, signed.as_bytes()));
     vec![
         ("Host", host),
         ("Date", date),
-        ("Digest", digest),
         (
             "Signature",
             format!(
-                "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date digest content-type\",signature=\"{signature}\""
+                "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"{names}\",signature=\"{signature}\""
             ),
         ),
     ]
