@@ -485,15 +485,6 @@ fn delete(home: &Path, id: &str) -> Result<()> {
 
 fn follow(home: &Path, url: &str, name: Option<&str>) -> Result<()> {
     let mut conn = open(home)?;
-    if crate::activitypub::follow::parse_handle(url).is_some() {
-        let followed =
-            crate::activitypub::follow::follow(&mut Node::new(home, &mut conn), url, name, now())?;
-        println!(
-            "Following {} ({}) by ActivityPub at {}: its posts arrive once it accepts (after the next `roost cron`)",
-            followed.handle, followed.name, followed.actor
-        );
-        return Ok(());
-    }
     let followed = crate::follows::follow(&mut Node::new(home, &mut conn), url, name, now())?;
     println!(
         "Following {} ({} entries) at {}",

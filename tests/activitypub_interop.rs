@@ -225,7 +225,7 @@ fn roost_follows_a_fedify_account_by_handle_and_its_posts_reach_the_timeline() {
     let site = roost("fedify-follow");
     let peer = FedifyPeer::start();
     let said = site.cli_ok(&["follow", &format!("@{}", peer.handle())]);
-    assert!(said.contains("by ActivityPub"), "{said}");
+    assert!(said.contains("followed by ActivityPub"), "{said}");
     let me = site.url("/actor");
     cron(&site);
     peer.wait_for_follower(&me);
@@ -248,4 +248,26 @@ fn roost_follows_a_fedify_account_by_handle_and_its_posts_reach_the_timeline() {
     cron(&site);
     peer.wait_for_activity("roost's Undo", |a| a.is("Undo", &me));
     assert!(peer.followers().iter().all(|f| f.actor != me));
+}
+
+/// The follow form on /following takes a handle as `roost follow` does.
+#[test]
+fn the_follow_form_takes_a_fediverse_handle() {
+    let site = roost("fedify-form");
+    let peer = FedifyPeer::start();
+    let login = site.submit_login(&site.get("/login", &[]));
+    let cookie = format!("roost_session={}", login.cookie("roost_session").unwrap());
+    let page = site.get("/following", &[("Cookie", &cookie)]).text();
+    let csrf = common::process::hidden_csrf(&page);
+    let handle = format!("@{}", peer.handle());
+    let done = site.post_form(
+        "/follow",
+        &common::http::form_encode(&[("csrf", &csrf), ("url", &handle), ("name", "")]),
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(done.status, 303, "{done:?}");
+    cron(&site);
+    peer.wait_for_follower(&site.url("/actor"));
+    let listed = site.get("/following", &[]).text();
+    assert!(listed.contains(&handle), "{listed}");
 }
