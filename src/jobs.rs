@@ -43,12 +43,14 @@ pub const KINDS: &[Kind] = &[
     crate::webmention::verify::VERIFY,
     crate::activitypub::inbox::INBOX,
     crate::activitypub::deliver::DELIVER,
+    crate::activitypub::deliver::PROFILE,
 ];
 
 /// Queues what a change to the owner's posts or settings causes, in the
 /// change's own transaction (`node::Node::write`).
 pub fn after_own_change(tx: &Connection, now: i64) -> Result<()> {
     crate::websub::hub::after_own_change(tx, now)?;
+    crate::activitypub::deliver::after_own_change(tx, now)?;
     Ok(())
 }
 

@@ -932,3 +932,32 @@ fn an_unreachable_key_is_dropped_on_the_last_try_not_kept_as_a_dead_letter() {
     let doctor = String::from_utf8_lossy(&site.cli(&["doctor"], None).stdout).to_string();
     assert!(!doctor.contains("gave up activitypub"), "{doctor}");
 }
+
+/// A change of the owner's name or bio reaches each follower's server as an
+/// `Update` of the actor, once; a post or an unchanged setting sends none.
+#[test]
+fn a_changed_profile_is_sent_to_the_followers_once() {
+    let site = site("ap-profile");
+    let remote = Remote::start();
+    let actor = remote.actor("alice");
+    let key_id = remote.key_id("alice");
+    let follow = serde_json::json!({"id": format!("{actor}/follows/4"), "type": "Follow", "actor": actor, "object": site.url("/actor")}).to_string();
+    take(&site, "/inbox", &follow, alice(&remote, &key_id));
+    cron(&site);
+    post(&site, "Not a profile change");
+    cron(&site);
+    site.cli_ok(&["config", "bio", "A new bio"]);
+    cron(&site);
+    site.cli_ok(&["config", "bio", "A new bio"]);
+    cron(&site);
+    let sent: Vec<Value> = remote
+        .server
+        .requests("/inbox")
+        .iter()
+        .map(|seen| check_sent(&site, &remote, seen))
+        .collect();
+    let kinds: Vec<&str> = sent.iter().map(|a| a["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["Create", "Update"], "{sent:?}");
+    assert_eq!(sent[1]["object"]["type"], "Person");
+    assert_eq!(sent[1]["object"]["summary"], "<p>A new bio</p>");
+}

@@ -65,6 +65,75 @@ pub fn after_post_change(
     Ok(())
 }
 
+/// The actor as the followers see it: its hash, when there is a key pair.
+fn profile_hash(tx: &Connection) -> Result<Option<String>> {
+    let Some((_, public_pem)) = ap::key_pair(tx)? else {
+        return Ok(None);
+    };
+    let actor = objects::actor(&Settings::load(tx)?, &public_pem);
+    Ok(Some(crate::web::auth::sha256_hex(
+        actor.to_string().as_bytes(),
+    )))
+}
+
+/// A follower arrived: the profile it gets now is the one later changes
+/// are compared with (the first follower's, kept).
+pub fn remember_profile(tx: &Connection) -> Result<()> {
+    match profile_hash(tx)? {
+        Some(hash) => ap::set_state(tx, "profile", &hash, true),
+        None => Ok(()),
+    }
+}
+
+/// After a write to the owner's posts or settings (`jobs::after_own_change`):
+/// when anyone follows, a check whether the profile changed is queued.
+pub fn after_own_change(tx: &Connection, now: i64) -> Result<()> {
+    if ap::follower_count(tx)? > 0 {
+        store::jobs::enqueue(tx, PROFILE.name, "actor", "", now)?;
+    }
+    Ok(())
+}
+
+/// Sends every follower's server an `Update` of the actor when its name,
+/// bio or handle changed since they last got it.
+pub const PROFILE: Kind = Kind {
+    name: "activitypub.profile",
+    run: profile,
+    max_attempts: 8,
+};
+
+fn profile(node: &mut Node, _job: &Job) -> Result<Outcome> {
+    let now = chrono::Utc::now().timestamp();
+    node.write_unseen(|tx| {
+        let Some(hash) = profile_hash(tx)? else {
+            return Ok(());
+        };
+        if ap::state(tx, "profile")?.as_deref() == Some(hash.as_str()) {
+            return Ok(());
+        }
+        ap::set_state(tx, "profile", &hash, false)?;
+        let Some((_, public_pem)) = ap::key_pair(tx)? else {
+            return Ok(());
+        };
+        let settings = Settings::load(tx)?;
+        let site_url = settings.url();
+        let actor = objects::actor(&settings, &public_pem);
+        let update = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}#updates/{}", super::actor_id(&site_url), &hash[..16]),
+            "type": "Update",
+            "actor": super::actor_id(&site_url),
+            "to": [objects::PUBLIC],
+            "object": actor,
+        });
+        for inbox in ap::delivery_inboxes(tx)? {
+            queue(tx, &inbox, &update, now)?;
+        }
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
+}
+
 /// Signs and sends one activity to one inbox.
 pub const DELIVER: Kind = Kind {
     name: "activitypub.deliver",

@@ -368,6 +368,7 @@ fn act(
             let notice = Notice::from_actor(&who, &actor);
             node.write_entries(|tx| {
                 ap::add_follower(tx, &follower)?;
+                super::deliver::remember_profile(tx)?;
                 let state = if pending {
                     mentions::state::PENDING
                 } else {

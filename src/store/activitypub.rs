@@ -398,6 +398,28 @@ pub fn take_request(
     Ok(None)
 }
 
+/// A value ActivityPub keeps between runs (`profile`: the hash of the
+/// actor the followers last got).
+pub fn state(conn: &Connection, key: &str) -> Result<Option<String>> {
+    conn.query_row("SELECT value FROM ap_state WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
+    .context("reading ActivityPub's state")
+}
+
+/// Sets `key` to `value`; with `keep`, only where it has none yet.
+pub fn set_state(conn: &Connection, key: &str, value: &str, keep: bool) -> Result<()> {
+    let sql = if keep {
+        "INSERT OR IGNORE INTO ap_state (key, value) VALUES (?1, ?2)"
+    } else {
+        "INSERT OR REPLACE INTO ap_state (key, value) VALUES (?1, ?2)"
+    };
+    conn.execute(sql, params![key, value])
+        .context("saving ActivityPub's state")?;
+    Ok(())
+}
+
 /// Adds one to the counter `name` (activities dropped, by reason).
 pub fn count(conn: &Connection, name: &str) -> Result<()> {
     conn.execute(

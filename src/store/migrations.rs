@@ -374,6 +374,10 @@ const STEPS: &[&str] = &[
         at   INTEGER NOT NULL
     );
     CREATE INDEX ap_requests_host ON ap_requests (host, at);
+    CREATE TABLE ap_state (
+        key   TEXT PRIMARY KEY,  -- 'profile': the hash of the actor last sent
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
     CREATE TABLE ap_counters (
         name  TEXT PRIMARY KEY,
         count INTEGER NOT NULL
