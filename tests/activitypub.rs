@@ -656,6 +656,17 @@ fn site_key(site: &Site) -> rsa::RsaPublicKey {
     keys::public_key(actor["publicKey"]["publicKeyPem"].as_str().unwrap()).unwrap()
 }
 
+/// Every activity the site delivered to the remote shared inbox, each
+/// checked by [`check_sent`].
+fn sent_to_shared_inbox(site: &Site, remote: &Remote) -> Vec<Value> {
+    remote
+        .server
+        .requests("/inbox")
+        .iter()
+        .map(|seen| check_sent(site, remote, seen))
+        .collect()
+}
+
 /// Checks a request the site sent: its signature under the site's key,
 /// its digest; returns the activity.
 fn check_sent(site: &Site, remote: &Remote, seen: &common::feed_server::Seen) -> Value {
@@ -732,12 +743,7 @@ fn a_follow_is_accepted_and_each_post_change_is_delivered_signed_to_the_shared_i
     cron(&site);
     site.cli_ok(&["delete", &id]);
     cron(&site);
-    let sent: Vec<Value> = remote
-        .server
-        .requests("/inbox")
-        .iter()
-        .map(|seen| check_sent(&site, &remote, seen))
-        .collect();
+    let sent = sent_to_shared_inbox(&site, &remote);
     let kinds: Vec<&str> = sent.iter().map(|a| a["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["Create", "Update", "Delete"], "{sent:?}");
     assert_eq!(sent[0]["object"]["content"], "<p>For my followers</p>");
@@ -950,12 +956,7 @@ fn a_changed_profile_is_sent_to_the_followers_once() {
     cron(&site);
     site.cli_ok(&["config", "bio", "A new bio"]);
     cron(&site);
-    let sent: Vec<Value> = remote
-        .server
-        .requests("/inbox")
-        .iter()
-        .map(|seen| check_sent(&site, &remote, seen))
-        .collect();
+    let sent = sent_to_shared_inbox(&site, &remote);
     let kinds: Vec<&str> = sent.iter().map(|a| a["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["Create", "Update"], "{sent:?}");
     assert_eq!(sent[1]["object"]["type"], "Person");
