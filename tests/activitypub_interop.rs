@@ -244,6 +244,14 @@ fn roost_follows_a_fedify_account_by_handle_and_its_posts_reach_the_timeline() {
     cron(&site);
     let timeline = site.public_timeline();
     assert!(timeline.contains("for my followers"), "{timeline}");
+    // Its author deletes it: it leaves the timeline.
+    let deleted = peer.alice().note(&NewNote::new("<p>soon gone</p>"));
+    cron(&site);
+    assert!(site.public_timeline().contains("soon gone"));
+    peer.alice().delete(&deleted.object.expect("a note id"));
+    cron(&site);
+    let timeline = site.public_timeline();
+    assert!(!timeline.contains("soon gone"), "{timeline}");
     site.cli_ok(&["unfollow", &peer.actor_url()]);
     cron(&site);
     peer.wait_for_activity("roost's Undo", |a| a.is("Undo", &me));

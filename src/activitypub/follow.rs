@@ -231,6 +231,16 @@ pub fn store_note(
     Ok(true)
 }
 
+/// `actor`, whom the owner follows, deleted its post `id`: its entry goes.
+pub fn remove_note(tx: &Connection, actor: &str, id: &str) -> Result<bool> {
+    match ap::following(tx, actor, -1)? {
+        Some(following) => {
+            store::entries::remove(tx, store::follows::FollowId(following.follow_id), id)
+        }
+        None => Ok(false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

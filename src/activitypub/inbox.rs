@@ -514,6 +514,7 @@ fn act(
                     ap::remove_follower(tx, &actor)?;
                 }
                 // Only what this actor sent: another's Delete names nothing of its own.
+                super::follow::remove_note(tx, &actor, &deleted)?;
                 withdraw(tx, &deleted, &actor, "deleted by its author")
             })?;
         }
