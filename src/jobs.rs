@@ -44,6 +44,9 @@ pub const KINDS: &[Kind] = &[
     crate::webmention::send::SEND,
     crate::webmention::verify::VERIFY,
     crate::threads::PARENT,
+    crate::activitypub::inbox::INBOX,
+    crate::activitypub::deliver::DELIVER,
+    crate::activitypub::deliver::PROFILE,
 ];
 
 /// One kind of message an intake route (`web::intake`) leaves in a spool
@@ -107,6 +110,7 @@ pub fn take_spooled(node: &mut Node, deadline: Option<Instant>) -> Result<usize>
 /// change's own transaction (`node::Node::write`).
 pub fn after_own_change(tx: &Connection, now: i64) -> Result<()> {
     crate::websub::hub::after_own_change(tx, now)?;
+    crate::activitypub::deliver::after_own_change(tx, now)?;
     Ok(())
 }
 

@@ -182,6 +182,18 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
     }
 }
 
+/// Removes follow `follow`'s entry `identity` (its author deleted it).
+/// Returns whether there was one.
+pub fn remove(conn: &Connection, follow: FollowId, identity: &str) -> Result<bool> {
+    Ok(conn
+        .execute(
+            "DELETE FROM entries WHERE follow_id = ?1 AND identity = ?2",
+            params![follow.0, identity],
+        )
+        .context("removing a deleted entry")?
+        > 0)
+}
+
 /// Newest first, after the timeline cursor (see `store::posts::before_cursor`).
 pub fn page(conn: &Connection, before: Option<Cursor>, limit: usize) -> Result<Vec<Entry>> {
     let c = before.unwrap_or(Cursor::START);
