@@ -25,7 +25,15 @@
 //                           (an actor URL) or `inbox` says where.
 //   POST /control/undo      {id, first_knock?}   Undo of an activity sent here
 //   POST /control/delete    {id, first_knock?}   Delete (Tombstone) of a note
-//                           made here, to the note's recipients
+//                           made here, to the note's recipients and followers
+//   POST /control/update    {id, content, first_knock?}  Update of a note
+//                           made here (new content, `updated`), as delete
+//   POST /control/profile   {name?, summary?, also_known_as? [URL],
+//                           first_knock?}  changes alice, Update(Person) to
+//                           her followers
+//   POST /control/move      {target, first_knock?}  alice moved to the
+//                           actor `target` (movedTo set; Move to followers;
+//                           the target must list alice in alsoKnownAs)
 //   GET  /control/followers  [{actor, inbox, shared_inbox, follow}]
 //   GET  /control/following  [{actor, inbox, follow, state}] state: pending,
 //                           accepted, rejected
@@ -92,12 +100,14 @@ const {
   Follow,
   Like,
   Mention,
+  Move,
   Note,
   Person,
   PUBLIC_COLLECTION,
   Reject,
   Tombstone,
   Undo,
+  Update,
 } = await import("@fedify/fedify/vocab");
 
 const DIR = process.argv[2];
@@ -230,6 +240,9 @@ const federation = createFederation({
   origin: ORIGIN,
   allowPrivateAddress: true, // loopback actors and keys
   firstKnock: DEFAULT_KNOCK,
+  // env ACCEPT_SIGNATURE=1: a refused POST is answered with an RFC 9421
+  // Accept-Signature challenge (the way a peer says it takes RFC 9421).
+  inboxChallengePolicy: process.env.ACCEPT_SIGNATURE === "1" ? { enabled: true } : undefined,
 });
 const KEYS = [await keyPair];
 
@@ -238,26 +251,33 @@ const followers = new Map(); // actor id -> {actor, inbox, shared_inbox, follow}
 const following = new Map(); // actor id -> {actor, inbox, follow, state}
 const sent = new Map(); // activity id -> {activity, recipients}
 const notes = new Map(); // note id (URL) -> {note, recipients}
+const profile = { name: "Alice", summary: "The Fedify peer of roost's tests.", aliases: [], moved_to: null };
 let serial = 0;
 const newId = (kind) => new URL(`${ORIGIN}/${kind}/${Date.now().toString(36)}-${++serial}`);
 
+// alice as her actor document shows her now.
+async function alicePerson(ctx) {
+  const pairs = await ctx.getActorKeyPairs("alice");
+  return new Person({
+    id: ctx.getActorUri("alice"),
+    preferredUsername: "alice",
+    name: profile.name,
+    summary: profile.summary,
+    aliases: profile.aliases.map((a) => new URL(a)),
+    successor: profile.moved_to ? new URL(profile.moved_to) : null,
+    inbox: ctx.getInboxUri("alice"),
+    endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+    followers: ctx.getFollowersUri("alice"),
+    url: ctx.getActorUri("alice"),
+    publicKey: pairs[0].cryptographicKey,
+    assertionMethods: pairs.map((k) => k.multikey),
+  });
+}
+
 federation
-  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
-    if (identifier !== "alice") return null;
-    const pairs = await ctx.getActorKeyPairs(identifier);
-    return new Person({
-      id: ctx.getActorUri(identifier),
-      preferredUsername: identifier,
-      name: "Alice",
-      summary: "The Fedify peer of roost's tests.",
-      inbox: ctx.getInboxUri(identifier),
-      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
-      followers: ctx.getFollowersUri(identifier),
-      url: ctx.getActorUri(identifier),
-      publicKey: pairs[0].cryptographicKey,
-      assertionMethods: pairs.map((k) => k.multikey),
-    });
-  })
+  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) =>
+    identifier === "alice" ? alicePerson(ctx) : null,
+  )
   .setKeyPairsDispatcher(async (_ctx, identifier) => (identifier === "alice" ? KEYS : []));
 
 federation.setFollowersDispatcher("/users/{identifier}/followers", async (_ctx, identifier) => {
@@ -500,6 +520,44 @@ const CONTROL = {
       published: Temporal.Now.instant(),
     });
     return send(ctx, announce, authors, first_knock, true);
+  },
+  "POST /control/update": async ({ id, content, first_knock }) => {
+    const ctx = context();
+    const n = notes.get(need(id, "id"));
+    if (n == null) throw new ControlError(404, `no note ${id} was made here`);
+    n.note = n.note.clone({ content: need(content, "content"), updated: Temporal.Now.instant() });
+    const update = new Update({
+      id: newId("updates"),
+      actor: ctx.getActorUri("alice"),
+      object: n.note,
+      to: PUBLIC_COLLECTION,
+      ccs: n.note.ccIds,
+    });
+    return send(ctx, update, n.recipients, first_knock, true);
+  },
+  "POST /control/profile": async ({ name, summary, also_known_as, first_knock }) => {
+    const ctx = context();
+    if (name != null) profile.name = name;
+    if (summary != null) profile.summary = summary;
+    if (also_known_as != null) profile.aliases = [].concat(also_known_as);
+    const update = new Update({
+      id: newId("updates"),
+      actor: ctx.getActorUri("alice"),
+      object: await alicePerson(ctx),
+      to: PUBLIC_COLLECTION,
+    });
+    return send(ctx, update, [], first_knock, true);
+  },
+  "POST /control/move": async ({ target, first_knock }) => {
+    const ctx = context();
+    profile.moved_to = need(target, "target");
+    const move = new Move({
+      id: newId("moves"),
+      actor: ctx.getActorUri("alice"),
+      object: ctx.getActorUri("alice"),
+      target: new URL(target),
+    });
+    return send(ctx, move, [], first_knock, true);
   },
   "POST /control/undo": async ({ id, first_knock }) => undo(context(), need(id, "id"), first_knock),
   "POST /control/delete": async ({ id, first_knock }) => {
