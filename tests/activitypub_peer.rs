@@ -445,6 +445,34 @@ fn fedify_wants_a_signed_digest_with_cavage_and_takes_these_keys() {
     });
     assert_eq!(refused.reason.as_deref(), Some("invalidSignature"));
 
+    // A key id that leads nowhere: refused, and the event says what the key
+    // fetch got.
+    let (like, id) = like_of(a, &carol);
+    let request = Request::new(
+        "POST",
+        &a.inbox_url(),
+        &[("Content-Type", "application/activity+json")],
+        like.to_string().as_bytes(),
+    );
+    let nowhere = carol.url("/nobody#main-key");
+    let signed = http_signatures::sign(
+        Scheme::Cavage,
+        &request,
+        &nowhere,
+        &carol.keys.private_key_pem,
+    );
+    let resp = signed.send();
+    assert_eq!(resp.status, 401, "{resp:?}");
+    let refused = a.wait_for_refused("the Like by a key nowhere", |x| {
+        x.id.as_deref() == Some(&id)
+    });
+    assert_eq!(
+        refused.reason.as_deref(),
+        Some("keyFetchError"),
+        "{refused:?}"
+    );
+    assert_eq!(refused.detail, Some(json!(404)), "{refused:?}");
+
     for (keys, scheme, what) in [
         (
             http_signatures::keygen_rsa(1024),

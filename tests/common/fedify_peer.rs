@@ -59,7 +59,8 @@
 //! - (t) WebFinger of a handle: Fedify always asks
 //!   `https://HOST/.well-known/webfinger?resource=acct:USER@HOST` with
 //!   `Accept: application/jrd+json` (no option for http); this peer
-//!   rewrites that request to http for a loopback HOST. It follows the
+//!   rewrites that request to http (any HOST: nothing in the tests serves
+//!   https). It follows the
 //!   `rel="self"` link typed `application/activity+json` (or
 //!   `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`),
 //!   which must serve the actor.
@@ -618,8 +619,11 @@ pub struct InboxActivity {
     pub key_id: Option<String>,
     /// Which inbox: `/users/alice/inbox` or `/inbox`.
     pub path: Option<String>,
-    /// Why it was refused (Fedify's reason), for an `unverified` event.
+    /// Why it was refused (Fedify's reason: `invalidSignature`,
+    /// `keyFetchError`, `noSignature`, ...), for an `unverified` event.
     pub reason: Option<String>,
+    /// For `keyFetchError`: the key fetch's status or error.
+    pub detail: Option<Value>,
     /// The activity as sent.
     pub json: Value,
 }
@@ -677,7 +681,7 @@ fn describe(events: &[Value]) -> String {
         .iter()
         .map(|e| match e["event"].as_str().unwrap_or("?") {
             kind @ ("inbox" | "unverified") => format!(
-                "{kind}: {} {} by {} object {} ({}) in_reply_to {} signature {} {}",
+                "{kind}: {} {} by {} object {} ({}) in_reply_to {} signature {} {} {}",
                 s(&e["type"]),
                 s(&e["id"]),
                 s(&e["actor"]),
@@ -686,6 +690,7 @@ fn describe(events: &[Value]) -> String {
                 s(&e["in_reply_to"]),
                 s(&e["signature"]),
                 e.get("reason").map(s).unwrap_or_default(),
+                e.get("detail").map(Value::to_string).unwrap_or_default(),
             ),
             "inbox_post" => format!(
                 "inbox_post: POST {} signed {} -> {} {}",

@@ -56,7 +56,9 @@
 //               was signed; Fedify verified it), key_id, path, json (as sent)
 //   unverified  an activity whose HTTP signature Fedify refused (answered
 //               401): type, id, actor, signature, key_id, reason (Fedify's:
-//               keyFetchError, invalidSignature, noSignature, ...), path, json
+//               keyFetchError, invalidSignature, noSignature, ...), detail
+//               (for keyFetchError: the key fetch's status or error), path,
+//               json
 //   inbox_post  every POST to an inbox: path, status, signature, key_id,
 //               content_type, answer (the body of a non-2xx answer)
 //   sent        every HTTP request Fedify made: method, url, signature,
@@ -64,9 +66,10 @@
 //   accept_failed / error   what went wrong in a listener or handler
 //
 // WebFinger over http: Fedify looks a handle up at https://HOST/.well-known/
-// webfinger, always (@fedify/webfinger builds the URL with "https:"). For a
-// loopback HOST this peer rewrites that request to http:// (its fetch
-// wrapper), so Fedify's own lookup and parsing are what a handle meets.
+// webfinger, always (@fedify/webfinger builds the URL with "https:"). This
+// peer rewrites that request to http:// for every HOST (its fetch wrapper:
+// nothing in the tests serves https), so Fedify's own lookup and parsing are
+// what a handle meets.
 //
 // Usage: node fedify_peer.mjs DIR. Binds 127.0.0.1 on a free port (or env
 // PORT) and prints `LISTENING PORT` on stdout once serving (nothing else goes
@@ -187,11 +190,11 @@ function signatureOf(headers) {
 }
 
 // Every request Fedify makes goes through here: logged as a `sent` event,
-// bounded in time, and a WebFinger lookup of a loopback host done over http.
+// bounded in time, and a WebFinger lookup done over http.
 const realFetch = globalThis.fetch;
 globalThis.fetch = async (input, init = {}) => {
   let url = new URL(input instanceof Request ? input.url : String(input));
-  if (url.protocol === "https:" && url.pathname === "/.well-known/webfinger" && isLoopback(url.hostname)) {
+  if (url.protocol === "https:" && url.pathname === "/.well-known/webfinger") {
     url.protocol = "http:";
     input = input instanceof Request ? new Request(url, input) : url;
   }
@@ -216,9 +219,6 @@ globalThis.fetch = async (input, init = {}) => {
   }
 };
 
-function isLoopback(host) {
-  return host === "localhost" || host.startsWith("127.") || host === "[::1]";
-}
 
 // --- the server ---------------------------------------------------------------
 
@@ -369,6 +369,8 @@ federation
     record("unverified", {
       ...fields,
       reason: reason.type,
+      // keyFetchError: the answer's status, or the fetch's error.
+      detail: reason.result == null ? null : (reason.result.status ?? String(reason.result.error)),
       key_id: reason.keyId?.href ?? fields.key_id,
       type: fields.type ?? activity.constructor.name,
     });
@@ -605,7 +607,7 @@ function handleOf(given, actor) {
 }
 
 // An actor by URL or handle, fetched with alice's signature (authorized
-// fetch); a handle goes through WebFinger (over http on loopback, see the header).
+// fetch); a handle goes through WebFinger (over http, see the header).
 async function lookupActor(ctx, target) {
   const documentLoader = await ctx.getDocumentLoader({ identifier: "alice" });
   const found = await ctx.lookupObject(target, { documentLoader });
