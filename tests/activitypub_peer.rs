@@ -313,6 +313,24 @@ fn a_post_goes_out_when_a_follower_has_gone() {
     b.wait_for_activity("the note", |x| x.id.as_deref() == Some(&sent.id));
 }
 
+/// A rejection nobody handles and an exception nobody catches are error
+/// events, and the peer goes on serving.
+#[test]
+fn the_peer_outlives_an_unhandled_rejection() {
+    let p = own_peer();
+    p.try_control("/control/unhandled", Some(&json!({})))
+        .expect("the hook answers");
+    for cause in ["unhandledRejection", "uncaughtException"] {
+        p.wait_until(
+            &format!("an error event from {cause}"),
+            common::fedify_peer::WAIT,
+            |events| events.iter().find(|e| e["where"] == cause).cloned(),
+            |events| format!("{events:?}"),
+        );
+    }
+    assert_eq!(p.actor_document()["preferredUsername"], "alice");
+}
+
 /// A control call that cannot be done says why, with the right status.
 #[test]
 fn a_follow_of_nobody_is_refused_with_why() {

@@ -38,6 +38,9 @@
 //   GET  /control/following  [{actor, inbox, follow, state}] state: pending,
 //                           accepted, rejected
 //   GET  /control/events     every event so far (as in DIR/events.jsonl)
+//   POST /control/unhandled  makes a rejection nobody handles and an
+//                           exception nobody catches (error events; the
+//                           peer goes on)
 // Every sending endpoint answers {id (the activity), object?, inboxes (where
 // it went), failed [{inbox, error}]} once every delivery is done (no queue:
 // Fedify sends at once), or 502 if a delivery to a recipient the call named
@@ -560,6 +563,15 @@ const CONTROL = {
       target: new URL(target),
     });
     return send(ctx, move, [], first_knock, true);
+  },
+  // For the test that this process outlives a rejection nobody handles and
+  // an exception nobody catches.
+  "POST /control/unhandled": async () => {
+    Promise.reject(new Error("a rejection nobody handles (test)"));
+    setTimeout(() => {
+      throw new Error("an exception nobody catches (test)");
+    }, 0);
+    return {};
   },
   "POST /control/undo": async ({ id, first_knock }) => undo(context(), need(id, "id"), first_knock),
   "POST /control/delete": async ({ id, first_knock }) => {
