@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::fedify_peer::{FedifyPeer, FollowState, NewNote, PeerOptions, Scheme, fedify_peer};
+use common::fedify_peer::{
+    FedifyPeer, FollowState, NewNote, PeerOptions, Scheme, WAIT, fedify_peer,
+};
 use common::feed_server::{FeedServer, Route};
 use common::http;
 use common::http_signatures::{self, Request, SigningActor};
@@ -323,7 +325,7 @@ fn the_peer_outlives_an_unhandled_rejection() {
     for cause in ["unhandledRejection", "uncaughtException"] {
         p.wait_until(
             &format!("an error event from {cause}"),
-            common::fedify_peer::WAIT,
+            WAIT,
             |events| events.iter().find(|e| e["where"] == cause).cloned(),
             |events| format!("{events:?}"),
         );
@@ -428,6 +430,33 @@ fn fedify_accepts_what_python_signed() {
         assert_eq!(seen.signature, Some(scheme));
         assert_eq!(seen.key_id.as_deref(), Some(carol.key_id.as_str()));
     }
+
+    // The same activity id again is answered 202 and dropped: Fedify runs
+    // its listeners once per activity id and inbox.
+    let (like, id) = like_of(a, &carol);
+    for _ in 0..2 {
+        let resp = carol.post(&a.inbox_url(), &like, Scheme::Cavage);
+        assert_eq!(resp.status, 202, "{resp:?}");
+    }
+    a.wait_for_activity("the Like", |x| x.id.as_deref() == Some(&id));
+    let posts = || {
+        a.inbox_posts()
+            .iter()
+            .filter(|p| p.key_id.as_deref() == Some(&carol.key_id) && p.status == 202)
+            .count()
+    };
+    a.wait_until(
+        "both POSTs",
+        WAIT,
+        |_| (posts() == 4).then_some(()),
+        |_| format!("{:?}", a.inbox_posts()),
+    );
+    let seen = a
+        .inbox()
+        .iter()
+        .filter(|x| x.id.as_deref() == Some(&id))
+        .count();
+    assert_eq!(seen, 1, "the repeated Like ran the listeners again");
 
     let other = http_signatures::keygen_rsa(2048);
     let (like, id) = like_of(a, &carol);

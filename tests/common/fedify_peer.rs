@@ -66,7 +66,11 @@
 //!   which must serve the actor.
 //!
 //! Receiving roost's POSTs (its inbox answers 202 when verified, before its
-//! listeners run, and (t) 401 otherwise, the `unverified` events saying why):
+//! listeners run, and (t) 401 otherwise, the `unverified` events saying why;
+//! it does not look at the Content-Type):
+//! - (t) An activity id it has seen at that inbox is answered 202 and
+//!   dropped: every activity roost sends (an Update, a second Accept) needs
+//!   an id of its own.
 //! - draft-cavage: (t) a POST must carry `Digest` and sign it, besides
 //!   `(request-target)` and `date` (else `invalidSignature`); `Date` within
 //!   1 h, `created` (if any) within 1 min; `(request-target)` is compared

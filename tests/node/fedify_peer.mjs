@@ -222,7 +222,6 @@ globalThis.fetch = async (input, init = {}) => {
   }
 };
 
-
 // --- the server ---------------------------------------------------------------
 
 const server = http.createServer((req, res) => {
