@@ -11,9 +11,14 @@
 //! accepted at once. What alice does is asked through [`FedifyPeer::alice`]:
 //! follow and unfollow an actor (by URL or handle), post a public note (a
 //! reply, a mention), like, announce (boost), undo, delete, edit a note,
-//! change her profile, move to another actor; each answers
-//! once every delivery is done, and panics (with the peer's answer) when a
-//! delivery failed (`try_send` returns that failure instead). What alice
+//! change her profile, move to another actor; each answers once every
+//! delivery is done, and panics (with the peer's answer) when a lookup or a
+//! delivery to a recipient it names failed ([`Alice::try_send`] returns
+//! that instead; a failed delivery to a follower is only listed in
+//! [`Sent::failed`]). The first attempt's signature scheme is chosen per
+//! call ([`Alice::knocking`]) or per process ([`FedifyPeer::start_knocking`]).
+//! [`FedifyPeer::followers`] / [`FedifyPeer::following`] show who follows
+//! alice and whether her Follows were accepted. What alice
 //! received, and every request Fedify made, are read back typed:
 //! [`FedifyPeer::inbox`], [`FedifyPeer::refused`], [`FedifyPeer::inbox_posts`],
 //! [`FedifyPeer::requests`], each with a `wait_for_` form that says, on
