@@ -10,9 +10,15 @@
 //! [`FedifyPeer::handle`]), RSA-4096, in memory. A Follow of alice is
 //! accepted at once. What alice does is asked through [`FedifyPeer::alice`]:
 //! follow and unfollow an actor (by URL or handle), post a public note (a
-//! reply, a mention), like, announce (boost), undo, delete; each answers
-//! once every delivery is done, and panics (with the peer's answer) when a
-//! delivery failed (`try_send` returns that failure instead). What alice
+//! reply, a mention), like, announce (boost), undo, delete, edit a note,
+//! change her profile, move to another actor; each answers once every
+//! delivery is done, and panics (with the peer's answer) when a lookup or a
+//! delivery to a recipient it names failed ([`Alice::try_send`] returns
+//! that instead; a failed delivery to a follower is only listed in
+//! [`Sent::failed`]). The first attempt's signature scheme is chosen per
+//! call ([`Alice::knocking`]) or per process ([`FedifyPeer::start_knocking`]).
+//! [`FedifyPeer::followers`] / [`FedifyPeer::following`] show who follows
+//! alice and whether her Follows were accepted. What alice
 //! received, and every request Fedify made, are read back typed:
 //! [`FedifyPeer::inbox`], [`FedifyPeer::refused`], [`FedifyPeer::inbox_posts`],
 //! [`FedifyPeer::requests`], each with a `wait_for_` form that says, on
@@ -58,13 +64,18 @@
 //! - (t) WebFinger of a handle: Fedify always asks
 //!   `https://HOST/.well-known/webfinger?resource=acct:USER@HOST` with
 //!   `Accept: application/jrd+json` (no option for http); this peer
-//!   rewrites that request to http for a loopback HOST. It follows the
+//!   rewrites that request to http (any HOST: nothing in the tests serves
+//!   https). It follows the
 //!   `rel="self"` link typed `application/activity+json` (or
 //!   `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`),
 //!   which must serve the actor.
 //!
 //! Receiving roost's POSTs (its inbox answers 202 when verified, before its
-//! listeners run, and (t) 401 otherwise, the `unverified` events saying why):
+//! listeners run, and (t) 401 otherwise, the `unverified` events saying why;
+//! it does not look at the Content-Type):
+//! - (t) An activity id it has seen at that inbox is answered 202 and
+//!   dropped: every activity roost sends (an Update, a second Accept) needs
+//!   an id of its own.
 //! - draft-cavage: (t) a POST must carry `Digest` and sign it, besides
 //!   `(request-target)` and `date` (else `invalidSignature`); `Date` within
 //!   1 h, `created` (if any) within 1 min; `(request-target)` is compared
@@ -115,7 +126,20 @@ impl Deref for FedifyPeer {
 /// "run scripts/setup" if Node or Fedify is missing).
 pub fn fedify_peer() -> &'static FedifyPeer {
     static PEER: OnceLock<Result<FedifyPeer, String>> = OnceLock::new();
-    shared_peer(&PEER, || FedifyPeer::try_start(None))
+    shared_peer(&PEER, || FedifyPeer::try_start(&PeerOptions::default()))
+}
+
+/// How a peer of a test's own is started ([`FedifyPeer::start_with`]).
+#[derive(Debug, Clone, Default)]
+pub struct PeerOptions {
+    /// The scheme of a delivery's first attempt (default RFC 9421).
+    pub first_knock: Option<Scheme>,
+    /// Answer a refused inbox POST with an RFC 9421 `Accept-Signature`
+    /// challenge (Fedify's inbox challenge policy): how a peer tells it
+    /// takes RFC 9421.
+    pub accept_signature: bool,
+    /// alice's RSA key size (default 4096, as Fedify makes them).
+    pub rsa_bits: Option<u32>,
 }
 
 /// The Node 22 binary `scripts/setup` installs from npm, or a panic saying
@@ -141,21 +165,35 @@ pub fn node_bin() -> PathBuf {
 impl FedifyPeer {
     /// A peer of this test's own (first knock RFC 9421), killed when dropped.
     pub fn start() -> FedifyPeer {
-        FedifyPeer::try_start(None).unwrap_or_else(|e| panic!("{e}"))
+        FedifyPeer::start_with(&PeerOptions::default())
     }
 
     /// [`FedifyPeer::start`] with `first` as the process's first knock (as
     /// its env `FIRST_KNOCK`), for every call that does not say otherwise.
     pub fn start_knocking(first: Scheme) -> FedifyPeer {
-        FedifyPeer::try_start(Some(first)).unwrap_or_else(|e| panic!("{e}"))
+        FedifyPeer::start_with(&PeerOptions {
+            first_knock: Some(first),
+            ..PeerOptions::default()
+        })
     }
 
-    fn try_start(first: Option<Scheme>) -> Result<FedifyPeer, String> {
+    /// A peer of this test's own, started as `options` say.
+    pub fn start_with(options: &PeerOptions) -> FedifyPeer {
+        FedifyPeer::try_start(options).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_start(options: &PeerOptions) -> Result<FedifyPeer, String> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node");
         let mut cmd = Command::new(node_bin());
         cmd.current_dir(&dir).arg(dir.join("fedify_peer.mjs"));
-        if let Some(first) = first {
+        if let Some(first) = options.first_knock {
             cmd.env("FIRST_KNOCK", first.short());
+        }
+        if options.accept_signature {
+            cmd.env("ACCEPT_SIGNATURE", "1");
+        }
+        if let Some(bits) = options.rsa_bits {
+            cmd.env("RSA_BITS", bits.to_string());
         }
         PeerProcess::start("the Fedify peer", cmd, "roost-fedify-peer", START_TIMEOUT)
             .map(FedifyPeer)
@@ -164,6 +202,17 @@ impl FedifyPeer {
     /// alice: `BASE/users/alice`.
     pub fn actor_url(&self) -> String {
         format!("{}/users/alice", self.base_url())
+    }
+
+    /// alice's actor document, as the peer serves it to ActivityPub.
+    pub fn actor_document(&self) -> Value {
+        let resp = http::get(
+            self.addr(),
+            "/users/alice",
+            &[("Accept", "application/activity+json")],
+        );
+        assert_eq!(resp.status, 200, "GET /users/alice: {resp:?}");
+        serde_json::from_slice(&resp.body).expect("the actor is JSON")
     }
 
     /// alice's own inbox, `BASE/users/alice/inbox`.
@@ -409,6 +458,30 @@ impl Alice<'_> {
         self.send("delete", json!({ "id": note_id }))
     }
 
+    /// Edits a note alice posted: an Update with the note's new content
+    /// (and `updated`), to its recipients and alice's followers.
+    pub fn update_note(&self, note_id: &str, content: &str) -> Sent {
+        self.send("update", json!({ "id": note_id, "content": content }))
+    }
+
+    /// Changes alice's name and summary: an Update of her Person to her
+    /// followers.
+    pub fn update_profile(&self, name: &str, summary: &str) -> Sent {
+        self.send("profile", json!({ "name": name, "summary": summary }))
+    }
+
+    /// Sets alice's `alsoKnownAs` (what a Move to her needs), telling her
+    /// followers with an Update.
+    pub fn also_known_as(&self, actors: &[&str]) -> Sent {
+        self.send("profile", json!({ "also_known_as": actors }))
+    }
+
+    /// alice moved to `target` (an actor URL whose `alsoKnownAs` lists
+    /// her): `movedTo` set, a Move to her followers.
+    pub fn move_to(&self, target: &str) -> Sent {
+        self.send("move", json!({ "target": target }))
+    }
+
     fn send(&self, action: &str, fields: Value) -> Sent {
         self.try_send(action, fields).unwrap_or_else(|e| {
             panic!(
@@ -555,8 +628,11 @@ pub struct InboxActivity {
     pub key_id: Option<String>,
     /// Which inbox: `/users/alice/inbox` or `/inbox`.
     pub path: Option<String>,
-    /// Why it was refused (Fedify's reason), for an `unverified` event.
+    /// Why it was refused (Fedify's reason: `invalidSignature`,
+    /// `keyFetchError`, `noSignature`, ...), for an `unverified` event.
     pub reason: Option<String>,
+    /// For `keyFetchError`: the key fetch's status or error.
+    pub detail: Option<Value>,
     /// The activity as sent.
     pub json: Value,
 }
@@ -614,7 +690,7 @@ fn describe(events: &[Value]) -> String {
         .iter()
         .map(|e| match e["event"].as_str().unwrap_or("?") {
             kind @ ("inbox" | "unverified") => format!(
-                "{kind}: {} {} by {} object {} ({}) in_reply_to {} signature {} {}",
+                "{kind}: {} {} by {} object {} ({}) in_reply_to {} signature {} {} {}",
                 s(&e["type"]),
                 s(&e["id"]),
                 s(&e["actor"]),
@@ -623,6 +699,7 @@ fn describe(events: &[Value]) -> String {
                 s(&e["in_reply_to"]),
                 s(&e["signature"]),
                 e.get("reason").map(s).unwrap_or_default(),
+                e.get("detail").map(Value::to_string).unwrap_or_default(),
             ),
             "inbox_post" => format!(
                 "inbox_post: POST {} signed {} -> {} {}",

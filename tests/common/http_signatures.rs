@@ -5,10 +5,18 @@
 //! in the venv `scripts/setup` makes. Each call is one Python process
 //! (~0.3 s). Keys are PEM: RSA (PKCS#1 v1.5, SHA-256) for both schemes,
 //! Ed25519 for RFC 9421; [`keygen_rsa`] / [`keygen_ed25519`] make them.
+//! [`SigningActor`] is an actor of the tests' own, with such a key, that
+//! POSTs any activity to any inbox signed in either scheme (forged ones
+//! too); [`Request::from_seen`] turns what roost sent to a [`FeedServer`]
+//! into a request to verify.
+
+use std::net::SocketAddr;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::feed_server::{FeedServer, Route, Seen};
+use super::http::{self, HttpResponse};
 use super::python::run_script_with_input;
 
 /// The HTTP Signatures scheme of a request.
@@ -55,6 +63,39 @@ impl Request {
                 .collect(),
             body: body.to_vec(),
         }
+    }
+
+    /// What a [`FeedServer`] at `base_url` (`http://127.0.0.1:PORT`) received.
+    pub fn from_seen(seen: &Seen, base_url: &str) -> Request {
+        Request {
+            method: seen.method.clone(),
+            url: format!("{base_url}{}", seen.path),
+            headers: seen
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+            body: seen.body.clone(),
+        }
+    }
+
+    /// Sends it, as is, to the host and port of its URL (an IP address).
+    pub fn send(&self) -> HttpResponse {
+        let url = url::Url::parse(&self.url).unwrap_or_else(|e| panic!("{}: {e}", self.url));
+        let addr: SocketAddr = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or(80)
+        )
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: not an IP address and port: {e}", self.url));
+        let path = &url[url::Position::BeforePath..];
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        http::send(addr, &self.method, path, &headers, Some(&self.body))
     }
 
     /// The first value of header `name` (any case).
@@ -182,6 +223,87 @@ pub fn keygen_rsa(bits: u32) -> KeyPair {
 /// A fresh Ed25519 key pair (RFC 9421 only).
 pub fn keygen_ed25519() -> KeyPair {
     call(&json!({ "action": "keygen", "type": "ed25519" }))
+}
+
+/// An actor of the tests' own at `BASE/actor` (a [`FeedServer`] serves its
+/// document: a Person with `publicKey` `BASE/actor#main-key`), that signs
+/// what it POSTs with the Python libraries.
+pub struct SigningActor {
+    pub server: FeedServer,
+    /// `BASE/actor`.
+    pub actor: String,
+    /// `BASE/actor#main-key`.
+    pub key_id: String,
+    pub keys: KeyPair,
+}
+
+impl SigningActor {
+    /// With a fresh RSA-2048 key (Mastodon's size).
+    pub fn new() -> SigningActor {
+        SigningActor::with_keys(keygen_rsa(2048))
+    }
+
+    pub fn with_keys(keys: KeyPair) -> SigningActor {
+        let server = FeedServer::start();
+        let actor = server.url("/actor");
+        let key_id = format!("{actor}#main-key");
+        let doc = json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor, "type": "Person", "preferredUsername": "carol",
+            "inbox": server.url("/inbox"),
+            "publicKey": { "id": key_id, "owner": actor, "publicKeyPem": keys.public_key_pem },
+        });
+        server.set(
+            "/actor",
+            Route::Raw {
+                headers: vec![("Content-Type".into(), "application/activity+json".into())],
+                body: doc.to_string().into_bytes().into(),
+            },
+        );
+        SigningActor {
+            server,
+            actor,
+            key_id,
+            keys,
+        }
+    }
+
+    /// `BASE/PATH`, for ids of its activities.
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// POSTs `activity` to `inbox` as `application/activity+json`, signed in
+    /// `scheme` with its key, covering the defaults.
+    pub fn post(&self, inbox: &str, activity: &Value, scheme: Scheme) -> HttpResponse {
+        self.post_signed_with(inbox, activity, scheme, &self.keys, &[])
+    }
+
+    /// [`SigningActor::post`] signed with `keys` under its key id (another
+    /// key: a forgery), covering `covered` (empty: the defaults).
+    pub fn post_signed_with(
+        &self,
+        inbox: &str,
+        activity: &Value,
+        scheme: Scheme,
+        keys: &KeyPair,
+        covered: &[&str],
+    ) -> HttpResponse {
+        let request = Request::new(
+            "POST",
+            inbox,
+            &[("Content-Type", "application/activity+json")],
+            activity.to_string().as_bytes(),
+        );
+        sign_covering(
+            scheme,
+            &request,
+            &self.key_id,
+            &keys.private_key_pem,
+            covered,
+        )
+        .send()
+    }
 }
 
 fn call<T: serde::de::DeserializeOwned>(request: &Value) -> T {

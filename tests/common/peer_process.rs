@@ -4,11 +4,11 @@
 //! its event log read back and waited on, ended with the test process.
 //! What the peer does lives in its own module.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{OnceLock, mpsc};
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -27,6 +27,8 @@ pub struct PeerProcess {
     dir: PathBuf,
     port: u16,
     child: Child,
+    /// The events read so far and the bytes of events.jsonl they took.
+    events_read: Mutex<(u64, Vec<Value>)>,
 }
 
 impl PeerProcess {
@@ -95,6 +97,7 @@ impl PeerProcess {
                     dir,
                     port,
                     child,
+                    events_read: Mutex::new((0, Vec::new())),
                 })
             }
             // Its stdout closed without the line: it is exiting.
@@ -134,22 +137,32 @@ impl PeerProcess {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Every event so far, oldest first.
+    /// Every event so far, oldest first. Only the lines added since the last
+    /// call are read and parsed: the waits poll this every 25 ms, and a
+    /// shared peer's log grows all through a test binary.
     pub fn events(&self) -> Vec<Value> {
         let path = self.dir.join("events.jsonl");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        let mut read = self.events_read.lock().unwrap_or_else(|e| e.into_inner());
+        let mut file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
             Err(e) => panic!("{}: {e}", path.display()),
         };
-        // A line being written while we read has no newline yet: skip it.
-        text.split_inclusive('\n')
-            .filter(|line| line.ends_with('\n'))
-            .map(|line| {
-                serde_json::from_str(line)
-                    .unwrap_or_else(|e| panic!("bad event line {line:?}: {e}"))
-            })
-            .collect()
+        let mut new = Vec::new();
+        file.seek(SeekFrom::Start(read.0))
+            .and_then(|_| file.read_to_end(&mut new))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // A line being written while we read has no newline yet: left for
+        // the next call.
+        let complete = new.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        for line in new[..complete].split_inclusive(|&b| b == b'\n') {
+            let event = serde_json::from_slice(line).unwrap_or_else(|e| {
+                panic!("bad event line {:?}: {e}", String::from_utf8_lossy(line))
+            });
+            read.1.push(event);
+        }
+        read.0 += complete as u64;
+        read.1.clone()
     }
 
     /// The first event (oldest first) for which `pred` holds, waiting up to

@@ -25,11 +25,22 @@
 //                           (an actor URL) or `inbox` says where.
 //   POST /control/undo      {id, first_knock?}   Undo of an activity sent here
 //   POST /control/delete    {id, first_knock?}   Delete (Tombstone) of a note
-//                           made here, to the note's recipients
+//                           made here, to the note's recipients and followers
+//   POST /control/update    {id, content, first_knock?}  Update of a note
+//                           made here (new content, `updated`), as delete
+//   POST /control/profile   {name?, summary?, also_known_as? [URL],
+//                           first_knock?}  changes alice, Update(Person) to
+//                           her followers
+//   POST /control/move      {target, first_knock?}  alice moved to the
+//                           actor `target` (movedTo set; Move to followers;
+//                           the target must list alice in alsoKnownAs)
 //   GET  /control/followers  [{actor, inbox, shared_inbox, follow}]
 //   GET  /control/following  [{actor, inbox, follow, state}] state: pending,
 //                           accepted, rejected
 //   GET  /control/events     every event so far (as in DIR/events.jsonl)
+//   POST /control/unhandled  makes a rejection nobody handles and an
+//                           exception nobody catches (error events; the
+//                           peer goes on)
 // Every sending endpoint answers {id (the activity), object?, inboxes (where
 // it went), failed [{inbox, error}]} once every delivery is done (no queue:
 // Fedify sends at once), or 502 if a delivery to a recipient the call named
@@ -48,7 +59,9 @@
 //               was signed; Fedify verified it), key_id, path, json (as sent)
 //   unverified  an activity whose HTTP signature Fedify refused (answered
 //               401): type, id, actor, signature, key_id, reason (Fedify's:
-//               keyFetchError, invalidSignature, noSignature, ...), path, json
+//               keyFetchError, invalidSignature, noSignature, ...), detail
+//               (for keyFetchError: the key fetch's status or error), path,
+//               json
 //   inbox_post  every POST to an inbox: path, status, signature, key_id,
 //               content_type, answer (the body of a non-2xx answer)
 //   sent        every HTTP request Fedify made: method, url, signature,
@@ -56,9 +69,10 @@
 //   accept_failed / error   what went wrong in a listener or handler
 //
 // WebFinger over http: Fedify looks a handle up at https://HOST/.well-known/
-// webfinger, always (@fedify/webfinger builds the URL with "https:"). For a
-// loopback HOST this peer rewrites that request to http:// (its fetch
-// wrapper), so Fedify's own lookup and parsing are what a handle meets.
+// webfinger, always (@fedify/webfinger builds the URL with "https:"). This
+// peer rewrites that request to http:// for every HOST (its fetch wrapper:
+// nothing in the tests serves https), so Fedify's own lookup and parsing are
+// what a handle meets.
 //
 // Usage: node fedify_peer.mjs DIR. Binds 127.0.0.1 on a free port (or env
 // PORT) and prints `LISTENING PORT` on stdout once serving (nothing else goes
@@ -92,12 +106,14 @@ const {
   Follow,
   Like,
   Mention,
+  Move,
   Note,
   Person,
   PUBLIC_COLLECTION,
   Reject,
   Tombstone,
   Undo,
+  Update,
 } = await import("@fedify/fedify/vocab");
 
 const DIR = process.argv[2];
@@ -177,11 +193,11 @@ function signatureOf(headers) {
 }
 
 // Every request Fedify makes goes through here: logged as a `sent` event,
-// bounded in time, and a WebFinger lookup of a loopback host done over http.
+// bounded in time, and a WebFinger lookup done over http.
 const realFetch = globalThis.fetch;
 globalThis.fetch = async (input, init = {}) => {
   let url = new URL(input instanceof Request ? input.url : String(input));
-  if (url.protocol === "https:" && url.pathname === "/.well-known/webfinger" && isLoopback(url.hostname)) {
+  if (url.protocol === "https:" && url.pathname === "/.well-known/webfinger") {
     url.protocol = "http:";
     input = input instanceof Request ? new Request(url, input) : url;
   }
@@ -206,10 +222,6 @@ globalThis.fetch = async (input, init = {}) => {
   }
 };
 
-function isLoopback(host) {
-  return host === "localhost" || host.startsWith("127.") || host === "[::1]";
-}
-
 // --- the server ---------------------------------------------------------------
 
 const server = http.createServer((req, res) => {
@@ -230,6 +242,9 @@ const federation = createFederation({
   origin: ORIGIN,
   allowPrivateAddress: true, // loopback actors and keys
   firstKnock: DEFAULT_KNOCK,
+  // env ACCEPT_SIGNATURE=1: a refused POST is answered with an RFC 9421
+  // Accept-Signature challenge (the way a peer says it takes RFC 9421).
+  inboxChallengePolicy: process.env.ACCEPT_SIGNATURE === "1" ? { enabled: true } : undefined,
 });
 const KEYS = [await keyPair];
 
@@ -238,26 +253,33 @@ const followers = new Map(); // actor id -> {actor, inbox, shared_inbox, follow}
 const following = new Map(); // actor id -> {actor, inbox, follow, state}
 const sent = new Map(); // activity id -> {activity, recipients}
 const notes = new Map(); // note id (URL) -> {note, recipients}
+const profile = { name: "Alice", summary: "The Fedify peer of roost's tests.", aliases: [], moved_to: null };
 let serial = 0;
 const newId = (kind) => new URL(`${ORIGIN}/${kind}/${Date.now().toString(36)}-${++serial}`);
 
+// alice as her actor document shows her now.
+async function alicePerson(ctx) {
+  const pairs = await ctx.getActorKeyPairs("alice");
+  return new Person({
+    id: ctx.getActorUri("alice"),
+    preferredUsername: "alice",
+    name: profile.name,
+    summary: profile.summary,
+    aliases: profile.aliases.map((a) => new URL(a)),
+    successor: profile.moved_to ? new URL(profile.moved_to) : null,
+    inbox: ctx.getInboxUri("alice"),
+    endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+    followers: ctx.getFollowersUri("alice"),
+    url: ctx.getActorUri("alice"),
+    publicKey: pairs[0].cryptographicKey,
+    assertionMethods: pairs.map((k) => k.multikey),
+  });
+}
+
 federation
-  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
-    if (identifier !== "alice") return null;
-    const pairs = await ctx.getActorKeyPairs(identifier);
-    return new Person({
-      id: ctx.getActorUri(identifier),
-      preferredUsername: identifier,
-      name: "Alice",
-      summary: "The Fedify peer of roost's tests.",
-      inbox: ctx.getInboxUri(identifier),
-      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
-      followers: ctx.getFollowersUri(identifier),
-      url: ctx.getActorUri(identifier),
-      publicKey: pairs[0].cryptographicKey,
-      assertionMethods: pairs.map((k) => k.multikey),
-    });
-  })
+  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) =>
+    identifier === "alice" ? alicePerson(ctx) : null,
+  )
   .setKeyPairsDispatcher(async (_ctx, identifier) => (identifier === "alice" ? KEYS : []));
 
 federation.setFollowersDispatcher("/users/{identifier}/followers", async (_ctx, identifier) => {
@@ -349,6 +371,8 @@ federation
     record("unverified", {
       ...fields,
       reason: reason.type,
+      // keyFetchError: the answer's status, or the fetch's error.
+      detail: reason.result == null ? null : (reason.result.status ?? String(reason.result.error)),
       key_id: reason.keyId?.href ?? fields.key_id,
       type: fields.type ?? activity.constructor.name,
     });
@@ -501,6 +525,53 @@ const CONTROL = {
     });
     return send(ctx, announce, authors, first_knock, true);
   },
+  "POST /control/update": async ({ id, content, first_knock }) => {
+    const ctx = context();
+    const n = notes.get(need(id, "id"));
+    if (n == null) throw new ControlError(404, `no note ${id} was made here`);
+    n.note = n.note.clone({ content: need(content, "content"), updated: Temporal.Now.instant() });
+    const update = new Update({
+      id: newId("updates"),
+      actor: ctx.getActorUri("alice"),
+      object: n.note,
+      to: PUBLIC_COLLECTION,
+      ccs: n.note.ccIds,
+    });
+    return send(ctx, update, n.recipients, first_knock, true);
+  },
+  "POST /control/profile": async ({ name, summary, also_known_as, first_knock }) => {
+    const ctx = context();
+    if (name != null) profile.name = name;
+    if (summary != null) profile.summary = summary;
+    if (also_known_as != null) profile.aliases = [].concat(also_known_as);
+    const update = new Update({
+      id: newId("updates"),
+      actor: ctx.getActorUri("alice"),
+      object: await alicePerson(ctx),
+      to: PUBLIC_COLLECTION,
+    });
+    return send(ctx, update, [], first_knock, true);
+  },
+  "POST /control/move": async ({ target, first_knock }) => {
+    const ctx = context();
+    profile.moved_to = need(target, "target");
+    const move = new Move({
+      id: newId("moves"),
+      actor: ctx.getActorUri("alice"),
+      object: ctx.getActorUri("alice"),
+      target: new URL(target),
+    });
+    return send(ctx, move, [], first_knock, true);
+  },
+  // For the test that this process outlives a rejection nobody handles and
+  // an exception nobody catches.
+  "POST /control/unhandled": async () => {
+    Promise.reject(new Error("a rejection nobody handles (test)"));
+    setTimeout(() => {
+      throw new Error("an exception nobody catches (test)");
+    }, 0);
+    return {};
+  },
   "POST /control/undo": async ({ id, first_knock }) => undo(context(), need(id, "id"), first_knock),
   "POST /control/delete": async ({ id, first_knock }) => {
     const ctx = context();
@@ -547,7 +618,7 @@ function handleOf(given, actor) {
 }
 
 // An actor by URL or handle, fetched with alice's signature (authorized
-// fetch); a handle goes through WebFinger (over http on loopback, see the header).
+// fetch); a handle goes through WebFinger (over http, see the header).
 async function lookupActor(ctx, target) {
   const documentLoader = await ctx.getDocumentLoader({ identifier: "alice" });
   const found = await ctx.lookupObject(target, { documentLoader });
