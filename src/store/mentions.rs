@@ -156,6 +156,32 @@ pub fn save_verified(conn: &Connection, id: i64, v: &Verified, now: i64) -> Resu
     super::search::index_mention(conn, id)
 }
 
+/// A new follower a protocol told of without an account behind it (a
+/// WebSub subscriber: its callback's host): an approved `follow` row the
+/// owner's notifications list, once (a renewal adds nothing).
+pub fn note_follower(
+    conn: &Connection,
+    protocol: &str,
+    source: &str,
+    target: &str,
+    name: &str,
+    now: i64,
+) -> Result<()> {
+    let inserted = conn
+        .execute(
+            "INSERT INTO mentions (source, target, state, kind, author_name, author_key,
+                 received_at, verified_at, unread, protocol)
+             VALUES (?1, ?2, 'approved', 'follow', ?3, ?3, ?4, ?4, 1, ?5)
+             ON CONFLICT (source, target) DO NOTHING",
+            params![source, target, name, now, protocol],
+        )
+        .context("noting a new follower")?;
+    if inserted > 0 {
+        super::search::index_mention(conn, conn.last_insert_rowid())?;
+    }
+    Ok(())
+}
+
 /// A reply, like, boost or mention received by ActivityPub, verified by
 /// its signature: stored where Webmention's are, shown the same way.
 #[derive(Debug, Clone, Default)]
