@@ -64,7 +64,10 @@ pub struct Spooled {
 }
 
 /// Every spool.
-pub const SPOOLED: &[Spooled] = &[crate::webmention::receive::SPOOLED];
+pub const SPOOLED: &[Spooled] = &[
+    crate::webmention::receive::SPOOLED,
+    crate::activitypub::inbox::SPOOLED,
+];
 
 /// Messages stored per transaction: a flood is taken in few commits.
 const SPOOLED_PER_COMMIT: usize = 100;

@@ -453,11 +453,26 @@ fn the_inbox_refuses_a_large_body_bad_json_and_a_flood_at_once() {
         Some(&br#"{"type":"Like","actor":"https://calm.example/u"}"#[..]),
     );
     assert_eq!(other.status, 202, "{other:?}");
+    // The inbox never opens the database: with it moved away, an activity
+    // is still taken (into the spool), while a page that needs it is not.
+    let db = site.home.join("roost.db");
+    let away = site.home.join("roost.db.away");
+    std::fs::rename(&db, &away).unwrap();
+    let spooled = site.send(
+        "POST",
+        "/inbox",
+        &[("Content-Type", AP)],
+        Some(&br#"{"type":"Like","actor":"https://calm.example/v"}"#[..]),
+    );
+    let page = site.get("/timeline", &[("Cookie", "roost_session=x")]);
+    std::fs::rename(&away, &db).unwrap();
+    assert_eq!(spooled.status, 202, "{spooled:?}");
+    assert_ne!(page.status, 200, "the page needed the database: {page:?}");
     // Unsigned or badly signed, each is dropped and counted by cron.
     cron(&site);
     let counts = inbox_counts(&site);
     assert!(counts.contains("0 taken"), "{counts}");
-    assert!(counts.contains("unsigned 1"), "{counts}");
+    assert!(counts.contains("unsigned 2"), "{counts}");
     assert!(counts.contains("bad signature 120"), "{counts}");
 }
 

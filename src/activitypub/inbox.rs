@@ -12,13 +12,16 @@
 
 use super::signature::{self, Claim, Incoming, Refusal};
 use super::{actor_id, keys};
+use crate::jobs::Spooled;
 use crate::jobs::{Kind, Outcome};
 use crate::net::send;
 use crate::node::Node;
 use crate::settings::Settings;
+use crate::spool::{Spool, Taken};
 use crate::store::{self, activitypub as ap, jobs::Job, mentions};
-use crate::web::app::Ctx;
+use crate::web::app::json_error;
 use crate::web::http::Response;
+use crate::web::intake::Intake;
 use crate::webmention::{moderation, receive};
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -27,63 +30,90 @@ use serde_json::Value;
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Requests taken from one host (its key's, else its address) per
 /// [`RATE_WINDOW_SECONDS`]; past them, 429 with `Retry-After`.
-pub const RATE_LIMIT: i64 = 120;
+pub const RATE_LIMIT: usize = 120;
 pub const RATE_WINDOW_SECONDS: i64 = 60;
 /// A remote key is fetched again after this long.
 const KEY_MAX_AGE_SECONDS: i64 = 24 * 60 * 60;
 
 /// `POST /inbox`, `POST /actor/inbox`: 400 for a body that is not an
 /// activity, 429 past the rate limit, else 202 (verified later by cron).
-pub fn request(ctx: &mut Ctx) -> Result<Response> {
-    let activity: Option<Value> = serde_json::from_slice(&ctx.req.body).ok();
+/// Answered without the database (an intake): the request waits in the
+/// spool for cron ([`SPOOLED`]), which keeps it and queues [`INBOX`].
+pub fn intake(intake: &Intake) -> Result<Response> {
+    let req = intake.req;
+    let activity: Option<Value> = serde_json::from_slice(&req.body).ok();
     let valid = activity.as_ref().is_some_and(|a| {
         a.get("type").is_some_and(Value::is_string) && id_of(a.get("actor")).is_some()
     });
     if !valid {
-        return Ok(ctx.error(
+        return Ok(json_error(
             400,
             "The body must be an ActivityStreams activity: a JSON object with a type and an actor.",
         ));
     }
-    let host = key_host(&ctx.req.headers).unwrap_or_else(|| ctx.req.remote_addr.clone());
-    let site_url = ctx.settings.url();
-    let query = match ctx.req.query.as_str() {
+    let host = key_host(&req.headers).unwrap_or_else(|| req.remote_addr.clone());
+    let spool = Spool::new(intake.home, SPOOLED.kind);
+    if let Err(wait) = spool.admit(&host, RATE_LIMIT, RATE_WINDOW_SECONDS, intake.now)? {
+        return Ok(json_error(
+            429,
+            &format!(
+                "Too many activities from {host}: at most {RATE_LIMIT} a minute; \
+                 try again in {wait} seconds."
+            ),
+        )
+        .with_header("Retry-After", &wait.to_string()));
+    }
+    let site_url = intake.site_url()?;
+    let query = match req.query.as_str() {
         "" => String::new(),
         q => format!("?{q}"),
     };
+    // What the signature needs, on the first line; the body as received after it.
+    let meta = serde_json::json!({
+        "host": host,
+        "method": req.method,
+        "target_uri": format!("{site_url}{}{query}", req.path.trim_start_matches('/')),
+        "headers": req.headers,
+    });
+    let mut message = serde_json::to_vec(&meta).context("keeping an activity")?;
+    message.push(b'\n');
+    message.extend_from_slice(&req.body);
+    spool.put(&message, intake.now)?;
+    Ok(Response::new(202, "application/json", "{}"))
+}
+
+/// The requests `POST /inbox` spooled, as cron takes them: each kept as
+/// received (`ap_inbox`) with its verification queued. Taken twice after a
+/// killed run, the second is refused as a replay.
+pub const SPOOLED: Spooled = Spooled {
+    kind: "activitypub-inbox",
+    store: store_spooled,
+    rate_window: RATE_WINDOW_SECONDS,
+    tidy: |_, _| Ok(()),
+};
+
+fn store_spooled(tx: &rusqlite::Connection, _: &Settings, taken: &Taken, now: i64) -> Result<()> {
+    let end = taken
+        .body
+        .iter()
+        .position(|&b| b == b'\n')
+        .context("a spooled activity without its first line")?;
+    let meta: Value =
+        serde_json::from_slice(&taken.body[..end]).context("reading a spooled activity")?;
+    let text = |name: &str| meta[name].as_str().unwrap_or_default().to_string();
+    let headers = serde_json::from_value(meta["headers"].clone()).unwrap_or_default();
     let received = ap::Received {
         id: 0,
-        received_at: ctx.now,
-        host: host.clone(),
-        method: ctx.req.method.clone(),
-        target_uri: format!("{site_url}{}{query}", ctx.req.path.trim_start_matches('/')),
-        headers: ctx.req.headers.clone(),
-        body: ctx.req.body.clone(),
+        received_at: taken.at,
+        host: text("host"),
+        method: text("method"),
+        target_uri: text("target_uri"),
+        headers,
+        body: taken.body[end + 1..].to_vec(),
     };
-    let now = ctx.now;
-    let taken = ctx.node().write_unseen(|tx| {
-        let since = now - RATE_WINDOW_SECONDS;
-        if let Some(wait) =
-            ap::take_request(tx, &host, since, RATE_WINDOW_SECONDS, RATE_LIMIT, now)?
-        {
-            return Ok(Err(wait));
-        }
-        let id = ap::receive(tx, &received)?;
-        store::jobs::enqueue(tx, INBOX.name, &id.to_string(), &id.to_string(), now)?;
-        Ok(Ok(id))
-    })?;
-    match taken {
-        Ok(_) => Ok(Response::new(202, "application/json", "{}")),
-        Err(wait) => Ok(ctx
-            .error(
-                429,
-                &format!(
-                    "Too many activities from {host}: at most {RATE_LIMIT} a minute; \
-                     try again in {wait} seconds."
-                ),
-            )
-            .with_header("Retry-After", &wait.to_string())),
-    }
+    let id = ap::receive(tx, &received)?;
+    store::jobs::enqueue(tx, INBOX.name, &id.to_string(), &id.to_string(), now)?;
+    Ok(())
 }
 
 /// The host of the key a request says it is signed with, if it says.

@@ -86,7 +86,7 @@ impl Ctx<'_> {
 }
 
 /// `{"error": ..., "error_description": ...}` with `status`.
-fn json_error(status: u16, message: &str) -> Response {
+pub fn json_error(status: u16, message: &str) -> Response {
     Response::new(
         status,
         "application/json",
@@ -343,8 +343,8 @@ pub const ROUTES: &[Route] = &[
     route!("GET", ["actor"], Public, 0, Json, |c, _| activitypub::serve::actor(c)),
     route!("GET", ["outbox"], Public, 0, Json, |c, _| activitypub::serve::outbox(c)),
     route!("GET", ["followers"], Public, 0, Json, |c, _| activitypub::serve::followers(c)),
-    route!("POST", ["inbox"], Remote, activitypub::inbox::MAX_BODY_BYTES, Json, |c, _| activitypub::inbox::request(c)),
-    route!("POST", ["actor", "inbox"], Remote, activitypub::inbox::MAX_BODY_BYTES, Json, |c, _| activitypub::inbox::request(c)),
+    intake!("POST", ["inbox"], Remote, activitypub::inbox::MAX_BODY_BYTES, Json, activitypub::inbox::intake),
+    intake!("POST", ["actor", "inbox"], Remote, activitypub::inbox::MAX_BODY_BYTES, Json, activitypub::inbox::intake),
     route!("POST", ["websub"], Remote, FORM, Text, |c, _| websub::hub::request(c)),
     route!("GET", ["websub", "callback", "*"], Remote, 0, Text, |c, a| websub::subscriber::verify(c, a[0])),
     route!("POST", ["websub", "callback", "*"], Remote, websub::MAX_PUSHED_BYTES, Text, |c, a| websub::subscriber::deliver(c, a[0])),
