@@ -917,6 +917,44 @@ fn a_follow_waits_for_the_owners_approval_when_asked_to() {
     let accepts = remote.server.requests("/users/alice/inbox");
     assert_eq!(accepts.len(), 1, "{accepts:?}");
     assert_eq!(check_sent(&site, &remote, &accepts[0])["type"], "Accept");
+
+    // The owner sees the follower on /settings and blocks it: it is gone
+    // from the followers, and its next Follow is refused.
+    let settings = site.get("/settings", &[("Cookie", &cookie)]).text();
+    assert!(
+        settings.contains("Followers on the fediverse (1)") && settings.contains(&actor),
+        "{settings}"
+    );
+    let csrf = common::process::hidden_csrf(&settings);
+    let forged = site.post_form(
+        "/followers",
+        &common::http::form_encode(&[("actor", &actor), ("action", "block")]),
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(forged.status, 403, "without the form's token: {forged:?}");
+    let blocked = site.post_form(
+        "/followers",
+        &common::http::form_encode(&[("csrf", &csrf), ("actor", &actor), ("action", "block")]),
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(blocked.status, 303, "{blocked:?}");
+    assert_eq!(
+        json(&site.get("/followers", &[("Accept", AP)]))["totalItems"],
+        0
+    );
+    let again = serde_json::json!({"id": format!("{actor}/follows/4"), "type": "Follow", "actor": actor, "object": site.url("/actor")}).to_string();
+    take(&site, "/inbox", &again, alice(&remote, &key_id));
+    cron(&site);
+    assert_eq!(
+        json(&site.get("/followers", &[("Accept", AP)]))["totalItems"],
+        0,
+        "a blocked account cannot follow again"
+    );
+    let settings = site.get("/settings", &[("Cookie", &cookie)]).text();
+    assert!(
+        settings.contains("No fediverse account follows you yet."),
+        "{settings}"
+    );
 }
 
 /// A sender whose key cannot be fetched (its server answers 503) is retried

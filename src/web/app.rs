@@ -327,6 +327,7 @@ pub const ROUTES: &[Route] = &[
     route!("POST", ["login"], Public, FORM, Html, |c, _| actions::login(c)),
     route!("GET", ["settings"], Owner, 0, Html, |c, _| settings_page::form(c)),
     route!("POST", ["settings"], Owner, FORM, Html, |c, _| settings_page::save(c)),
+    route!("POST", ["followers"], Owner, FORM, Html, |c, _| settings_page::followers(c)),
     route!("GET", ["setup"], Public, 0, Html, |c, _| setup::form(c)),
     route!("POST", ["setup"], Public, FORM, Html, |c, _| setup::choose(c)),
     route!("POST", ["logout"], Owner, FORM, Html, |c, _| actions::logout(c)),
