@@ -174,10 +174,11 @@ def reset(args):
 # ---------------------------------------------------------------- CGI
 
 
-def cgi(binary, home, method, path, body=b"", cookie=None, query=""):
+def cgi(binary, home, method, path, body=b"", cookie=None, headers=None, query=""):
     """Runs one CGI request; returns (status, headers, body, (wall, cpu) seconds).
     The CPU time (user + system) is the growth of RUSAGE_CHILDREN across the
-    run: requests run one at a time, so it is this child's alone."""
+    run: requests run one at a time, so it is this child's alone. `headers`
+    (a dict) become HTTP_* variables; a Content-Type there replaces the form's."""
     env = {
         "GATEWAY_INTERFACE": "CGI/1.1",
         "SERVER_PROTOCOL": "HTTP/1.1",
@@ -196,6 +197,11 @@ def cgi(binary, home, method, path, body=b"", cookie=None, query=""):
         env["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
     if cookie:
         env["HTTP_COOKIE"] = cookie
+    for name, value in (headers or {}).items():
+        if name.lower() == "content-type":
+            env["CONTENT_TYPE"] = value
+        else:
+            env["HTTP_" + name.upper().replace("-", "_")] = value
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen([binary], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -66,7 +66,8 @@ pub enum Command {
         #[arg(allow_negative_numbers = true)]
         id: String,
     },
-    /// Follow a feed, or a web page whose <link rel="alternate"> names one
+    /// Follow a feed, a web page whose <link rel="alternate"> names one, or a
+    /// fediverse account by its handle (@user@host, by ActivityPub)
     Follow {
         url: String,
         /// A short name to use instead of the address
@@ -268,6 +269,9 @@ fn create_home(home: &Path, url: &str, name: &str, password: Option<&str>) -> Re
     }
     let password_hash = password.map(auth::hash_password).transpose()?;
     let (id_prefix, feed_id) = entry_ids(url, now());
+    // ActivityPub's key pair, made once, here (a node made before it gets
+    // one on first need: `activitypub::keys::ensure`).
+    let keys = crate::activitypub::keys::generate()?;
     let mut conn = store::create(home)?;
     Node::new(home, &mut conn).write(|tx| {
         store::settings::set(tx, "url", url)?;
@@ -280,6 +284,7 @@ fn create_home(home: &Path, url: &str, name: &str, password: Option<&str>) -> Re
         }
         store::settings::set(tx, "id_prefix", &id_prefix)?;
         store::settings::set(tx, "feed_id", &feed_id)?;
+        store::activitypub::set_key_pair(tx, &keys.private_pem, &keys.public_pem, now())?;
         if let Some(hash) = &password_hash {
             store::settings::set(tx, "password_hash", hash)?;
         }

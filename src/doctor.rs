@@ -145,7 +145,7 @@ impl Install {
 /// printed is not printed again); returns how many failed.
 pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
     let install = Install::gather(home);
-    let checks: [fn(&Install) -> Vec<Finding>; 13] = [
+    let checks: [fn(&Install) -> Vec<Finding>; 14] = [
         who_runs_doctor,
         data_directory_location,
         files_in_document_root,
@@ -156,6 +156,7 @@ pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
         cron_line,
         last_poll,
         background_jobs,
+        activitypub_inbox,
         published,
         authorization_reaches_roost,
         site_answers,
@@ -688,6 +689,36 @@ fn background_jobs(install: &Install) -> Vec<Finding> {
         )));
     }
     findings
+}
+
+/// 4d. The ActivityPub inbox: activities taken, and those dropped
+///     (unsigned, badly signed, stale, replayed), by reason. Never a
+///     failure: strangers' bad requests are not the owner's problem.
+fn activitypub_inbox(install: &Install) -> Vec<Finding> {
+    let Ok(conn) = &install.db else {
+        return vec![skip(
+            "activitypub inbox: no database to read it from (see above)",
+        )];
+    };
+    let Ok(counters) = store::activitypub::counters(conn) else {
+        return vec![skip(
+            "activitypub inbox: the database predates it (any roost command upgrades it)",
+        )];
+    };
+    let taken = counters
+        .iter()
+        .find(|(name, _)| name == "taken")
+        .map_or(0, |(_, n)| *n);
+    let dropped: Vec<String> = counters
+        .iter()
+        .filter(|(name, _)| name != "taken")
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    let dropped = match dropped.is_empty() {
+        true => "none dropped".to_string(),
+        false => format!("dropped: {}", dropped.join(", ")),
+    };
+    vec![ok(format!("activitypub inbox: {taken} taken, {dropped}"))]
 }
 
 /// 4b. On a node that follows feeds, a poll finished within the last hour.

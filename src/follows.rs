@@ -90,8 +90,23 @@ pub fn parse_nick(raw: &str) -> Result<String> {
 }
 
 /// Fetches `url` (a feed, or a page naming one), checks it parses, and stores
-/// the follow with its entries in one transaction.
+/// the follow with its entries in one transaction; a fediverse handle
+/// (`@user@host`) is followed by ActivityPub instead (`activitypub::follow`).
 pub fn follow(node: &mut Node, raw_url: &str, nick: Option<&str>, now: i64) -> Result<Followed> {
+    // A fediverse handle (@user@host) is followed by ActivityPub.
+    if crate::activitypub::follow::parse_handle(raw_url).is_some() {
+        let nick = nick.map(parse_nick).transpose()?;
+        let followed = crate::activitypub::follow::follow(node, raw_url, nick.as_deref(), now)?;
+        return Ok(Followed {
+            url: followed.actor,
+            title: Some(format!("{} ({})", followed.name, followed.handle)),
+            entries: 0,
+            note: Some(
+                "followed by ActivityPub: its posts arrive once it accepts, after the next cron run"
+                    .into(),
+            ),
+        });
+    }
     let url = parse_url(raw_url)?;
     let nick = nick.map(parse_nick).transpose()?;
     let settings = crate::settings::Settings::load(node.conn)?;
@@ -217,6 +232,7 @@ pub fn unfollow(node: &mut Node, url_or_nick: &str) -> Result<String> {
     let now = chrono::Utc::now().timestamp();
     node.write_entries(|tx| {
         crate::websub::subscriber::on_unfollow(tx, follow.id.0, now)?;
+        crate::activitypub::follow::on_unfollow(tx, follow.id.0, now)?;
         store::follows::delete(tx, follow.id)
     })?;
     Ok(follow.url)

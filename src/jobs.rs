@@ -44,6 +44,9 @@ pub const KINDS: &[Kind] = &[
     crate::webmention::send::SEND,
     crate::webmention::verify::VERIFY,
     crate::threads::PARENT,
+    crate::activitypub::inbox::INBOX,
+    crate::activitypub::deliver::DELIVER,
+    crate::activitypub::deliver::PROFILE,
 ];
 
 /// One kind of message an intake route (`web::intake`) leaves in a spool
@@ -61,7 +64,10 @@ pub struct Spooled {
 }
 
 /// Every spool.
-pub const SPOOLED: &[Spooled] = &[crate::webmention::receive::SPOOLED];
+pub const SPOOLED: &[Spooled] = &[
+    crate::webmention::receive::SPOOLED,
+    crate::activitypub::inbox::SPOOLED,
+];
 
 /// Messages stored per transaction: a flood is taken in few commits.
 const SPOOLED_PER_COMMIT: usize = 100;
@@ -107,6 +113,7 @@ pub fn take_spooled(node: &mut Node, deadline: Option<Instant>) -> Result<usize>
 /// change's own transaction (`node::Node::write`).
 pub fn after_own_change(tx: &Connection, now: i64) -> Result<()> {
     crate::websub::hub::after_own_change(tx, now)?;
+    crate::activitypub::deliver::after_own_change(tx, now)?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! roost as a library: everything the binary does, so that fuzz targets and
 //! benchmarks can call the same code. `main.rs` only picks the way in.
 
+pub mod activitypub;
 pub mod alloc;
 pub mod atomic_file;
 pub mod build_id;

@@ -146,7 +146,8 @@ pub fn delete(node: &mut Node, id: PostId, now: i64) -> Result<bool> {
 }
 
 /// Queues what post `id` owes after a change from `before`: its
-/// Webmentions, and the fetch of a new remote parent (`threads`).
+/// Webmentions, its ActivityPub deliveries, and the fetch of a new remote
+/// parent (`threads`).
 fn follow_up(
     tx: &rusqlite::Connection,
     id: PostId,
@@ -155,6 +156,7 @@ fn follow_up(
 ) -> Result<()> {
     let after = store::posts::get(tx, id)?;
     crate::webmention::send::after_post_change(tx, id, before, after.as_ref(), now)?;
+    crate::activitypub::deliver::after_post_change(tx, id, before, after.as_ref(), now)?;
     crate::threads::after_post_change(tx, before, after.as_ref(), now)
 }
 

@@ -149,6 +149,12 @@ pub const DECLARED: &[Declared] = &[
         help: "webmentions shown: all at once; unknown: new authors wait for your approval; known: approved authors only",
     },
     Declared {
+        key: "follow_approval",
+        kind: Kind::Choice(&["auto", "manual"]),
+        default: "auto",
+        help: "auto: a fediverse account that follows you is accepted at once; manual: each waits on /notifications for your approval",
+    },
+    Declared {
         key: "password_hash",
         kind: Kind::Internal,
         default: "",
@@ -466,6 +472,11 @@ impl Settings {
         Some(self.raw("websub_hub"))
             .filter(|h| !h.is_empty())
             .map(str::to_string)
+    }
+
+    /// Whether a fediverse follow waits for the owner (`follow_approval = manual`).
+    pub fn follows_need_approval(&self) -> bool {
+        self.raw("follow_approval") == "manual"
     }
 
     pub fn password_hash(&self) -> Option<&str> {

@@ -79,6 +79,28 @@ fn two_roosts_get_each_others_posts_pushed_by_cron_without_polling() {
     assert!(run.contains("Polled 0 of 0 due feeds"), "{run}");
     let following = bob.cli_ok(&["following"]);
     assert!(following.contains("alice"), "{following}");
+    // Alice hears of her new subscriber on /notifications, by its host only
+    // (a callback may carry the subscriber's secret), once for all renewals.
+    let login = alice.submit_login(&alice.get("/login", &[]));
+    let cookie = format!(
+        "roost_session={}",
+        login.cookie("roost_session").expect("logged in")
+    );
+    let notifications = alice.get("/notifications", &[("Cookie", &cookie)]).text();
+    let bob_host = bob.host.split(':').next().unwrap().to_string();
+    assert_eq!(
+        notifications.matches("subscribed to your feed").count(),
+        1,
+        "{notifications}"
+    );
+    assert!(
+        notifications.contains(&format!("{bob_host} (WebSub, the Atom feed)")),
+        "{notifications}"
+    );
+    assert!(
+        !notifications.contains("/websub/callback/"),
+        "{notifications}"
+    );
 
     // Unfollowing unsubscribes: Bob's cron asks, Alice's cron verifies with
     // Bob's callback, and her next post is no longer sent to him.

@@ -18,6 +18,10 @@ pub const MAX_REPLY_BYTES: u64 = 64 * 1024;
 /// or, nearly always, the `<head>`; the rest of a longer page is left unread.
 pub const MAX_PAGE_BYTES: u64 = 1024 * 1024;
 
+/// The headers a GET carries, made for the URL of each hop (a signature
+/// names the path and host it was made for).
+pub type Headers<'a> = dyn Fn(&url::Url) -> Vec<(&'static str, String)> + 'a;
+
 /// Whom a request is sent for, and what it may reach.
 #[derive(Debug, Clone)]
 pub struct Sender {
@@ -81,28 +85,29 @@ impl Sender {
     /// redirect allowed, that answer is the redirect itself (see
     /// [`Reply::redirect`]).
     pub fn get_page(&self, url: &str) -> Result<(Reply, url::Url)> {
-        self.follow(url, MAX_PAGE_BYTES, Overflow::Cut, None)
+        self.follow(url, MAX_PAGE_BYTES, Overflow::Cut, &|_| Vec::new())
     }
 
     /// `GET url`, following up to [`super::MAX_REDIRECTS`] redirects, each
-    /// hop a new request checked and guarded afresh; the last answer and
-    /// its URL (a redirect itself when the hops ran out).
+    /// hop a new request checked and guarded afresh, with the `headers`
+    /// made for its URL; the last answer and its URL (a redirect itself
+    /// when the hops ran out).
     fn follow(
         &self,
         url: &str,
         max_bytes: u64,
         overflow: Overflow,
-        accept: Option<&str>,
+        headers: &Headers,
     ) -> Result<(Reply, url::Url)> {
         let mut at = check_url(url)?;
         let mut hops = 0;
         loop {
             let reply = self.send(at.as_str(), max_bytes, overflow, |agent| {
-                let request = agent.get(at.as_str());
-                match accept {
-                    Some(accept) => request.header("Accept", accept).call(),
-                    None => request.call(),
+                let mut request = agent.get(at.as_str());
+                for (name, value) in headers(&at) {
+                    request = request.header(name, value);
                 }
+                request.call()
             })?;
             match reply.redirect() {
                 Some(location) if hops < super::MAX_REDIRECTS => {
@@ -235,7 +240,34 @@ impl Sender {
     /// of body ([`TooLarge`] past it, read no further).
     pub fn get_document(&self, url: &str, max_bytes: u64) -> Result<Document> {
         let accept = "text/html, application/xhtml+xml, */*;q=0.5";
-        let (reply, at) = self.follow(url, max_bytes, Overflow::Refuse, Some(accept))?;
+        self.document(url, max_bytes, &|_| vec![("Accept", accept.to_string())])
+    }
+
+    /// `GET url` of an ActivityStreams document (an actor, its key):
+    /// asked for as `application/activity+json`, as [`Sender::get_document`]
+    /// reads a page, at most [`MAX_ACTIVITY_BYTES`]; `sign` adds the
+    /// headers that sign each hop's request (servers in Mastodon's secure
+    /// mode answer only signed GETs).
+    pub fn get_activity(&self, url: &str, sign: &Headers) -> Result<Document> {
+        let accept = "application/activity+json, \
+                      application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
+        self.document(url, MAX_ACTIVITY_BYTES, &|at| {
+            let mut headers = sign(at);
+            headers.push(("Accept", accept.to_string()));
+            headers
+        })
+    }
+
+    /// `GET url` of a WebFinger answer (a JRD), as [`Sender::get_activity`].
+    pub fn get_jrd(&self, url: &str) -> Result<Document> {
+        let accept = "application/jrd+json, application/json";
+        self.document(url, MAX_ACTIVITY_BYTES, &|_| {
+            vec![("Accept", accept.to_string())]
+        })
+    }
+
+    fn document(&self, url: &str, max_bytes: u64, headers: &Headers) -> Result<Document> {
+        let (reply, at) = self.follow(url, max_bytes, Overflow::Refuse, headers)?;
         if matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
             if reply.redirect().is_none() {
                 bail!("{at} redirects without a Location");
@@ -250,6 +282,9 @@ impl Sender {
         })
     }
 }
+
+/// The most an ActivityStreams document (an actor, a key) may hold.
+pub const MAX_ACTIVITY_BYTES: u64 = 1024 * 1024;
 
 /// What a read does with a body past its limit.
 #[derive(Debug, Clone, Copy)]

@@ -174,6 +174,8 @@ fn describe(m: &Mention) -> &'static str {
         "like" => "liked your post",
         "repost" => "reposted your post",
         "bookmark" => "bookmarked your post",
+        "follow" if m.protocol == "websub" => "subscribed to your feed",
+        "follow" => "followed you",
         _ => "mentioned you",
     }
 }

@@ -52,6 +52,8 @@ pub const FIELDS: &[Field] = &[
 /// What cron does for the node, shown under the form: who subscribed to
 /// the feeds through the hub, and the work queued or given up.
 pub struct Background {
+    /// Fediverse accounts following the owner (those waiting for approval too).
+    pub followers: Vec<crate::store::activitypub::Follower>,
     pub subscriptions: Vec<Subscription>,
     pub queued: i64,
     /// Dead letters, newest first.
@@ -85,13 +87,41 @@ pub fn page(
             @for shown in fields { (one_field(shown)) }
             div.row { button type="submit" { "Save" } }
         }
-        (background_work(page, background))
+        (background_work(page, session, background))
     };
     render(page, body)
 }
 
-fn background_work(page: &Page, background: &Background) -> Markup {
+fn background_work(page: &Page, session: &Session, background: &Background) -> Markup {
     html! {
+        h2 #followers { "Followers on the fediverse (" (background.followers.iter().filter(|f| !f.pending).count()) ")" }
+        @if background.followers.is_empty() {
+            p.empty { "No fediverse account follows you yet." }
+        } @else {
+            ul {
+                @for f in &background.followers {
+                    li {
+                        @if crate::sanitize::is_web_url(&f.actor) {
+                            a href=(f.actor) rel="nofollow noopener noreferrer" {
+                                @if f.name.is_empty() { (f.actor) } @else { (f.name) }
+                            }
+                        } @else { (f.actor) }
+                        " "
+                        span.meta {
+                            @if !f.handle.is_empty() { (f.handle) " · " }
+                            "since " (page.clock.absolute(f.since))
+                            @if f.pending { " · waits for your approval on Notifications" }
+                        }
+                        form.row method="post" action=(page.site.link("followers")) {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            input type="hidden" name="actor" value=(f.actor);
+                            button type="submit" name="action" value="remove" { "Remove" }
+                            button type="submit" name="action" value="block" { "Block" }
+                        }
+                    }
+                }
+            }
+        }
         h2 #subscribers { "Subscribers by WebSub" }
         @if background.subscriptions.is_empty() {
             p.empty { "No one subscribes to your feeds through the hub yet." }

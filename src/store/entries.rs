@@ -182,6 +182,23 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
     }
 }
 
+/// Removes follow `follow`'s entry `identity` (its author deleted it).
+/// Returns whether there was one.
+pub fn remove(conn: &Connection, follow: FollowId, identity: &str) -> Result<bool> {
+    let id: Option<i64> = conn
+        .query_row(
+            "DELETE FROM entries WHERE follow_id = ?1 AND identity = ?2 RETURNING id",
+            params![follow.0, identity],
+            |r| r.get(0),
+        )
+        .optional()
+        .context("removing a deleted entry")?;
+    if let Some(id) = id {
+        super::search::remove(conn, super::search::Kind::Entry, id)?;
+    }
+    Ok(id.is_some())
+}
+
 /// Newest first, after the timeline cursor (see `store::posts::before_cursor`).
 pub fn page(conn: &Connection, before: Option<Cursor>, limit: usize) -> Result<Vec<Entry>> {
     let c = before.unwrap_or(Cursor::START);

@@ -149,11 +149,15 @@ pub fn all(conn: &Connection) -> Result<Vec<Follow>> {
         .context("listing follows")
 }
 
-/// Feeds whose next check has come (all of them with `force`), soonest first; never gone ones.
+/// Feeds whose next check has come (all of them with `force`), soonest
+/// first; never gone ones, nor accounts followed by ActivityPub (their
+/// posts are delivered).
 pub fn due(conn: &Connection, now: i64, force: bool) -> Result<Vec<Follow>> {
     let mut stmt = conn
         .prepare(&format!(
-            "SELECT {COLUMNS} FROM follows WHERE gone = 0 AND (?2 OR next_check <= ?1) ORDER BY next_check, id"
+            "SELECT {COLUMNS} FROM follows WHERE gone = 0 AND (?2 OR next_check <= ?1)
+               AND id NOT IN (SELECT follow_id FROM ap_following)
+             ORDER BY next_check, id"
         ))
         .context("finding the feeds due")?;
     let rows = stmt

@@ -41,10 +41,15 @@ pub struct Mention {
     pub verified_at: Option<i64>,
     pub note: String,
     pub unread: bool,
+    /// `webmention` or `activitypub`.
+    pub protocol: String,
+    /// ActivityPub: the object's (or the Like's, the Announce's) id.
+    pub object_id: String,
 }
 
 const COLUMNS: &str = "id, source, target, post_id, state, kind, author_name, author_url, \
-     author_photo, author_key, content, published, received_at, verified_at, note, unread";
+     author_photo, author_key, content, published, received_at, verified_at, note, unread, \
+     protocol, object_id";
 
 fn mention(r: &Row) -> rusqlite::Result<Mention> {
     Ok(Mention {
@@ -64,6 +69,8 @@ fn mention(r: &Row) -> rusqlite::Result<Mention> {
         verified_at: r.get(13)?,
         note: r.get(14)?,
         unread: r.get(15)?,
+        protocol: r.get(16)?,
+        object_id: r.get(17)?,
     })
 }
 
@@ -147,6 +154,80 @@ pub fn save_verified(conn: &Connection, id: i64, v: &Verified, now: i64) -> Resu
     )
     .context("saving a verified webmention")?;
     super::search::index_mention(conn, id)
+}
+
+/// A new follower a protocol told of without an account behind it (a
+/// WebSub subscriber: its callback's host): an approved `follow` row the
+/// owner's notifications list, once (a renewal adds nothing).
+pub fn note_follower(
+    conn: &Connection,
+    protocol: &str,
+    source: &str,
+    target: &str,
+    name: &str,
+    now: i64,
+) -> Result<()> {
+    let inserted = conn
+        .execute(
+            "INSERT INTO mentions (source, target, state, kind, author_name, author_key,
+                 received_at, verified_at, unread, protocol)
+             VALUES (?1, ?2, 'approved', 'follow', ?3, ?3, ?4, ?4, 1, ?5)
+             ON CONFLICT (source, target) DO NOTHING",
+            params![source, target, name, now, protocol],
+        )
+        .context("noting a new follower")?;
+    if inserted > 0 {
+        super::search::index_mention(conn, conn.last_insert_rowid())?;
+    }
+    Ok(())
+}
+
+/// A reply, like, boost or mention received by ActivityPub, verified by
+/// its signature: stored where Webmention's are, shown the same way.
+#[derive(Debug, Clone, Default)]
+pub struct Activity<'a> {
+    /// Where a reader sees it: the object's `url`, else its id.
+    pub source: &'a str,
+    /// The own post's permalink (or the site's URL for a mention of the owner).
+    pub target: &'a str,
+    pub post_id: Option<i64>,
+    /// The object's id (the Note's for a reply or mention; the Like's or
+    /// the Announce's own id): what an Update, Delete or Undo names.
+    pub object_id: &'a str,
+    /// The actor who sent it: the only one whose Delete or Undo counts.
+    pub actor: &'a str,
+    pub verified: Verified<'a>,
+}
+
+/// Stores an activity as a mention (a row per source and target, updated
+/// when it arrives again). Returns its id.
+pub fn save_activity(conn: &Connection, a: &Activity, now: i64) -> Result<i64> {
+    let id = conn
+        .query_row(
+            "INSERT INTO mentions (source, target, post_id, state, received_at, protocol,
+                 object_id, actor)
+             VALUES (?1, ?2, ?3, 'queued', ?4, 'activitypub', ?5, ?6)
+             ON CONFLICT (source, target) DO UPDATE SET received_at = excluded.received_at,
+                 object_id = excluded.object_id, actor = excluded.actor
+             RETURNING id",
+            params![a.source, a.target, a.post_id, now, a.object_id, a.actor],
+            |r| r.get(0),
+        )
+        .context("saving an ActivityPub mention")?;
+    save_verified(conn, id, &a.verified, now)?;
+    Ok(id)
+}
+
+/// The activities received with object id `object_id` from `actor`.
+pub fn by_object(conn: &Connection, object_id: &str, actor: &str) -> Result<Vec<Mention>> {
+    list(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM mentions
+             WHERE protocol = 'activitypub' AND object_id = ?1 AND actor = ?2"
+        ),
+        params![object_id, actor],
+    )
 }
 
 /// Sets mention `id`'s state, with the reason (rejected, removed).

@@ -385,7 +385,78 @@ const STEPS: &[&str] = &[
     r#"
     CREATE INDEX posts_by_time ON posts (published DESC, id DESC);
     "#,
-    // 17: IndieAuth (src/indieauth/, src/store/indieauth.rs): the codes the
+    // 17: ActivityPub (src/activitypub/): the node's key pair (the private
+    // key lives only here), its followers, activities received and waiting
+    // for cron to verify them, the remote keys fetched, what was seen (for
+    // replays), the inbox's request log (rate limit) and its drop counters;
+    // received replies, likes and boosts go where Webmention's do, with the
+    // protocol and the object's id.
+    r#"
+    CREATE TABLE ap_keys (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        private_pem TEXT NOT NULL,  -- PKCS#8
+        public_pem  TEXT NOT NULL,  -- SubjectPublicKeyInfo
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE ap_followers (
+        actor        TEXT PRIMARY KEY,
+        inbox        TEXT NOT NULL,
+        shared_inbox TEXT NOT NULL DEFAULT '',
+        name         TEXT NOT NULL DEFAULT '',
+        handle       TEXT NOT NULL DEFAULT '',
+        follow_id    TEXT NOT NULL DEFAULT '',
+        since        INTEGER NOT NULL,
+        failures     INTEGER NOT NULL DEFAULT 0, -- 404/410 answers in a row
+        pending      INTEGER NOT NULL DEFAULT 0  -- 1: waits for the owner's approval
+    ) WITHOUT ROWID;
+    CREATE TABLE ap_inbox (
+        id          INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        host        TEXT NOT NULL,
+        method      TEXT NOT NULL,
+        target_uri  TEXT NOT NULL,  -- scheme://host/path?query as the sender addressed it
+        headers     TEXT NOT NULL,  -- JSON [[name, value], ...], names lower case
+        body        BLOB NOT NULL
+    );
+    CREATE TABLE ap_remote_keys (
+        key_id     TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        pem        TEXT NOT NULL,
+        fetched_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE ap_seen (
+        key TEXT PRIMARY KEY,  -- 'sig:' + a signature's hash, or 'id:' + an activity id
+        at  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE ap_requests (
+        host TEXT NOT NULL,
+        at   INTEGER NOT NULL
+    );
+    CREATE INDEX ap_requests_host ON ap_requests (host, at);
+    CREATE TABLE ap_state (
+        key   TEXT PRIMARY KEY,  -- 'profile': the hash of the actor last sent
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE ap_counters (
+        name  TEXT PRIMARY KEY,
+        count INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    -- Accounts the owner follows by ActivityPub (`roost follow @user@host`):
+    -- a follows row each (its entries are the posts its server delivers),
+    -- never polled.
+    CREATE TABLE ap_following (
+        actor     TEXT PRIMARY KEY,
+        follow_id INTEGER NOT NULL REFERENCES follows (id) ON DELETE CASCADE,
+        inbox     TEXT NOT NULL,
+        activity  TEXT NOT NULL,             -- the id of the node's Follow
+        accepted  INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX ap_following_follow ON ap_following (follow_id);
+    ALTER TABLE mentions ADD COLUMN protocol TEXT NOT NULL DEFAULT 'webmention';
+    ALTER TABLE mentions ADD COLUMN object_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE mentions ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+    "#,
+    // 18: IndieAuth (src/indieauth/, src/store/indieauth.rs): the codes the
     // authorization endpoint hands out (single use, minutes) and the bearer
     // tokens the token endpoint issues for them. Only hashes are kept: a
     // leaked database signs no app in.

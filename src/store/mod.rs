@@ -2,6 +2,7 @@
 //! thing the rest of roost needs to read or change. Nothing outside `store/`
 //! writes SQL.
 
+pub mod activitypub;
 pub mod drafts;
 pub mod entries;
 pub mod follows;

@@ -180,6 +180,12 @@ pub fn ids_after(conn: &Connection, after: PostId, limit: usize) -> Result<Vec<P
         .context("listing newer posts")
 }
 
+/// How many posts there are (ActivityPub's outbox counts them).
+pub fn count(conn: &Connection) -> Result<i64> {
+    conn.query_row("SELECT count(*) FROM posts", [], |r| r.get(0))
+        .context("counting posts")
+}
+
 /// Every post, oldest first (for `roost export`).
 pub fn all(conn: &Connection) -> Result<Vec<Post>> {
     let mut stmt = conn

@@ -8,7 +8,7 @@ use super::{actions, page_cache, pages, search_page, settings_page, setup};
 use crate::render::{self, Site, layout};
 use crate::settings::Settings;
 use crate::store::posts::PostId;
-use crate::{home, indieauth, micropub, store, webmention, websub};
+use crate::{activitypub, home, indieauth, micropub, store, webmention, websub};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 use std::cell::RefCell;
@@ -62,15 +62,7 @@ impl Ctx<'_> {
                 Response::html(status, render::html::error(&self.page(""), status, message))
             }
             ErrorFormat::Text => Response::plain(status, &format!("{message}\n")),
-            ErrorFormat::Json => Response::new(
-                status,
-                "application/json",
-                serde_json::json!({
-                    "error": json_error_code(status),
-                    "error_description": message,
-                })
-                .to_string(),
-            ),
+            ErrorFormat::Json => json_error(status, message),
         }
     }
 
@@ -91,6 +83,19 @@ impl Ctx<'_> {
             None => self.not_found(),
         })
     }
+}
+
+/// `{"error": ..., "error_description": ...}` with `status`.
+pub fn json_error(status: u16, message: &str) -> Response {
+    Response::new(
+        status,
+        "application/json",
+        serde_json::json!({
+            "error": json_error_code(status),
+            "error_description": message,
+        })
+        .to_string(),
+    )
 }
 
 /// The OAuth 2.0 / Micropub error code for a status.
@@ -325,6 +330,7 @@ pub const ROUTES: &[Route] = &[
     route!("POST", ["login"], Public, FORM, Html, |c, _| actions::login(c)),
     route!("GET", ["settings"], Owner, 0, Html, |c, _| settings_page::form(c)),
     route!("POST", ["settings"], Owner, FORM, Html, |c, _| settings_page::save(c)),
+    route!("POST", ["followers"], Owner, FORM, Html, |c, _| settings_page::followers(c)),
     route!("GET", ["setup"], Public, 0, Html, |c, _| setup::form(c)),
     route!("POST", ["setup"], Public, FORM, Html, |c, _| setup::choose(c)),
     route!("POST", ["logout"], Owner, FORM, Html, |c, _| actions::logout(c)),
@@ -347,6 +353,12 @@ pub const ROUTES: &[Route] = &[
     route!("POST", ["apps"], Owner, FORM, Html, |c, _| indieauth::sign_out_app(c)),
     route!("POST", ["micropub"], Remote, FORM, Json, |c, _| micropub::post(c)),
     route!("GET", ["micropub"], Remote, 0, Json, |c, _| micropub::query(c)),
+    route!("GET", [".well-known", "webfinger"], Public, 0, Json, |c, _| activitypub::serve::webfinger(c)),
+    route!("GET", ["actor"], Public, 0, Json, |c, _| activitypub::serve::actor(c)),
+    route!("GET", ["outbox"], Public, 0, Json, |c, _| activitypub::serve::outbox(c)),
+    route!("GET", ["followers"], Public, 0, Json, |c, _| activitypub::serve::followers(c)),
+    intake!("POST", ["inbox"], Remote, activitypub::inbox::MAX_BODY_BYTES, Json, activitypub::inbox::intake),
+    intake!("POST", ["actor", "inbox"], Remote, activitypub::inbox::MAX_BODY_BYTES, Json, activitypub::inbox::intake),
     route!("POST", ["websub"], Remote, FORM, Text, |c, _| websub::hub::request(c)),
     route!("GET", ["websub", "callback", "*"], Remote, 0, Text, |c, a| websub::subscriber::verify(c, a[0])),
     route!("POST", ["websub", "callback", "*"], Remote, websub::MAX_PUSHED_BYTES, Text, |c, a| websub::subscriber::deliver(c, a[0])),
@@ -388,6 +400,25 @@ pub fn body_limit(method: &str, path: &str) -> usize {
         .filter(|r| r.method == method_of(method))
         .find(|r| matches(r, &segments).is_some())
         .map_or(FORM, |r| r.body_limit.max(FORM))
+}
+
+/// 413 for a body over the limit of the route `method path` reaches, in
+/// the route's error format (JSON for the protocols that speak it).
+pub fn payload_too_large(method: &str, path: &str) -> Response {
+    let limit = body_limit(method, path);
+    let segments = segments(path);
+    let json = ROUTES
+        .iter()
+        .filter(|r| r.method == method_of(method))
+        .find(|r| matches(r, &segments).is_some())
+        .is_some_and(|r| r.errors == ErrorFormat::Json);
+    if !json {
+        return super::http::payload_too_large(limit);
+    }
+    json_error(
+        413,
+        &format!("Request bodies here are limited to {limit} bytes."),
+    )
 }
 
 /// Finds the row, applies its rules, runs its handler.

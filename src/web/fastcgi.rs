@@ -573,7 +573,10 @@ impl Pending {
             // Refused already: the rest is read only so the server can finish sending.
         } else if self.body.len() + content.len() > self.body_limit() {
             // CONTENT_LENGTH was missing or lied; the limit holds regardless.
-            self.early_response = Some(payload_too_large(self.body_limit()));
+            self.early_response = Some(match &self.params {
+                Some(params) => params.payload_too_large(),
+                None => payload_too_large(self.body_limit()),
+            });
             self.body = Vec::new();
         } else {
             let limit = self.body_limit();

@@ -4,9 +4,7 @@
 
 use super::app;
 use super::fastcgi;
-use super::http::{
-    Params, Request, Response, body_cut_short, body_too_slow, payload_too_large, percent_decode,
-};
+use super::http::{Params, Request, Response, body_cut_short, body_too_slow, percent_decode};
 use anyhow::{Context, Result};
 use std::io::{ErrorKind, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -230,15 +228,19 @@ fn http_request(
     // With a Content-Length, exactly that many bytes, as under CGI (tiny_http
     // reports a client that stops early as the end of the body); chunked,
     // whatever arrives up to the limit.
-    let limit = {
+    let (limit, too_large) = {
         let url = incoming.url();
         let raw_path = url.split_once('?').map_or(url, |(path, _)| path);
         let path = String::from_utf8_lossy(&percent_decode(raw_path.as_bytes())).into_owned();
-        super::app::body_limit(incoming.method().as_str(), &path)
+        let method = incoming.method().as_str();
+        (
+            super::app::body_limit(method, &path),
+            super::app::payload_too_large(method, &path),
+        )
     };
     let body = match incoming.body_length() {
         Some(declared) if declared > limit => {
-            return Err(payload_too_large(limit));
+            return Err(too_large);
         }
         Some(declared) => read_body(incoming.as_reader(), declared)?,
         None => {
@@ -249,7 +251,7 @@ fn http_request(
                 .read_to_end(&mut body)
                 .map_err(|_| Response::plain(400, "Bad Request: the body could not be read\n"))?;
             if body.len() > limit {
-                return Err(payload_too_large(limit));
+                return Err(too_large);
             }
             body
         }

@@ -62,11 +62,18 @@ impl Params {
     /// Refuses a body over the route's limit before anything reads it.
     pub fn body_length_within_limit(&self) -> Result<usize, Response> {
         let len = self.content_length()?;
-        let limit = self.body_limit();
-        if len > limit {
-            return Err(payload_too_large(limit));
+        if len > self.body_limit() {
+            return Err(self.payload_too_large());
         }
         Ok(len)
+    }
+
+    /// 413 for the addressed route, in its error format (`app::payload_too_large`).
+    pub fn payload_too_large(&self) -> Response {
+        crate::web::app::payload_too_large(
+            &self.get_str("REQUEST_METHOD").unwrap_or_default(),
+            &self.get_str("PATH_INFO").unwrap_or_default(),
+        )
     }
 }
 

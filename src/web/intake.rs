@@ -38,4 +38,11 @@ impl Intake<'_> {
         }
         Ok(drawn)
     }
+
+    /// The site's address (the `url` setting, ending in `/`), as facts.
+    pub fn site_url(&self) -> Result<String> {
+        self.facts("site-url", |conn| {
+            Ok(crate::settings::Settings::load(conn)?.url())
+        })
+    }
 }

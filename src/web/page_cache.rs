@@ -27,9 +27,18 @@ pub struct Generation(String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key(String);
 
-/// Only GET and HEAD from a visitor without a session cookie can share a page.
+/// Only GET and HEAD from a visitor without a session cookie, asking for
+/// a page (not ActivityStreams JSON), can share a page.
 pub fn key(req: &Request) -> Option<Key> {
     if !matches!(req.method.as_str(), "GET" | "HEAD") || super::auth::has_session_cookie(req) {
+        return None;
+    }
+    // An ActivityPub client gets JSON for the same address (`/`, a post):
+    // never a kept page, and never kept as one.
+    if req
+        .header("accept")
+        .is_some_and(crate::activitypub::wants_activity_json)
+    {
         return None;
     }
     // X-Forwarded-Proto is in the key, trusted or not: a page kept for a

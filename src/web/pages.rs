@@ -124,6 +124,9 @@ fn with_validators(response: Response, v: &Validators) -> Response {
 
 /// GET /: the owner's posts, newest first, `?before=ID` for older pages.
 pub fn home(ctx: &mut Ctx) -> Result<Response> {
+    if crate::activitypub::serve::asks_for_activity(ctx) {
+        return crate::activitypub::serve::actor(ctx);
+    }
     let before = match ctx.req.query_param("before") {
         None => None,
         Some(raw) => match posts::parse_id(&raw) {
@@ -136,7 +139,7 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
     if kept.is_none()
         && let Some(response) = not_modified(ctx, &v)
     {
-        return Ok(response);
+        return Ok(response.with_header("Vary", "Accept"));
     }
     // The reply button on a timeline entry opens the compose box addressed to it.
     let reply_to = ctx.req.query_param("reply_to").unwrap_or_default();
@@ -161,7 +164,8 @@ pub fn home(ctx: &mut Ctx) -> Result<Response> {
         // Shown until it is posted: this page is not the one the validators name.
         Some(_) => Response::html(200, body).with_header("Cache-Control", "no-store"),
         None => with_validators(Response::html(200, body), &v),
-    })
+    }
+    .with_header("Vary", "Accept"))
 }
 
 /// The post the owner sent while logged out (`actions::create_post`), for
@@ -259,6 +263,9 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     let Some(id) = posts::parse_id(raw_id) else {
         return Ok(ctx.not_found());
     };
+    if crate::activitypub::serve::asks_for_activity(ctx) {
+        return crate::activitypub::serve::note(ctx, id);
+    }
     let mut v = validators(ctx, Shows::PageWithEntries)?;
     if ctx.session.is_some() {
         // The owner also sees the Webmentions sent, which cron records
@@ -267,7 +274,7 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
         v.etag = format!("{}.w{last}.{count}\"", v.etag.trim_end_matches('"'));
     }
     if let Some(response) = not_modified(ctx, &v) {
-        return Ok(response);
+        return Ok(response.with_header("Vary", "Accept"));
     }
     let Some(post) = store::posts::get(ctx.conn, id)? else {
         return ctx.no_post(id);
@@ -280,7 +287,8 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     let thread = crate::site::thread(ctx.conn, &ctx.site, &post)?;
     let images = ctx.settings.remote_images();
     let body = render::html::post(&ctx.page(&title), &post, &thread, images, &sent);
-    Ok(with_validators(Response::html(200, body), &v))
+    // The same address answers ActivityPub clients with the Note.
+    Ok(with_validators(Response::html(200, body), &v).with_header("Vary", "Accept"))
 }
 
 /// GET /posts/ID/edit: the owner's edit form.
@@ -446,6 +454,9 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
 /// GET /following: who the owner follows; the owner also sees each feed's
 /// polling state and the forms to follow and unfollow.
 pub fn following(ctx: &mut Ctx) -> Result<Response> {
+    if crate::activitypub::serve::asks_for_activity(ctx) {
+        return crate::activitypub::serve::following(ctx);
+    }
     following_page(ctx, 200, None, "", "")
 }
 

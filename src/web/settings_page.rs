@@ -72,8 +72,45 @@ pub fn save(ctx: &mut Ctx) -> Result<Response> {
     Ok(Response::see_other(&target))
 }
 
+/// POST /followers: `actor` and `action` (`remove`: it no longer receives
+/// the owner's posts; `block`: that, and its Follows are refused from now
+/// on, as blocking its author does on Notifications).
+pub fn followers(ctx: &mut Ctx) -> Result<Response> {
+    let (_, form) = match super::actions::owner_form(ctx) {
+        Ok(ok) => ok,
+        Err(refused) => return Ok(refused),
+    };
+    let Some(actor) = form
+        .get("actor")
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+    else {
+        return Ok(ctx.error(400, "The form names no follower."));
+    };
+    let block = match form.get("action") {
+        Some("remove") => false,
+        Some("block") => true,
+        _ => return Ok(ctx.error(400, "Choose remove or block.")),
+    };
+    let now = ctx.now;
+    let removed = ctx.node().write_entries(|tx| {
+        let removed = crate::store::activitypub::remove_follower(tx, &actor)?;
+        if block {
+            crate::store::mentions::set_rule(tx, &actor, false, "block", now)?;
+        }
+        Ok(removed)
+    })?;
+    if !removed && !block {
+        return Ok(ctx.error(404, "That account does not follow you."));
+    }
+    Ok(Response::see_other(
+        &ctx.site.redirect_target("settings#followers"),
+    ))
+}
+
 fn background(ctx: &Ctx) -> Result<Background> {
     Ok(Background {
+        followers: crate::store::activitypub::followers(ctx.conn)?,
         subscriptions: crate::store::websub::subscriptions(ctx.conn)?,
         queued: crate::store::jobs::queued(ctx.conn, ctx.now)?.0,
         dead: crate::store::jobs::dead(ctx.conn, 20)?,

@@ -45,9 +45,12 @@ pub fn act(ctx: &mut Ctx) -> Result<Response> {
         return Ok(ctx.error(400, "The form names no webmention."));
     };
     let now = ctx.now;
-    let done = ctx
-        .node()
-        .write_entries(|tx| moderation::act(tx, id, action, now))?;
+    let done = ctx.node().write_entries(|tx| {
+        let done = moderation::act(tx, id, action, now)?;
+        // A follow waiting for approval is accepted (or refused) by it.
+        crate::activitypub::inbox::settle_followers(tx, now)?;
+        Ok(done)
+    })?;
     if !done {
         return Ok(ctx.error(404, "There is no such verified webmention."));
     }

@@ -294,6 +294,8 @@ mod tests {
             verified_at: None,
             note: String::new(),
             unread: false,
+            protocol: "webmention".into(),
+            object_id: String::new(),
         };
         let found = Found::read(&page, &mention, &base);
         assert_eq!(found.kind, "reply");

@@ -174,17 +174,41 @@ fn verify(node: &mut Node, job: &Job) -> Result<Outcome> {
     }
     let now = chrono::Utc::now().timestamp();
     node.write_unseen(|tx| match intent.mode.as_str() {
-        "subscribe" => store::websub::subscribe(
-            tx,
-            &intent.topic,
-            &intent.callback,
-            intent.secret.as_deref(),
-            intent.lease_seconds,
-            now,
-        ),
+        "subscribe" => {
+            store::websub::subscribe(
+                tx,
+                &intent.topic,
+                &intent.callback,
+                intent.secret.as_deref(),
+                intent.lease_seconds,
+                now,
+            )?;
+            // The owner hears of a new subscriber (a feed reader, another
+            // roost) by its callback's host: the callback itself may hold a
+            // secret of the subscriber's and is never shown.
+            let host = url.host_str().unwrap_or_default();
+            store::mentions::note_follower(
+                tx,
+                "websub",
+                &format!("websub:{}", intent.callback),
+                &intent.topic,
+                &format!("{host} (WebSub, {})", topic_name(&intent.topic)),
+                now,
+            )
+        }
         _ => store::websub::unsubscribe(tx, &intent.topic, &intent.callback),
     })?;
     Ok(Outcome::Done)
+}
+
+/// The feed a topic is, as the owner knows it.
+fn topic_name(topic: &str) -> &'static str {
+    match topic.rsplit('/').next() {
+        Some("feed.atom") => "the Atom feed",
+        Some("feed.rss") => "the RSS feed",
+        Some("feed.json") => "the JSON Feed",
+        _ => "your page",
+    }
 }
 
 /// Queues distribution after a change to the owner's posts or settings,

@@ -95,20 +95,36 @@ pub fn request(addr: SocketAddr, raw: &[u8]) -> HttpResponse {
 
 /// [`request`], returning I/O and protocol errors instead of panicking.
 pub fn try_request(addr: SocketAddr, raw: &[u8]) -> io::Result<HttpResponse> {
-    exchange(addr, raw, false)
+    exchange(addr, raw, false, TIMEOUT)
+}
+
+/// [`try_request`] waiting up to `timeout` (instead of 10 s) for each read
+/// and write: for a peer whose answer waits on its own requests.
+pub fn try_request_within(
+    addr: SocketAddr,
+    raw: &[u8],
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
+    exchange(addr, raw, false, timeout)
 }
 
 /// [`request`], then the client stops sending (shuts down its half of the
 /// connection) and waits for the answer: a body shorter than the
 /// `Content-Length` in `raw` ends there.
 pub fn request_then_stop_sending(addr: SocketAddr, raw: &[u8]) -> HttpResponse {
-    exchange(addr, raw, true).unwrap_or_else(|e| panic!("HTTP request to {addr} failed: {e}"))
+    exchange(addr, raw, true, TIMEOUT)
+        .unwrap_or_else(|e| panic!("HTTP request to {addr} failed: {e}"))
 }
 
-fn exchange(addr: SocketAddr, raw: &[u8], stop_sending: bool) -> io::Result<HttpResponse> {
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
-    stream.set_read_timeout(Some(TIMEOUT))?;
-    stream.set_write_timeout(Some(TIMEOUT))?;
+fn exchange(
+    addr: SocketAddr,
+    raw: &[u8],
+    stop_sending: bool,
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
     stream.write_all(raw)?;
     stream.flush()?;
     if stop_sending {

@@ -5,8 +5,10 @@
 //! (`netns`), headless Chromium over DevTools (`browser`),
 //! running the `install` script as a user of a shared host would (`install`),
 //! the Python readers (`python`), an independent WebSub hub, publisher and
-//! subscriber (`websub_peer`, flask-websub) and an independent Webmention
-//! sender and receiver (`webmention_peer`, django-wm).
+//! subscriber (`websub_peer`, flask-websub), an independent Webmention
+//! sender and receiver (`webmention_peer`, django-wm) and an independent
+//! ActivityPub server (`fedify_peer`, Fedify on Node 22), all run as a
+//! `peer_process`.
 //!
 //! std only, but for the DevTools WebSocket (`tungstenite`) and, from roost's
 //! own dependencies, `serde_json` and `sha2` (`websub_peer`). Each test binary
@@ -15,11 +17,14 @@
 
 pub mod apache;
 pub mod browser;
+pub mod fedify_peer;
 pub mod feed_server;
 pub mod http;
 pub mod indieauth;
+pub mod http_signatures;
 pub mod install;
 pub mod netns;
+pub mod peer_process;
 pub mod process;
 pub mod python;
 pub mod webmention_peer;

@@ -18,7 +18,7 @@
 //!   and send a Webmention from it;
 //! - **mf2py**: [`WebmentionPeer::mf2`] parses any URL as a receiver would.
 //!
-//! What happened is read back as [`PythonPeer::events`] (`received`,
+//! What happened is read back as [`PeerProcess::events`] (`received`,
 //! `processed`, `process_error`, `sent`, `fetched`: every request django-wm
 //! made and its answer; see the header of webmention_peer.py for the
 //! fields). A missing venv or package fails the test with "run
@@ -131,17 +131,18 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::http::{self, HttpResponse};
-use super::python::{PythonPeer, check_peer_name, shared_peer};
+use super::peer_process::{PeerProcess, check_peer_name, shared_peer};
+use super::python;
 
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The running peer; see the module doc. Its process, address and events
-/// are [`PythonPeer`]'s.
-pub struct WebmentionPeer(PythonPeer);
+/// are [`PeerProcess`]'s.
+pub struct WebmentionPeer(PeerProcess);
 
 impl Deref for WebmentionPeer {
-    type Target = PythonPeer;
-    fn deref(&self) -> &PythonPeer {
+    type Target = PeerProcess;
+    fn deref(&self) -> &PeerProcess {
         &self.0
     }
 }
@@ -151,7 +152,7 @@ impl Deref for WebmentionPeer {
 pub fn webmention_peer() -> &'static WebmentionPeer {
     static PEER: OnceLock<Result<WebmentionPeer, String>> = OnceLock::new();
     shared_peer(&PEER, || {
-        PythonPeer::start("the Webmention peer", "webmention_peer.py", START_TIMEOUT)
+        python::start_peer("the Webmention peer", "webmention_peer.py", START_TIMEOUT)
             .map(WebmentionPeer)
     })
 }

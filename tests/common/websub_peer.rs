@@ -94,17 +94,18 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::http::{self, HttpResponse};
-use super::python::{PythonPeer, check_peer_name, shared_peer};
+use super::peer_process::{PeerProcess, check_peer_name, shared_peer};
+use super::python;
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The running peer; see the module doc. Its process, address and events
-/// are [`PythonPeer`]'s.
-pub struct WebsubPeer(PythonPeer);
+/// are [`PeerProcess`]'s.
+pub struct WebsubPeer(PeerProcess);
 
 impl Deref for WebsubPeer {
-    type Target = PythonPeer;
-    fn deref(&self) -> &PythonPeer {
+    type Target = PeerProcess;
+    fn deref(&self) -> &PeerProcess {
         &self.0
     }
 }
@@ -114,7 +115,7 @@ impl Deref for WebsubPeer {
 pub fn websub_peer() -> &'static WebsubPeer {
     static PEER: OnceLock<Result<WebsubPeer, String>> = OnceLock::new();
     shared_peer(&PEER, || {
-        PythonPeer::start("the WebSub peer", "websub_peer.py", START_TIMEOUT).map(WebsubPeer)
+        python::start_peer("the WebSub peer", "websub_peer.py", START_TIMEOUT).map(WebsubPeer)
     })
 }
 

@@ -1,5 +1,5 @@
 """What every peer of the tests (websub_peer.py, webmention_peer.py) shares:
-the JSON event log the Rust side reads (tests/common/python.rs, PythonPeer)
+the JSON event log the Rust side reads (tests/common/peer_process.rs, PeerProcess)
 and ending with the test process that started it. Standard library only."""
 
 import json
