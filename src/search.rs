@@ -285,7 +285,7 @@ fn read(conn: &Connection, kind: Kind, id: i64, words: &[String]) -> Result<Opti
             let text = entry
                 .content
                 .as_ref()
-                .map(|c| crate::sanitize::plain_text(c.as_str(), 20_000))
+                .map(|c| crate::sanitize::plain_text(c.as_str(), index::MAX_INDEXED_CHARS))
                 .unwrap_or_default();
             let author = match &entry.author {
                 Some(a) if !a.is_empty() => format!("{a} ({})", entry.source_name),
@@ -306,7 +306,7 @@ fn read(conn: &Connection, kind: Kind, id: i64, words: &[String]) -> Result<Opti
             if m.state != mentions::state::APPROVED && m.state != mentions::state::PENDING {
                 return Ok(None);
             }
-            let text = crate::sanitize::plain_text(&m.content, 20_000);
+            let text = crate::sanitize::plain_text(&m.content, index::MAX_INDEXED_CHARS);
             (
                 Some(m.source.clone()).filter(|l| crate::sanitize::is_web_url(l)),
                 String::new(),

@@ -49,7 +49,7 @@ fn rowid(kind: Kind, id: i64) -> i64 {
 
 /// The longest text indexed per row (a very long entry is searchable by
 /// its beginning).
-const MAX_INDEXED_CHARS: usize = 20_000;
+pub const MAX_INDEXED_CHARS: usize = 20_000;
 
 /// What one row is found by.
 #[derive(Debug, Default)]

@@ -394,24 +394,24 @@ fn method_of(method: &str) -> &str {
 /// limit (what every request could send before routes had limits): the
 /// gateways refuse a larger body before reading it.
 pub fn body_limit(method: &str, path: &str) -> usize {
-    let segments = segments(path);
+    row_for(method, &segments(path)).map_or(FORM, |(r, _)| r.body_limit.max(FORM))
+}
+
+/// The row `method` (HEAD as GET) and the path's `segments` reach, with
+/// the segments its `*`s matched.
+fn row_for<'p>(method: &str, segments: &[&'p str]) -> Option<(&'static Route, Vec<&'p str>)> {
+    let method = method_of(method);
     ROUTES
         .iter()
-        .filter(|r| r.method == method_of(method))
-        .find(|r| matches(r, &segments).is_some())
-        .map_or(FORM, |r| r.body_limit.max(FORM))
+        .filter(|r| r.method == method)
+        .find_map(|r| Some((r, matches(r, segments)?)))
 }
 
 /// 413 for a body over the limit of the route `method path` reaches, in
 /// the route's error format (JSON for the protocols that speak it).
 pub fn payload_too_large(method: &str, path: &str) -> Response {
     let limit = body_limit(method, path);
-    let segments = segments(path);
-    let json = ROUTES
-        .iter()
-        .filter(|r| r.method == method_of(method))
-        .find(|r| matches(r, &segments).is_some())
-        .is_some_and(|r| r.errors == ErrorFormat::Json);
+    let json = row_for(method, &segments(path)).is_some_and(|(r, _)| r.errors == ErrorFormat::Json);
     if !json {
         return super::http::payload_too_large(limit);
     }
@@ -426,11 +426,7 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
     let path = ctx.req.path.clone();
     let segments = segments(&path);
     let method = method_of(&ctx.req.method).to_string();
-    let found = ROUTES
-        .iter()
-        .filter(|r| r.method == method)
-        .find_map(|r| Some((r, matches(r, &segments)?)));
-    let Some((row, args)) = found else {
+    let Some((row, args)) = row_for(&method, &segments) else {
         return Ok(unrouted(ctx, &segments));
     };
     ctx.errors = row.errors;
@@ -454,16 +450,10 @@ fn route(ctx: &mut Ctx) -> Result<Response> {
 
 /// The intake that answers `req`, if a route row says it is one.
 fn intake_route(req: &Request) -> Option<fn(&Intake) -> Result<Response>> {
-    let segments = segments(&req.path);
-    let method = method_of(&req.method);
-    ROUTES
-        .iter()
-        .filter(|r| r.method == method)
-        .find(|r| matches(r, &segments).is_some())
-        .and_then(|r| match r.handler {
-            Handler::Intake(handler) => Some(handler),
-            Handler::Page(_) => None,
-        })
+    row_for(&req.method, &segments(&req.path)).and_then(|(r, _)| match r.handler {
+        Handler::Intake(handler) => Some(handler),
+        Handler::Page(_) => None,
+    })
 }
 
 /// No row for this method and path: 405 with `Allow` when the path exists
