@@ -11,6 +11,7 @@ mod common;
 
 use common::apache::{Kind, Site, apache};
 use common::http::HttpResponse;
+use common::without_database;
 use serde_json::Value;
 
 const AP: &str = "application/activity+json";
@@ -455,17 +456,18 @@ fn the_inbox_refuses_a_large_body_bad_json_and_a_flood_at_once() {
     assert_eq!(other.status, 202, "{other:?}");
     // The inbox never opens the database: with it moved away, an activity
     // is still taken (into the spool), while a page that needs it is not.
-    let db = site.home.join("roost.db");
-    let away = site.home.join("roost.db.away");
-    std::fs::rename(&db, &away).unwrap();
-    let spooled = site.send(
-        "POST",
-        "/inbox",
-        &[("Content-Type", AP)],
-        Some(&br#"{"type":"Like","actor":"https://calm.example/v"}"#[..]),
-    );
-    let page = site.get("/timeline", &[("Cookie", "roost_session=x")]);
-    std::fs::rename(&away, &db).unwrap();
+    let (spooled, page) = without_database(&site.home, || {
+        let spooled = site.send(
+            "POST",
+            "/inbox",
+            &[("Content-Type", AP)],
+            Some(&br#"{"type":"Like","actor":"https://calm.example/v"}"#[..]),
+        );
+        (
+            spooled,
+            site.get("/timeline", &[("Cookie", "roost_session=x")]),
+        )
+    });
     assert_eq!(spooled.status, 202, "{spooled:?}");
     assert_ne!(page.status, 200, "the page needed the database: {page:?}");
     // Unsigned or badly signed, each is dropped and counted by cron.

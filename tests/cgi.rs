@@ -5,7 +5,7 @@ mod common;
 
 use common::process::hidden_csrf;
 
-use common::{OWNER_PASSWORD, TempDir, expect_success, roost_cli};
+use common::{OWNER_PASSWORD, TempDir, expect_success, roost_cli, without_database};
 use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -1223,16 +1223,11 @@ fn an_upgraded_binary_serves_no_page_or_etag_the_old_one_made() {
     // one must not.
     std::fs::remove_dir_all(home.join("cache")).unwrap();
     assert_eq!(Cgi::get(&home, "/").run().status, 200);
-    let db = home.join("roost.db");
-    let aside = home.join("aside.db");
-    std::fs::rename(&db, &aside).unwrap();
-    assert_eq!(
-        Cgi::get(&home, "/").run().status,
-        200,
-        "the old build's kept page"
-    );
-    let new = Cgi::get(&home, "/").binary(&upgraded).run();
-    std::fs::rename(&aside, &db).unwrap();
+    let (old_build, new) = without_database(&home, || {
+        let old_build = Cgi::get(&home, "/").run();
+        (old_build, Cgi::get(&home, "/").binary(&upgraded).run())
+    });
+    assert_eq!(old_build.status, 200, "the old build's kept page");
     assert_eq!(new.status, 503, "the new build served the old build's page");
 }
 
@@ -1244,22 +1239,20 @@ fn public_pages_are_served_from_the_page_cache_until_something_changes() {
     let first = Cgi::get(&home, "/").run();
     assert_eq!(first.status, 200);
     // With the database moved away, a kept page is still answered...
-    let db = home.join("roost.db");
-    let aside = home.join("aside.db");
-    std::fs::rename(&db, &aside).unwrap();
-    let cached = Cgi::get(&home, "/").run();
-    assert_eq!(cached.status, 200, "served without the database");
-    assert_eq!(cached.body, first.body);
-    let not_modified = Cgi::get(&home, "/")
-        .header("HTTP_IF_NONE_MATCH", first.header("ETag").unwrap())
-        .run();
-    assert_eq!(not_modified.status, 304);
-    // ...but nothing private is: the owner's view always comes from the database.
-    let owner = Cgi::get(&home, "/")
-        .header("HTTP_COOKIE", format!("{SESSION}={}", "a".repeat(64)))
-        .run();
-    assert_eq!(owner.status, 503, "no database: unavailable, not a bug");
-    std::fs::rename(&aside, &db).unwrap();
+    without_database(&home, || {
+        let cached = Cgi::get(&home, "/").run();
+        assert_eq!(cached.status, 200, "served without the database");
+        assert_eq!(cached.body, first.body);
+        let not_modified = Cgi::get(&home, "/")
+            .header("HTTP_IF_NONE_MATCH", first.header("ETag").unwrap())
+            .run();
+        assert_eq!(not_modified.status, 304);
+        // ...but nothing private is: the owner's view always comes from the database.
+        let owner = Cgi::get(&home, "/")
+            .header("HTTP_COOKIE", format!("{SESSION}={}", "a".repeat(64)))
+            .run();
+        assert_eq!(owner.status, 503, "no database: unavailable, not a bug");
+    });
     // Any change, from the command line too, retires the kept pages.
     post(&home, "fresh words");
     let after = Cgi::get(&home, "/").run().text();

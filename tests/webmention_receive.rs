@@ -11,6 +11,7 @@ mod common;
 use common::apache::{Kind, Site, apache};
 use common::feed_server::{FeedServer, Route};
 use common::http::{HttpResponse, form_encode};
+use common::without_database;
 use std::sync::Arc;
 
 fn mention(site: &Site, source: &str, target: &str) -> HttpResponse {
@@ -472,12 +473,10 @@ fn the_endpoint_answers_without_opening_the_database() {
     let first = mention(&site, "http://a.example/1", &permalink);
     assert_eq!(first.status, 202, "{first:?}");
     assert!(status(&site, &first).contains("state: queued"));
-    let db = site.home.join("roost.db");
-    let away = site.home.join("roost.db.away");
-    std::fs::rename(&db, &away).unwrap();
-    let taken = mention(&site, "http://b.example/2", &permalink);
-    let page = site.get(&path, &[("Cookie", "roost_session=x")]);
-    std::fs::rename(&away, &db).unwrap();
+    let (taken, page) = without_database(&site.home, || {
+        let taken = mention(&site, "http://b.example/2", &permalink);
+        (taken, site.get(&path, &[("Cookie", "roost_session=x")]))
+    });
     assert_eq!(taken.status, 202, "{taken:?}");
     assert_ne!(page.status, 200, "the page needed the database: {page:?}");
     // A post deleted after the message was taken: cron refuses it, and the

@@ -367,6 +367,17 @@ pub fn corpus_dir() -> PathBuf {
     dir
 }
 
+/// Runs `f` with the node's database moved aside, then puts it back (also
+/// when `f` panics): what still answers did not open the database.
+pub fn without_database<T>(home: &Path, f: impl FnOnce() -> T) -> T {
+    let db = home.join("roost.db");
+    let aside = home.join("roost.db.aside");
+    std::fs::rename(&db, &aside).unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::fs::rename(&aside, &db).unwrap();
+    result.unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
 /// GET `path` from the binary run as a CGI script on `home`, as Apache runs
 /// it; returns the body after checking the status is 200.
 pub fn cgi_get(home: &Path, path: &str) -> Vec<u8> {
