@@ -40,15 +40,15 @@ pub enum Target {
     Post(i64),
 }
 
-/// What `POST /webmention` checks a target against, kept beside the page
-/// cache (`Intake::facts`): the site's address, the last post number and
-/// the deleted ones, one per line.
+/// What `POST /webmention` checks a target's post number against, kept
+/// beside the page cache (`Intake::facts`): the last post number and the
+/// deleted ones, one per line. (The site's address is the intake's own
+/// fact, `Intake::site_url`.)
 const FACTS: &str = "webmention-targets";
 
 fn draw_facts(conn: &rusqlite::Connection) -> Result<String> {
-    let url = crate::settings::Settings::load(conn)?.url();
     let (last, deleted) = store::posts::numbers(conn)?;
-    let mut text = format!("{url}\n{last}\n");
+    let mut text = format!("{last}\n");
     for id in deleted {
         text.push_str(&format!("{id}\n"));
     }
@@ -57,7 +57,7 @@ fn draw_facts(conn: &rusqlite::Connection) -> Result<String> {
 
 /// Whether post `id` exists by the facts: `Err` says why not.
 fn post_by_facts(facts: &str, id: i64) -> std::result::Result<(), &'static str> {
-    let mut lines = facts.lines().skip(1);
+    let mut lines = facts.lines();
     let last: i64 = lines.next().and_then(|l| l.parse().ok()).unwrap_or(0);
     if id < 1 || id > last {
         return Err("does not exist");
@@ -101,8 +101,8 @@ pub fn intake(intake: &Intake) -> Result<Response> {
     if same_url(source, target) {
         return bad("source and target are the same address: a page cannot mention itself");
     }
-    let facts = intake.facts(FACTS, draw_facts)?;
-    let site_url = facts.lines().next().unwrap_or_default();
+    let site_url = intake.site_url()?;
+    let site_url = site_url.as_str();
     let found = match target_on_site(site_url, target) {
         Some(Ok(found)) => found,
         None => {
@@ -118,7 +118,7 @@ pub fn intake(intake: &Intake) -> Result<Response> {
         }
     };
     if let Target::Post(id) = found
-        && let Err(why) = post_by_facts(&facts, id)
+        && let Err(why) = post_by_facts(&intake.facts(FACTS, draw_facts)?, id)
     {
         return bad(&format!("target {target}: that post {why}"));
     }
