@@ -436,7 +436,7 @@ pub fn feed(ctx: &mut Ctx, format: FeedFormat) -> Result<Response> {
         return Ok(response);
     }
     let (content_type, body) = crate::site::feed(ctx.conn, &ctx.settings, &ctx.site, format)?;
-    let hubs = crate::websub::hub::hubs(&ctx.settings);
+    let hubs = crate::websub::hubs(&ctx.settings);
     // WebSub discovery (3): the hubs and the topic, also as headers.
     let self_url = ctx.site.absolute(&ctx.req.path[1..]);
     let link = hubs

@@ -23,7 +23,7 @@ use rusqlite::Connection;
 /// The owner's feeds, the topics this hub serves, as paths under the site URL.
 pub const TOPIC_PATHS: [&str; 3] = ["feed.atom", "feed.rss", "feed.json"];
 
-pub use super::{hubs, own_hub};
+use super::hubs;
 
 fn topics(site_url: &str) -> impl Iterator<Item = String> + '_ {
     TOPIC_PATHS.iter().map(move |p| format!("{site_url}{p}"))
