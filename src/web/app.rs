@@ -604,6 +604,13 @@ fn unavailable_page(why: store::Unavailable) -> Response {
             "This site cannot save anything right now: its disk is full. Nothing was changed. \
              The owner can find the details in the web server's error log.",
         ),
+        UpgradeFailed => (
+            "Upgrade failed",
+            "This site's new roost could not bring its database up to date, so it changed \
+             nothing: the data is as the previous roost left it, and that version still reads \
+             it. The owner can upload the previous roost.cgi again; the web server's error \
+             log says what failed.",
+        ),
         CannotOpen | Io => (
             "Unavailable",
             "This site cannot reach its database right now. Nothing was changed. \
