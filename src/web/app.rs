@@ -4,7 +4,7 @@
 use super::auth::{self, Cookies, Session};
 use super::http::{Request, Response};
 use super::intake::Intake;
-use super::{actions, page_cache, pages, search_page, settings_page, setup};
+use super::{actions, first_run, page_cache, pages, search_page, settings_page, setup};
 use crate::render::{self, Site, layout};
 use crate::settings::Settings;
 use crate::store::posts::PostId;
@@ -47,6 +47,8 @@ impl Ctx<'_> {
                 Some(_) => store::mentions::unread(self.conn).unwrap_or(0),
                 None => 0,
             },
+            cron_never_ran: self.session.is_some()
+                && matches!(store::lease::last_finished(self.conn), Ok(None)),
         }
     }
 
@@ -129,7 +131,9 @@ pub fn handle(req: &Request) -> Response {
 
 fn handle_inner(req: &Request) -> Result<Response> {
     let home = match home::for_web(req.home.as_deref()) {
-        Ok(home) => home,
+        Ok(Some(home)) => home,
+        // Nothing names a data directory: every request gets the setup page.
+        Ok(None) => return Ok(first_run::answer(req)),
         Err(error) => {
             eprintln!("roost: {error:#}");
             return Ok(not_configured_page());
@@ -330,9 +334,12 @@ pub const ROUTES: &[Route] = &[
     route!("POST", ["login"], Public, FORM, Html, |c, _| actions::login(c)),
     route!("GET", ["settings"], Owner, 0, Html, |c, _| settings_page::form(c)),
     route!("POST", ["settings"], Owner, FORM, Html, |c, _| settings_page::save(c)),
+    route!("GET", ["settings", "check"], Owner, 0, Html, |c, _| settings_page::check(c)),
     route!("POST", ["followers"], Owner, FORM, Html, |c, _| settings_page::followers(c)),
     route!("GET", ["setup"], Public, 0, Html, |c, _| setup::form(c)),
     route!("POST", ["setup"], Public, FORM, Html, |c, _| setup::choose(c)),
+    route!("GET", ["install"], Owner, 0, Html, |c, _| first_run::cron(c)),
+    route!("POST", ["install"], Public, FORM, Html, |c, _| first_run::already_set_up(c)),
     route!("POST", ["logout"], Owner, FORM, Html, |c, _| actions::logout(c)),
     route!("POST", ["posts"], Owner, FORM, Html, |c, _| actions::create_post(c)),
     route!("POST", ["posts", "*", "edit"], Owner, FORM, Html, |c, a| actions::edit_post(c, a[0])),
@@ -553,6 +560,7 @@ fn bare_error_page(status: u16, title: &str, message: &str) -> Response {
         session: None,
         clock: render::Clock::UTC,
         unread: 0,
+        cron_never_ran: false,
     };
     Response::html(status, render::html::error(&page, status, message))
 }
@@ -566,15 +574,14 @@ pub fn internal_error_page() -> Response {
     )
 }
 
-/// 503: the web server does not say where the data directory is. The page
-/// says how to set it, without naming any path of this host.
+/// 503: `roost.conf` beside the binary cannot be read. The page says what
+/// to do, without naming any path of this host.
 fn not_configured_page() -> Response {
     bare_error_page(
         503,
         "Not set up",
-        "This roost is not set up yet: it has no data directory. The owner sets one with \
-         `SetEnv ROOST_HOME /home/me/roost-data` in .htaccess, or a line \
-         \"home = DIR\" in roost.conf next to the binary.",
+        "This roost cannot read its roost.conf (the file next to roost.cgi that names the \
+         data directory). The owner can find the details in the web server's error log.",
     )
 }
 

@@ -281,5 +281,6 @@ fn http_request(
             .map(|a| a.ip().to_string())
             .unwrap_or_default(),
         home: Some(home.to_path_buf()),
+        document_root: None,
     })
 }
