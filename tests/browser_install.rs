@@ -258,6 +258,22 @@ fn the_owner_sets_roost_up_in_chromium_logs_in_posts_and_gets_the_cron_line() {
         "the code is used up"
     );
 
+    // Until cron runs, the owner's pages say so.
+    browser.goto(&site.base_url());
+    assert!(
+        browser.text("#no-cron").contains("Cron has not run"),
+        "the front page, to its owner"
+    );
+    assert_eq!(
+        site.get("/", &[])
+            .text()
+            .matches("Cron has not run")
+            .count(),
+        0,
+        "never to a visitor"
+    );
+    browser.goto(&site.url("/install"));
+
     // Cron runs (as the site's user), and the check says so.
     site.cli_ok(&["cron", "--quiet"]);
     browser.click_and_wait("#check");
@@ -277,6 +293,19 @@ fn the_owner_sets_roost_up_in_chromium_logs_in_posts_and_gets_the_cron_line() {
     browser.goto(&site.base_url());
     browser.type_into("textarea[name=text]", "Hello from a browser-made roost");
     browser.click_and_wait("form[action$='/posts'] button[type=submit]");
+    assert_eq!(browser.count("#no-cron"), 0, "cron ran: no more notice");
+
+    // Settings -> Check installation: doctor's checks, as the site's user.
+    browser.goto(&site.url("/settings"));
+    let link = browser.attr("#check-installation", "href");
+    assert_eq!(link.as_deref(), Some("/settings/check"));
+    browser.goto(&site.url("/settings/check"));
+    let checks = browser.text("#checks");
+    assert!(checks.contains("is outside the document root"), "{checks}");
+    assert!(checks.contains("last poll"), "{checks}");
+    assert!(browser.text("#check-summary").len() > 10);
+    shoot(&mut browser, "6-check-installation");
+
     let visitor = site.get("/", &[]);
     assert!(
         visitor.text().contains("Hello from a browser-made roost"),
