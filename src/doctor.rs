@@ -626,6 +626,26 @@ fn time_zone(install: &Install) -> Vec<Finding> {
 /// 4a. The crontab has a `poll` line for this data directory. Without a
 ///     `crontab` command, the last poll's age (4b) is what tells.
 fn cron_line(install: &Install) -> Vec<Finding> {
+    let mut findings = cron_line_in_crontab(install);
+    if install.settings.cron_on_page_views() {
+        findings.insert(
+            0,
+            Finding {
+                status: Status::Note,
+                text: format!(
+                    "cron: degraded mode (cron_on_page_views = true): background work runs only \
+                     when the owner views pages, at most every 5 minutes — where the host has \
+                     cron, add `{}` and run: {}",
+                    install.cron_line(),
+                    hint::command(&install.home, "config cron_on_page_views false")
+                ),
+            },
+        );
+    }
+    findings
+}
+
+fn cron_line_in_crontab(install: &Install) -> Vec<Finding> {
     let output = match std::process::Command::new("crontab")
         .arg("-l")
         .stdin(std::process::Stdio::null())

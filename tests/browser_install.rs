@@ -13,7 +13,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use common::apache::{SAMPLE_HTACCESS, Site, UserHome, prefork_apache};
+use common::apache::{Kind, SAMPLE_HTACCESS, Site, UserHome, prefork_apache};
 use common::browser::{Browser, DESKTOP, PHONE};
 use common::http::{HttpResponse, form_encode};
 use common::{OWNER_PASSWORD, roost_bin};
@@ -360,4 +360,50 @@ fn under_fastcgi_the_process_that_showed_the_setup_page_serves_the_site_after_it
     );
     assert_eq!(cron.status, 200, "{cron:?}");
     assert!(cron.text().contains("cron --quiet # roost"), "{cron:?}");
+}
+
+/// For hosts with no cron at all (`cron_on_page_views`): an owner's page
+/// view starts the due background work once its answer is out (in a
+/// process of its own under mod_cgi); a visitor's never does; doctor calls
+/// the mode degraded.
+#[test]
+fn without_cron_an_owners_page_view_runs_the_background_work_after_its_answer() {
+    let site = prefork_apache().roost_site(&common::unique("nocron"), Kind::Cgi);
+    site.cli_ok(&["config", "cron_on_page_views", "true"]);
+    let doctor = site.cli(&["doctor"], None);
+    let said = String::from_utf8_lossy(&doctor.stdout);
+    assert!(said.contains("degraded"), "{said}");
+
+    assert_eq!(site.get("/", &[]).status, 200);
+    let form = site.get("/login", &[]);
+    let session = site
+        .submit_login(&form)
+        .cookie("roost_session")
+        .expect("logged in");
+    let owner = [("Cookie", format!("roost_session={session}"))];
+    let owner: Vec<(&str, &str)> = owner.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let first = site.get("/install", &owner);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the answer does not wait for the work"
+    );
+    assert!(
+        first.text().contains("No cron run has been seen yet"),
+        "a visitor's views started nothing: {first:?}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let page = site.get("/install", &owner);
+        if page.text().contains("Cron works") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the owner's page view did not run the background work: {page:?}\n{}",
+            prefork_apache().error_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
 }

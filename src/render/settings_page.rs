@@ -47,6 +47,12 @@ pub const FIELDS: &[Field] = &[
         "text",
     ),
     field("websub_hub", "Also ping this WebSub hub", "url"),
+    Field {
+        key: "cron_on_page_views",
+        label: "This host has no cron: run the background work when I view my pages (degraded)",
+        input: "checkbox",
+        checkbox: true,
+    },
 ];
 
 /// What cron does for the node, shown under the form: who subscribed to

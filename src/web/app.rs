@@ -196,7 +196,26 @@ fn answer(home: &Path, conn: &mut Connection, req: &Request) -> Result<Response>
         errors: ErrorFormat::Html,
     };
     let response = route(&mut ctx)?;
+    if ctx.session.is_some()
+        && ctx.req.method == "GET"
+        && ctx.settings.cron_on_page_views()
+        && crate::cron::due_on_page_view(ctx.conn, now)
+    {
+        BACKGROUND_WORK.with(|work| work.replace(Some(home.to_path_buf())));
+    }
     Ok(advertise_endpoints(&ctx.site.url, response))
+}
+
+thread_local! {
+    /// The data directory whose cron work this thread's last answer started
+    /// (`cron_on_page_views`), for its gateway to run once the answer is out.
+    static BACKGROUND_WORK: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+/// The cron work the answer just given started, if any (see
+/// `cron_on_page_views`): the gateway runs it after sending the answer.
+pub fn take_background_work() -> Option<PathBuf> {
+    BACKGROUND_WORK.with(|work| work.take())
 }
 
 /// Every page and feed names the Webmention endpoint, the IndieAuth
