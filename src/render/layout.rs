@@ -155,7 +155,7 @@ pub fn render(page: &Page, body: Markup) -> String {
                 }
                 main {
                     @if page.cron_never_ran && page.session.is_some() {
-                        p.notice #no-cron role="status" {
+                        p.meta #no-cron role="status" {
                             "Cron has not run here yet, so the feeds you follow are not fetched and \
                              nothing is sent to other sites. "
                             a href=(site.link("install")) { "Add the cron line" }
