@@ -144,6 +144,11 @@ Exits non-zero when any check fails. Run it as the user the site runs as."
         #[arg(long, hide = true, value_name = "N", allow_hyphen_values = true)]
         port: Option<String>,
     },
+    /// Put roost's .htaccess block (this binary's own) into DIR/.htaccess, keeping every other line
+    Htaccess {
+        /// The directory that holds roost.cgi
+        dir: PathBuf,
+    },
     /// Answer FastCGI on ADDR (host:port or a Unix socket path), for nginx or lighttpd
     Fastcgi {
         #[arg(long, value_name = "ADDR")]
@@ -217,6 +222,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Doctor => doctor(&home),
         Command::Serve { listen, port } => serve(&home, &listen, port.as_deref()),
         Command::Fastcgi { listen } => gateway::run_fastcgi_listener(&listen, absolute(&home)?),
+        Command::Htaccess { dir } => crate::htaccess::write(&dir, &crate::htaccess::prepare(&dir)?),
     }
 }
 
@@ -255,7 +261,12 @@ fn init(home: &Path, url: &str, name: &str, password_stdin: bool) -> Result<()> 
 }
 
 /// Creates the data directory (owner-only) and its database with the first settings.
-fn create_home(home: &Path, url: &str, name: &str, password: Option<&str>) -> Result<()> {
+pub(crate) fn create_home(
+    home: &Path,
+    url: &str,
+    name: &str,
+    password: Option<&str>,
+) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if !home.exists() {
         std::fs::DirBuilder::new()

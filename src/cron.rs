@@ -141,3 +141,34 @@ fn holder_is_dead(holder: &str) -> bool {
         || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
     !alive
 }
+
+/// How long a run started by a page view (`cron_on_page_views`) may take.
+pub const PAGE_VIEW_BUDGET_SECONDS: u64 = 25;
+
+/// How long after a finished run a page view starts another.
+pub const PAGE_VIEW_INTERVAL_SECONDS: i64 = 5 * 60;
+
+/// Whether an owner's page view should start a run: none has finished in
+/// the last `PAGE_VIEW_INTERVAL_SECONDS`.
+pub fn due_on_page_view(conn: &rusqlite::Connection, now: i64) -> bool {
+    match crate::store::lease::last_finished(conn) {
+        Ok(Some(last)) => now - last >= PAGE_VIEW_INTERVAL_SECONDS,
+        Ok(None) => true,
+        Err(_) => false,
+    }
+}
+
+/// A cron run for the data in `home`, within the page view budget: what a
+/// page view starts once its answer is out. Errors go to stderr (the web
+/// server's error log) only.
+pub fn run_for_page_view(home: &std::path::Path) {
+    let outcome = crate::store::open(home).and_then(|mut conn| {
+        run(
+            &mut Node::new(home, &mut conn),
+            Some(PAGE_VIEW_BUDGET_SECONDS),
+        )
+    });
+    if let Err(error) = outcome {
+        eprintln!("roost: background work started by a page view: {error:#}");
+    }
+}

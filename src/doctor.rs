@@ -63,13 +63,7 @@ fn skip(text: impl Into<String>) -> Finding {
 
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let label = match self.status {
-            Status::Ok => "ok",
-            Status::Fail => "FAIL",
-            Status::Skip => "skip",
-            Status::Note => "note",
-        };
-        write!(f, "{label:<6}{}", self.text)
+        write!(f, "{:<6}{}", self.status.label(), self.text)
     }
 }
 
@@ -85,6 +79,10 @@ pub struct Install {
     pub db: std::result::Result<Connection, String>,
     pub settings: Settings,
     pub now: i64,
+    /// Gathered for a web page: no check asks the site anything over HTTP
+    /// (a request handler sends no request; the page itself is the proof
+    /// that the site answers).
+    pub from_a_page: bool,
 }
 
 impl Install {
@@ -101,6 +99,7 @@ impl Install {
             db,
             settings,
             now: chrono::Utc::now().timestamp(),
+            from_a_page: false,
         }
     }
 
@@ -141,29 +140,34 @@ impl Install {
     }
 }
 
+/// Every check, in the order printed; the last two ask the site over HTTP.
+const CHECKS: [fn(&Install) -> Vec<Finding>; 14] = [
+    who_runs_doctor,
+    data_directory_location,
+    files_in_document_root,
+    permissions,
+    database,
+    free_space,
+    time_zone,
+    cron_line,
+    last_poll,
+    background_jobs,
+    activitypub_inbox,
+    published,
+    authorization_reaches_roost,
+    site_answers,
+];
+
+/// How many of [`CHECKS`] (the last ones) ask the site over HTTP.
+const ASKING_THE_SITE: usize = 2;
+
 /// Runs every check, printing each finding as it comes (a line already
 /// printed is not printed again); returns how many failed.
 pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
     let install = Install::gather(home);
-    let checks: [fn(&Install) -> Vec<Finding>; 14] = [
-        who_runs_doctor,
-        data_directory_location,
-        files_in_document_root,
-        permissions,
-        database,
-        free_space,
-        time_zone,
-        cron_line,
-        last_poll,
-        background_jobs,
-        activitypub_inbox,
-        published,
-        authorization_reaches_roost,
-        site_answers,
-    ];
     let mut failed = 0;
     let mut printed = std::collections::HashSet::new();
-    for check in checks {
+    for check in CHECKS {
         for finding in check(&install) {
             if !printed.insert(finding.to_string()) {
                 continue;
@@ -174,6 +178,32 @@ pub fn run(home: &Path, out: &mut dyn Write) -> Result<usize> {
         }
     }
     Ok(failed)
+}
+
+/// The findings for the owner's "Check installation" page: every check
+/// but those that ask the site over HTTP (the page answering is their
+/// answer), as the site's own user sees the installation.
+pub fn findings_for_page(home: &Path) -> Vec<Finding> {
+    let mut install = Install::gather(home);
+    install.from_a_page = true;
+    let mut seen = std::collections::HashSet::new();
+    CHECKS[..CHECKS.len() - ASKING_THE_SITE]
+        .iter()
+        .flat_map(|check| check(&install))
+        .filter(|finding| seen.insert(finding.to_string()))
+        .collect()
+}
+
+impl Status {
+    /// The word `doctor` prints for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Fail => "FAIL",
+            Status::Skip => "skip",
+            Status::Note => "note",
+        }
+    }
 }
 
 /// 0. Who runs doctor: the site runs as the owner of its data directory. As
@@ -389,7 +419,10 @@ fn should_not_be_served(name: &str) -> bool {
     }
     name.ends_with('~')
         || (name.len() > 1 && name.starts_with('#') && name.ends_with('#'))
-        || matches!(name, "error_log" | "Cargo.toml" | "Cargo.lock")
+        || matches!(
+            name,
+            "error_log" | "Cargo.toml" | "Cargo.lock" | "roost-setup-code.txt"
+        )
         || name
             .rsplit_once('.')
             .is_some_and(|(_, ext)| EXTENSIONS.contains(&ext))
@@ -593,6 +626,26 @@ fn time_zone(install: &Install) -> Vec<Finding> {
 /// 4a. The crontab has a `poll` line for this data directory. Without a
 ///     `crontab` command, the last poll's age (4b) is what tells.
 fn cron_line(install: &Install) -> Vec<Finding> {
+    let mut findings = cron_line_in_crontab(install);
+    if install.settings.cron_on_page_views() {
+        findings.insert(
+            0,
+            Finding {
+                status: Status::Note,
+                text: format!(
+                    "cron: degraded mode (cron_on_page_views = true): background work runs only \
+                     when the owner views pages, at most every 5 minutes — where the host has \
+                     cron, add `{}` and run: {}",
+                    install.cron_line(),
+                    hint::command(&install.home, "config cron_on_page_views false")
+                ),
+            },
+        );
+    }
+    findings
+}
+
+fn cron_line_in_crontab(install: &Install) -> Vec<Finding> {
     let output = match std::process::Command::new("crontab")
         .arg("-l")
         .stdin(std::process::Stdio::null())
@@ -896,6 +949,9 @@ fn get(
     url: &str,
     headers: &[(&str, &str)],
 ) -> std::result::Result<(u16, Vec<u8>), String> {
+    if install.from_a_page {
+        return Err("not asked from a web page (`roost doctor` asks)".into());
+    }
     let agent = net::own_site_agent(&install.url().unwrap_or_default());
     let mut request = agent.get(url);
     for (name, value) in headers {

@@ -71,8 +71,37 @@ pub fn shell_quote(text: &OsStr) -> String {
     format!("'{}'", text.to_string_lossy().replace('\'', r"'\''"))
 }
 
+/// The crontab line `install` writes for `cgi` (roost.cgi) and the data
+/// directory `home`, byte for byte: every five minutes, both paths in single
+/// quotes, and the marker `# roost DIR` (the directory holding `cgi`) by
+/// which `install` finds its own line again; `%` escaped, since cron
+/// makes a bare one a newline.
+pub fn cron_line(cgi: &Path, home: &Path) -> String {
+    let quoted = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', r"'\''"));
+    let docroot = cgi.parent().unwrap_or(Path::new("/"));
+    format!(
+        "*/5 * * * * {} --home {} cron --quiet # roost {}",
+        quoted(cgi),
+        quoted(home),
+        docroot.display()
+    )
+    .replace('%', r"\%")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cron_line_quotes_both_paths_and_ends_with_installs_marker() {
+        let line = super::cron_line(
+            std::path::Path::new("/home/me/public_html/roost.cgi"),
+            std::path::Path::new("/home/me/it's 100%"),
+        );
+        assert_eq!(
+            line,
+            r"*/5 * * * * '/home/me/public_html/roost.cgi' --home '/home/me/it'\''s 100\%' cron --quiet # roost /home/me/public_html"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -9,11 +9,6 @@ use std::sync::OnceLock;
 pub const CONF_FILE: &str = "roost.conf";
 pub const DEFAULT_HOME: &str = "roost-data";
 
-/// The message every way in shows when no data directory is configured.
-pub const NOT_CONFIGURED: &str = "no data directory: pass --home DIR, set ROOST_HOME \
-    (for example `SetEnv ROOST_HOME /home/me/roost-data` in .htaccess), \
-    or put \"home = DIR\" in roost.conf next to the binary";
-
 /// For the command line: always yields a directory (the default when nothing is set).
 pub fn for_cli(flag: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(dir) = flag {
@@ -29,15 +24,13 @@ pub fn for_cli(flag: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 /// For a web request: `from_server` is ROOST_HOME as the server passed it
-/// (environment under CGI, a request parameter under FastCGI).
-pub fn for_web(from_server: Option<&Path>) -> Result<PathBuf> {
+/// (environment under CGI, a request parameter under FastCGI). `None`:
+/// nothing names a data directory, and the setup page answers.
+pub fn for_web(from_server: Option<&Path>) -> Result<Option<PathBuf>> {
     if let Some(dir) = from_server {
-        return Ok(dir.to_path_buf());
+        return Ok(Some(dir.to_path_buf()));
     }
-    match from_conf_beside_exe()? {
-        Some(dir) => Ok(dir),
-        None => bail!(NOT_CONFIGURED),
-    }
+    from_conf_beside_exe()
 }
 
 /// The data directory `roost.conf` beside the binary names, if any.
@@ -45,22 +38,35 @@ pub fn conf_home() -> Option<PathBuf> {
     from_conf_beside_exe().ok().flatten()
 }
 
-/// `roost.conf` is read once per process: FastCGI answers many requests.
+/// `roost.conf` is read once per process once it names a directory
+/// (FastCGI answers many requests); until then, on every request, so that
+/// a FastCGI process that showed the setup page sees the setup's result.
 fn from_conf_beside_exe() -> Result<Option<PathBuf>> {
-    static CACHED: OnceLock<Result<Option<PathBuf>, String>> = OnceLock::new();
-    CACHED
-        .get_or_init(|| read_conf_beside_exe().map_err(|e| format!("{e:#}")))
-        .clone()
-        .map_err(anyhow::Error::msg)
+    static CACHED: OnceLock<PathBuf> = OnceLock::new();
+    if let Some(dir) = CACHED.get() {
+        return Ok(Some(dir.clone()));
+    }
+    let found = read_conf_beside_exe()?;
+    if let Some(dir) = &found {
+        let _ = CACHED.set(dir.clone());
+    }
+    Ok(found)
+}
+
+/// The directory holding this binary (roost.cgi's, under a web server):
+/// where `roost.conf` is looked for and the setup page writes it.
+pub fn exe_dir() -> Option<PathBuf> {
+    std::env::current_exe()
+        .ok()?
+        .parent()
+        .map(Path::to_path_buf)
 }
 
 fn read_conf_beside_exe() -> Result<Option<PathBuf>> {
-    let Ok(exe) = std::env::current_exe() else {
+    let Some(dir) = exe_dir() else {
         return Ok(None);
     };
-    let Some(dir) = exe.parent() else {
-        return Ok(None);
-    };
+    let dir = dir.as_path();
     let conf = dir.join(CONF_FILE);
     let text = match std::fs::read_to_string(&conf) {
         Ok(text) => text,

@@ -12,6 +12,7 @@ pub mod doctor;
 pub mod follows;
 pub mod hint;
 pub mod home;
+pub mod htaccess;
 pub mod indieauth;
 pub mod jobs;
 pub mod memcpy;

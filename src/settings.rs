@@ -125,6 +125,13 @@ pub const DECLARED: &[Declared] = &[
         help: "the directory that holds roost.cgi, to publish the feeds and / as files; empty: off",
     },
     Declared {
+        key: "cron_on_page_views",
+        kind: Kind::Bool,
+        default: "false",
+        help: "true, on hosts without cron (degraded): the owner's page views start the due \
+               background work after the page is sent, at most every 5 minutes, for at most 25 s",
+    },
+    Declared {
         key: "trust_forwarded",
         kind: Kind::Bool,
         default: "false",
@@ -454,6 +461,11 @@ impl Settings {
             node_url: self.url(),
             allow_private: self.allow_private_addresses(),
         }
+    }
+
+    /// No cron on this host: the owner's page views run cron's work.
+    pub fn cron_on_page_views(&self) -> bool {
+        self.flag("cron_on_page_views")
     }
 
     pub fn trust_forwarded(&self) -> bool {

@@ -67,6 +67,7 @@ pub fn for_visitor(conn: &Connection, path: &str) -> Result<(&'static str, Vec<u
         title: "",
         session: None,
         unread: 0,
+        cron_never_ran: false,
         clock: render::Clock {
             now: chrono::Utc::now().timestamp(),
             zone: settings.time_zone(),

@@ -89,6 +89,10 @@ pub struct Page<'a> {
     pub clock: super::Clock,
     /// The owner's unread notifications (webmentions), shown in the header.
     pub unread: i64,
+    /// For the owner: no cron run has finished yet, so background work
+    /// (polling, sending) waits; every owner page says so, linking to the
+    /// cron line.
+    pub cron_never_ran: bool,
 }
 
 pub fn render(page: &Page, body: Markup) -> String {
@@ -149,7 +153,16 @@ pub fn render(page: &Page, body: Markup) -> String {
                         }
                     }
                 }
-                main { (body) }
+                main {
+                    @if page.cron_never_ran && page.session.is_some() {
+                        p.meta #no-cron role="status" {
+                            "Cron has not run here yet, so the feeds you follow are not fetched and \
+                             nothing is sent to other sites. "
+                            a href=(site.link("install")) { "Add the cron line" }
+                        }
+                    }
+                    (body)
+                }
                 footer.site {
                     "Feeds: "
                     a href=(site.link("feed.atom")) { "Atom" } ", "

@@ -5,6 +5,7 @@
 pub mod consent;
 pub mod const_sha256;
 pub mod feeds;
+pub mod first_run;
 pub mod html;
 pub mod layout;
 pub mod mentions;

@@ -47,6 +47,12 @@ pub const FIELDS: &[Field] = &[
         "text",
     ),
     field("websub_hub", "Also ping this WebSub hub", "url"),
+    Field {
+        key: "cron_on_page_views",
+        label: "This host has no cron: run the background work when I view my pages (degraded)",
+        input: "checkbox",
+        checkbox: true,
+    },
 ];
 
 /// What cron does for the node, shown under the form: who subscribed to
@@ -79,6 +85,7 @@ pub fn page(
         h1 { "Settings" }
         @if saved { p.notice role="status" { "Saved." } }
         p { "Apps you signed in to post here (IndieAuth): " a href=(page.site.link("apps")) { "Signed-in apps" } "." }
+        p { "Whether this installation is sound, and how to mend what is not: " a #check-installation href=(page.site.link("settings/check")) { "Check installation" } "." }
         @if fields.iter().any(|f| f.error.is_some()) {
             p.notice role="alert" { "Nothing was saved: see the fields marked below." }
         }
@@ -192,4 +199,33 @@ fn one_field(shown: &Shown) -> Markup {
         }
         p.meta #(help_id) { (help) }
     }
+}
+
+/// One line of the "Check installation" page: doctor's word for it
+/// (`ok`, `FAIL`, `skip`, `note`) and what was found, with the fix.
+pub struct CheckLine {
+    pub label: &'static str,
+    pub text: String,
+}
+
+/// GET /settings/check: every `roost doctor` check that needs no request
+/// to the site, failures first.
+pub fn check_page(page: &Page, lines: &[CheckLine]) -> String {
+    let failed = lines.iter().filter(|l| l.label == "FAIL").count();
+    let body = html! {
+        h1 { "Check installation" }
+        @if failed == 0 {
+            p.notice #check-summary role="status" { "Nothing to mend: every check passed or could not apply here." }
+        } @else {
+            p.notice #check-summary role="alert" { (failed) " of " (lines.len()) " checks failed; each says how to mend it." }
+        }
+        p { "The same checks as " code { "roost doctor" } " on the server, which also asks the site over HTTP." }
+        ul.following #checks {
+            @for line in lines.iter().filter(|l| l.label == "FAIL").chain(lines.iter().filter(|l| l.label != "FAIL")) {
+                li { strong { (line.label) } " " (line.text) }
+            }
+        }
+        p { a href=(page.site.link("settings")) { "Back to the settings" } }
+    };
+    render(page, body)
 }

@@ -491,9 +491,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
 
 /// Brings the schema up to `version` (tests build older databases with it).
 pub fn migrate_to(conn: &mut Connection, version: i64) -> Result<()> {
-    let current: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .context("reading the schema version")?;
+    let current = super::schema_version(conn)?;
     if current > latest_version() {
         bail!(
             "the database has schema version {current}, but this roost only knows up to {}: \
@@ -501,22 +499,68 @@ pub fn migrate_to(conn: &mut Connection, version: i64) -> Result<()> {
             latest_version()
         );
     }
-    for (index, sql) in STEPS
-        .iter()
-        .enumerate()
-        .take(version as usize)
-        .skip(current as usize)
-    {
-        let version = index as i64 + 1;
-        let tx = conn.transaction().context("starting a schema upgrade")?;
-        tx.execute_batch(sql)
-            .with_context(|| format!("upgrading the schema to version {version}"))?;
-        tx.pragma_update(None, "user_version", version)
-            .context("recording the schema version")?;
-        tx.commit().context("committing the schema upgrade")?;
+    apply(conn, &STEPS[..version as usize])
+}
+
+/// Runs the `steps` the database lacks. Most opens find none to run and
+/// take no lock. An upgrade (a new binary uploaded over the old one, met
+/// by the first requests at once) runs in one `BEGIN IMMEDIATE`
+/// transaction: one process upgrades, the others wait for its lock and
+/// then find the version current; and a step that fails takes every step
+/// back with it, so the data stays as the previous roost left it, which
+/// that roost still reads ([`UpgradeFailed`]).
+fn apply(conn: &mut Connection, steps: &[&str]) -> Result<()> {
+    let wanted = steps.len() as i64;
+    if super::schema_version(conn)? >= wanted {
+        return Ok(());
     }
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .context("starting a schema upgrade")?;
+    let current = super::schema_version(&tx)?;
+    for (index, sql) in steps.iter().enumerate().skip(current.max(0) as usize) {
+        tx.execute_batch(sql).map_err(|error| UpgradeFailed {
+            from: current,
+            to: wanted,
+            step: index as i64 + 1,
+            cause: error.to_string(),
+        })?;
+    }
+    if current < wanted {
+        tx.pragma_update(None, "user_version", wanted)
+            .context("recording the schema version")?;
+    }
+    tx.commit().context("committing the schema upgrade")?;
     Ok(())
 }
+
+/// A schema upgrade failed and was rolled back: the data is as it was.
+#[derive(Debug)]
+pub struct UpgradeFailed {
+    pub from: i64,
+    pub to: i64,
+    pub step: i64,
+    pub cause: String,
+}
+
+impl std::fmt::Display for UpgradeFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let UpgradeFailed {
+            from,
+            to,
+            step,
+            cause,
+        } = self;
+        write!(
+            f,
+            "this roost could not upgrade the database from schema version {from} to {to} \
+             (step {step}: {cause}); nothing was changed, so the roost that wrote it still \
+             reads it: put that roost binary back, and report this message"
+        )
+    }
+}
+
+impl std::error::Error for UpgradeFailed {}
 
 /// A database in memory with the whole schema, for unit tests.
 #[cfg(test)]
@@ -529,6 +573,91 @@ pub fn in_memory() -> Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        super::super::schema_version(conn).unwrap()
+    }
+
+    #[test]
+    fn a_failed_upgrade_takes_every_step_back_and_says_so() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(
+            &mut conn,
+            &["CREATE TABLE kept (x); INSERT INTO kept VALUES (1);"],
+        )
+        .unwrap();
+        let steps = [
+            "CREATE TABLE kept (x); INSERT INTO kept VALUES (1);",
+            "CREATE TABLE second (x);",
+            "CREATE TABLE kept (y);",
+        ];
+        let error = apply(&mut conn, &steps).unwrap_err();
+        let failed = error
+            .downcast_ref::<UpgradeFailed>()
+            .expect("an UpgradeFailed");
+        assert_eq!((failed.from, failed.to, failed.step), (1, 3, 3));
+        assert!(error.to_string().contains("nothing was changed"), "{error}");
+        assert_eq!(
+            version(&conn),
+            1,
+            "the old version, as the old roost reads it"
+        );
+        let second: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'second'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(second, 0, "step 2 was taken back with step 3");
+        let kept: i64 = conn
+            .query_row("SELECT x FROM kept", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 1);
+    }
+
+    /// Two processes open the database at once after an upgrade: the one
+    /// that reads the old version while the other upgrades must wait and
+    /// then find nothing to do (it used to run the steps again and fail on
+    /// "table already exists").
+    #[test]
+    fn an_upgrade_met_by_two_processes_at_once_runs_once() {
+        let path = std::env::temp_dir().join(format!(
+            "roost-migrate-race-{}-{:?}.db",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let steps: &'static [&'static str] = &["CREATE TABLE a (x);", "CREATE TABLE b (x);"];
+        let mut first = Connection::open(&path).unwrap();
+        first
+            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        let tx = first
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        let other_path = path.clone();
+        let other = std::thread::spawn(move || {
+            let mut second = Connection::open(&other_path).unwrap();
+            second
+                .busy_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            apply(&mut second, steps).map(|()| version(&second))
+        });
+        // Long enough for the other to read version 0 and wait for the lock.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        for sql in steps {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 2).unwrap();
+        tx.commit().unwrap();
+        let result = other.join().unwrap();
+        let _ = std::fs::remove_file(&path);
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        assert_eq!(result.map_err(|e| format!("{e:#}")), Ok(2));
+    }
 
     /// Step 6 gives posts deleted before it a tombstone: every number
     /// handed out and no longer there, with the feed id it had.

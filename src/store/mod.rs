@@ -196,6 +196,9 @@ pub enum Unavailable {
     CannotOpen,
     /// Reading or writing the file failed.
     Io,
+    /// This binary's schema upgrade failed and was taken back
+    /// (`migrations::UpgradeFailed`): the previous binary still reads it.
+    UpgradeFailed,
 }
 
 impl Unavailable {
@@ -204,7 +207,10 @@ impl Unavailable {
         match self {
             Unavailable::Busy => Some(5),
             Unavailable::DiskFull | Unavailable::Io => Some(300),
-            Unavailable::Missing | Unavailable::ReadOnly | Unavailable::CannotOpen => None,
+            Unavailable::Missing
+            | Unavailable::ReadOnly
+            | Unavailable::CannotOpen
+            | Unavailable::UpgradeFailed => None,
         }
     }
 }
@@ -219,6 +225,9 @@ pub fn unavailable(error: &anyhow::Error) -> Option<Unavailable> {
         }
         if cause.is::<OtherOwner>() {
             return Some(Unavailable::CannotOpen);
+        }
+        if cause.is::<migrations::UpgradeFailed>() {
+            return Some(Unavailable::UpgradeFailed);
         }
         match cause.downcast_ref::<rusqlite::Error>()? {
             rusqlite::Error::SqliteFailure(e, _) => match e.code {

@@ -4,7 +4,7 @@
 use super::auth::{self, Cookies, Session};
 use super::http::{Request, Response};
 use super::intake::Intake;
-use super::{actions, page_cache, pages, search_page, settings_page, setup};
+use super::{actions, first_run, page_cache, pages, search_page, settings_page, setup};
 use crate::render::{self, Site, layout};
 use crate::settings::Settings;
 use crate::store::posts::PostId;
@@ -47,6 +47,8 @@ impl Ctx<'_> {
                 Some(_) => store::mentions::unread(self.conn).unwrap_or(0),
                 None => 0,
             },
+            cron_never_ran: self.session.is_some()
+                && matches!(store::lease::last_finished(self.conn), Ok(None)),
         }
     }
 
@@ -129,7 +131,9 @@ pub fn handle(req: &Request) -> Response {
 
 fn handle_inner(req: &Request) -> Result<Response> {
     let home = match home::for_web(req.home.as_deref()) {
-        Ok(home) => home,
+        Ok(Some(home)) => home,
+        // Nothing names a data directory: every request gets the setup page.
+        Ok(None) => return Ok(first_run::answer(req)),
         Err(error) => {
             eprintln!("roost: {error:#}");
             return Ok(not_configured_page());
@@ -192,7 +196,26 @@ fn answer(home: &Path, conn: &mut Connection, req: &Request) -> Result<Response>
         errors: ErrorFormat::Html,
     };
     let response = route(&mut ctx)?;
+    if ctx.session.is_some()
+        && ctx.req.method == "GET"
+        && ctx.settings.cron_on_page_views()
+        && crate::cron::due_on_page_view(ctx.conn, now)
+    {
+        BACKGROUND_WORK.with(|work| work.replace(Some(home.to_path_buf())));
+    }
     Ok(advertise_endpoints(&ctx.site.url, response))
+}
+
+thread_local! {
+    /// The data directory whose cron work this thread's last answer started
+    /// (`cron_on_page_views`), for its gateway to run once the answer is out.
+    static BACKGROUND_WORK: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+/// The cron work the answer just given started, if any (see
+/// `cron_on_page_views`): the gateway runs it after sending the answer.
+pub fn take_background_work() -> Option<PathBuf> {
+    BACKGROUND_WORK.with(|work| work.take())
 }
 
 /// Every page and feed names the Webmention endpoint, the IndieAuth
@@ -330,9 +353,12 @@ pub const ROUTES: &[Route] = &[
     route!("POST", ["login"], Public, FORM, Html, |c, _| actions::login(c)),
     route!("GET", ["settings"], Owner, 0, Html, |c, _| settings_page::form(c)),
     route!("POST", ["settings"], Owner, FORM, Html, |c, _| settings_page::save(c)),
+    route!("GET", ["settings", "check"], Owner, 0, Html, |c, _| settings_page::check(c)),
     route!("POST", ["followers"], Owner, FORM, Html, |c, _| settings_page::followers(c)),
     route!("GET", ["setup"], Public, 0, Html, |c, _| setup::form(c)),
     route!("POST", ["setup"], Public, FORM, Html, |c, _| setup::choose(c)),
+    route!("GET", ["install"], Owner, 0, Html, |c, _| first_run::cron(c)),
+    route!("POST", ["install"], Public, FORM, Html, |c, _| first_run::already_set_up(c)),
     route!("POST", ["logout"], Owner, FORM, Html, |c, _| actions::logout(c)),
     route!("POST", ["posts"], Owner, FORM, Html, |c, _| actions::create_post(c)),
     route!("POST", ["posts", "*", "edit"], Owner, FORM, Html, |c, a| actions::edit_post(c, a[0])),
@@ -553,6 +579,7 @@ fn bare_error_page(status: u16, title: &str, message: &str) -> Response {
         session: None,
         clock: render::Clock::UTC,
         unread: 0,
+        cron_never_ran: false,
     };
     Response::html(status, render::html::error(&page, status, message))
 }
@@ -566,15 +593,14 @@ pub fn internal_error_page() -> Response {
     )
 }
 
-/// 503: the web server does not say where the data directory is. The page
-/// says how to set it, without naming any path of this host.
+/// 503: `roost.conf` beside the binary cannot be read. The page says what
+/// to do, without naming any path of this host.
 fn not_configured_page() -> Response {
     bare_error_page(
         503,
         "Not set up",
-        "This roost is not set up yet: it has no data directory. The owner sets one with \
-         `SetEnv ROOST_HOME /home/me/roost-data` in .htaccess, or a line \
-         \"home = DIR\" in roost.conf next to the binary.",
+        "This roost cannot read its roost.conf (the file next to roost.cgi that names the \
+         data directory). The owner can find the details in the web server's error log.",
     )
 }
 
@@ -603,6 +629,13 @@ fn unavailable_page(why: store::Unavailable) -> Response {
             "Cannot save",
             "This site cannot save anything right now: its disk is full. Nothing was changed. \
              The owner can find the details in the web server's error log.",
+        ),
+        UpgradeFailed => (
+            "Upgrade failed",
+            "This site's new roost could not bring its database up to date, so it changed \
+             nothing: the data is as the previous roost left it, and that version still reads \
+             it. The owner can upload the previous roost.cgi again; the web server's error \
+             log says what failed.",
         ),
         CannotOpen | Io => (
             "Unavailable",

@@ -303,6 +303,12 @@ pub fn login_throttled(conn: &Connection, remote_addr: &str, now: i64) -> Result
         now - FAILURE_MEMORY_SECONDS,
     )
     .context("checking the login throttle")?;
+    Ok(throttle_wait(failures, last, now))
+}
+
+/// `Some(seconds still to wait)` after `failures` recent failures, the
+/// last at `last`: the login's rule, which the setup page's code uses too.
+pub fn throttle_wait(failures: i64, last: Option<i64>, now: i64) -> Option<i64> {
     // Times are whole seconds: a failure at second `last` may have come at
     // its very end, so the wait runs to the end of second `last + delay`.
     let delay = login_delay(failures);
@@ -310,7 +316,7 @@ pub fn login_throttled(conn: &Connection, remote_addr: &str, now: i64) -> Result
         Some(last) if delay > 0 => (last + delay + 1 - now).min(delay),
         _ => 0,
     };
-    Ok((wait > 0).then_some(wait))
+    (wait > 0).then_some(wait)
 }
 
 /// "N seconds" or "N minutes", for the page that says how long to wait.
@@ -361,6 +367,7 @@ mod tests {
             https: false,
             remote_addr: String::new(),
             home: None,
+            document_root: None,
         }
     }
 

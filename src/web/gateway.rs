@@ -55,6 +55,45 @@ pub fn run_cgi() {
     if let Err(e) = write_to_stdout(&[&response.cgi_head(), &response.body]) {
         eprintln!("roost: writing the response: {e}");
     }
+    if let Some(home) = app::take_background_work() {
+        run_detached(&home);
+    }
+}
+
+/// Under CGI, the cron work an owner's page view started
+/// (`cron_on_page_views`): `roost cron` in a process of its own (exec'd
+/// afresh: a forked copy of this one would inherit SQLite's per-process
+/// lock bookkeeping for the database, which corrupts it), in a session of
+/// its own, with no environment (the request's headers are in it) and
+/// stdin, stdout and stderr on /dev/null, so that the web server sees the
+/// answer end now and neither waits for the work nor ends it with the
+/// request. Its errors are kept where cron's are (the feeds' statuses,
+/// the jobs' last errors).
+fn run_detached(home: &std::path::Path) {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let started = std::env::current_exe().and_then(|exe| {
+        let mut cron = Command::new(exe);
+        cron.arg("--home")
+            .arg(home)
+            .args(["cron", "--quiet", "--max-seconds"])
+            .arg(crate::cron::PAGE_VIEW_BUDGET_SECONDS.to_string())
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: setsid is async-signal-safe and touches no memory.
+        unsafe {
+            cron.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        cron.spawn()
+    });
+    if let Err(error) = started {
+        eprintln!("roost: cannot start the background work a page view asked for: {error}");
+    }
 }
 
 /// Exactly the `length` bytes the request announced, or the answer that
@@ -133,7 +172,12 @@ fn write_to_stdout(parts: &[&[u8]]) -> std::io::Result<()> {
 }
 
 fn fastcgi_handler(params: Params, body: Vec<u8>) -> Response {
-    respond(params, body)
+    let response = respond(params, body);
+    // A long-lived process: the page view's cron work on a thread of its own.
+    if let Some(home) = app::take_background_work() {
+        std::thread::spawn(move || crate::cron::run_for_page_view(&home));
+    }
+    response
 }
 
 /// mod_fcgid started us with a listening socket on fd 0.
@@ -281,5 +325,6 @@ fn http_request(
             .map(|a| a.ip().to_string())
             .unwrap_or_default(),
         home: Some(home.to_path_buf()),
+        document_root: None,
     })
 }

@@ -125,6 +125,9 @@ pub struct Request {
     pub remote_addr: String,
     /// `ROOST_HOME` as set by the web server's configuration (`SetEnv`).
     pub home: Option<PathBuf>,
+    /// `DOCUMENT_ROOT`: where the web server serves files from (the setup
+    /// page keeps the data out of it).
+    pub document_root: Option<PathBuf>,
 }
 
 impl Request {
@@ -195,6 +198,14 @@ impl Request {
             https,
             remote_addr: params.get_str("REMOTE_ADDR").unwrap_or_default(),
             home,
+            // mod_userdir (/~me/) names public_html only in the context's.
+            document_root: ["CONTEXT_DOCUMENT_ROOT", "DOCUMENT_ROOT"]
+                .iter()
+                .find_map(|k| params.get(k).filter(|v| !v.is_empty()))
+                .map(|v| {
+                    use std::os::unix::ffi::OsStrExt;
+                    PathBuf::from(std::ffi::OsStr::from_bytes(v))
+                }),
         }
     }
 

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod app;
 pub mod auth;
 pub mod fastcgi;
+pub mod first_run;
 pub mod gateway;
 pub mod http;
 pub mod intake;

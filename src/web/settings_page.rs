@@ -5,7 +5,8 @@
 use super::actions;
 use super::app::Ctx;
 use super::http::Response;
-use crate::render::settings_page::{Background, FIELDS, Field, Shown};
+use crate::render;
+use crate::render::settings_page::{Background, CheckLine, FIELDS, Field, Shown};
 use crate::settings;
 use anyhow::Result;
 
@@ -150,4 +151,21 @@ fn page(
         &background,
     );
     Response::html(status, body).with_header("Cache-Control", "no-store")
+}
+
+/// GET /settings/check: `roost doctor`'s checks, each with its fix, as the
+/// site's own user sees the installation (`doctor::findings_for_page`).
+pub fn check(ctx: &mut Ctx) -> Result<Response> {
+    if ctx.session.is_none() {
+        return Ok(actions::to_login(ctx));
+    }
+    let lines: Vec<CheckLine> = crate::doctor::findings_for_page(ctx.home)
+        .into_iter()
+        .map(|finding| CheckLine {
+            label: finding.status.label(),
+            text: finding.text,
+        })
+        .collect();
+    let body = render::settings_page::check_page(&ctx.page("Check installation"), &lines);
+    Ok(Response::html(200, body).with_header("Cache-Control", "no-store"))
 }

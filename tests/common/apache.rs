@@ -124,19 +124,7 @@ pub fn render_config(root: &Path, port: u16, docroot: &Path, user: &str, group: 
 /// sample.htaccess switched to its fcgid variant, exactly as its header tells a
 /// script to: drop the "cgi variant" block, strip the `#FCGID# ` prefixes.
 pub fn fcgid_variant(htaccess: &str) -> String {
-    let mut out = String::new();
-    let mut in_cgi_block = false;
-    for line in htaccess.lines() {
-        if line.starts_with("# BEGIN cgi variant") {
-            in_cgi_block = true;
-        } else if in_cgi_block {
-            in_cgi_block = !line.starts_with("# END cgi variant");
-        } else {
-            out.push_str(line.strip_prefix("#FCGID# ").unwrap_or(line));
-            out.push('\n');
-        }
-    }
-    out
+    roost::htaccess::fcgid_variant(htaccess)
 }
 
 impl Apache {

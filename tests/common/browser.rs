@@ -149,6 +149,8 @@ impl Browser {
                 "--hide-scrollbars",
                 "--mute-audio",
                 "--remote-debugging-port=0",
+                // The test Apache's virtual hosts (root.test, NAME.home.test).
+                "--host-resolver-rules=MAP *.test 127.0.0.1",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
