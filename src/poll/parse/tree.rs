@@ -1,7 +1,7 @@
 //! The bounded element tree of one XML document ([`Doc`], [`Element`],
 //! [`Ns`]): quick-xml's events read into it, entry by entry, within the
-//! limits in the parent's docs; each entry mapped as it closes (by `atom`
-//! and `rss`) and its subtree dropped. Does not map fields.
+//! limits in `poll::parse`'s docs (*Limits*); each entry mapped as it
+//! closes (by `atom` and `rss`) and its subtree dropped. Does not map fields.
 //!
 //! ## Broken markup
 //!
