@@ -17,32 +17,28 @@
 //!   counted as it is inflated and refused the moment it passes
 //!   `max_decompressed_bytes`, so a gzip bomb costs that much time and a
 //!   few buffers of memory.
-//! - **Memory**: the decompressed body goes into a [`Body`], which keeps
-//!   256 KiB in memory and the rest in an unnamed temporary file; the parser
-//!   reads it back as a stream. What a fetch holds does not grow with what
-//!   the server sends.
+//! - **Memory**: the decompressed body goes into a [`Body`] (256 KiB in
+//!   memory, the rest in an unnamed temporary file), so what a fetch holds
+//!   does not grow with what the server sends.
 //!
-//! Decompression: ureq (built with its `gzip` feature, which this crate does
-//! not control per request) inflates `Content-Encoding: gzip` itself, as a
-//! stream, before we see a byte, and drops the header. That is why the
-//! as-sent cap is held by counting on the transport rather than by reading
-//! compressed bytes here. Every other encoding ureq passes through with its
-//! header intact (`x-gzip`, `deflate` as zlib or raw, lists like `gzip,
-//! deflate`): those are undone here with flate2, each decoder reading the
-//! one before it, so no layer is ever held whole.
+//! The body, its caps and its decompression are in `body`; what a failed
+//! fetch is, and how a failure reported by ureq or io becomes one, in `error`.
 
-use std::error::Error as StdError;
-use std::fmt;
-use std::io::{self, Read, Seek, Write};
-use std::net::IpAddr;
+mod body;
+mod error;
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
-use ureq::http::{HeaderMap, HeaderValue, StatusCode, header};
+use ureq::http::{HeaderMap, HeaderValue, header};
 use url::Url;
 
 use crate::net;
+
+use body::read_body;
+pub use body::{Body, BodyReader};
+pub use error::FetchError;
+use error::classify;
 
 /// What a fetch asks for: feeds first, HTML last but one (a page to discover
 /// feeds in when following).
@@ -141,90 +137,6 @@ pub enum FetchOutcome {
         after_seconds: Option<u64>,
         status: u16,
     },
-}
-
-/// Why a fetch failed, as recorded on the feed. `Display` is one line a
-/// person understands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FetchError {
-    /// The URL, or a redirect, leads to an internal address and the guard is on.
-    Refused {
-        host: String,
-        addr: IpAddr,
-    },
-    /// The total deadline passed (or the connect timeout did).
-    Timeout,
-    /// The body is over `limit` as sent, or once decompressed.
-    TooLarge {
-        limit: u64,
-        decompressed: bool,
-    },
-    TooManyRedirects {
-        limit: u32,
-    },
-    /// Any status not handled as an outcome (404, 500, a redirect without `Location`, …).
-    Http {
-        status: u16,
-    },
-    /// DNS, connection, TLS, a connection cut short.
-    Network(String),
-    /// Not an http(s) URL with a host, to begin with or in a redirect.
-    BadUrl(String),
-    /// A body that does not decompress, or an encoding we do not undo.
-    Decode(String),
-}
-
-impl fmt::Display for FetchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FetchError::Refused { host, addr } => net::Refused {
-                host: host.clone(),
-                addr: *addr,
-            }
-            .fmt(f),
-            FetchError::Timeout => {
-                f.write_str("timed out: the server did not send the whole response in time")
-            }
-            FetchError::TooLarge {
-                limit,
-                decompressed: false,
-            } => write!(f, "too large: the response is over {}", size(*limit)),
-            FetchError::TooLarge {
-                limit,
-                decompressed: true,
-            } => write!(
-                f,
-                "too large: the response is over {} once decompressed",
-                size(*limit)
-            ),
-            FetchError::TooManyRedirects { limit } => {
-                write!(f, "too many redirects (more than {limit})")
-            }
-            FetchError::Http { status } => {
-                let reason = StatusCode::from_u16(*status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason());
-                match reason {
-                    Some(reason) => write!(f, "HTTP {status} {reason}"),
-                    None => write!(f, "HTTP {status}"),
-                }
-            }
-            FetchError::Network(message) => write!(f, "network error: {message}"),
-            FetchError::BadUrl(message) => write!(f, "bad URL: {message}"),
-            FetchError::Decode(message) => write!(f, "could not decode the response: {message}"),
-        }
-    }
-}
-
-impl StdError for FetchError {}
-
-fn size(bytes: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    match bytes {
-        b if b >= MIB && b % MIB == 0 => format!("{} MiB", b / MIB),
-        b if b >= 1024 && b % 1024 == 0 => format!("{} KiB", b / 1024),
-        b => format!("{b} bytes"),
-    }
 }
 
 /// Fetches within the default limits, with one agent shared by the whole
@@ -428,355 +340,12 @@ fn retry_after(headers: &HeaderMap) -> Option<u64> {
     Some(from_now.as_secs() + u64::from(from_now.subsec_nanos() > 0))
 }
 
-/// Reads the body within both caps (see the module documentation), undoing
-/// every content encoding as it streams in: nothing but the decompressed
-/// bytes is kept, and those in a [`Body`], so a bomb costs a few buffers
-/// until it passes the decompressed cap and is refused.
-fn read_body(
-    response: ureq::http::Response<ureq::Body>,
-    limits: &Limits,
-) -> Result<Body, FetchError> {
-    let as_sent = FetchError::TooLarge {
-        limit: limits.max_body_bytes,
-        decompressed: false,
-    };
-    let headers = response.headers();
-    let length = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-    if length.is_some_and(|n| n > limits.max_body_bytes) {
-        return Err(as_sent);
-    }
-    // Still present only if ureq did not undo it (it undoes plain `gzip`).
-    let encodings: Vec<String> = headers
-        .get_all(header::CONTENT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|v| v.trim().to_ascii_lowercase())
-        .filter(|v| !v.is_empty() && v != "identity")
-        .collect();
-    // What was sent is capped on the wire by `net`'s counting transport.
-    let mut reader: Box<dyn Read> = Box::new(response.into_body().into_with_config().reader());
-    for encoding in encodings.iter().rev() {
-        reader = match encoding.as_str() {
-            "gzip" | "x-gzip" => Box::new(MultiGzDecoder::new(io::BufReader::new(reader))),
-            "deflate" => {
-                let mut first = [0u8; 2];
-                let n = read_up_to(&mut reader, &mut first).map_err(|e| read_error(&e, limits))?;
-                let reader = io::Cursor::new(first).take(n as u64).chain(reader);
-                if is_zlib(&first[..n]) {
-                    Box::new(ZlibDecoder::new(reader))
-                } else {
-                    Box::new(DeflateDecoder::new(reader))
-                }
-            }
-            other => {
-                return Err(FetchError::Decode(format!(
-                    "unsupported Content-Encoding {other:?}"
-                )));
-            }
-        };
-    }
-    let mut body = Body::default();
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => return Ok(body),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_error(&e, limits)),
-        };
-        if body.len() + n as u64 > limits.max_decompressed_bytes {
-            return Err(FetchError::TooLarge {
-                limit: limits.max_decompressed_bytes,
-                decompressed: true,
-            });
-        }
-        body.write_all(&buf[..n])
-            .map_err(|e| FetchError::Decode(format!("could not keep the response: {e}")))?;
-    }
-}
-
-/// Fills `buf` unless the reader ends first; how much was read.
-fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match reader.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
-/// A failed body read: the connection's own failures as [`classify`] names
-/// them, and data that does not decompress as [`FetchError::Decode`].
-fn read_error(e: &io::Error, limits: &Limits) -> FetchError {
-    match classify(e, limits) {
-        FetchError::Network(_)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
-            ) =>
-        {
-            FetchError::Decode(format!("invalid compressed data: {e}"))
-        }
-        other => other,
-    }
-}
-
-/// A response body, decompressed: in memory up to [`Body::IN_MEMORY_BYTES`],
-/// past that in a temporary file that has no name (it is gone when the
-/// `Body` is), so a poll's fetches hold little memory whatever they bring.
-#[derive(Default)]
-pub struct Body {
-    memory: Vec<u8>,
-    file: Option<std::fs::File>,
-    len: u64,
-}
-
-impl Body {
-    /// What a body keeps in memory before it moves to a file.
-    pub const IN_MEMORY_BYTES: usize = 256 * 1024;
-
-    /// A body that arrived whole (a WebSub delivery, already bounded by its
-    /// route's body limit).
-    pub fn from_vec(bytes: Vec<u8>) -> Body {
-        Body {
-            len: bytes.len() as u64,
-            memory: bytes,
-            file: None,
-        }
-    }
-
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The body from its start, to read as a stream.
-    pub fn reader(&self) -> io::Result<BodyReader<'_>> {
-        Ok(match &self.file {
-            None => BodyReader::Memory(io::Cursor::new(&self.memory)),
-            Some(file) => {
-                let mut file = file.try_clone()?;
-                file.rewind()?;
-                BodyReader::File(io::BufReader::new(file))
-            }
-        })
-    }
-
-    /// All of it in memory (a page to look for feeds in, when following).
-    pub fn to_vec(&self) -> io::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(self.len as usize);
-        self.reader()?.read_to_end(&mut out)?;
-        Ok(out)
-    }
-
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if self.file.is_none() && self.memory.len() + bytes.len() > Self::IN_MEMORY_BYTES {
-            let mut file = temporary_file()?;
-            file.write_all(&self.memory)?;
-            self.memory = Vec::new();
-            self.file = Some(file);
-        }
-        match &mut self.file {
-            Some(file) => file.write_all(bytes)?,
-            None => self.memory.extend_from_slice(bytes),
-        }
-        self.len += bytes.len() as u64;
-        Ok(())
-    }
-}
-
-impl From<Vec<u8>> for Body {
-    fn from(memory: Vec<u8>) -> Body {
-        Body {
-            len: memory.len() as u64,
-            memory,
-            file: None,
-        }
-    }
-}
-
-impl fmt::Debug for Body {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Body({} bytes{})",
-            self.len,
-            if self.file.is_some() {
-                ", in a file"
-            } else {
-                ""
-            }
-        )
-    }
-}
-
-/// Bodies are equal when their bytes are (tests compare outcomes).
-impl PartialEq for Body {
-    fn eq(&self, other: &Body) -> bool {
-        self.len == other.len
-            && match (self.to_vec(), other.to_vec()) {
-                (Ok(a), Ok(b)) => a == b,
-                _ => false,
-            }
-    }
-}
-
-impl Eq for Body {}
-
-/// [`Body::reader`]: the bytes in memory, or the file's.
-pub enum BodyReader<'a> {
-    Memory(io::Cursor<&'a Vec<u8>>),
-    File(io::BufReader<std::fs::File>),
-}
-
-impl Read for BodyReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            BodyReader::Memory(r) => r.read(buf),
-            BodyReader::File(r) => r.read(buf),
-        }
-    }
-}
-
-impl Seek for BodyReader<'_> {
-    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
-        match self {
-            BodyReader::Memory(r) => r.seek(pos),
-            BodyReader::File(r) => r.seek(pos),
-        }
-    }
-}
-
-/// A file in the temporary directory (`TMPDIR`, else /tmp) that only this
-/// process can reach: opened with `O_TMPFILE` where the system has it, else
-/// created under a random name and unlinked at once.
-fn temporary_file() -> io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = std::env::temp_dir();
-    let unnamed = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc::O_TMPFILE)
-        .open(&dir);
-    if let Ok(file) = unnamed {
-        return Ok(file);
-    }
-    let mut random = [0u8; 8];
-    getrandom::fill(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
-    let path = dir.join(format!("roost-body-{:016x}", u64::from_le_bytes(random)));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)?;
-    std::fs::remove_file(&path)?;
-    Ok(file)
-}
-
-/// `deflate` is meant to be zlib (RFC 9110) but some servers send raw
-/// deflate: a zlib stream starts with a header whose check bits make it a
-/// multiple of 31, with compression method 8.
-fn is_zlib(data: &[u8]) -> bool {
-    match data {
-        [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,
-        _ => false,
-    }
-}
-
-/// The next error in a chain, looking inside the boxes ureq and io use
-/// (`io::Error::source` skips the error it wraps).
-fn cause<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
-    if let Some(e) = e.downcast_ref::<ureq::Error>() {
-        return match e {
-            ureq::Error::Io(io) | ureq::Error::Decompress(_, io) => Some(io),
-            ureq::Error::Other(inner) => Some(&**inner),
-            _ => None,
-        };
-    }
-    if let Some(io) = e.downcast_ref::<io::Error>() {
-        return io.get_ref().map(|inner| inner as &(dyn StdError + 'static));
-    }
-    e.source()
-}
-
-/// Turns what ureq or a body read reports into what the feed records.
-fn classify(e: &(dyn StdError + 'static), limits: &Limits) -> FetchError {
-    let chain = || std::iter::successors(Some(e), |e| cause(*e));
-    for e in chain() {
-        if let Some(refused) = e.downcast_ref::<net::Refused>() {
-            return FetchError::Refused {
-                host: refused.host.clone(),
-                addr: refused.addr,
-            };
-        }
-        if e.is::<net::ReceiveLimitExceeded>() {
-            return FetchError::TooLarge {
-                limit: limits.max_body_bytes,
-                decompressed: false,
-            };
-        }
-        if matches!(e.downcast_ref(), Some(ureq::Error::Timeout(_)))
-            || e.downcast_ref::<io::Error>().is_some_and(|io| {
-                matches!(
-                    io.kind(),
-                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-                )
-            })
-        {
-            return FetchError::Timeout;
-        }
-    }
-    for e in chain() {
-        if let Some(e) = e.downcast_ref::<ureq::Error>() {
-            match e {
-                ureq::Error::HostNotFound => return FetchError::Network("host not found".into()),
-                ureq::Error::BadUri(message) => return FetchError::BadUrl(message.clone()),
-                ureq::Error::Decompress(..) => return FetchError::Decode(e.to_string()),
-                ureq::Error::TooManyRedirects => {
-                    return FetchError::TooManyRedirects {
-                        limit: limits.max_redirects,
-                    };
-                }
-                ureq::Error::Tls(_) | ureq::Error::Rustls(_) => {
-                    return FetchError::Network(format!("TLS: {e}"));
-                }
-                _ => {}
-            }
-        }
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            let message = match io.kind() {
-                io::ErrorKind::ConnectionRefused => "connection refused",
-                io::ErrorKind::ConnectionReset => "connection reset",
-                io::ErrorKind::ConnectionAborted => "connection aborted",
-                io::ErrorKind::UnexpectedEof => {
-                    "connection closed before the response was complete"
-                }
-                io::ErrorKind::HostUnreachable => "host unreachable",
-                io::ErrorKind::NetworkUnreachable => "network unreachable",
-                _ => continue,
-            };
-            return FetchError::Network(message.into());
-        }
-    }
-    FetchError::Network(e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use flate2::Compression;
     use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
-    use std::io::Write;
+    use std::io::{self, Read, Write};
     use std::net::{SocketAddr, TcpListener, TcpStream};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
@@ -1105,8 +674,8 @@ mod tests {
         );
     }
 
-    /// A document up to the cap is kept whole, past `Body::IN_MEMORY_BYTES`
-    /// in a file; encodings stacked on one another are undone as a stream
+    /// A document up to the cap is kept whole (past `Body::IN_MEMORY_BYTES`
+    /// in a file: `body`'s test); encodings stacked on one another are undone as a stream
     /// and refused at the decompressed cap like a single one.
     #[test]
     fn big_documents_are_kept_and_layered_bombs_refused() {
@@ -1136,10 +705,6 @@ mod tests {
                 "{path}"
             );
         }
-        let mut body = Body::default();
-        body.write_all(&doc).unwrap();
-        assert!(body.file.is_some() && body.memory.is_empty());
-        assert_eq!(body.to_vec().unwrap(), *doc);
     }
 
     #[test]
