@@ -3,6 +3,7 @@
 
 pub mod activitypub;
 pub mod alloc;
+pub mod archive;
 pub mod atomic_file;
 pub mod build_id;
 pub mod cli;
