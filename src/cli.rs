@@ -737,6 +737,12 @@ fn cron(home: &Path, quiet: bool, max_seconds: Option<u64>) -> Result<()> {
     for (kind, key, why) in &jobs.given_up {
         println!("  {kind} {key}: {why}");
     }
+    if summary.forgotten > 0 {
+        println!(
+            "Forgot {} received entries older than retention_days",
+            summary.forgotten
+        );
+    }
     if polled.polled < polled.due || jobs.left > 0 {
         println!("Stopped at the time limit; the next run goes on with the rest.");
     }

@@ -24,6 +24,7 @@ pub mod poll;
 pub mod posts;
 pub mod publish;
 pub mod render;
+pub mod retention;
 pub mod sanitize;
 pub mod search;
 pub mod settings;
