@@ -338,6 +338,30 @@ fn an_import_cut_by_its_time_limit_or_a_kill_is_finished_by_the_next_run() {
     assert_eq!(origins.len(), 2700, "no tweet imported twice");
 }
 
+#[test]
+fn a_terminal_is_shown_a_progress_line() {
+    let dir = TempDir::new("roost-archive");
+    let home = new_node(&dir, "node");
+    let archive = write(&dir, "t.zip", &twitter_zip(&tweets(30), "tweets.js"));
+    // script(1) gives the import a terminal, as a person at a shell has.
+    let mut cmd = std::process::Command::new("script");
+    common::run_as_cgi_user(&mut cmd);
+    let line = format!(
+        "{} --home {} import twitter {}",
+        common::roost_bin().display(),
+        home.display(),
+        archive.display()
+    );
+    cmd.args(["-qec", &line, "/dev/null"]);
+    let out = common::run_with_stdin(&mut cmd, None);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("\r\x1b[2K27/27 posts from twitter"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("Imported 27 posts"), "{shown:?}");
+}
+
 // ------------------------------------------------------------- mastodon
 
 const ACTOR: &str = "https://m.example/users/ann";
