@@ -128,8 +128,16 @@ pub enum Command {
     },
     /// Write a consistent copy of the database to FILE while the site stays up
     Backup { file: PathBuf },
-    /// Print every post, follow and setting as one JSON document
-    Export,
+    /// Write every post, follow and setting as one JSON document (to FILE, else standard output)
+    Export {
+        /// A new file to write it to
+        file: Option<PathBuf>,
+    },
+    /// Bring posts home from an archive (run it again to go on after a time limit or a kill)
+    Import {
+        #[command(subcommand)]
+        from: ImportFrom,
+    },
     /// Check the installation: data directory, permissions, database, cron, the site answering
     #[command(
         after_help = "Prints one line per check: \"ok\", or \"FAIL\" with what to do about it. \
@@ -156,6 +164,30 @@ Exits non-zero when any check fails. Run it as the user the site runs as."
     },
 }
 
+/// Where `roost import` reads from.
+#[derive(Subcommand, Debug)]
+pub enum ImportFrom {
+    /// An X/Twitter archive (.zip): your tweets as posts, with their dates
+    Twitter {
+        file: PathBuf,
+        /// Stop starting new work after this many seconds; run it again to go on
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = seconds)]
+        max_seconds: Option<u64>,
+        /// Retweets: skip them, or keep each as a post linking to it
+        #[arg(long, value_enum, default_value = "skip")]
+        retweets: crate::archive::twitter::Retweets,
+    },
+    /// A Mastodon archive (.zip or .tar.gz): public and unlisted posts, with their dates
+    Mastodon {
+        file: PathBuf,
+        /// Stop starting new work after this many seconds; run it again to go on
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = seconds)]
+        max_seconds: Option<u64>,
+    },
+    /// A `roost export`, onto a fresh node: the same posts, numbers, dates and settings
+    Roost { file: PathBuf },
+}
+
 /// `--max-seconds N`: a whole number of seconds, said so when it is not.
 fn seconds(raw: &str) -> Result<u64, String> {
     raw.trim()
@@ -173,6 +205,7 @@ impl Command {
                 | Command::Serve { .. }
                 | Command::Fastcgi { .. }
                 | Command::ImportOpml { .. }
+                | Command::Import { .. }
         )
     }
 
@@ -218,7 +251,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ExportOpml => export_opml(&home),
         Command::Config { key, value } => config(&home, key, value),
         Command::Backup { file } => backup(&home, &file),
-        Command::Export => export(&home),
+        Command::Export { file } => export(&home, file.as_deref()),
+        Command::Import { from } => import(&home, from),
         Command::Doctor => doctor(&home),
         Command::Serve { listen, port } => serve(&home, &listen, port.as_deref()),
         Command::Fastcgi { listen } => gateway::run_fastcgi_listener(&listen, absolute(&home)?),
@@ -714,6 +748,12 @@ fn cron(home: &Path, quiet: bool, max_seconds: Option<u64>) -> Result<()> {
     for (kind, key, why) in &jobs.given_up {
         println!("  {kind} {key}: {why}");
     }
+    if summary.forgotten > 0 {
+        println!(
+            "Forgot {} received entries older than retention_days",
+            summary.forgotten
+        );
+    }
     if polled.polled < polled.due || jobs.left > 0 {
         println!("Stopped at the time limit; the next run goes on with the rest.");
     }
@@ -832,43 +872,68 @@ fn backup(home: &Path, file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The export format (documented in the README): `format`, `version`,
-/// `exported_at`, `settings` (without the password hash), `posts`, `follows`.
-fn export(home: &Path) -> Result<()> {
+/// `roost export [FILE]`: the format is `archive::roost`'s (and the README's).
+fn export(home: &Path, file: Option<&Path>) -> Result<()> {
     let conn = open(home)?;
-    let settings: serde_json::Map<String, serde_json::Value> = store::settings::all(&conn)?
-        .into_iter()
-        .filter(|(k, _)| k != "password_hash")
-        .map(|(k, v)| (k, v.into()))
-        .collect();
-    let posts: Vec<serde_json::Value> = store::posts::all(&conn)?
-        .into_iter()
-        .map(|p| {
-            serde_json::json!({
-                "id": p.id.0,
-                "uid": p.uid,
-                "text": p.body,
-                "reply_to": p.reply_to,
-                "published": crate::render::rfc3339(p.published),
-                "updated": crate::render::rfc3339(p.updated),
-            })
-        })
-        .collect();
-    let follows: Vec<serde_json::Value> = store::follows::all(&conn)?
-        .into_iter()
-        .map(|f| serde_json::json!({ "url": f.url, "name": f.name, "title": f.title, "added": f.added }))
-        .collect();
-    let document = serde_json::json!({
-        "format": "roost-export",
-        "version": 1,
-        "exported_at": crate::render::rfc3339(now()),
-        "settings": settings,
-        "posts": posts,
-        "follows": follows,
-    });
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &document).context("writing the export")?;
-    writeln!(out).context("writing the export")?;
+    let bytes = crate::archive::roost::to_bytes(&crate::archive::roost::export(&conn)?)?;
+    match file {
+        None => std::io::stdout()
+            .lock()
+            .write_all(&bytes)
+            .context("writing the export")?,
+        Some(file) => {
+            if file.exists() {
+                bail!("{} already exists; choose a new file name", file.display());
+            }
+            crate::atomic_file::replace(file, &bytes, 0o600)
+                .with_context(|| format!("writing {}", file.display()))?;
+            println!("Exported to {}", file.display());
+        }
+    }
+    Ok(())
+}
+
+/// Why nothing was imported from `file`: the reason follows.
+fn refused(file: &Path) -> String {
+    format!("{} was refused, nothing was imported", file.display())
+}
+
+/// `roost import twitter|mastodon|roost FILE`.
+fn import(home: &Path, from: ImportFrom) -> Result<()> {
+    use crate::archive;
+    let started = std::time::Instant::now();
+    let mut conn = open(home)?;
+    let mut node = Node::new(home, &mut conn);
+    let (source, read, max_seconds) = match from {
+        ImportFrom::Roost { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let restored = archive::roost::import(&mut node, &bytes)
+                .with_context(|| format!("{}", file.display()))?;
+            match restored {
+                archive::roost::Restored::Posts(n) => println!("Imported {n} posts"),
+                archive::roost::Restored::AlreadyThere => {
+                    println!("Nothing to do: this node already holds this export")
+                }
+            }
+            return Ok(());
+        }
+        ImportFrom::Twitter {
+            file,
+            max_seconds,
+            retweets,
+        } => (
+            "twitter",
+            archive::twitter::read(&file, retweets).with_context(|| refused(&file))?,
+            max_seconds,
+        ),
+        ImportFrom::Mastodon { file, max_seconds } => (
+            "mastodon",
+            archive::mastodon::read(&file).with_context(|| refused(&file))?,
+            max_seconds,
+        ),
+    };
+    archive::import(&mut node, source, read, (started, max_seconds))?.print(source);
     Ok(())
 }
 

@@ -74,6 +74,8 @@ pub struct CronSummary {
     pub spooled: usize,
     pub polled: Summary,
     pub jobs: crate::jobs::Drained,
+    /// Received entries forgotten by `retention`.
+    pub forgotten: usize,
 }
 
 /// Polls, then drains the outbox, within `max_seconds` in all.
@@ -97,6 +99,7 @@ pub fn run(node: &mut Node, max_seconds: Option<u64>) -> Result<CronSummary> {
         let spooled = crate::jobs::take_spooled(node, deadline)?;
         // Rows older than the search index, a chunk per transaction.
         crate::search::catch_up(node, deadline)?;
+        let forgotten = crate::retention::run(node, chrono::Utc::now().timestamp(), deadline)?;
         let polled = poll_due(node, &options, &lease)?;
         lease.renew(node)?;
         let jobs = crate::jobs::drain(node, deadline, &|node: &mut Node| lease.renew(node))?;
@@ -105,6 +108,7 @@ pub fn run(node: &mut Node, max_seconds: Option<u64>) -> Result<CronSummary> {
             spooled,
             polled,
             jobs,
+            forgotten,
         })
     })();
     lease.release(node, outcome.is_ok())?;

@@ -3,6 +3,7 @@
 
 pub mod activitypub;
 pub mod alloc;
+pub mod archive;
 pub mod atomic_file;
 pub mod build_id;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod poll;
 pub mod posts;
 pub mod publish;
 pub mod render;
+pub mod retention;
 pub mod sanitize;
 pub mod search;
 pub mod settings;

@@ -1298,7 +1298,7 @@ fn truncate_at_char_boundary(s: &str, max_bytes: usize) -> &str {
 /// Undoes the escapes html5ever's serializer writes in text (`&amp;`, `&lt;`,
 /// `&gt;`, `&nbsp;`; `&quot;` for completeness), in one pass so `&amp;lt;`
 /// stays `&lt;`.
-fn decode_serialized_text(s: &str) -> String {
+pub fn decode_serialized_text(s: &str) -> String {
     const ESCAPES: &[(&str, char)] = &[
         ("&amp;", '&'),
         ("&lt;", '<'),

@@ -38,6 +38,8 @@ pub enum Kind {
     TimeZone,
     /// One of a fixed list of words.
     Choice(&'static [&'static str]),
+    /// A whole number of days, 0 to `max`.
+    Days { max: u32 },
     /// Kept by roost itself, never set by `roost config` or the pages.
     Internal,
 }
@@ -59,6 +61,9 @@ impl Declared {
         self.kind != Kind::Internal
     }
 }
+
+/// The retention setting (`retention`).
+pub const RETENTION_DAYS: &str = "retention_days";
 
 /// Every setting, in the order `roost config` lists them.
 pub const DECLARED: &[Declared] = &[
@@ -160,6 +165,12 @@ pub const DECLARED: &[Declared] = &[
         kind: Kind::Choice(&["auto", "manual"]),
         default: "auto",
         help: "auto: a fediverse account that follows you is accepted at once; manual: each waits on /notifications for your approval",
+    },
+    Declared {
+        key: RETENTION_DAYS,
+        kind: Kind::Days { max: 36_500 },
+        default: "0",
+        help: "cron forgets entries from followed feeds older than this many days, except those you replied to; 0 keeps them all",
     },
     Declared {
         key: "password_hash",
@@ -273,6 +284,12 @@ pub fn validate(key: &str, value: &str) -> Result<String> {
             Ok(handle)
         }
         Kind::TimeZone => Ok(Zone::parse(&clean)?.name()),
+        Kind::Days { max } => match clean.parse::<u32>() {
+            Ok(days) if days <= max => Ok(days.to_string()),
+            _ => bail!(
+                "{key} is a whole number of days from 0 (keep everything) to {max}, not {value:?}"
+            ),
+        },
         Kind::Choice(words) => match words.iter().find(|w| **w == clean) {
             Some(word) => Ok((*word).to_string()),
             None => bail!("{key} is one of {}, not {value:?}", words.join(", ")),
@@ -444,6 +461,11 @@ impl Settings {
         crate::sanitize::RemoteImages::from_setting(Some(
             self.raw(crate::sanitize::RemoteImages::SETTING),
         ))
+    }
+
+    /// How many days received entries are kept; `None`: for ever.
+    pub fn retention_days(&self) -> Option<u32> {
+        self.raw(RETENTION_DAYS).parse().ok().filter(|&d| d > 0)
     }
 
     pub fn public_timeline(&self) -> bool {

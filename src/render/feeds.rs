@@ -307,6 +307,8 @@ mod tests {
             reply_to: Some("https://example.com/posts/42?ref=a&b=c".into()),
             published: 0,
             updated: 0,
+            syndication: None,
+            summary: None,
         }];
         for feed in [atom(&head, &posts, &[]), rss(&head, &posts)] {
             assert!(

@@ -688,13 +688,25 @@ fn entry_with(
             } @else if let Some(reply_to) = &post.reply_to {
                 (reply_line(reply_to, parents, "nofollow"))
             }
-            div.e-content.p-name { (PreEscaped(post_text::to_html(&post.body))) }
+            @if let Some(warning) = &post.summary {
+                // A content warning as its author set it: the text waits
+                // behind it, as it did where it was first published.
+                details {
+                    summary.p-summary { (warning) }
+                    div.e-content { (PreEscaped(post_text::to_html(&post.body))) }
+                }
+            } @else {
+                div.e-content.p-name { (PreEscaped(post_text::to_html(&post.body))) }
+            }
             div.meta {
                 a.u-url.u-uid href=(permalink) {
                     (time(clock, Some("dt-published"), post.published))
                 }
                 @if post.updated > post.published {
                     span { "edited " (time(clock, Some("dt-updated"), post.updated)) }
+                }
+                @if let Some(original) = post.syndication.as_deref().filter(|u| is_web_url(u)) {
+                    a.u-syndication href=(original) rel="nofollow" { "first published here" }
                 }
                 a.p-author.h-card.visually-hidden href=(site.absolute("")) { (site.name) }
                 @if session.is_some() {

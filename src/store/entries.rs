@@ -199,6 +199,31 @@ pub fn remove(conn: &Connection, follow: FollowId, identity: &str) -> Result<boo
     Ok(id.is_some())
 }
 
+/// Deletes up to `limit` entries first seen and dated before `cutoff`,
+/// oldest first, and their search rows, except those an own post replies
+/// to (by link or id). Returns how many went.
+pub fn prune(conn: &Connection, cutoff: i64, limit: usize) -> Result<usize> {
+    let mut stmt = conn
+        .prepare_cached(
+            "DELETE FROM entries WHERE id IN (
+                 SELECT e.id FROM entries e
+                 WHERE e.sort_time < ?1 AND e.first_seen < ?1
+                   AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.reply_to IN (e.link, e.identity))
+                 ORDER BY e.sort_time LIMIT ?2)
+             RETURNING id",
+        )
+        .context("forgetting old entries")?;
+    let ids: Vec<i64> = stmt
+        .query_map(params![cutoff, limit as i64], |r| r.get(0))
+        .context("forgetting old entries")?
+        .collect::<rusqlite::Result<_>>()
+        .context("forgetting old entries")?;
+    for &id in &ids {
+        super::search::remove(conn, super::search::Kind::Entry, id)?;
+    }
+    Ok(ids.len())
+}
+
 /// Newest first, after the timeline cursor (see `store::posts::before_cursor`).
 pub fn page(conn: &Connection, before: Option<Cursor>, limit: usize) -> Result<Vec<Entry>> {
     let c = before.unwrap_or(Cursor::START);

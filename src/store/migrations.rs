@@ -477,6 +477,21 @@ const STEPS: &[&str] = &[
         expires    INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 19: archives brought home (src/archive/): a post keeps the address it
+    // was first published at (u-syndication) and its content warning; each
+    // imported item is recorded by its source and id, so an import run
+    // twice, or again after a kill, adds nothing twice and threads a reply
+    // to the post its parent became.
+    r#"
+    ALTER TABLE posts ADD COLUMN syndication TEXT;
+    ALTER TABLE posts ADD COLUMN summary TEXT;
+    CREATE TABLE imported (
+        source  TEXT NOT NULL,     -- twitter, mastodon
+        item    TEXT NOT NULL,     -- the source's id for it
+        post_id INTEGER NOT NULL,  -- posts.id (or a deleted_posts.id)
+        PRIMARY KEY (source, item)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

@@ -6,6 +6,7 @@ pub mod activitypub;
 pub mod drafts;
 pub mod entries;
 pub mod follows;
+pub mod imported;
 pub mod indieauth;
 pub mod jobs;
 pub mod lease;

@@ -18,9 +18,14 @@ pub struct Post {
     pub reply_to: Option<String>,
     pub published: i64,
     pub updated: i64,
+    /// Where the post was first published, when it was brought home from
+    /// another service (`u-syndication`).
+    pub syndication: Option<String>,
+    /// Its content warning, shown before the text (`p-summary`).
+    pub summary: Option<String>,
 }
 
-const COLUMNS: &str = "id, uid, body, reply_to, published, updated";
+const COLUMNS: &str = "id, uid, body, reply_to, published, updated, syndication, summary";
 
 fn from_row(r: &Row) -> rusqlite::Result<Post> {
     Ok(Post {
@@ -30,6 +35,8 @@ fn from_row(r: &Row) -> rusqlite::Result<Post> {
         reply_to: r.get(3)?,
         published: r.get(4)?,
         updated: r.get(5)?,
+        syndication: r.get(6)?,
+        summary: r.get(7)?,
     })
 }
 
@@ -41,12 +48,47 @@ pub fn insert(
     reply_to: Option<&str>,
     now: i64,
 ) -> Result<PostId> {
+    insert_imported(
+        conn,
+        uid_prefix,
+        &Imported {
+            body,
+            reply_to,
+            published: now,
+            updated: now,
+            syndication: None,
+            summary: None,
+        },
+    )
+}
+
+/// A post brought from elsewhere: its own dates, its original address and
+/// content warning.
+pub struct Imported<'a> {
+    pub body: &'a str,
+    pub reply_to: Option<&'a str>,
+    pub published: i64,
+    pub updated: i64,
+    pub syndication: Option<&'a str>,
+    pub summary: Option<&'a str>,
+}
+
+/// Inserts a post with its own dates under a new number; `uid_prefix`
+/// plus that number becomes its permanent feed id.
+pub fn insert_imported(conn: &Connection, uid_prefix: &str, post: &Imported) -> Result<PostId> {
     // The uid needs the id, which only exists after the insert: a placeholder
     // unique per row is set first, then replaced in the same transaction.
     conn.execute(
-        "INSERT INTO posts (uid, body, reply_to, published, updated)
-         VALUES ('pending:' || hex(randomblob(16)), ?1, ?2, ?3, ?3)",
-        params![body, reply_to, now],
+        "INSERT INTO posts (uid, body, reply_to, published, updated, syndication, summary)
+         VALUES ('pending:' || hex(randomblob(16)), ?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            post.body,
+            post.reply_to,
+            post.published,
+            post.updated.max(post.published),
+            post.syndication,
+            post.summary
+        ],
     )
     .context("saving the post")?;
     let id = conn.last_insert_rowid();
@@ -57,6 +99,71 @@ pub fn insert(
     .context("saving the post's id")?;
     super::search::index_post(conn, id)?;
     Ok(PostId(id))
+}
+
+/// Puts back a post exactly as exported (`roost import roost`): its number,
+/// feed id, dates and text.
+pub fn restore(conn: &Connection, post: &Post) -> Result<()> {
+    conn.execute(
+        &format!("INSERT INTO posts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        params![
+            post.id.0,
+            post.uid,
+            post.body,
+            post.reply_to,
+            post.published,
+            post.updated,
+            post.syndication,
+            post.summary
+        ],
+    )
+    .with_context(|| format!("restoring post {}", post.id.0))?;
+    super::search::index_post(conn, post.id.0)
+}
+
+/// Puts back a deleted post's tombstone, and makes every number up to
+/// `last` taken, as on the node exported (numbers are never reused).
+pub fn restore_numbers(
+    conn: &Connection,
+    tombstones: &[(i64, Tombstone)],
+    last: i64,
+) -> Result<()> {
+    for (id, t) in tombstones {
+        conn.execute(
+            "INSERT INTO deleted_posts (id, uid, deleted) VALUES (?1, ?2, ?3)",
+            params![id, t.uid, t.deleted],
+        )
+        .with_context(|| format!("restoring deleted post {id}"))?;
+    }
+    conn.execute("DELETE FROM sqlite_sequence WHERE name = 'posts'", [])
+        .and_then(|_| {
+            conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('posts', ?1)",
+                [last],
+            )
+        })
+        .context("restoring the last post number")?;
+    Ok(())
+}
+
+/// Every tombstone, by number (for `roost export`).
+pub fn all_deleted(conn: &Connection) -> Result<Vec<(i64, Tombstone)>> {
+    let mut stmt = conn
+        .prepare("SELECT id, uid, deleted FROM deleted_posts ORDER BY id")
+        .context("listing deleted posts")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                Tombstone {
+                    uid: r.get(1)?,
+                    deleted: r.get(2)?,
+                },
+            ))
+        })
+        .context("listing deleted posts")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("listing deleted posts")
 }
 
 pub fn get(conn: &Connection, id: PostId) -> Result<Option<Post>> {

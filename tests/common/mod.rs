@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod apache;
+pub mod archives;
 pub mod browser;
 pub mod fedify_peer;
 pub mod feed_server;
