@@ -477,6 +477,16 @@ const STEPS: &[&str] = &[
         expires    INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // IndieAuth refresh tokens (src/indieauth/): a sign-in's row also keeps
+    // the hash of its refresh token and when that expires, so the row lives
+    // on while either token does; a refresh replaces the row (rotation), and
+    // signing the app out removes both.
+    r#"
+    ALTER TABLE access_tokens ADD COLUMN refresh_hash TEXT;
+    ALTER TABLE access_tokens ADD COLUMN refresh_expires INTEGER NOT NULL DEFAULT 0;
+    CREATE UNIQUE INDEX access_tokens_by_refresh ON access_tokens (refresh_hash)
+        WHERE refresh_hash IS NOT NULL;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {
