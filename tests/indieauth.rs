@@ -375,3 +375,31 @@ fn introspection_answers_a_bearer_of_this_node_about_live_tokens_only() {
     let gone = json(&ask(access, &[("Authorization", &asker)]));
     assert_eq!(gone, serde_json::json!({"active": false}));
 }
+
+/// The owner signs in to another IndieWeb site with the roost's URL: that
+/// site (the independent Python client, tests/python/micropub_client.py
+/// --sign-in) discovers the endpoints, is approved with `profile` only,
+/// redeems the code at the authorization endpoint and learns who signed in.
+#[test]
+fn the_owner_signs_in_to_another_site_and_it_learns_the_name_and_url() {
+    let site = site("ia-sign-in");
+    let cookie = login(&site);
+    let out = common::python::run_script(
+        "micropub_client.py",
+        ["--sign-in", site.base_url().as_str(), cookie.as_str()],
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let answer = &report["answer"];
+    assert_eq!(answer["me"], site.base_url(), "{report}");
+    assert_eq!(answer["profile"]["url"], site.base_url(), "{report}");
+    let name = answer["profile"]["name"].as_str().unwrap_or("");
+    assert!(!name.is_empty(), "the owner's name: {report}");
+    assert!(site.get("/", &[]).text().contains(name), "{name}");
+    // A token's answer carries the profile too when the scope has it.
+    let code = approve(&site, &cookie, "create profile");
+    let with_token = json(&exchange(&site, &code, VERIFIER, REDIRECT));
+    assert_eq!(with_token["profile"]["name"], name, "{with_token}");
+    let code = approve(&site, &cookie, "create");
+    let without = json(&exchange(&site, &code, VERIFIER, REDIRECT));
+    assert!(without.get("profile").is_none(), "{without}");
+}

@@ -9,7 +9,9 @@
 //!   on the app's own origin;
 //! - `POST /auth/approve`: the owner's answer (session + CSRF), redirecting
 //!   back with a single-use code (10 minutes), `state` and `iss`;
-//! - `POST /auth`: a code redeemed for the profile URL only;
+//! - `POST /auth`: a code redeemed for the profile URL only (the owner
+//!   signing in to another site with this site's URL), with the owner's
+//!   name and URL when the `profile` scope was approved;
 //! - `POST /token`: a code redeemed for a bearer token with its scopes and
 //!   a refresh token; a refresh token (`grant_type=refresh_token`) redeemed,
 //!   once, for a new pair (rotation: the old pair stops working);
@@ -324,9 +326,24 @@ pub fn profile(ctx: &mut Ctx) -> Result<Response> {
         Err(refusal) => return Ok(refusal),
     };
     Ok(match redeem(ctx, &form)? {
-        Ok(_) => json(200, &serde_json::json!({ "me": ctx.site.url })),
+        Ok(grant) => {
+            let mut answer = serde_json::json!({ "me": ctx.site.url });
+            add_profile(ctx, &grant.scope, &mut answer);
+            json(200, &answer)
+        }
         Err(refusal) => refusal,
     })
+}
+
+/// With the `profile` scope, the answer names the owner (IndieAuth 5.3.4):
+/// `profile: {name, url}` (the node keeps no photo of its owner, so none).
+fn add_profile(ctx: &Ctx, scope: &str, answer: &mut serde_json::Value) {
+    if scope.split_ascii_whitespace().any(|s| s == "profile") {
+        answer["profile"] = serde_json::json!({
+            "name": ctx.settings.name(),
+            "url": ctx.site.url,
+        });
+    }
 }
 
 /// POST /token: a code, or a refresh token, redeemed for a bearer token
@@ -378,17 +395,16 @@ pub fn token(ctx: &mut Ctx) -> Result<Response> {
             now,
         )
     })?;
-    Ok(json(
-        200,
-        &serde_json::json!({
-            "access_token": token,
-            "token_type": "Bearer",
-            "scope": scope,
-            "me": ctx.site.url,
-            "expires_in": TOKEN_SECONDS,
-            "refresh_token": refresh_token,
-        }),
-    ))
+    let mut answer = serde_json::json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "scope": scope,
+        "me": ctx.site.url,
+        "expires_in": TOKEN_SECONDS,
+        "refresh_token": refresh_token,
+    });
+    add_profile(ctx, &scope, &mut answer);
+    Ok(json(200, &answer))
 }
 
 /// `grant_type=refresh_token`: the refresh token used up (with the access
