@@ -67,7 +67,7 @@ fn an_independent_client_signs_in_and_posts_what_the_home_page_then_shows() {
 }
 
 #[test]
-fn a_reply_keeps_its_parent_and_category_and_slug_are_harmless() {
+fn a_reply_keeps_its_parent_and_its_categories() {
     for site in [site("mp-reply"), fcgid_site("mp-reply-fcgid")] {
         reply_keeps_its_parent(&site);
     }
@@ -84,7 +84,7 @@ fn reply_keeps_its_parent(site: &Site) {
         ("in-reply-to", "https://elsewhere.example/posts/7"),
         ("category[]", "one"),
         ("category[]", "two"),
-        ("mp-slug", "../../etc/passwd"),
+        ("mp-slug", "a-reply"),
     ]);
     let created = create(site, &[("Authorization", &bearer)], &body);
     assert_eq!(created.status, 201, "{created:?}");
@@ -95,6 +95,127 @@ fn reply_keeps_its_parent(site: &Site) {
     let page = site.get(path, &[]).text();
     assert!(page.contains(&text), "{page}");
     assert!(page.contains("https://elsewhere.example/posts/7"), "{page}");
+    for category in ["one", "two"] {
+        assert!(
+            page.contains(&format!("<span class=\"p-category\">{category}</span>")),
+            "{page}"
+        );
+    }
+}
+
+/// An app's `category` values: shown on the post (p-category), in the
+/// Atom, RSS and JSON feeds, listed by `q=category`, given by `q=source`,
+/// and changed by an update's add, delete and replace; `published` dates
+/// the post.
+#[test]
+fn categories_are_shown_in_every_feed_listed_and_changed_by_updates() {
+    let site = site("mp-tags");
+    let cookie = login(&site);
+    let bearer = format!("Bearer {}", token(&site, &cookie, "create update"));
+    let text = unique("Tagged by Micropub");
+    let created = create(
+        &site,
+        &[("Authorization", &bearer)],
+        &common::http::form_encode(&[
+            ("content", &text),
+            ("category[]", "rust & cgi"),
+            ("category[]", "#indieweb"),
+            ("published", "2026-01-02T03:04:05Z"),
+        ]),
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    let url = created.header("Location").unwrap().to_string();
+    let path = url
+        .strip_prefix(site.base_url().trim_end_matches('/'))
+        .unwrap()
+        .to_string();
+    let page = site.get(&path, &[]).text();
+    assert!(
+        page.contains("<span class=\"p-category\">rust &amp; cgi</span>"),
+        "{page}"
+    );
+    assert!(page.contains("datetime=\"2026-01-02T03:04:05Z\""), "{page}");
+    let atom = site.get("/feed.atom", &[]).text();
+    assert!(
+        atom.contains("<category term=\"rust &#x26; cgi\"/>"),
+        "{atom}"
+    );
+    let rss = site.get("/feed.rss", &[]).text();
+    assert!(rss.contains("<category>indieweb</category>"), "{rss}");
+    let feed: serde_json::Value =
+        serde_json::from_str(&site.get("/feed.json", &[]).text()).unwrap();
+    assert_eq!(
+        feed["items"][0]["tags"],
+        serde_json::json!(["rust & cgi", "indieweb"])
+    );
+    let ask =
+        |query: &str| json(&site.get(&format!("/micropub?{query}"), &[("Authorization", &bearer)]));
+    assert_eq!(
+        ask("q=category")["categories"],
+        serde_json::json!(["indieweb", "rust & cgi"])
+    );
+    assert_eq!(
+        ask("q=category&filter=IND")["categories"],
+        serde_json::json!(["indieweb"])
+    );
+
+    let update = |body: serde_json::Value| {
+        site.send(
+            "POST",
+            "/micropub",
+            &[
+                ("Authorization", bearer.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+    };
+    let source = |site: &Site| {
+        let query = common::http::form_encode(&[("q", "source"), ("url", &url)]);
+        json(&site.get(&format!("/micropub?{query}"), &[("Authorization", &bearer)]))
+    };
+    let added =
+        update(serde_json::json!({"action": "update", "url": url, "add": {"category": ["new"]}}));
+    assert_eq!(added.status, 204, "{added:?}");
+    assert_eq!(
+        source(&site)["properties"]["category"],
+        serde_json::json!(["rust & cgi", "indieweb", "new"])
+    );
+    let removed = update(
+        serde_json::json!({"action": "update", "url": url, "delete": {"category": ["indieweb"]}}),
+    );
+    assert_eq!(removed.status, 204, "{removed:?}");
+    assert_eq!(
+        source(&site)["properties"]["category"],
+        serde_json::json!(["rust & cgi", "new"])
+    );
+    let dropped =
+        update(serde_json::json!({"action": "update", "url": url, "delete": ["category"]}));
+    assert_eq!(dropped.status, 204, "{dropped:?}");
+    assert!(source(&site)["properties"].get("category").is_none());
+    let page = site.get(&path, &[]).text();
+    assert!(!page.contains("class=\"p-category\""), "{page}");
+    assert!(page.contains(&text), "the content stays: {page}");
+}
+
+/// Regression: `mp-slug=../../etc/passwd` was accepted (and ignored); a
+/// slug that is a path is now refused with invalid_request, nothing posted.
+#[test]
+fn a_slug_that_is_a_path_is_refused_and_nothing_is_posted() {
+    let site = site("mp-slug");
+    let cookie = login(&site);
+    let bearer = format!("Bearer {}", token(&site, &cookie, "create"));
+    let text = unique("must not appear");
+    for slug in ["../../etc/passwd", "..", "a/b"] {
+        let refused = create(
+            &site,
+            &[("Authorization", &bearer)],
+            &common::http::form_encode(&[("content", &text), ("mp-slug", slug)]),
+        );
+        assert_eq!(refused.status, 400, "{slug}: {refused:?}");
+        assert_eq!(json(&refused)["error"], "invalid_request");
+    }
+    assert!(!site.get("/", &[]).text().contains(&text));
 }
 
 #[test]
@@ -262,7 +383,7 @@ fn an_update_replaces_the_content_and_a_delete_leaves_410_each_with_its_scope() 
     let refused = send_json(&create_only, &update);
     assert_eq!(refused.status, 401, "{refused:?}");
     assert_eq!(json(&refused)["scope"], "update");
-    let adds = serde_json::json!({"action": "update", "url": url, "add": {"category": ["x"]}});
+    let adds = serde_json::json!({"action": "update", "url": url, "add": {"syndication": ["x"]}});
     assert_eq!(send_json(&all, &adds.to_string()).status, 400);
     let updated = send_json(&all, &update);
     assert_eq!(updated.status, 204, "{updated:?}");

@@ -179,6 +179,7 @@ mod tests {
             reply_to: Some("https://a.example/notes/1".into()),
             published: 1_800_000_000,
             updated: 1_800_000_060,
+            categories: Vec::new(),
         };
         let note = note("https://me.example/", &post);
         assert_eq!(note["id"], "https://me.example/posts/7");

@@ -696,6 +696,9 @@ fn entry_with(
                 @if post.updated > post.published {
                     span { "edited " (time(clock, Some("dt-updated"), post.updated)) }
                 }
+                @for category in &post.categories {
+                    span { "#" span.p-category { (category) } }
+                }
                 a.p-author.h-card.visually-hidden href=(site.absolute("")) { (site.name) }
                 @if session.is_some() {
                     a href=(format!("{permalink}/edit")) { "Edit" }

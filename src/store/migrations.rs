@@ -487,6 +487,11 @@ const STEPS: &[&str] = &[
     CREATE UNIQUE INDEX access_tokens_by_refresh ON access_tokens (refresh_hash)
         WHERE refresh_hash IS NOT NULL;
     "#,
+    // A post's categories (Micropub's `category`, shown as p-category and in
+    // every feed): one per line, in the order given.
+    r#"
+    ALTER TABLE posts ADD COLUMN categories TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

@@ -18,9 +18,11 @@ pub struct Post {
     pub reply_to: Option<String>,
     pub published: i64,
     pub updated: i64,
+    /// Its categories (tags), in the order given.
+    pub categories: Vec<String>,
 }
 
-const COLUMNS: &str = "id, uid, body, reply_to, published, updated";
+const COLUMNS: &str = "id, uid, body, reply_to, published, updated, categories";
 
 fn from_row(r: &Row) -> rusqlite::Result<Post> {
     Ok(Post {
@@ -30,6 +32,12 @@ fn from_row(r: &Row) -> rusqlite::Result<Post> {
         reply_to: r.get(3)?,
         published: r.get(4)?,
         updated: r.get(5)?,
+        categories: r
+            .get::<_, String>(6)?
+            .lines()
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -75,6 +83,48 @@ pub fn update_body(conn: &Connection, id: PostId, body: &str, now: i64) -> Resul
         .with_context(|| format!("changing post {}", id.0))?;
     super::search::index_post(conn, id.0)?;
     Ok(n == 1)
+}
+
+/// Sets a post's categories (each one line, no newline inside). Returns
+/// false when there is no such post.
+pub fn set_categories(conn: &Connection, id: PostId, categories: &[String]) -> Result<bool> {
+    conn.execute(
+        "UPDATE posts SET categories = ?1 WHERE id = ?2",
+        params![categories.join("\n"), id.0],
+    )
+    .map(|n| n == 1)
+    .with_context(|| format!("changing the categories of post {}", id.0))
+}
+
+/// Dates a new post back (or on) to `published`, as given by an app.
+pub fn set_published(conn: &Connection, id: PostId, published: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE posts SET published = ?1, updated = ?1 WHERE id = ?2",
+        params![published, id.0],
+    )
+    .with_context(|| format!("dating post {}", id.0))?;
+    Ok(())
+}
+
+/// Every category any post has, each once, sorted.
+pub fn all_categories(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare("SELECT categories FROM posts WHERE categories != ''")
+        .context("listing the categories")?;
+    let lists = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .context("listing the categories")?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .context("reading the categories")?;
+    let mut all: Vec<String> = lists
+        .iter()
+        .flat_map(|list| list.lines())
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect();
+    all.sort();
+    all.dedup();
+    Ok(all)
 }
 
 /// Deletes a post, keeping its number and feed id as a tombstone (see
