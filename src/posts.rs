@@ -238,6 +238,19 @@ pub fn delete(node: &mut Node, id: PostId, now: i64) -> Result<bool> {
     })
 }
 
+/// Brings a deleted post back at its address (Micropub's `undelete`); its
+/// links are sent Webmentions again, as for a new post. False when nothing
+/// of it was kept.
+pub fn undelete(node: &mut Node, id: PostId, now: i64) -> Result<bool> {
+    node.write(|tx| {
+        let restored = store::posts::undelete(tx, id, now)?;
+        if restored {
+            follow_up(tx, id, None, now)?;
+        }
+        Ok(restored)
+    })
+}
+
 /// Queues what post `id` owes after a change from `before`: its
 /// Webmentions, its ActivityPub deliveries, and the fetch of a new remote
 /// parent (`threads`).

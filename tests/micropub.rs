@@ -403,3 +403,57 @@ fn an_update_replaces_the_content_and_a_delete_leaves_410_each_with_its_scope() 
         400
     );
 }
+
+/// `action=undelete`: a deleted post comes back at its address with its
+/// text and categories (the tombstone kept them), and leaves the feed's
+/// deleted entries; it needs the `delete` scope and a deleted post.
+#[test]
+fn an_undeleted_post_comes_back_at_its_address() {
+    let site = site("mp-undelete");
+    let cookie = login(&site);
+    let all = format!("Bearer {}", token(&site, &cookie, "create delete"));
+    let create_only = format!("Bearer {}", token(&site, &cookie, "create"));
+    let text = unique("Back from the dead");
+    let created = create(
+        &site,
+        &[("Authorization", &all)],
+        &common::http::form_encode(&[("content", &text), ("category", "phoenix")]),
+    );
+    let url = created.header("Location").unwrap().to_string();
+    let path = url
+        .strip_prefix(site.base_url().trim_end_matches('/'))
+        .unwrap()
+        .to_string();
+    let act = |bearer: &str, action: &str| {
+        create(
+            &site,
+            &[("Authorization", bearer)],
+            &common::http::form_encode(&[("action", action), ("url", &url)]),
+        )
+    };
+    assert_eq!(act(&all, "delete").status, 204);
+    assert_eq!(site.get(&path, &[]).status, 410);
+    let refused = act(&create_only, "undelete");
+    assert_eq!(json(&refused)["error"], "insufficient_scope", "{refused:?}");
+    let undeleted = act(&all, "undelete");
+    assert_eq!(undeleted.status, 204, "{undeleted:?}");
+    let page = site.get(&path, &[]);
+    assert_eq!(page.status, 200, "{page:?}");
+    let page = page.text();
+    assert!(page.contains(&text), "{page}");
+    assert!(
+        page.contains("<span class=\"p-category\">phoenix</span>"),
+        "{page}"
+    );
+    let atom = site.get("/feed.atom", &[]).text();
+    assert!(!atom.contains("at:deleted-entry"), "{atom}");
+    assert!(atom.contains(&text), "{atom}");
+    let again = act(&all, "undelete");
+    assert_eq!(again.status, 400, "{again:?}");
+    assert!(
+        json(&again)["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("not deleted")
+    );
+}

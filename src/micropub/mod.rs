@@ -11,8 +11,9 @@
 //!   `invalid_request`, never silently dropped;
 //! - `action=update` (JSON: `replace` of `content`; `replace`, `add` and
 //!   `delete` of `category` values or the whole property) and
-//!   `action=delete`, with the `update` / `delete` scopes, through
-//!   `posts::update` / `delete`.
+//!   `action=delete` / `undelete` (the post back at its address), with the
+//!   `update` / `delete` scopes, through `posts::update` / `delete` /
+//!   `undelete`.
 //! - `GET /micropub?q=config|source|syndicate-to|category`.
 //!
 //! The token comes from `Authorization: Bearer` or `access_token` in the
@@ -248,6 +249,11 @@ pub fn entry(properties: &Properties) -> Result<Entry, String> {
             "This site has no drafts by Micropub: nothing was posted. Publish it instead.".into(),
         );
     }
+    if properties.has("content[html]") {
+        return Err(
+            "The content is HTML; this site keeps posts as plain text: send it as text.".into(),
+        );
+    }
     if let Some(slug) = properties.first("mp-slug") {
         check_slug(&text_of(slug, "mp-slug")?)?;
     }
@@ -390,11 +396,8 @@ fn change(
 ) -> Result<Response> {
     let scope = match action {
         "update" | "delete" => action,
-        "undelete" => {
-            return Ok(invalid(
-                "A deleted post cannot be brought back on this site: post it again.",
-            ));
-        }
+        // Bringing a post back is undoing a delete: the same permission.
+        "undelete" => "delete",
         other => return Ok(invalid(&format!("There is no action {other:?}."))),
     };
     if !bearer.has(scope) {
@@ -408,6 +411,16 @@ fn change(
     let now = ctx.now;
     let done = if action == "delete" {
         posts::delete(&mut ctx.node(), id, now)?
+    } else if action == "undelete" {
+        if posts::undelete(&mut ctx.node(), id, now)? {
+            return Ok(Response::new(204, "text/plain; charset=utf-8", ""));
+        }
+        return Ok(invalid(if store::posts::get(ctx.conn, id)?.is_some() {
+            "This post is not deleted."
+        } else {
+            "This post cannot come back: it was deleted before this site kept deleted posts, \
+             or never existed."
+        }));
     } else {
         let Some(post) = store::posts::get(ctx.conn, id)? else {
             return ctx.no_post(id);
@@ -699,6 +712,7 @@ mod tests {
             (b"h=entry&content=x&post-status=draft", "drafts"),
             (b"h=event&content=x", "h-event"),
             (b"h=entry", "empty"),
+            (b"h=entry&content[html]=%3Cb%3Ex%3C%2Fb%3E", "HTML"),
             (
                 b"h=entry&content=x&in-reply-to=javascript%3Aalert(1)",
                 "reply-to",

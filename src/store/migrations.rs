@@ -492,6 +492,14 @@ const STEPS: &[&str] = &[
     r#"
     ALTER TABLE posts ADD COLUMN categories TEXT NOT NULL DEFAULT '';
     "#,
+    // A deleted post's tombstone keeps what it said, so Micropub's
+    // `undelete` can bring it back at its address (NULL: deleted before).
+    r#"
+    ALTER TABLE deleted_posts ADD COLUMN body TEXT;
+    ALTER TABLE deleted_posts ADD COLUMN reply_to TEXT;
+    ALTER TABLE deleted_posts ADD COLUMN published INTEGER;
+    ALTER TABLE deleted_posts ADD COLUMN categories TEXT;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

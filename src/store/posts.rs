@@ -132,7 +132,8 @@ pub fn all_categories(conn: &Connection) -> Result<Vec<String>> {
 pub fn delete(conn: &Connection, id: PostId, now: i64) -> Result<bool> {
     let kept = conn
         .execute(
-            "INSERT INTO deleted_posts (id, uid, deleted) SELECT id, uid, ?2 FROM posts WHERE id = ?1",
+            "INSERT INTO deleted_posts (id, uid, deleted, body, reply_to, published, categories)
+             SELECT id, uid, ?2, body, reply_to, published, categories FROM posts WHERE id = ?1",
             params![id.0, now],
         )
         .with_context(|| format!("keeping a tombstone of post {}", id.0))?;
@@ -142,6 +143,27 @@ pub fn delete(conn: &Connection, id: PostId, now: i64) -> Result<bool> {
     conn.execute("DELETE FROM posts WHERE id = ?1", [id.0])
         .with_context(|| format!("deleting post {}", id.0))?;
     super::search::remove(conn, super::search::Kind::Post, id.0)?;
+    Ok(true)
+}
+
+/// Brings a deleted post back from its tombstone, at its number, with its
+/// feed id, text, reply, categories and publication time (`updated` now).
+/// False when there is no tombstone that kept its text.
+pub fn undelete(conn: &Connection, id: PostId, now: i64) -> Result<bool> {
+    let restored = conn
+        .execute(
+            "INSERT INTO posts (id, uid, body, reply_to, published, updated, categories)
+             SELECT id, uid, body, reply_to, published, max(?2, published), coalesce(categories, '')
+             FROM deleted_posts WHERE id = ?1 AND body IS NOT NULL",
+            params![id.0, now],
+        )
+        .with_context(|| format!("bringing back post {}", id.0))?;
+    if restored == 0 {
+        return Ok(false);
+    }
+    conn.execute("DELETE FROM deleted_posts WHERE id = ?1", [id.0])
+        .with_context(|| format!("removing the tombstone of post {}", id.0))?;
+    super::search::index_post(conn, id.0)?;
     Ok(true)
 }
 
