@@ -457,3 +457,83 @@ fn an_undeleted_post_comes_back_at_its_address() {
             .contains("not deleted")
     );
 }
+
+/// sample.htaccess keeping, of the lines that hand `Authorization` to CGI,
+/// only those containing `kept` (none when empty).
+fn htaccess_passing_authorization_by(kept: &str) -> String {
+    let routes = [
+        "CGIPassAuth",
+        "SetEnvIf Authorization",
+        "E=HTTP_AUTHORIZATION",
+    ];
+    common::apache::SAMPLE_HTACCESS
+        .lines()
+        .filter(|line| {
+            // The RewriteRule's condition goes with it.
+            let route = if line.contains("RewriteCond %{HTTP:Authorization}") {
+                Some("E=HTTP_AUTHORIZATION")
+            } else {
+                routes.iter().copied().find(|route| line.contains(route))
+            };
+            route.is_none_or(|route| !kept.is_empty() && route.contains(kept))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        // Each route stands alone, as on a server where only it works.
+        .replace("<IfVersion >= 2.4.13>", "<IfVersion >= 2.0>")
+        .replace("<IfVersion < 2.4.13>", "<IfVersion >= 2.0>")
+}
+
+/// The token reaches Micropub on every way Apache can be set up: by
+/// `CGIPassAuth`, by the `SetEnvIf` fallback (`HTTP_AUTHORIZATION`), by
+/// the `RewriteRule E=` fallback (`REDIRECT_HTTP_AUTHORIZATION`), and, on
+/// a server that passes none of them, as `access_token` in the form body.
+/// The doctor's probe says which of these servers hands the header over.
+#[test]
+fn a_token_reaches_micropub_through_every_apache_setup() {
+    let site = site("mp-auth-routes");
+    let cookie = login(&site);
+    let token = token(&site, &cookie, "create");
+    let bearer = format!("Bearer {token}");
+    for (route, reaches) in [
+        ("CGIPassAuth", true),
+        ("SetEnvIf Authorization", true),
+        ("E=HTTP_AUTHORIZATION", true),
+        ("", false),
+    ] {
+        let htaccess = format!(
+            "{}\nSetEnv ROOST_HOME \"{}\"\n",
+            htaccess_passing_authorization_by(route),
+            site.home.display()
+        );
+        site.write_file(".htaccess", htaccess.as_bytes());
+        let probe = site.get(
+            "/.well-known/roost/authorization",
+            &[("Authorization", "Bearer probe")],
+        );
+        let expected = if reaches { "present" } else { "absent" };
+        assert_eq!(
+            probe.text(),
+            format!("authorization: {expected}\n"),
+            "{route:?}"
+        );
+        let text = unique("Posted through Apache");
+        let by_header = create(
+            &site,
+            &[("Authorization", &bearer)],
+            &common::http::form_encode(&[("content", &text)]),
+        );
+        if reaches {
+            assert_eq!(by_header.status, 201, "{route:?}: {by_header:?}");
+        } else {
+            assert_eq!(by_header.status, 401, "{route:?}: {by_header:?}");
+            let in_body = create(
+                &site,
+                &[],
+                &common::http::form_encode(&[("content", &text), ("access_token", &token)]),
+            );
+            assert_eq!(in_body.status, 201, "the body's token: {in_body:?}");
+        }
+        assert!(site.get("/", &[]).text().contains(&text), "{route:?}");
+    }
+}
