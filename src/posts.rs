@@ -90,6 +90,66 @@ impl ReplyTo {
     }
 }
 
+/// A category (tag) of a post: one line of text, without a leading `#`,
+/// at most `MAX_CATEGORY_CHARS` characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category(String);
+
+pub const MAX_CATEGORY_CHARS: usize = 100;
+/// More categories than this on one post are refused.
+pub const MAX_CATEGORIES: usize = 30;
+
+impl Category {
+    pub fn parse(raw: &str) -> Result<Category, String> {
+        let name = raw.trim();
+        let name = name.strip_prefix('#').unwrap_or(name).trim();
+        if name.is_empty() {
+            return Err("a category is empty".into());
+        }
+        if name.chars().any(char::is_control) {
+            return Err(format!("the category {name:?} is not one line of text"));
+        }
+        if name.chars().count() > MAX_CATEGORY_CHARS {
+            return Err(format!(
+                "a category has more than {MAX_CATEGORY_CHARS} characters"
+            ));
+        }
+        Ok(Category(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A post's categories: each once, in order, at most `MAX_CATEGORIES`.
+pub fn category_list<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>, String> {
+    let mut list: Vec<String> = Vec::new();
+    for name in names {
+        let category = Category::parse(name)?;
+        if !list.iter().any(|c| c == category.as_str()) {
+            list.push(category.0);
+        }
+    }
+    if list.len() > MAX_CATEGORIES {
+        return Err(format!(
+            "a post has at most {MAX_CATEGORIES} categories, not {}",
+            list.len()
+        ));
+    }
+    Ok(list)
+}
+
+/// What a post may carry besides its text (Micropub's `category` and
+/// `published`): nothing, for the compose form and the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// From `category_list`.
+    pub categories: Vec<String>,
+    /// The time the post says it was published (unix seconds).
+    pub published: Option<i64>,
+}
+
 /// A post id as typed in a URL or on the command line.
 pub fn parse_id(raw: &str) -> Option<PostId> {
     match raw.parse::<i64>() {
@@ -104,6 +164,17 @@ pub fn create(
     reply_to: Option<&ReplyTo>,
     now: i64,
 ) -> Result<PostId> {
+    create_with(node, text, reply_to, &Extras::default(), now)
+}
+
+/// `create` with categories and a given publication time.
+pub fn create_with(
+    node: &mut Node,
+    text: &PostText,
+    reply_to: Option<&ReplyTo>,
+    extras: &Extras,
+    now: i64,
+) -> Result<PostId> {
     node.write(|tx| {
         let settings = crate::settings::Settings::load(tx)?;
         let prefix = settings.id_prefix();
@@ -114,6 +185,12 @@ pub fn create(
             reply_to.map(ReplyTo::as_str),
             now,
         )?;
+        if !extras.categories.is_empty() {
+            store::posts::set_categories(tx, id, &extras.categories)?;
+        }
+        if let Some(published) = extras.published {
+            store::posts::set_published(tx, id, published)?;
+        }
         follow_up(tx, id, None, now)?;
         Ok(id)
     })
@@ -122,13 +199,29 @@ pub fn create(
 /// Changes a post's text; each address it links to, before or after, is
 /// sent a Webmention (spec 3.1.4).
 pub fn edit(node: &mut Node, id: PostId, text: &PostText, now: i64) -> Result<bool> {
+    update(node, id, Some(text), None, now)
+}
+
+/// Changes a post's text, its categories (from `category_list`), or both,
+/// in one write. False when there is no such post.
+pub fn update(
+    node: &mut Node,
+    id: PostId,
+    text: Option<&PostText>,
+    categories: Option<&[String]>,
+    now: i64,
+) -> Result<bool> {
     node.write(|tx| {
-        let before = store::posts::get(tx, id)?;
-        let changed = store::posts::update_body(tx, id, text.as_str(), now)?;
-        if changed {
-            follow_up(tx, id, before.as_ref(), now)?;
+        let Some(before) = store::posts::get(tx, id)? else {
+            return Ok(false);
+        };
+        let body = text.map_or(before.body.as_str(), PostText::as_str);
+        store::posts::update_body(tx, id, body, now)?;
+        if let Some(categories) = categories {
+            store::posts::set_categories(tx, id, categories)?;
         }
-        Ok(changed)
+        follow_up(tx, id, Some(&before), now)?;
+        Ok(true)
     })
 }
 
@@ -142,6 +235,19 @@ pub fn delete(node: &mut Node, id: PostId, now: i64) -> Result<bool> {
             follow_up(tx, id, before.as_ref(), now)?;
         }
         Ok(deleted)
+    })
+}
+
+/// Brings a deleted post back at its address (Micropub's `undelete`); its
+/// links are sent Webmentions again, as for a new post. False when nothing
+/// of it was kept.
+pub fn undelete(node: &mut Node, id: PostId, now: i64) -> Result<bool> {
+    node.write(|tx| {
+        let restored = store::posts::undelete(tx, id, now)?;
+        if restored {
+            follow_up(tx, id, None, now)?;
+        }
+        Ok(restored)
     })
 }
 

@@ -245,3 +245,161 @@ fn first_listed_hash(page: &str) -> String {
         .expect("an app listed")
         .to_string()
 }
+
+/// `grant_type=refresh_token` at the token endpoint, as one form.
+fn refresh(site: &Site, refresh_token: &str, client_id: &str, scope: &str) -> serde_json::Value {
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+        ("client_id", client_id),
+    ];
+    if !scope.is_empty() {
+        form.push(("scope", scope));
+    }
+    json(&site.post_form("/token", &form_encode(&form), &[]))
+}
+
+fn posts_with(site: &Site, token: &serde_json::Value) -> u16 {
+    let token = token["access_token"].as_str().expect("an access token");
+    site.post_form(
+        "/micropub",
+        &form_encode(&[("content", &unique("post")), ("access_token", token)]),
+        &[],
+    )
+    .status
+}
+
+#[test]
+fn a_refresh_token_gives_a_new_pair_once_and_the_old_pair_stops() {
+    let site = site("ia-refresh");
+    let cookie = login(&site);
+    let meta = json(&site.get("/.well-known/oauth-authorization-server", &[]));
+    assert_eq!(meta["grant_types_supported"][1], "refresh_token", "{meta}");
+    let code = approve(&site, &cookie, "create update");
+    let first = json(&exchange(&site, &code, VERIFIER, REDIRECT));
+    let first_refresh = first["refresh_token"].as_str().expect("a refresh token");
+    assert_eq!(posts_with(&site, &first), 201);
+
+    let second = refresh(&site, first_refresh, CLIENT_ID, "");
+    assert_eq!(second["scope"], "create update", "{second}");
+    assert_eq!(second["token_type"], "Bearer");
+    assert_eq!(second["me"], site.base_url());
+    assert_ne!(second["refresh_token"], first["refresh_token"], "rotated");
+    assert_eq!(posts_with(&site, &second), 201);
+    assert_eq!(posts_with(&site, &first), 401, "the old access token stops");
+    let reused = refresh(&site, first_refresh, CLIENT_ID, "");
+    assert_eq!(reused["error"], "invalid_grant", "works once: {reused}");
+
+    let second_refresh = second["refresh_token"].as_str().unwrap();
+    let wider = refresh(&site, second_refresh, CLIENT_ID, "create delete");
+    assert_eq!(wider["error"], "invalid_scope", "{wider}");
+    // A refused refresh used the token up: the app signs in again.
+    let third = json(&exchange(
+        &site,
+        &approve(&site, &cookie, "create update"),
+        VERIFIER,
+        REDIRECT,
+    ));
+    let narrower = refresh(
+        &site,
+        third["refresh_token"].as_str().unwrap(),
+        CLIENT_ID,
+        "update",
+    );
+    assert_eq!(narrower["scope"], "update", "{narrower}");
+    let other_client = refresh(
+        &site,
+        narrower["refresh_token"].as_str().unwrap(),
+        "http://127.0.0.1:9/other-app/",
+        "",
+    );
+    assert_eq!(other_client["error"], "invalid_grant", "{other_client}");
+
+    // An expired refresh token (moved into the past in the database).
+    let fourth = json(&exchange(
+        &site,
+        &approve(&site, &cookie, "create"),
+        VERIFIER,
+        REDIRECT,
+    ));
+    rusqlite::Connection::open(site.home.join("roost.db"))
+        .unwrap()
+        .execute("UPDATE access_tokens SET refresh_expires = 1", [])
+        .unwrap();
+    let expired = refresh(
+        &site,
+        fourth["refresh_token"].as_str().unwrap(),
+        CLIENT_ID,
+        "",
+    );
+    assert_eq!(expired["error"], "invalid_grant", "{expired}");
+}
+
+#[test]
+fn introspection_answers_a_bearer_of_this_node_about_live_tokens_only() {
+    let site = site("ia-introspect");
+    let cookie = login(&site);
+    let meta = json(&site.get("/.well-known/oauth-authorization-server", &[]));
+    assert_eq!(meta["introspection_endpoint"], site.url("/introspect"));
+    let asker = format!("Bearer {}", token(&site, &cookie, "create"));
+    let code = approve(&site, &cookie, "create media");
+    let pair = json(&exchange(&site, &code, VERIFIER, REDIRECT));
+    let access = pair["access_token"].as_str().unwrap();
+    let ask = |token: &str, headers: &[(&str, &str)]| {
+        site.post_form("/introspect", &form_encode(&[("token", token)]), headers)
+    };
+
+    let stranger = ask(access, &[]);
+    assert_eq!(stranger.status, 401, "{stranger:?}");
+    assert_eq!(json(&stranger)["error"], "unauthorized");
+    assert!(json(&stranger).get("active").is_none());
+
+    let live = ask(access, &[("Authorization", &asker)]);
+    assert_eq!(live.status, 200, "{live:?}");
+    let live = json(&live);
+    assert_eq!(live["active"], true, "{live}");
+    assert_eq!(live["me"], site.base_url());
+    assert_eq!(live["client_id"], CLIENT_ID);
+    assert_eq!(live["scope"], "create media");
+    let (iat, exp) = (live["iat"].as_i64().unwrap(), live["exp"].as_i64().unwrap());
+    assert_eq!(exp - iat, 30 * 24 * 3600, "{live}");
+
+    let refresh_token = pair["refresh_token"].as_str().unwrap();
+    let not_access = json(&ask(refresh_token, &[("Authorization", &asker)]));
+    assert_eq!(not_access, serde_json::json!({"active": false}));
+    let unknown = json(&ask(&"0".repeat(64), &[("Authorization", &asker)]));
+    assert_eq!(unknown, serde_json::json!({"active": false}));
+    // Revoked by its refresh token: both stop.
+    let revoked = site.post_form("/revoke", &form_encode(&[("token", refresh_token)]), &[]);
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+    let gone = json(&ask(access, &[("Authorization", &asker)]));
+    assert_eq!(gone, serde_json::json!({"active": false}));
+}
+
+/// The owner signs in to another IndieWeb site with the roost's URL: that
+/// site (the independent Python client, tests/python/micropub_client.py
+/// --sign-in) discovers the endpoints, is approved with `profile` only,
+/// redeems the code at the authorization endpoint and learns who signed in.
+#[test]
+fn the_owner_signs_in_to_another_site_and_it_learns_the_name_and_url() {
+    let site = site("ia-sign-in");
+    let cookie = login(&site);
+    let out = common::python::run_script(
+        "micropub_client.py",
+        ["--sign-in", site.base_url().as_str(), cookie.as_str()],
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let answer = &report["answer"];
+    assert_eq!(answer["me"], site.base_url(), "{report}");
+    assert_eq!(answer["profile"]["url"], site.base_url(), "{report}");
+    let name = answer["profile"]["name"].as_str().unwrap_or("");
+    assert!(!name.is_empty(), "the owner's name: {report}");
+    assert!(site.get("/", &[]).text().contains(name), "{name}");
+    // A token's answer carries the profile too when the scope has it.
+    let code = approve(&site, &cookie, "create profile");
+    let with_token = json(&exchange(&site, &code, VERIFIER, REDIRECT));
+    assert_eq!(with_token["profile"]["name"], name, "{with_token}");
+    let code = approve(&site, &cookie, "create");
+    let without = json(&exchange(&site, &code, VERIFIER, REDIRECT));
+    assert!(without.get("profile").is_none(), "{without}");
+}

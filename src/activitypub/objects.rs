@@ -181,6 +181,7 @@ mod tests {
             updated: 1_800_000_060,
             syndication: None,
             summary: None,
+            categories: Vec::new(),
         };
         let note = note("https://me.example/", &post);
         assert_eq!(note["id"], "https://me.example/posts/7");

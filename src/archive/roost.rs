@@ -47,6 +47,9 @@ pub fn export(conn: &rusqlite::Connection) -> Result<Value> {
             if let Some(warning) = p.summary {
                 post["summary"] = warning.into();
             }
+            if !p.categories.is_empty() {
+                post["categories"] = p.categories.into();
+            }
             post
         })
         .collect();
@@ -211,6 +214,15 @@ fn read_posts(document: &Value) -> Result<Vec<Post>> {
             updated: time(&value["updated"], &what)?,
             syndication: string("syndication"),
             summary: string("summary"),
+            categories: value["categories"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|c| c.as_str())
+                .filter(|c| !c.is_empty() && !c.contains('\n'))
+                .map(str::to_string)
+                .collect(),
         });
     }
     Ok(posts)

@@ -9,9 +9,16 @@
 //!   on the app's own origin;
 //! - `POST /auth/approve`: the owner's answer (session + CSRF), redirecting
 //!   back with a single-use code (10 minutes), `state` and `iss`;
-//! - `POST /auth`: a code redeemed for the profile URL only;
-//! - `POST /token`: a code redeemed for a bearer token with its scopes;
-//! - `POST /revoke`: an app signs itself out; `GET`/`POST /apps`: the
+//! - `POST /auth`: a code redeemed for the profile URL only (the owner
+//!   signing in to another site with this site's URL), with the owner's
+//!   name and URL when the `profile` scope was approved;
+//! - `POST /token`: a code redeemed for a bearer token with its scopes and
+//!   a refresh token; a refresh token (`grant_type=refresh_token`) redeemed,
+//!   once, for a new pair (rotation: the old pair stops working);
+//! - `POST /introspect` (RFC 7662): a resource server, authenticated by a
+//!   bearer token of this node, asks whether a token is live and what it
+//!   may do;
+//! - `POST /revoke`: an app signs itself out (either token ends both); `GET`/`POST /apps`: the
 //!   owner sees the apps signed in and signs any out.
 //!
 //! Codes and tokens are stored hashed (`store::indieauth`). `bearer` is how
@@ -19,7 +26,7 @@
 //! JSON endpoints are OAuth's `{"error", "error_description"}`.
 
 use crate::render::{self, Site};
-use crate::store::{self, indieauth::Grant, indieauth::Token};
+use crate::store::{self, indieauth::Grant, indieauth::Refresh, indieauth::Token};
 use crate::web::actions;
 use crate::web::app::Ctx;
 use crate::web::auth;
@@ -28,9 +35,12 @@ use anyhow::Result;
 
 /// How long a code lives between the redirect and its exchange.
 pub const CODE_SECONDS: i64 = 10 * 60;
-/// How long a bearer token lives (no refresh tokens yet: the owner approves
-/// the app again after this).
+/// How long a bearer token lives. Long, because many Micropub apps never
+/// use a refresh token and would make the owner approve them again.
 pub const TOKEN_SECONDS: i64 = 30 * 24 * 3600;
+/// How long a refresh token lives: an app used less often than this is
+/// approved again by the owner.
+pub const REFRESH_SECONDS: i64 = 90 * 24 * 3600;
 
 /// The scopes an app may ask for, with what each lets it do (shown on the
 /// consent page). `post` is Micropub's older name for `create`.
@@ -87,8 +97,10 @@ pub fn metadata(ctx: &mut Ctx) -> Result<Response> {
         "token_endpoint": site.absolute("token"),
         "revocation_endpoint": site.absolute("revoke"),
         "revocation_endpoint_auth_methods_supported": ["none"],
+        "introspection_endpoint": site.absolute("introspect"),
+        "introspection_endpoint_auth_methods_supported": ["Bearer"],
         "code_challenge_methods_supported": ["S256"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "response_types_supported": ["code"],
         "scopes_supported": SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
         "authorization_response_iss_parameter_supported": true,
@@ -309,62 +321,157 @@ pub fn approve(ctx: &mut Ctx) -> Result<Response> {
 
 /// POST /auth: a code redeemed for the profile URL only (no token).
 pub fn profile(ctx: &mut Ctx) -> Result<Response> {
-    Ok(match redeem(ctx)? {
-        Ok(_) => json(200, &serde_json::json!({ "me": ctx.site.url })),
+    let form = match actions::form(ctx) {
+        Ok(form) => form,
+        Err(refusal) => return Ok(refusal),
+    };
+    Ok(match redeem(ctx, &form)? {
+        Ok(grant) => {
+            let mut answer = serde_json::json!({ "me": ctx.site.url });
+            add_profile(ctx, &grant.scope, &mut answer);
+            json(200, &answer)
+        }
         Err(refusal) => refusal,
     })
 }
 
-/// POST /token: a code redeemed for a bearer token.
+/// With the `profile` scope, the answer names the owner (IndieAuth 5.3.4):
+/// `profile: {name, url}` (the node keeps no photo of its owner, so none).
+fn add_profile(ctx: &Ctx, scope: &str, answer: &mut serde_json::Value) {
+    if scope.split_ascii_whitespace().any(|s| s == "profile") {
+        answer["profile"] = serde_json::json!({
+            "name": ctx.settings.name(),
+            "url": ctx.site.url,
+        });
+    }
+}
+
+/// POST /token: a code, or a refresh token, redeemed for a bearer token
+/// and a new refresh token.
 pub fn token(ctx: &mut Ctx) -> Result<Response> {
-    let grant = match redeem(ctx)? {
-        Ok(grant) => grant,
+    let form = match actions::form(ctx) {
+        Ok(form) => form,
         Err(refusal) => return Ok(refusal),
     };
-    if grant.scope.is_empty() {
-        return Ok(oauth_error(
-            400,
-            "invalid_grant",
-            "This code was approved with no scope, so it carries no token: \
-             ask for a scope, or redeem it at the authorization endpoint.",
-        ));
-    }
+    let (client_id, scope) = if form.get("grant_type") == Some("refresh_token") {
+        match refresh(ctx, &form)? {
+            Ok(found) => found,
+            Err(refusal) => return Ok(refusal),
+        }
+    } else {
+        let grant = match redeem(ctx, &form)? {
+            Ok(grant) => grant,
+            Err(refusal) => return Ok(refusal),
+        };
+        if grant.scope.is_empty() {
+            return Ok(oauth_error(
+                400,
+                "invalid_grant",
+                "This code was approved with no scope, so it carries no token: \
+                 ask for a scope, or redeem it at the authorization endpoint.",
+            ));
+        }
+        (grant.client_id, grant.scope)
+    };
     let token = auth::random_token()?;
-    let token_hash = auth::sha256_hex(token.as_bytes());
+    let refresh_token = auth::random_token()?;
     let now = ctx.now;
     let stored = Token {
-        client_id: grant.client_id,
-        scope: grant.scope.clone(),
+        client_id,
+        scope: scope.clone(),
+        created: now,
         expires: now + TOKEN_SECONDS,
     };
+    let refresh = Refresh {
+        hash: auth::sha256_hex(refresh_token.as_bytes()),
+        expires: now + REFRESH_SECONDS,
+    };
     store::write_unseen(ctx.conn, |tx| {
-        store::indieauth::save_token(tx, &token_hash, &stored, now)
+        store::indieauth::save_token(
+            tx,
+            &auth::sha256_hex(token.as_bytes()),
+            &stored,
+            Some(&refresh),
+            now,
+        )
     })?;
-    Ok(json(
-        200,
-        &serde_json::json!({
-            "access_token": token,
-            "token_type": "Bearer",
-            "scope": grant.scope,
-            "me": ctx.site.url,
-            "expires_in": TOKEN_SECONDS,
-        }),
-    ))
+    let mut answer = serde_json::json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "scope": scope,
+        "me": ctx.site.url,
+        "expires_in": TOKEN_SECONDS,
+        "refresh_token": refresh_token,
+    });
+    add_profile(ctx, &scope, &mut answer);
+    Ok(json(200, &answer))
+}
+
+/// `grant_type=refresh_token`: the refresh token used up (with the access
+/// token issued beside it), checked against its client; the scope kept, or
+/// narrowed when the app asks for less. The new pair's client and scope.
+fn refresh(ctx: &mut Ctx, form: &actions::Form) -> Result<Result<(String, String), Response>> {
+    let [Some(refresh_token), Some(client_id)] =
+        ["refresh_token", "client_id"].map(|name| form.get(name).filter(|v| !v.is_empty()))
+    else {
+        return Ok(Err(oauth_error(
+            400,
+            "invalid_request",
+            "A refresh needs refresh_token and client_id.",
+        )));
+    };
+    let hash = auth::sha256_hex(refresh_token.as_bytes());
+    let now = ctx.now;
+    let Some(found) = store::write_unseen(ctx.conn, |tx| {
+        store::indieauth::take_refresh(tx, &hash, now)
+    })?
+    else {
+        return Ok(Err(oauth_error(
+            400,
+            "invalid_grant",
+            "This refresh token is unknown, used already, revoked or expired: sign in again.",
+        )));
+    };
+    if found.client_id != client_id {
+        return Ok(Err(oauth_error(
+            400,
+            "invalid_grant",
+            "This refresh token was issued to another client_id; it no longer works: \
+             sign in again.",
+        )));
+    }
+    let scope = match form.get("scope").filter(|s| !s.trim().is_empty()) {
+        None => found.scope,
+        Some(asked) => {
+            let had: Vec<&str> = found.scope.split_ascii_whitespace().collect();
+            if let Some(more) = asked.split_ascii_whitespace().find(|s| !had.contains(s)) {
+                return Ok(Err(oauth_error(
+                    400,
+                    "invalid_scope",
+                    &format!(
+                        "A refresh may keep or narrow the scope, not add {more:?}: \
+                         sign in again asking for it."
+                    ),
+                )));
+            }
+            asked.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    };
+    Ok(Ok((found.client_id, scope)))
 }
 
 /// The code exchange shared by both endpoints: the code used up, then
 /// checked against the client, redirect and PKCE verifier it was bound to.
-fn redeem(ctx: &mut Ctx) -> Result<Result<Grant, Response>> {
-    let form = match actions::form(ctx) {
-        Ok(form) => form,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
+fn redeem(ctx: &mut Ctx, form: &actions::Form) -> Result<Result<Grant, Response>> {
     let grant_type = form.get("grant_type").unwrap_or("authorization_code");
     if grant_type != "authorization_code" {
         return Ok(Err(oauth_error(
             400,
             "unsupported_grant_type",
-            &format!("This server exchanges authorization codes only, not {grant_type:?}."),
+            &format!(
+                "This server exchanges authorization codes and refresh tokens only, not \
+                 {grant_type:?}."
+            ),
         )));
     }
     let mut fields = [""; 4];
@@ -416,22 +523,57 @@ fn redeem(ctx: &mut Ctx) -> Result<Result<Grant, Response>> {
 /// POST /revoke (RFC 7009, IndieAuth 7.1): an app signs itself out. The
 /// answer is 200 whether or not the token was live, so it tells nothing.
 pub fn revoke(ctx: &mut Ctx) -> Result<Response> {
-    let form = match actions::form(ctx) {
-        Ok(form) => form,
+    let token_hash = match named_token(ctx, "revoke") {
+        Ok(hash) => hash,
         Err(refusal) => return Ok(refusal),
     };
-    let Some(token) = form.get("token").filter(|t| !t.is_empty()) else {
-        return Ok(oauth_error(
-            400,
-            "invalid_request",
-            "Name the token to revoke: token=...",
-        ));
-    };
-    let token_hash = auth::sha256_hex(token.as_bytes());
     store::write_unseen(ctx.conn, |tx| {
         store::indieauth::delete_token(tx, &token_hash)
     })?;
     Ok(json(200, &serde_json::json!({})))
+}
+
+/// The hash of the form's `token=...` (what to `verb`), or the refusal.
+fn named_token(ctx: &Ctx, verb: &str) -> Result<String, Response> {
+    let form = actions::form(ctx)?;
+    match form.get("token").filter(|t| !t.is_empty()) {
+        Some(token) => Ok(auth::sha256_hex(token.as_bytes())),
+        None => Err(oauth_error(
+            400,
+            "invalid_request",
+            &format!("Name the token to {verb}: token=..."),
+        )),
+    }
+}
+
+/// POST /introspect (RFC 7662, IndieAuth 6.3): whether `token` is a live
+/// access token, and its client, scope and times. The asker authenticates
+/// with a live bearer token of this node (`Authorization: Bearer`), so the
+/// endpoint answers no stranger; an unknown, expired or revoked token, or a
+/// refresh token, is `{"active": false}` and nothing more.
+pub fn introspect(ctx: &mut Ctx) -> Result<Response> {
+    if let Err(refusal) = bearer(ctx, None)? {
+        return Ok(refusal);
+    }
+    let hash = match named_token(ctx, "inspect") {
+        Ok(hash) => hash,
+        Err(refusal) => return Ok(refusal),
+    };
+    Ok(match store::indieauth::token(ctx.conn, &hash, ctx.now)? {
+        Some(found) => json(
+            200,
+            &serde_json::json!({
+                "active": true,
+                "me": ctx.site.url,
+                "client_id": found.client_id,
+                "scope": found.scope,
+                "iat": found.created,
+                "exp": found.expires,
+                "token_type": "Bearer",
+            }),
+        ),
+        None => json(200, &serde_json::json!({ "active": false })),
+    })
 }
 
 /// GET /apps: the apps signed in, each with a button to sign it out.

@@ -147,6 +147,9 @@ pub fn atom(head: &FeedHead, posts: &[Post], deleted: &[Tombstone]) -> String {
                 &[("ref", reply_to), ("href", reply_to), ("type", "text/html")],
             );
         }
+        for category in &post.categories {
+            xml.empty("category", &[("term", category)]);
+        }
         xml.text(
             "content",
             &[("type", "html")],
@@ -185,6 +188,9 @@ pub fn json(head: &FeedHead, posts: &[Post]) -> String {
                 // extension mechanism. `external_url` is what most readers show.
                 item["external_url"] = reply_to.clone().into();
                 item["_thread"] = serde_json::json!({ "in_reply_to": reply_to });
+            }
+            if !post.categories.is_empty() {
+                item["tags"] = post.categories.clone().into();
             }
             item
         })
@@ -271,6 +277,9 @@ pub fn rss(head: &FeedHead, posts: &[Post]) -> String {
         if let Some(reply_to) = &post.reply_to {
             xml.empty("thr:in-reply-to", &[("ref", reply_to), ("href", reply_to)]);
         }
+        for category in &post.categories {
+            xml.text("category", &[], category);
+        }
         xml.close("item");
     }
     xml.close("channel");
@@ -309,8 +318,14 @@ mod tests {
             updated: 0,
             syndication: None,
             summary: None,
+            categories: vec!["a&b".into()],
         }];
         for feed in [atom(&head, &posts, &[]), rss(&head, &posts)] {
+            assert!(
+                feed.contains("<category term=\"a&#x26;b\"/>")
+                    || feed.contains("<category>a&#x26;b</category>"),
+                "{feed}"
+            );
             assert!(
                 feed.contains("ref=\"https://example.com/posts/42?ref=a&#x26;b=c\""),
                 "{feed}"

@@ -708,6 +708,9 @@ fn entry_with(
                 @if let Some(original) = post.syndication.as_deref().filter(|u| is_web_url(u)) {
                     a.u-syndication href=(original) rel="nofollow" { "first published here" }
                 }
+                @for category in &post.categories {
+                    span { "#" span.p-category { (category) } }
+                }
                 a.p-author.h-card.visually-hidden href=(site.absolute("")) { (site.name) }
                 @if session.is_some() {
                     a href=(format!("{permalink}/edit")) { "Edit" }

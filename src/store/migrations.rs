@@ -492,6 +492,31 @@ const STEPS: &[&str] = &[
         PRIMARY KEY (source, item)
     ) WITHOUT ROWID;
     "#,
+    // IndieAuth refresh tokens (src/indieauth/): a sign-in's row also keeps
+    // the hash of its refresh token and when that expires, so the row lives
+    // on while either token does; a refresh replaces the row (rotation), and
+    // signing the app out removes both.
+    r#"
+    ALTER TABLE access_tokens ADD COLUMN refresh_hash TEXT;
+    ALTER TABLE access_tokens ADD COLUMN refresh_expires INTEGER NOT NULL DEFAULT 0;
+    CREATE UNIQUE INDEX access_tokens_by_refresh ON access_tokens (refresh_hash)
+        WHERE refresh_hash IS NOT NULL;
+    "#,
+    // A post's categories (Micropub's `category`, shown as p-category and in
+    // every feed): one per line, in the order given.
+    r#"
+    ALTER TABLE posts ADD COLUMN categories TEXT NOT NULL DEFAULT '';
+    "#,
+    // A deleted post's tombstone keeps what it said, so Micropub's
+    // `undelete` can bring it back at its address (NULL: deleted before).
+    r#"
+    ALTER TABLE deleted_posts ADD COLUMN body TEXT;
+    ALTER TABLE deleted_posts ADD COLUMN reply_to TEXT;
+    ALTER TABLE deleted_posts ADD COLUMN published INTEGER;
+    ALTER TABLE deleted_posts ADD COLUMN categories TEXT;
+    ALTER TABLE deleted_posts ADD COLUMN syndication TEXT;
+    ALTER TABLE deleted_posts ADD COLUMN summary TEXT;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

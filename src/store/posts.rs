@@ -23,9 +23,12 @@ pub struct Post {
     pub syndication: Option<String>,
     /// Its content warning, shown before the text (`p-summary`).
     pub summary: Option<String>,
+    /// Its categories (tags), in the order given.
+    pub categories: Vec<String>,
 }
 
-const COLUMNS: &str = "id, uid, body, reply_to, published, updated, syndication, summary";
+const COLUMNS: &str =
+    "id, uid, body, reply_to, published, updated, syndication, summary, categories";
 
 fn from_row(r: &Row) -> rusqlite::Result<Post> {
     Ok(Post {
@@ -37,6 +40,12 @@ fn from_row(r: &Row) -> rusqlite::Result<Post> {
         updated: r.get(5)?,
         syndication: r.get(6)?,
         summary: r.get(7)?,
+        categories: r
+            .get::<_, String>(8)?
+            .lines()
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -105,7 +114,7 @@ pub fn insert_imported(conn: &Connection, uid_prefix: &str, post: &Imported) -> 
 /// feed id, dates and text.
 pub fn restore(conn: &Connection, post: &Post) -> Result<()> {
     conn.execute(
-        &format!("INSERT INTO posts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        &format!("INSERT INTO posts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             post.id.0,
             post.uid,
@@ -114,7 +123,8 @@ pub fn restore(conn: &Connection, post: &Post) -> Result<()> {
             post.published,
             post.updated,
             post.syndication,
-            post.summary
+            post.summary,
+            post.categories.join("\n")
         ],
     )
     .with_context(|| format!("restoring post {}", post.id.0))?;
@@ -184,12 +194,57 @@ pub fn update_body(conn: &Connection, id: PostId, body: &str, now: i64) -> Resul
     Ok(n == 1)
 }
 
+/// Sets a post's categories (each one line, no newline inside). Returns
+/// false when there is no such post.
+pub fn set_categories(conn: &Connection, id: PostId, categories: &[String]) -> Result<bool> {
+    conn.execute(
+        "UPDATE posts SET categories = ?1 WHERE id = ?2",
+        params![categories.join("\n"), id.0],
+    )
+    .map(|n| n == 1)
+    .with_context(|| format!("changing the categories of post {}", id.0))
+}
+
+/// Dates a new post back (or on) to `published`, as given by an app.
+pub fn set_published(conn: &Connection, id: PostId, published: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE posts SET published = ?1, updated = ?1 WHERE id = ?2",
+        params![published, id.0],
+    )
+    .with_context(|| format!("dating post {}", id.0))?;
+    Ok(())
+}
+
+/// Every category any post has, each once, sorted.
+pub fn all_categories(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare("SELECT categories FROM posts WHERE categories != ''")
+        .context("listing the categories")?;
+    let lists = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .context("listing the categories")?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .context("reading the categories")?;
+    let mut all: Vec<String> = lists
+        .iter()
+        .flat_map(|list| list.lines())
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect();
+    all.sort();
+    all.dedup();
+    Ok(all)
+}
+
 /// Deletes a post, keeping its number and feed id as a tombstone (see
 /// `deleted`). Returns false when there is no such post.
 pub fn delete(conn: &Connection, id: PostId, now: i64) -> Result<bool> {
     let kept = conn
         .execute(
-            "INSERT INTO deleted_posts (id, uid, deleted) SELECT id, uid, ?2 FROM posts WHERE id = ?1",
+            "INSERT INTO deleted_posts
+                 (id, uid, deleted, body, reply_to, published, categories, syndication, summary)
+             SELECT id, uid, ?2, body, reply_to, published, categories, syndication, summary
+             FROM posts WHERE id = ?1",
             params![id.0, now],
         )
         .with_context(|| format!("keeping a tombstone of post {}", id.0))?;
@@ -199,6 +254,29 @@ pub fn delete(conn: &Connection, id: PostId, now: i64) -> Result<bool> {
     conn.execute("DELETE FROM posts WHERE id = ?1", [id.0])
         .with_context(|| format!("deleting post {}", id.0))?;
     super::search::remove(conn, super::search::Kind::Post, id.0)?;
+    Ok(true)
+}
+
+/// Brings a deleted post back from its tombstone, at its number, with its
+/// feed id, text, reply, categories and publication time (`updated` now).
+/// False when there is no tombstone that kept its text.
+pub fn undelete(conn: &Connection, id: PostId, now: i64) -> Result<bool> {
+    let restored = conn
+        .execute(
+            "INSERT INTO posts
+                 (id, uid, body, reply_to, published, updated, categories, syndication, summary)
+             SELECT id, uid, body, reply_to, published, max(?2, published),
+                    coalesce(categories, ''), syndication, summary
+             FROM deleted_posts WHERE id = ?1 AND body IS NOT NULL",
+            params![id.0, now],
+        )
+        .with_context(|| format!("bringing back post {}", id.0))?;
+    if restored == 0 {
+        return Ok(false);
+    }
+    conn.execute("DELETE FROM deleted_posts WHERE id = ?1", [id.0])
+        .with_context(|| format!("removing the tombstone of post {}", id.0))?;
+    super::search::index_post(conn, id.0)?;
     Ok(true)
 }
 

@@ -375,6 +375,7 @@ pub const ROUTES: &[Route] = &[
     route!("POST", ["auth"], Remote, FORM, Json, |c, _| indieauth::profile(c)),
     route!("POST", ["token"], Remote, FORM, Json, |c, _| indieauth::token(c)),
     route!("POST", ["revoke"], Remote, FORM, Json, |c, _| indieauth::revoke(c)),
+    route!("POST", ["introspect"], Remote, FORM, Json, |c, _| indieauth::introspect(c)),
     route!("GET", ["apps"], Owner, 0, Html, |c, _| indieauth::apps(c)),
     route!("POST", ["apps"], Owner, FORM, Html, |c, _| indieauth::sign_out_app(c)),
     route!("POST", ["micropub"], Remote, FORM, Json, |c, _| micropub::post(c)),

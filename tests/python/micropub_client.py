@@ -4,12 +4,17 @@ beautifulsoup4 only (tests/micropub.rs runs it; indieweb-utils 0.10.0 was
 the first choice, but importing it pulls granary and 110 packages, 315 MB).
 
     micropub_client.py ME COOKIE TEXT
+    micropub_client.py --sign-in ME COOKIE
+
 
 ME is the roost's URL, COOKIE the owner's session cookie ("name=value"),
 which the consent page is shown and submitted with, as the owner's browser
 would. Prints one JSON object: what was discovered, the token response and
-the answers to a form and a JSON create. Exits non-zero, saying why, on any
-step that breaks the specs."""
+the answers to a form and a JSON create. With --sign-in it is instead
+another IndieWeb site the owner signs in to with their roost URL
+(IndieAuth 5.3.3, profile only): the code is redeemed at the authorization
+endpoint, and the answer's me and profile are printed. Exits non-zero,
+saying why, on any step that breaks the specs."""
 
 import base64
 import hashlib
@@ -54,7 +59,7 @@ def discover(me):
     return metadata, rel("micropub"), rel("authorization_endpoint"), rel("token_endpoint")
 
 
-def authorize(metadata, me, cookie):
+def authorize(metadata, me, cookie, scope="create profile"):
     """IndieAuth 5.2-5.3.1: the request with PKCE S256 and state, the consent
     form sent back as a browser would, the redirect's state and iss checked."""
     verifier = secrets.token_urlsafe(48)
@@ -62,7 +67,7 @@ def authorize(metadata, me, cookie):
     state = secrets.token_urlsafe(12)
     params = {
         "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT, "state": state,
-        "code_challenge": challenge, "code_challenge_method": "S256", "scope": "create profile", "me": me,
+        "code_challenge": challenge, "code_challenge_method": "S256", "scope": scope, "me": me,
     }
     url = metadata["authorization_endpoint"] + "?" + urllib.parse.urlencode(params)
     headers = {"Cookie": cookie}
@@ -89,22 +94,41 @@ def authorize(metadata, me, cookie):
     return back["code"], verifier
 
 
-def exchange(metadata, code, verifier):
-    """IndieAuth 5.3.2-5.3.3: the code and verifier for a token."""
-    answer = requests.post(metadata["token_endpoint"], data={
+def exchange(endpoint, code, verifier):
+    """IndieAuth 5.3.2-5.3.3: the code and verifier redeemed at `endpoint`
+    (the token endpoint for a token, the authorization endpoint for me)."""
+    answer = requests.post(endpoint, data={
         "grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID,
         "redirect_uri": REDIRECT, "code_verifier": verifier,
     }, headers={"Accept": "application/json"}, timeout=10)
     if answer.status_code != 200:
-        fail(f"token endpoint: {answer.status_code} {answer.text}")
+        fail(f"{endpoint}: {answer.status_code} {answer.text}")
     return answer.json()
 
 
+def sign_in(me, cookie):
+    """IndieAuth 5.3.3 and 5.3.4: the site the owner signs in to redeems the
+    code at the authorization endpoint (no token), then checks that the
+    returned me is on the issuer's own site (the discovered server speaks
+    for it) before trusting it."""
+    metadata, _, _, _ = discover(me)
+    code, verifier = authorize(metadata, me, cookie, scope="profile")
+    body = exchange(metadata["authorization_endpoint"], code, verifier)
+    if "access_token" in body:
+        fail("the authorization endpoint gave an access token")
+    confirmed, _, _, _ = discover(body["me"])
+    if confirmed["authorization_endpoint"] != metadata["authorization_endpoint"]:
+        fail(f"{body['me']} names another authorization endpoint")
+    print(json.dumps({"answer": body}))
+
+
 def main():
+    if sys.argv[1] == "--sign-in":
+        return sign_in(sys.argv[2], sys.argv[3])
     me, cookie, text = sys.argv[1], sys.argv[2], sys.argv[3]
     metadata, micropub, auth_rel, token_rel = discover(me)
     code, verifier = authorize(metadata, me, cookie)
-    token = exchange(metadata, code, verifier)
+    token = exchange(metadata["token_endpoint"], code, verifier)
     if token.get("me") != me:
         fail(f"the token is for {token.get('me')}, not {me}")
     bearer = {"Authorization": "Bearer " + token["access_token"]}
