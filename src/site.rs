@@ -162,8 +162,15 @@ pub fn home(
         parent: replying_to.as_ref(),
         ..d.clone()
     });
+    let (following, followers) = store::activitypub::audience(conn)?;
+    let counts = render::html::Counts {
+        posts: store::posts::count(conn)?,
+        following,
+        followers,
+    };
     Ok(render::html::home(
         page_frame,
+        counts,
         &page,
         newer,
         older,

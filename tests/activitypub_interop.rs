@@ -279,3 +279,85 @@ fn the_follow_form_takes_a_fediverse_handle() {
     let listed = site.get("/following", &[]).text();
     assert!(listed.contains(&handle), "{listed}");
 }
+
+/// The owner logged in: the session cookie and the CSRF token of `path`.
+fn owner(site: &Site, path: &str) -> (String, String) {
+    let login = site.submit_login(&site.get("/login", &[]));
+    let cookie = format!("roost_session={}", login.cookie("roost_session").unwrap());
+    let page = site.get(path, &[("Cookie", &cookie)]).text();
+    (cookie, common::process::hidden_csrf(&page))
+}
+
+/// The profile's counts on `/`, as a visitor sees them.
+fn profile_counts(site: &Site) -> String {
+    let home = site.get("/", &[]).text();
+    let start = home
+        .find("<p class=\"counts\">")
+        .unwrap_or_else(|| panic!("no counts on the profile: {home}"));
+    let end = start + home[start..].find("</p>").unwrap();
+    let counts = &home[start..end];
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in counts.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The owner follows Fedify's alice, sees her on /following as a
+/// fediverse account (accepted), counted on the profile and in the
+/// `following` collection; unfollows her with the page's Unfollow button:
+/// Fedify gets the Undo, and a post she still sends roost no longer
+/// reaches the timeline. Her following roost counts as a follower.
+#[test]
+fn the_owner_unfollows_a_fediverse_account_from_the_following_page_and_the_counts_stay_true() {
+    let site = roost("fedify-unfollow");
+    let peer = FedifyPeer::start();
+    let me = site.url("/actor");
+    site.cli_ok(&["follow", &format!("@{}", peer.handle())]);
+    cron(&site);
+    peer.wait_for_follower(&me);
+    cron(&site); // takes Fedify's Accept
+    let following = |site: &Site| {
+        let answer = site.get("/following", &[("Accept", "application/activity+json")]);
+        serde_json::from_slice::<serde_json::Value>(&answer.body).unwrap()
+    };
+    let collection = following(&site);
+    assert_eq!(collection["totalItems"], 1, "{collection}");
+    assert_eq!(collection["orderedItems"][0], peer.actor_url().as_str());
+    assert_eq!(profile_counts(&site), "0 posts · 1 following · 0 followers");
+    post(&site, "counted");
+    followed_by(&site, &peer);
+    assert_eq!(profile_counts(&site), "1 posts · 1 following · 1 followers");
+
+    let (cookie, csrf) = owner(&site, "/following");
+    let page = site.get("/following", &[("Cookie", &cookie)]).text();
+    assert!(
+        page.contains("fediverse account") && page.contains("accepted"),
+        "{page}"
+    );
+    let done = site.post_form(
+        "/unfollow",
+        &common::http::form_encode(&[("csrf", &csrf), ("url", &peer.actor_url())]),
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(done.status, 303, "{done:?}");
+    cron(&site);
+    let undo = peer.wait_for_activity("roost's Undo", |a| a.is("Undo", &me));
+    assert_eq!(undo.signature, Some(Scheme::Cavage), "{undo:?}");
+    assert!(peer.followers().iter().all(|f| f.actor != me));
+    assert_eq!(following(&site)["totalItems"], 0);
+    assert_eq!(profile_counts(&site), "1 posts · 0 following · 1 followers");
+    // She posts on and sends it to roost all the same: it is not taken.
+    peer.alice()
+        .also_to_inbox(&site.url("/inbox"))
+        .note(&NewNote::new("<p>after the unfollow</p>"));
+    cron(&site);
+    let timeline = site.public_timeline();
+    assert!(!timeline.contains("after the unfollow"), "{timeline}");
+}

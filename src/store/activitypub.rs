@@ -254,6 +254,43 @@ pub fn accept_following(conn: &Connection, actor: &str, activity: &str) -> Resul
         > 0)
 }
 
+/// How many accounts followed by ActivityPub accepted the node's Follow
+/// (the `following` collection's `totalItems`).
+pub fn following_count(conn: &Connection) -> Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM ap_following WHERE accepted",
+        [],
+        |r| r.get(0),
+    )
+    .context("counting the accounts followed")
+}
+
+/// Every account followed by ActivityPub, by actor.
+pub fn followings(conn: &Connection) -> Result<Vec<Following>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT actor, follow_id, inbox, activity, accepted FROM ap_following ORDER BY actor",
+        )
+        .context("listing the accounts followed")?;
+    let rows = stmt
+        .query_map([], following_row)
+        .context("listing the accounts followed")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("listing the accounts followed")
+}
+
+/// What the profile counts besides posts: everything followed (feeds and
+/// accounts) and the followers (not those waiting for approval).
+pub fn audience(conn: &Connection) -> Result<(i64, i64)> {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM follows),
+                (SELECT count(*) FROM ap_followers WHERE NOT pending)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .context("counting the follows and followers")
+}
+
 /// A request to the inbox, kept as received until cron verifies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
