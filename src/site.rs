@@ -384,6 +384,7 @@ mod tests {
             updated: None,
             in_reply_to: Some("tag:me.example,2026:1"),
             in_reply_to_ref: None,
+            boosted: false,
             enclosures: &[],
         };
         store::entries::upsert(&conn, follow, &entry, 1_000).unwrap();

@@ -361,3 +361,35 @@ fn the_owner_unfollows_a_fediverse_account_from_the_following_page_and_the_count
     let timeline = site.public_timeline();
     assert!(!timeline.contains("after the unfollow"), "{timeline}");
 }
+
+/// An account the owner follows (Fedify's alice) boosts a post of
+/// another server's account: roost's cron fetches the post by its id
+/// (the Announce carries only that) and shows it on the timeline
+/// as boosted by her (her follow's name), under its own author; her Undo
+/// takes it away.
+#[test]
+fn a_boost_by_an_account_followed_reaches_the_timeline_fetched_by_cron() {
+    let site = roost("fedify-boost");
+    let peer = FedifyPeer::start();
+    let other = FedifyPeer::start();
+    let me = site.url("/actor");
+    site.cli_ok(&["follow", &format!("@{}", peer.handle())]);
+    cron(&site);
+    peer.wait_for_follower(&me);
+    let boosted = other
+        .alice()
+        .note(&NewNote::new("<p>worth a boost</p>"))
+        .object
+        .expect("a note id");
+    let announce = peer.alice().announce(&boosted);
+    cron(&site);
+    // The Announce names the note only by its id: its text came by a GET.
+    let timeline = site.public_timeline();
+    assert!(timeline.contains("worth a boost"), "{timeline}");
+    let by = format!("@{} boosted", peer.handle());
+    assert!(timeline.contains(&by), "{timeline}");
+    peer.alice().undo(&announce.id);
+    cron(&site);
+    let timeline = site.public_timeline();
+    assert!(!timeline.contains("worth a boost"), "{timeline}");
+}

@@ -182,25 +182,35 @@ fn json_at(fetcher: &super::Fetcher, url: &str) -> Result<Value> {
     serde_json::from_slice(&doc.body).with_context(|| format!("{url} answered no JSON"))
 }
 
-/// A Note from an account the owner follows by ActivityPub, as a timeline
-/// entry of its follow. Returns whether it was one.
+/// An account the owner follows boosted another's post: the `Announce`'s
+/// id (the entry's identity, so its Undo removes it) and when.
+pub struct Boost<'a> {
+    pub id: &'a str,
+    pub at: i64,
+}
+
+/// A Note from an account the owner follows by ActivityPub (`actor`), or
+/// one it boosted (`boost`; `author` is then the note's author), as a
+/// timeline entry of its follow. Returns whether it was one.
 pub fn store_note(
     tx: &Connection,
     actor: &str,
     note: &Value,
     author: &str,
+    boost: Option<Boost>,
     now: i64,
 ) -> Result<bool> {
     let Some(following) = ap::following(tx, actor, -1)? else {
         return Ok(false);
     };
-    let Some(id) = note["id"].as_str() else {
+    let Some(note_id) = note["id"].as_str() else {
         return Ok(false);
     };
+    let id = boost.as_ref().map_or(note_id, |b| b.id);
     let link = note["url"]
         .as_str()
         .filter(|u| crate::sanitize::is_web_url(u))
-        .unwrap_or(id);
+        .unwrap_or(note_id);
     let content = crate::sanitize::sanitize(note["content"].as_str().unwrap_or_default(), link);
     let time = |field: &str| {
         note[field]
@@ -220,11 +230,13 @@ pub fn store_note(
             title: None,
             content: Some(&content),
             author: Some(author),
-            published: time("published"),
+            // A boost is on the timeline when it was boosted.
+            published: boost.as_ref().map(|b| b.at).or_else(|| time("published")),
             updated: time("updated"),
             in_reply_to,
             in_reply_to_ref: None,
             enclosures: &[],
+            boosted: boost.is_some(),
         },
         now,
     )?;

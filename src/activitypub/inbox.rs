@@ -436,6 +436,8 @@ fn act(
                 if unfollow {
                     ap::remove_follower(tx, &actor)?;
                 }
+                // A boost undone leaves the timeline.
+                super::follow::remove_note(tx, &actor, &undone)?;
                 withdraw(tx, &undone, &actor, "undone by its author")
             })?;
         }
@@ -455,7 +457,9 @@ fn act(
             }) else {
                 // Not to the owner: a post of an account the owner follows?
                 let author = author_name(&actor_doc(&mut doc), &actor);
-                node.write_entries(|tx| super::follow::store_note(tx, &actor, note, &author, now))?;
+                node.write_entries(|tx| {
+                    super::follow::store_note(tx, &actor, note, &author, None, now)
+                })?;
                 return Ok(Outcome::Done);
             };
             if kind_is_update(activity) && earlier.is_empty() {
@@ -511,6 +515,9 @@ fn act(
             let Some(Ok(receive::Target::Post(post_id))) =
                 receive::target_on_site(&site_url, liked)
             else {
+                if kind == "Announce" {
+                    boosted(node, &fetcher, activity, &actor, now)?;
+                }
                 return Ok(Outcome::Done);
             };
             let Some(activity_id) = id_of(Some(activity)).map(str::to_string) else {
@@ -551,6 +558,59 @@ fn act(
         _ => {}
     }
     Ok(Outcome::Done)
+}
+
+/// The kinds of object a boost shows on the timeline.
+const BOOSTABLE: &[&str] = &["Note", "Article", "Page", "Question"];
+
+/// `actor` boosted another's post (`activity`, an `Announce`): when the
+/// owner follows `actor`, the post becomes an entry of that follow. The
+/// post is trusted as carried only when it comes from the booster's own
+/// server; else it is fetched by its id (a signed GET), and kept only if
+/// it names itself so and its author is on its server. One that cannot be
+/// read is counted and let go: the boost is not worth a retry.
+fn boosted(
+    node: &mut Node,
+    fetcher: &super::Fetcher,
+    activity: &Value,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    if ap::following(node.conn, actor, -1)?.is_none() {
+        return Ok(());
+    }
+    let (Some(announce_id), Some(object_id)) =
+        (id_of(Some(activity)), id_of(activity.get("object")))
+    else {
+        return Ok(());
+    };
+    let carried = activity
+        .get("object")
+        .filter(|o| o.is_object() && same_origin(object_id, actor));
+    let note = match carried {
+        Some(note) => Some(note.clone()),
+        None => fetch_json(fetcher, object_id).ok().flatten(),
+    };
+    let author = note.as_ref().and_then(|n| id_of(n.get("attributedTo")));
+    let readable = note.as_ref().is_some_and(|n| {
+        id_of(Some(n)) == Some(object_id)
+            && n["type"].as_str().is_some_and(|t| BOOSTABLE.contains(&t))
+    }) && author.is_some_and(|a| same_origin(a, object_id));
+    let (Some(note), Some(author), true) = (note.as_ref(), author, readable) else {
+        return node.write_unseen(|tx| ap::count(tx, "boost unreadable"));
+    };
+    let author_doc = fetch_json(fetcher, author).ok().flatten();
+    let name = author_name(&author_doc.unwrap_or(Value::Null), author);
+    let at = activity["published"]
+        .as_str()
+        .and_then(|p| chrono::DateTime::parse_from_rfc3339(p).ok())
+        .map_or(now, |p| p.timestamp());
+    let boost = super::follow::Boost {
+        id: announce_id,
+        at,
+    };
+    node.write_entries(|tx| super::follow::store_note(tx, actor, note, &name, Some(boost), now))?;
+    Ok(())
 }
 
 /// What `actor` sent as `object_id` is shown no more (an Undo, a Delete):

@@ -340,17 +340,24 @@ fn followed_entry(
     parents: &Parents,
 ) -> Markup {
     let author = e.author.as_deref().unwrap_or(&e.source_name);
+    // A boosted post's author is not the follow: the follow's home is no link for them.
+    let home = e
+        .source_home
+        .as_deref()
+        .filter(|h| is_web_url(h) && !e.boosted);
     html! {
         article.h-entry.followed {
             div.meta {
                 span.p-author.h-card {
-                    @if let Some(home) = e.source_home.as_deref().filter(|h| is_web_url(h)) {
+                    @if let Some(home) = home {
                         a.p-name.u-url href=(home) rel="noopener noreferrer" { (author) }
                     } @else {
                         span.p-name { (author) }
                     }
                 }
-                @if e.author.is_some() && e.author.as_deref() != Some(e.source_name.as_str()) {
+                @if e.boosted {
+                    span.source.boost { (e.source_name) " boosted" }
+                } @else if e.author.is_some() && e.author.as_deref() != Some(e.source_name.as_str()) {
                     span.source { "via " (e.source_name) }
                 }
             }
@@ -849,6 +856,7 @@ mod tests {
             sort_time: 0,
             in_reply_to: Some(in_reply_to.into()),
             in_reply_to_ref: None,
+            boosted: false,
             enclosures: Vec::new(),
             source_name: "feed".into(),
             source_home: Some(source_home.into()),

@@ -477,6 +477,12 @@ const STEPS: &[&str] = &[
         expires    INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // A boost (ActivityPub's Announce) by an account the owner follows: the
+    // boosted post is an entry of the booster's follow, shown as
+    // "NAME boosted".
+    r#"
+    ALTER TABLE entries ADD COLUMN boosted INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {
