@@ -703,6 +703,12 @@ fn cron(home: &Path, quiet: bool, max_seconds: Option<u64>) -> Result<()> {
     for (kind, key, why) in &jobs.given_up {
         println!("  {kind} {key}: {why}");
     }
+    if jobs.capped > 0 {
+        println!(
+            "{} jobs wait for the next run: at most so many go to one host in a run",
+            jobs.capped
+        );
+    }
     if polled.polled < polled.due || jobs.left > 0 {
         println!("Stopped at the time limit; the next run goes on with the rest.");
     }

@@ -1015,3 +1015,70 @@ fn a_changed_profile_is_sent_to_the_followers_once() {
     assert_eq!(sent[1]["object"]["type"], "Person");
     assert_eq!(sent[1]["object"]["summary"], "<p>A new bio</p>");
 }
+
+/// Many followers on one server without a shared inbox: one cron run
+/// sends it at most `PER_HOST_PER_RUN` deliveries, the rest wait for the
+/// next run, and each follower gets each activity exactly once.
+#[test]
+fn deliveries_to_one_host_are_capped_per_cron_run_and_none_is_lost() {
+    use roost::activitypub::deliver::PER_HOST_PER_RUN;
+    let site = site("ap-cap");
+    let server = FeedServer::start();
+    let followers = PER_HOST_PER_RUN + 5;
+    let paths: Vec<String> = (0..followers).map(|n| format!("/users/u{n}")).collect();
+    let actors: Vec<String> = paths.iter().map(|p| server.url(p)).collect();
+    for (path, actor) in paths.iter().zip(&actors) {
+        let doc = serde_json::json!({
+            "id": actor, "type": "Person", "preferredUsername": "u",
+            "inbox": format!("{actor}/inbox"),
+            "publicKey": {"id": format!("{actor}#main-key"), "owner": actor, "publicKeyPem": ALICE_PUBLIC},
+        });
+        server.feed(path, doc.to_string().as_bytes(), AP);
+        server.set(
+            &format!("{path}/inbox"),
+            Route::Status {
+                status: 202,
+                headers: vec![],
+            },
+        );
+        let follow = serde_json::json!({"id": format!("{actor}/follows/1"), "type": "Follow", "actor": actor, "object": site.url("/actor")}).to_string();
+        let key_id = format!("{actor}#main-key");
+        take(
+            &site,
+            "/inbox",
+            &follow,
+            Sign::Cavage {
+                key: ALICE_KEY,
+                key_id: &key_id,
+                at: now(),
+            },
+        );
+    }
+    let delivered = |kind: &str| -> usize {
+        paths
+            .iter()
+            .map(|path| {
+                let seen = server.requests(&format!("{path}/inbox"));
+                let of_kind = seen
+                    .iter()
+                    .filter(|s| serde_json::from_slice::<Value>(&s.body).unwrap()["type"] == kind)
+                    .count();
+                assert!(of_kind <= 1, "{path} got {of_kind} {kind}s");
+                of_kind
+            })
+            .sum()
+    };
+    cron(&site);
+    assert_eq!(delivered("Accept"), PER_HOST_PER_RUN);
+    cron(&site);
+    assert_eq!(delivered("Accept"), followers);
+    post(&site, "To all of you");
+    cron(&site);
+    assert_eq!(delivered("Create"), PER_HOST_PER_RUN);
+    cron(&site);
+    assert_eq!(delivered("Create"), followers);
+    assert_eq!(
+        json(&site.get("/followers", &[("Accept", AP)]))["totalItems"],
+        followers
+    );
+}

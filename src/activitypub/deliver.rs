@@ -8,7 +8,7 @@
 //! 429 or no answer: retried with the job list's backoff, over days.
 
 use super::{keys, objects, signature};
-use crate::jobs::{Kind, Outcome};
+use crate::jobs::{Kind, Outcome, PerHost};
 use crate::net::send;
 use crate::node::Node;
 use crate::settings::Settings;
@@ -100,6 +100,7 @@ pub const PROFILE: Kind = Kind {
     name: "activitypub.profile",
     run: profile,
     max_attempts: 8,
+    per_host: None,
 };
 
 fn profile(node: &mut Node, _job: &Job) -> Result<Outcome> {
@@ -134,12 +135,32 @@ fn profile(node: &mut Node, _job: &Job) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// Deliveries to one host in one cron run, at most: a server with many
+/// followers and no shared inbox is not flooded, and the rest wait for
+/// the next run (a minute later), none lost.
+pub const PER_HOST_PER_RUN: usize = 20;
+
 /// Signs and sends one activity to one inbox.
 pub const DELIVER: Kind = Kind {
     name: "activitypub.deliver",
     run: deliver,
     max_attempts: 16,
+    per_host: Some(PerHost {
+        host: inbox_host,
+        cap: PER_HOST_PER_RUN,
+    }),
 };
+
+/// The host (and port) of a delivery's inbox: its job's key starts with it.
+fn inbox_host(job: &Job) -> Option<String> {
+    let inbox = job.key.split(' ').next()?;
+    let url = url::Url::parse(inbox).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
 
 fn deliver(node: &mut Node, job: &Job) -> Result<Outcome> {
     let payload: Value = serde_json::from_str(&job.payload).context("reading a delivery job")?;

@@ -141,6 +141,7 @@ pub const INBOX: Kind = Kind {
     name: "activitypub.inbox",
     run: inbox,
     max_attempts: 6,
+    per_host: None,
 };
 
 fn inbox(node: &mut Node, job: &Job) -> Result<Outcome> {
