@@ -1082,3 +1082,56 @@ fn deliveries_to_one_host_are_capped_per_cron_run_and_none_is_lost() {
         followers
     );
 }
+
+/// A follower's `Move` counts only when the new account's `alsoKnownAs`
+/// names the old: unproven, it is counted and the follower stays; proven,
+/// the follower becomes the new account.
+#[test]
+fn a_followers_move_is_taken_only_when_the_new_account_names_the_old() {
+    let site = site("ap-move");
+    let remote = Remote::start();
+    let old = remote.actor("alice");
+    let mallory = remote.actor("mallory");
+    let key_id = remote.key_id("alice");
+    let follow = serde_json::json!({"id": format!("{old}/follows/3"), "type": "Follow", "actor": old, "object": site.url("/actor")}).to_string();
+    take(&site, "/inbox", &follow, alice(&remote, &key_id));
+    cron(&site);
+    let moving = |n: u32| {
+        serde_json::json!({"id": format!("{old}/moves/{n}"), "type": "Move", "actor": old, "object": old, "target": mallory}).to_string()
+    };
+    let login = site.submit_login(&site.get("/login", &[]));
+    let cookie = format!("roost_session={}", login.cookie("roost_session").unwrap());
+    let followers = |site: &Site| {
+        let page = site.get("/settings", &[("Cookie", &cookie)]).text();
+        (
+            page.contains("alice &lt;b&gt;Remote"),
+            page.contains("mallory &lt;b&gt;Remote"),
+        )
+    };
+    assert_eq!(followers(&site), (true, false));
+    take(&site, "/inbox", &moving(1), alice(&remote, &key_id));
+    cron(&site);
+    assert!(
+        inbox_counts(&site).contains("move unproven"),
+        "{}",
+        inbox_counts(&site)
+    );
+    assert_eq!(followers(&site), (true, false));
+    // mallory names alice as her old account: the move is proven.
+    let doc = serde_json::json!({
+        "id": mallory, "type": "Person", "preferredUsername": "mallory",
+        "name": "mallory <b>Remote</b>", "alsoKnownAs": [old],
+        "inbox": format!("{mallory}/inbox"),
+        "publicKey": {"id": remote.key_id("mallory"), "owner": mallory, "publicKeyPem": OTHER_PUBLIC},
+    });
+    remote
+        .server
+        .feed("/users/mallory", doc.to_string().as_bytes(), AP);
+    take(&site, "/inbox", &moving(2), alice(&remote, &key_id));
+    cron(&site);
+    assert_eq!(followers(&site), (false, true));
+    assert_eq!(
+        json(&site.get("/followers", &[("Accept", AP)]))["totalItems"],
+        1
+    );
+}

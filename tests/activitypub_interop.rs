@@ -393,3 +393,40 @@ fn a_boost_by_an_account_followed_reaches_the_timeline_fetched_by_cron() {
     let timeline = site.public_timeline();
     assert!(!timeline.contains("worth a boost"), "{timeline}");
 }
+
+/// Fedify's alice moves to an account on another Fedify server (whose
+/// `alsoKnownAs` names her): roost, which follows her and is followed by
+/// her, checks the new account, sends the old one an Undo and the new one
+/// a Follow, lists the new one on /following, takes its posts, and
+/// delivers its own posts to the new account in place of the old.
+#[test]
+fn a_move_of_an_account_followed_and_following_moves_both_to_the_new_account() {
+    let site = roost("fedify-move");
+    let old = FedifyPeer::start();
+    let new = FedifyPeer::start();
+    let me = site.url("/actor");
+    site.cli_ok(&["follow", &format!("@{}", old.handle())]);
+    cron(&site);
+    old.wait_for_follower(&me);
+    followed_by(&site, &old);
+    new.alice().also_known_as(&[&old.actor_url()]);
+    old.alice().move_to(&new.actor_url());
+    cron(&site); // takes the Move: Undo and Follow queued and sent
+    let undo = old.wait_for_activity("roost's Undo", |a| a.is("Undo", &me));
+    assert_eq!(undo.signature, Some(Scheme::Cavage), "{undo:?}");
+    new.wait_for_follower(&me);
+    cron(&site); // takes the new account's Accept
+    let following = site.get("/following", &[]).text();
+    assert!(following.contains(&new.actor_url()), "{following}");
+    assert!(!following.contains(&old.actor_url()), "{following}");
+    new.alice().note(&NewNote::new("<p>from my new home</p>"));
+    cron(&site);
+    let timeline = site.public_timeline();
+    assert!(timeline.contains("from my new home"), "{timeline}");
+    // The follower moved too: roost's next post goes to the new account.
+    let permalink = post(&site, "Welcome to your new home");
+    cron(&site);
+    new.wait_for_activity("roost's Create at the new account", |a| {
+        a.is("Create", &me) && a.object.as_deref() == Some(permalink.as_str())
+    });
+}

@@ -63,15 +63,7 @@ pub fn follow(node: &mut Node, text: &str, nick: Option<&str>, now: i64) -> Resu
         .filter(|u| crate::sanitize::is_web_url(u))
         .unwrap_or(&actor)
         .to_string();
-    let me = actor_id(&settings.url());
-    let digest = crate::web::auth::sha256_hex(format!("{actor} {now}").as_bytes());
-    let activity = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{me}#follows/{}", &digest[..16]),
-        "type": "Follow",
-        "actor": me,
-        "object": actor,
-    });
+    let activity = follow_activity(&settings.url(), &actor, now);
     let nick = nick.map(str::to_string).unwrap_or_else(|| handle.clone());
     node.write_entries(|tx| {
         if store::follows::find(tx, &actor)?.is_some() {
@@ -108,6 +100,62 @@ pub fn follow(node: &mut Node, text: &str, nick: Option<&str>, now: i64) -> Resu
         actor,
         name,
     })
+}
+
+/// The node's `Follow` of `actor`, with an id of its own.
+fn follow_activity(site_url: &str, actor: &str, now: i64) -> Value {
+    let me = actor_id(site_url);
+    let digest = crate::web::auth::sha256_hex(format!("{actor} {now}").as_bytes());
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{me}#follows/{}", &digest[..16]),
+        "type": "Follow",
+        "actor": me,
+        "object": actor,
+    })
+}
+
+/// The account the owner follows as `old` moved to `new` (its document
+/// `doc`, which the caller checked names `old` in `alsoKnownAs`): the
+/// follow names `new` from now on, `new` is sent a Follow and `old` an
+/// Undo of the node's. Returns whether `old` was followed.
+pub fn moved(tx: &Connection, old: &str, new: &str, doc: &Value, now: i64) -> Result<bool> {
+    let Some(following) = ap::following(tx, old, -1)? else {
+        return Ok(false);
+    };
+    let Some(inbox) = doc["inbox"]
+        .as_str()
+        .filter(|i| crate::net::send::check_url(i).is_ok())
+    else {
+        return Ok(false);
+    };
+    let site_url = Settings::load(tx)?.url();
+    let follow = follow_activity(&site_url, new, now);
+    let home = doc["url"]
+        .as_str()
+        .filter(|u| crate::sanitize::is_web_url(u))
+        .unwrap_or(new);
+    // The Undo first, while the old Follow is still on record.
+    on_unfollow(tx, following.follow_id, now)?;
+    if store::follows::find(tx, new)?.is_some() {
+        // Followed there already: the old follow just ends.
+        store::follows::delete(tx, store::follows::FollowId(following.follow_id))?;
+        return Ok(true);
+    }
+    store::follows::moved(tx, store::follows::FollowId(following.follow_id), new, home)?;
+    ap::move_following(
+        tx,
+        old,
+        &ap::Following {
+            actor: new.to_string(),
+            follow_id: following.follow_id,
+            inbox: inbox.to_string(),
+            activity: follow["id"].as_str().unwrap_or_default().to_string(),
+            accepted: false,
+        },
+    )?;
+    deliver::queue(tx, inbox, &follow, now)?;
+    Ok(true)
 }
 
 /// Before follow `follow_id` is removed: its account is sent an `Undo` of

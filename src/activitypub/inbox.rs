@@ -364,17 +364,9 @@ fn act(
                 return Ok(Outcome::Done);
             }
             let who = actor_doc(&mut doc);
-            let Some(inbox) = who
-                .get("inbox")
-                .and_then(Value::as_str)
-                .filter(|i| send::check_url(i).is_ok())
-            else {
+            let Some(mut follower) = follower_of(&who, &actor) else {
                 return Ok(Outcome::Done);
             };
-            let shared = who["endpoints"]["sharedInbox"]
-                .as_str()
-                .filter(|i| send::check_url(i).is_ok())
-                .unwrap_or_default();
             // Moderation's rules first (a blocked author is not followed),
             // then the owner's choice: at once, or after approval.
             let rule = owner_rule(node.conn, &actor)?;
@@ -382,19 +374,10 @@ fn act(
                 return Ok(Outcome::Done);
             }
             let pending = rule != mentions::state::APPROVED && settings.follows_need_approval();
-            let follower = ap::Follower {
-                pending,
-                actor: actor.clone(),
-                inbox: inbox.to_string(),
-                shared_inbox: shared.to_string(),
-                name: author_name(&who, &actor),
-                handle: who["preferredUsername"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                follow_id: id_of(Some(activity)).unwrap_or_default().to_string(),
-                since: now,
-            };
+            follower.pending = pending;
+            follower.follow_id = id_of(Some(activity)).unwrap_or_default().to_string();
+            follower.since = now;
+            let inbox = follower.inbox.as_str();
             let accept = super::objects::accept(&site_url, activity);
             let notice = Notice::from_actor(&who, &actor);
             node.write_entries(|tx| {
@@ -545,6 +528,7 @@ fn act(
                 )
             })?;
         }
+        "Move" => moved(node, &fetcher, activity, &actor, now)?,
         "Delete" => {
             let deleted = id_of(object).unwrap_or_default().to_string();
             node.write_entries(|tx| {
@@ -559,6 +543,77 @@ fn act(
         _ => {}
     }
     Ok(Outcome::Done)
+}
+
+/// `actor` moved to another account (a `Move` of itself to `target`),
+/// proven by the target's `alsoKnownAs` naming `actor` (its document
+/// fetched now, signed): the owner's follow of `actor` moves to the target
+/// (`follow::moved`), and a follower `actor` becomes the target. An
+/// unproven Move is counted and changes nothing.
+fn moved(
+    node: &mut Node,
+    fetcher: &super::Fetcher,
+    activity: &Value,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    let (Some(old), Some(target)) = (id_of(activity.get("object")), id_of(activity.get("target")))
+    else {
+        return Ok(());
+    };
+    let follower = ap::follower_by_actor(node.conn, actor)?;
+    if old != actor || (follower.is_none() && ap::following(node.conn, actor, -1)?.is_none()) {
+        return Ok(());
+    }
+    let doc = fetch_json(fetcher, target).ok().flatten();
+    let proven = doc.as_ref().is_some_and(|doc| {
+        let names_old = match doc.get("alsoKnownAs") {
+            Some(Value::Array(list)) => list.iter().any(|a| id_of(Some(a)) == Some(actor)),
+            one => id_of(one) == Some(actor),
+        };
+        id_of(Some(doc)) == Some(target) && names_old
+    });
+    let (Some(doc), true) = (doc, proven) else {
+        return node.write_unseen(|tx| ap::count(tx, "move unproven"));
+    };
+    let renamed = follower.and_then(|f| {
+        follower_of(&doc, target).map(|new| ap::Follower {
+            pending: f.pending,
+            follow_id: f.follow_id,
+            since: f.since,
+            ..new
+        })
+    });
+    node.write_entries(|tx| {
+        super::follow::moved(tx, actor, target, &doc, now)?;
+        if let Some(new) = &renamed {
+            ap::move_follower(tx, actor, new)?;
+        }
+        Ok(())
+    })
+}
+
+/// `actor` as a follower, from its document: its inboxes (`None` without
+/// one roost may send to), name and handle; the follow's own fields empty.
+fn follower_of(doc: &Value, actor: &str) -> Option<ap::Follower> {
+    let inbox = doc["inbox"]
+        .as_str()
+        .filter(|i| send::check_url(i).is_ok())?;
+    let shared = doc["endpoints"]["sharedInbox"]
+        .as_str()
+        .filter(|i| send::check_url(i).is_ok())
+        .unwrap_or_default();
+    Some(ap::Follower {
+        actor: actor.to_string(),
+        inbox: inbox.to_string(),
+        shared_inbox: shared.to_string(),
+        name: author_name(doc, actor),
+        handle: doc["preferredUsername"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        ..Default::default()
+    })
 }
 
 /// The kinds of object a boost shows on the timeline.

@@ -243,6 +243,35 @@ pub fn following(conn: &Connection, actor: &str, follow_id: i64) -> Result<Optio
     .context("reading an account followed")
 }
 
+/// The account followed as `old` moved: it is followed as `new` (same
+/// follow, a new Follow not yet accepted).
+pub fn move_following(conn: &Connection, old: &str, new: &Following) -> Result<()> {
+    conn.execute("DELETE FROM ap_following WHERE actor = ?1", [old])
+        .context("moving an account followed")?;
+    add_following(conn, new)
+}
+
+/// Follower `old` moved to `new` (its address, inboxes and names); it
+/// waits for approval as it did.
+pub fn move_follower(conn: &Connection, old: &str, new: &Follower) -> Result<bool> {
+    Ok(conn
+        .execute(
+            "UPDATE OR REPLACE ap_followers SET actor = ?2, inbox = ?3, shared_inbox = ?4,
+                 name = ?5, handle = ?6, failures = 0
+             WHERE actor = ?1",
+            params![
+                old,
+                new.actor,
+                new.inbox,
+                new.shared_inbox,
+                new.name,
+                new.handle
+            ],
+        )
+        .context("moving a follower")?
+        > 0)
+}
+
 /// `actor` accepted the node's Follow `activity`. Returns whether it was ours.
 pub fn accept_following(conn: &Connection, actor: &str, activity: &str) -> Result<bool> {
     Ok(conn
