@@ -1135,3 +1135,21 @@ fn a_followers_move_is_taken_only_when_the_new_account_names_the_old() {
         1
     );
 }
+
+/// The owner names their old fediverse accounts (`also_known_as`): the
+/// actor lists them in `alsoKnownAs`, which a Move from one of them to
+/// here needs; anything but http(s) addresses is refused, saying so.
+#[test]
+fn the_owners_old_accounts_are_named_in_the_actors_also_known_as() {
+    let site = site("ap-aka");
+    let actor = json(&site.get("/actor", &[("Accept", AP)]));
+    assert!(actor.get("alsoKnownAs").is_none(), "{actor}");
+    let old = ["https://old.example/users/me", "https://other.example/@me"];
+    site.cli_ok(&["config", "also_known_as", &old.join(" ")]);
+    let actor = json(&site.get("/actor", &[("Accept", AP)]));
+    assert_eq!(actor["alsoKnownAs"], serde_json::json!(old), "{actor}");
+    let refused = site.cli(&["config", "also_known_as", "ftp://old.example/me"], None);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("http or https"), "{said}");
+}

@@ -47,6 +47,11 @@ pub const FIELDS: &[Field] = &[
         "text",
     ),
     field("websub_hub", "Also ping this WebSub hub", "url"),
+    field(
+        "also_known_as",
+        "My other fediverse accounts (actor addresses, one a line)",
+        "textarea",
+    ),
 ];
 
 /// What cron does for the node, shown under the form: who subscribed to
