@@ -167,6 +167,12 @@ pub const DECLARED: &[Declared] = &[
         help: "auto: a fediverse account that follows you is accepted at once; manual: each waits on /notifications for your approval",
     },
     Declared {
+        key: "moved_to",
+        kind: Kind::Internal,
+        default: "",
+        help: "the fediverse account the owner moved to (`roost move`), named in the actor's movedTo",
+    },
+    Declared {
         key: "password_hash",
         kind: Kind::Internal,
         default: "",
@@ -438,6 +444,11 @@ impl Settings {
 
     pub fn bio(&self) -> &str {
         self.raw("bio")
+    }
+
+    /// The fediverse account the owner moved to (`roost move`), if any.
+    pub fn moved_to(&self) -> Option<&str> {
+        Some(self.raw("moved_to")).filter(|m| !m.is_empty())
     }
 
     /// The owner's other fediverse accounts (`also_known_as`).

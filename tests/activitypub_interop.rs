@@ -430,3 +430,32 @@ fn a_move_of_an_account_followed_and_following_moves_both_to_the_new_account() {
         a.is("Create", &me) && a.object.as_deref() == Some(permalink.as_str())
     });
 }
+
+/// `roost move NEW-ACTOR-URL`: refused while the new account (a second
+/// Fedify server's alice) does not name roost's actor in `alsoKnownAs`;
+/// once it does, roost's actor says `movedTo` and the follower (Fedify's
+/// alice) gets the Move, signed as Fedify verifies.
+#[test]
+fn the_owner_moves_to_another_account_and_the_followers_get_the_move() {
+    let site = roost("fedify-moveout");
+    let peer = FedifyPeer::start();
+    let new = FedifyPeer::start();
+    let me = followed_by(&site, &peer);
+    let refused = site.cli(&["move", &new.actor_url()], None);
+    assert!(!refused.status.success(), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("alsoKnownAs"), "{said}");
+    new.alice().also_known_as(&[&me]);
+    let moved = site.cli_ok(&["move", &new.actor_url()]);
+    assert!(moved.contains("1 followers"), "{moved}");
+    let actor: serde_json::Value = serde_json::from_slice(
+        &site
+            .get("/actor", &[("Accept", "application/activity+json")])
+            .body,
+    )
+    .unwrap();
+    assert_eq!(actor["movedTo"], new.actor_url().as_str(), "{actor}");
+    cron(&site);
+    let sent = peer.wait_for_activity("roost's Move", |a| a.is("Move", &me));
+    assert_eq!(sent.signature, Some(Scheme::Cavage), "{sent:?}");
+}

@@ -102,6 +102,45 @@ pub fn follow(node: &mut Node, text: &str, nick: Option<&str>, now: i64) -> Resu
     })
 }
 
+/// The owner moves to the account `target` (`roost move`): its document
+/// must name this node's actor in `alsoKnownAs` (the followers' servers
+/// check it too); the actor then says `movedTo`, and a `Move` is queued
+/// for every follower's server. Returns how many servers.
+pub fn move_to(node: &mut Node, target: &str, now: i64) -> Result<usize> {
+    let settings = Settings::load(node.conn)?;
+    let me = actor_id(&settings.url());
+    crate::net::send::check_url(target)
+        .map_err(|e| anyhow::anyhow!("{target:?} is no account address to move to: {e:#}"))?;
+    let fetcher = super::Fetcher::new(node.conn, &settings)?;
+    let doc = json_at(&fetcher, target).with_context(|| format!("reading {target}"))?;
+    let named = |v: &Value| v.as_str() == Some(me.as_str()) || v["id"] == me.as_str();
+    let names_me = match &doc["alsoKnownAs"] {
+        Value::Array(list) => list.iter().any(named),
+        one => named(one),
+    };
+    if !names_me {
+        bail!(
+            "{target} does not name this site's actor {me} in alsoKnownAs: add it there              (Mastodon: Settings > Account > Moving from a different account), then run this again"
+        );
+    }
+    let activity = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{me}#moves/{now}"),
+        "type": "Move",
+        "actor": me,
+        "object": me,
+        "target": target,
+    });
+    node.write(|tx| {
+        store::settings::set(tx, "moved_to", target)?;
+        let inboxes = ap::delivery_inboxes(tx)?;
+        for inbox in &inboxes {
+            deliver::queue(tx, inbox, &activity, now)?;
+        }
+        Ok(inboxes.len())
+    })
+}
+
 /// The node's `Follow` of `actor`, with an id of its own.
 fn follow_activity(site_url: &str, actor: &str, now: i64) -> Value {
     let me = actor_id(site_url);

@@ -70,6 +70,9 @@ pub fn actor(settings: &Settings, public_key_pem: &str) -> Value {
     if !also.is_empty() {
         actor["alsoKnownAs"] = json!(also);
     }
+    if let Some(moved_to) = settings.moved_to() {
+        actor["movedTo"] = json!(moved_to);
+    }
     actor
 }
 
