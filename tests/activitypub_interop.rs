@@ -134,12 +134,13 @@ fn python_signed_post(site: &Site, scheme: Scheme, body: &str, key_id: &str, pri
     assert_eq!(answer.status, 202, "{answer:?}");
 }
 
-/// The Python libraries (pyhttpsig, http-message-signatures) sign a reply
-/// to roost's inbox in each scheme, which roost takes; and they verify the
-/// Accept roost sends, signature and digest.
-#[test]
-fn independent_signature_libraries_sign_what_roost_takes_and_verify_what_it_sends() {
-    let site = roost("pysig");
+/// bob, a remote actor on a loopback server with a fresh RSA key, whose
+/// inbox answers `status` with `headers`: his keys, server, actor id and
+/// key id.
+fn bob(
+    status: u16,
+    headers: Vec<(String, String)>,
+) -> (http_signatures::KeyPair, FeedServer, String, String) {
     let keys = http_signatures::keygen_rsa(2048);
     let remote = FeedServer::start();
     let actor = remote.url("/users/bob");
@@ -154,13 +155,29 @@ fn independent_signature_libraries_sign_what_roost_takes_and_verify_what_it_send
         doc.to_string().as_bytes(),
         "application/activity+json",
     );
-    remote.set(
-        "/users/bob/inbox",
-        Route::Status {
-            status: 202,
-            headers: vec![],
-        },
+    remote.set("/users/bob/inbox", Route::Status { status, headers });
+    (keys, remote, actor, key_id)
+}
+
+/// bob follows the roost, his Follow signed draft-cavage by pyhttpsig.
+fn bob_follows(site: &Site, actor: &str, key_id: &str, keys: &http_signatures::KeyPair) {
+    let follow = serde_json::json!({"id": format!("{actor}/follow/1"), "type": "Follow", "actor": actor, "object": site.url("/actor")});
+    python_signed_post(
+        site,
+        Scheme::Cavage,
+        &follow.to_string(),
+        key_id,
+        &keys.private_key_pem,
     );
+}
+
+/// The Python libraries (pyhttpsig, http-message-signatures) sign a reply
+/// to roost's inbox in each scheme, which roost takes; and they verify the
+/// Accept roost sends, signature and digest.
+#[test]
+fn independent_signature_libraries_sign_what_roost_takes_and_verify_what_it_sends() {
+    let site = roost("pysig");
+    let (keys, remote, actor, key_id) = bob(202, vec![]);
     let permalink = post(&site, "Sign me");
     for (n, scheme) in [Scheme::Cavage, Scheme::Rfc9421].into_iter().enumerate() {
         let body = serde_json::json!({
@@ -177,14 +194,7 @@ fn independent_signature_libraries_sign_what_roost_takes_and_verify_what_it_send
         );
     }
     // bob follows: roost's Accept goes to bob's inbox, signed.
-    let follow = serde_json::json!({"id": format!("{actor}/follow/1"), "type": "Follow", "actor": actor, "object": site.url("/actor")});
-    python_signed_post(
-        &site,
-        Scheme::Cavage,
-        &follow.to_string(),
-        &key_id,
-        &keys.private_key_pem,
-    );
+    bob_follows(&site, &actor, &key_id, &keys);
     cron(&site);
     let page = site.get(&path_of(&site, &permalink), &[]).text();
     assert!(page.contains("signed by python cavage"), "{page}");
@@ -458,4 +468,48 @@ fn the_owner_moves_to_another_account_and_the_followers_get_the_move() {
     cron(&site);
     let sent = peer.wait_for_activity("roost's Move", |a| a.is("Move", &me));
     assert_eq!(sent.signature, Some(Scheme::Cavage), "{sent:?}");
+}
+
+/// A follower's server that refuses roost's draft-cavage delivery with a
+/// 401 and an RFC 9421 `Accept-Signature` challenge gets the same delivery
+/// again at once, signed the RFC 9421 way, which http-message-signatures
+/// verifies (signature and Content-Digest).
+#[test]
+fn a_delivery_challenged_for_rfc9421_is_sent_again_signed_that_way() {
+    let site = roost("pysig-9421");
+    let challenge = "sig1=(\"@method\" \"@target-uri\" \"@authority\" \"content-digest\");created";
+    let (keys, remote, actor, key_id) =
+        bob(401, vec![("Accept-Signature".into(), challenge.into())]);
+    bob_follows(&site, &actor, &key_id, &keys);
+    cron(&site);
+    let seen = remote.requests("/users/bob/inbox");
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let actor_doc: serde_json::Value = serde_json::from_slice(
+        &site
+            .get("/actor", &[("Accept", "application/activity+json")])
+            .body,
+    )
+    .unwrap();
+    let public = actor_doc["publicKey"]["publicKeyPem"].as_str().unwrap();
+    let verdicts: Vec<_> = seen
+        .iter()
+        .map(|s| {
+            let headers: Vec<(&str, &str)> = s
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let request = Request::new("POST", &remote.url("/users/bob/inbox"), &headers, &s.body);
+            http_signatures::verify(&request, public)
+        })
+        .collect();
+    assert!(verdicts[0].verified(Scheme::Cavage), "{:?}", verdicts[0]);
+    assert!(verdicts[1].verified(Scheme::Rfc9421), "{:?}", verdicts[1]);
+    assert_eq!(
+        verdicts[1].digest.content_digest,
+        Some(true),
+        "{:?}",
+        verdicts[1]
+    );
+    assert_eq!(seen[0].body, seen[1].body);
 }

@@ -140,6 +140,13 @@ fn profile(node: &mut Node, _job: &Job) -> Result<Outcome> {
 /// the next run (a minute later), none lost.
 pub const PER_HOST_PER_RUN: usize = 20;
 
+/// How a delivery is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Cavage,
+    Rfc9421,
+}
+
 /// Signs and sends one activity to one inbox.
 pub const DELIVER: Kind = Kind {
     name: "activitypub.deliver",
@@ -175,24 +182,43 @@ fn deliver(node: &mut Node, job: &Job) -> Result<Outcome> {
     let key = keys::private_key(&key_pair.private_pem)?;
     let now = chrono::Utc::now().timestamp();
     let content_type = super::ACTIVITY_JSON;
-    let signed = signature::sign_cavage(
-        &key,
-        &super::key_id(&settings.url()),
-        &url,
-        content_type,
-        body.as_bytes(),
-        now,
-    );
-    // ureq writes Host itself, from the URL: the same value as signed.
-    let headers: Vec<(&str, &str)> = signed
-        .iter()
-        .filter(|(name, _)| *name != "Host")
-        .map(|(name, value)| (*name, value.as_str()))
-        .collect();
-    let reply = match settings
-        .sender()
-        .post(url.as_str(), content_type, &headers, body.as_bytes())
-    {
+    let key_id = super::key_id(&settings.url());
+    let sender = settings.sender();
+    let host_key = format!("rfc9421:{}", inbox_host(job).unwrap_or_default());
+    let post = |scheme: Scheme| {
+        let sign = match scheme {
+            Scheme::Cavage => signature::sign_cavage,
+            Scheme::Rfc9421 => signature::sign_rfc9421,
+        };
+        let signed = sign(&key, &key_id, &url, content_type, body.as_bytes(), now);
+        // ureq writes Host itself, from the URL: the same value as signed.
+        let headers: Vec<(&str, &str)> = signed
+            .iter()
+            .filter(|(name, _)| *name != "Host")
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        sender.post(url.as_str(), content_type, &headers, body.as_bytes())
+    };
+    // draft-cavage, as Mastodon expects, unless the host asked for RFC 9421
+    // before: a 401 with an `Accept-Signature` challenge (RFC 9421 5.1,
+    // Fedify's way of saying so) is answered at once, signed that way, and
+    // the host remembered when that is taken.
+    let remembered = ap::state(node.conn, &host_key)?.is_some();
+    let first = if remembered {
+        Scheme::Rfc9421
+    } else {
+        Scheme::Cavage
+    };
+    let mut reply = post(first);
+    let challenged =
+        matches!(&reply, Ok(r) if r.status == 401 && r.header("accept-signature").is_some());
+    if first == Scheme::Cavage && challenged {
+        reply = post(Scheme::Rfc9421);
+        if matches!(&reply, Ok(r) if (200..300).contains(&r.status)) {
+            node.write_unseen(|tx| ap::set_state(tx, &host_key, "1", false))?;
+        }
+    }
+    let reply = match reply {
         Ok(reply) => reply,
         Err(error) if send::is_final(&error) => return Ok(Outcome::GiveUp(format!("{error:#}"))),
         Err(error) => return Ok(Outcome::Retry(format!("{error:#}"))),
