@@ -2,8 +2,10 @@
 //! `Update` or `Delete` once per follower's server (its shared inbox, else
 //! the follower's own), in the change's own transaction; the job
 //! [`DELIVER`] signs each (draft-cavage with `Digest`, as Mastodon expects;
-//! Fedify takes it on its second knock) and POSTs it through the guarded
-//! client. 2xx: done; 404 or 410: counted against the followers there,
+//! RFC 9421 again at once for a host that answers a 401 with an
+//! `Accept-Signature` challenge, remembered when taken) and POSTs it
+//! through the guarded client, at most [`PER_HOST_PER_RUN`] to a host in
+//! one cron run. 2xx: done; 404 or 410: counted against the followers there,
 //! dropped after [`GONE_LIMIT`] such answers; another 4xx: given up; 5xx,
 //! 429 or no answer: retried with the job list's backoff, over days.
 

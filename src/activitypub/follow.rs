@@ -2,7 +2,9 @@
 //! WebFinger finds its actor, the actor its inbox; the account becomes a
 //! follow (a `follows` row, never polled: its server delivers its posts to
 //! the inbox, where `inbox` makes them entries) and a `Follow` is queued for
-//! cron to deliver. Unfollowing queues the `Undo`.
+//! cron to deliver. Unfollowing queues the `Undo`; a proven Move of the
+//! account moves the follow (`moved`); `roost move` moves the owner away
+//! (`move_to`).
 
 use super::{actor_id, deliver};
 use crate::net::send::Sender;

@@ -6,8 +6,11 @@
 //! once when it fails), the key's owner the activity's actor, no replay;
 //! only then it acts: Follow (accepted at once: a follower, an Accept
 //! queued, a notification), Undo (a Follow, a Like, an Announce), Create of
-//! a Note replying to a post or mentioning the owner, Like, Announce,
-//! Update and Delete (by the object's own actor only). Anything unsigned or
+//! a Note replying to a post or mentioning the owner, Like, Announce (of
+//! a post here; or by an account followed: the boosted post, fetched when
+//! only its id came, on the timeline), Move (proven by the new account's
+//! `alsoKnownAs`: the follow and the follower move), Update and Delete
+//! (by the object's own actor only). Anything unsigned or
 //! badly signed is dropped and counted (`roost doctor` shows the counts).
 
 use super::signature::{self, Claim, Incoming, Refusal};
