@@ -81,6 +81,12 @@ pub enum Command {
     },
     /// List followed feeds with their last poll, status and error
     Following,
+    /// Move to another fediverse account (whose alsoKnownAs must name this
+    /// site's actor): the actor says movedTo, the followers are sent a Move
+    Move {
+        #[arg(value_name = "NEW-ACTOR-URL")]
+        target: String,
+    },
     /// Search your posts, the feeds you follow and the replies you received
     #[command(
         after_help = "QUERY: words, \"a phrase\", prefix*, from:NAME, before:YYYY-MM-DD, after:YYYY-MM-DD, is:mine, has:link, has:photo"
@@ -240,6 +246,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Follow { url, name } => follow(&home, &url, name.as_deref()),
         Command::Unfollow { target } => unfollow(&home, &target),
         Command::Following => following(&home),
+        Command::Move { target } => move_to(&home, &target),
         Command::Search { query, page } => search(&home, &query.join(" "), page),
         Command::Poll {
             quiet,
@@ -563,6 +570,13 @@ fn unfollow(home: &Path, target: &str) -> Result<()> {
     Ok(())
 }
 
+fn move_to(home: &Path, target: &str) -> Result<()> {
+    let mut conn = open(home)?;
+    let sent = crate::activitypub::follow::move_to(&mut Node::new(home, &mut conn), target, now())?;
+    println!("Moved to {target}: a Move queued for {sent} followers' servers (sent by cron)");
+    Ok(())
+}
+
 fn search(home: &Path, text: &str, page: u16) -> Result<()> {
     let conn = open(home)?;
     let query = crate::search::Query::parse(text);
@@ -752,6 +766,12 @@ fn cron(home: &Path, quiet: bool, max_seconds: Option<u64>) -> Result<()> {
         println!(
             "Forgot {} received entries older than retention_days",
             summary.forgotten
+        );
+    }
+    if jobs.capped > 0 {
+        println!(
+            "{} jobs wait for the next run: at most so many go to one host in a run",
+            jobs.capped
         );
     }
     if polled.polled < polled.due || jobs.left > 0 {

@@ -30,6 +30,16 @@ pub struct Kind {
     pub run: fn(&mut Node, &Job) -> Result<Outcome>,
     /// Tries before the job is given up (the first run included).
     pub max_attempts: i64,
+    /// At most so many jobs of this kind per host in one drain: the rest
+    /// stay queued as they are (no attempt counted) for the next run.
+    pub per_host: Option<PerHost>,
+}
+
+/// A kind's cap per host and drain (see [`Kind::per_host`]).
+pub struct PerHost {
+    /// The host a job talks to; `None`: not capped.
+    pub host: fn(&Job) -> Option<String>,
+    pub cap: usize,
 }
 
 /// Every job kind. Jobs of a kind not listed here (written by a newer
@@ -133,6 +143,8 @@ pub struct Drained {
     pub given_up: Vec<(String, String, String)>,
     /// Due jobs left for the next run when the time budget ran out.
     pub left: i64,
+    /// Due jobs left for the next run by their kind's cap per host.
+    pub capped: usize,
 }
 
 /// Runs due jobs one at a time until none is due or `deadline` passes,
@@ -147,6 +159,7 @@ pub fn drain(
     // A job runs at most once a drain: one queued again while it ran (or
     // put back to retry) waits for the next run, so no job can spin.
     let mut skipped: Vec<i64> = Vec::new();
+    let mut per_host: std::collections::HashMap<(&str, String), usize> = Default::default();
     loop {
         let now = chrono::Utc::now().timestamp();
         if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -165,6 +178,16 @@ pub fn drain(
             continue;
         };
         skipped.push(job.id);
+        if let Some(cap) = &kind.per_host
+            && let Some(host) = (cap.host)(&job)
+        {
+            let sent = per_host.entry((kind.name, host)).or_default();
+            if *sent >= cap.cap {
+                drained.capped += 1;
+                continue;
+            }
+            *sent += 1;
+        }
         let outcome = (kind.run)(node, &job).unwrap_or_else(|e| Outcome::Retry(format!("{e:#}")));
         let now = chrono::Utc::now().timestamp();
         match outcome {

@@ -33,18 +33,18 @@ impl<'a> Node<'a> {
     /// transaction, then renews the page cache and republishes.
     pub fn write<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let now = chrono::Utc::now().timestamp();
-        let (value, changed) = store::transaction(self.conn, Change::Own, |tx| {
+        let (value, marked) = store::transaction(self.conn, Change::Own, |tx| {
             let value = f(tx)?;
             crate::jobs::after_own_change(tx, now)?;
             Ok((value, true))
         })?;
-        self.after_commit(changed);
-        crate::publish::refresh(self.conn);
+        self.after_commit(marked);
         Ok(value)
     }
 
     /// Changes what followed feeds bring (follows, entries): only the pages
-    /// that show them are marked changed; nothing is published.
+    /// that show them are marked changed; nothing is published, unless the
+    /// profile's counts of follows or followers changed.
     pub fn write_entries<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.write_entries_if_changed(|tx| Ok((f(tx)?, true)))
     }
@@ -55,8 +55,8 @@ impl<'a> Node<'a> {
         &mut self,
         f: impl FnOnce(&Connection) -> Result<(T, bool)>,
     ) -> Result<T> {
-        let (value, changed) = store::transaction(self.conn, Change::Entries, f)?;
-        self.after_commit(changed);
+        let (value, marked) = store::transaction(self.conn, Change::Entries, f)?;
+        self.after_commit(marked);
         Ok(value)
     }
 
@@ -65,9 +65,12 @@ impl<'a> Node<'a> {
         store::write_unseen(self.conn, f)
     }
 
-    fn after_commit(&self, changed: bool) {
-        if changed {
+    fn after_commit(&mut self, marked: store::Marked) {
+        if marked.pages {
             crate::web::page_cache::invalidate(self.home);
+        }
+        if marked.own {
+            crate::publish::refresh(self.conn);
         }
     }
 }

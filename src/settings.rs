@@ -27,6 +27,9 @@ pub enum Kind {
     Url,
     /// Another service's absolute http(s) address, or empty for none.
     ServiceUrl,
+    /// Up to [`MAX_URLS`] absolute http(s) addresses, one a line (or
+    /// apart by spaces), or empty for none.
+    ServiceUrls,
     /// A BCP 47 language tag (`en`, `pt-BR`), or empty for none.
     Language,
     /// A directory this user can write, or empty (`off`) for none.
@@ -64,6 +67,9 @@ impl Declared {
 
 /// The retention setting (`retention`).
 pub const RETENTION_DAYS: &str = "retention_days";
+
+/// The most addresses a [`Kind::ServiceUrls`] setting takes.
+pub const MAX_URLS: usize = 10;
 
 /// Every setting, in the order `roost config` lists them.
 pub const DECLARED: &[Declared] = &[
@@ -155,6 +161,12 @@ pub const DECLARED: &[Declared] = &[
         help: "an external WebSub hub to ping after every change, besides the node's own; empty: none",
     },
     Declared {
+        key: "also_known_as",
+        kind: Kind::ServiceUrls,
+        default: "",
+        help: "the owner's other fediverse accounts (their actor addresses), named in the actor's alsoKnownAs so that one of them can move its followers here",
+    },
+    Declared {
         key: crate::webmention::moderation::SETTING,
         kind: Kind::Choice(crate::webmention::moderation::CHOICES),
         default: "unknown",
@@ -171,6 +183,12 @@ pub const DECLARED: &[Declared] = &[
         kind: Kind::Days { max: 36_500 },
         default: "0",
         help: "cron forgets entries from followed feeds older than this many days, except those you replied to; 0 keeps them all",
+    },
+    Declared {
+        key: "moved_to",
+        kind: Kind::Internal,
+        default: "",
+        help: "the fediverse account the owner moved to (`roost move`), named in the actor's movedTo",
     },
     Declared {
         key: "password_hash",
@@ -251,6 +269,21 @@ pub fn validate(key: &str, value: &str) -> Result<String> {
             Ok(clean)
         }
         Kind::Url => validate_url(&clean),
+        Kind::ServiceUrls => {
+            let urls: Vec<&str> = clean.split_whitespace().collect();
+            if urls.len() > MAX_URLS {
+                bail!(
+                    "the {key} takes at most {MAX_URLS} addresses, not {}",
+                    urls.len()
+                );
+            }
+            for url in &urls {
+                crate::net::send::check_url(url).map_err(|e| {
+                    anyhow::anyhow!("the {key} takes http or https addresses, one a line: {e:#}")
+                })?;
+            }
+            Ok(urls.join("\n"))
+        }
         Kind::ServiceUrl if clean.is_empty() || clean == "off" => Ok(String::new()),
         Kind::ServiceUrl => crate::net::send::check_url(&clean)
             .map(String::from)
@@ -435,6 +468,16 @@ impl Settings {
 
     pub fn bio(&self) -> &str {
         self.raw("bio")
+    }
+
+    /// The fediverse account the owner moved to (`roost move`), if any.
+    pub fn moved_to(&self) -> Option<&str> {
+        Some(self.raw("moved_to")).filter(|m| !m.is_empty())
+    }
+
+    /// The owner's other fediverse accounts (`also_known_as`).
+    pub fn also_known_as(&self) -> Vec<&str> {
+        self.raw("also_known_as").split_whitespace().collect()
     }
 
     /// The NAME in @NAME@host: the chosen one, or one derived from `url`.

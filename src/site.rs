@@ -163,8 +163,15 @@ pub fn home(
         parent: replying_to.as_ref(),
         ..d.clone()
     });
+    let (following, followers) = store::activitypub::audience(conn)?;
+    let counts = render::html::Counts {
+        posts: store::posts::count(conn)?,
+        following,
+        followers,
+    };
     Ok(render::html::home(
         page_frame,
+        counts,
         &page,
         newer,
         older,
@@ -378,6 +385,7 @@ mod tests {
             updated: None,
             in_reply_to: Some("tag:me.example,2026:1"),
             in_reply_to_ref: None,
+            boosted: false,
             enclosures: &[],
         };
         store::entries::upsert(&conn, follow, &entry, 1_000).unwrap();

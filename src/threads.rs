@@ -29,6 +29,7 @@ pub const PARENT: Kind = Kind {
     name: "threads.parent",
     run: fetch_parent,
     max_attempts: 5,
+    per_host: None,
 };
 
 /// How much of a parent's text is kept (pages show less).

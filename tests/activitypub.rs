@@ -1017,3 +1017,141 @@ fn a_changed_profile_is_sent_to_the_followers_once() {
     assert_eq!(sent[1]["object"]["type"], "Person");
     assert_eq!(sent[1]["object"]["summary"], "<p>A new bio</p>");
 }
+
+/// Many followers on one server without a shared inbox: one cron run
+/// sends it at most `PER_HOST_PER_RUN` deliveries, the rest wait for the
+/// next run, and each follower gets each activity exactly once.
+#[test]
+fn deliveries_to_one_host_are_capped_per_cron_run_and_none_is_lost() {
+    use roost::activitypub::deliver::PER_HOST_PER_RUN;
+    let site = site("ap-cap");
+    let server = FeedServer::start();
+    let followers = PER_HOST_PER_RUN + 5;
+    let paths: Vec<String> = (0..followers).map(|n| format!("/users/u{n}")).collect();
+    let actors: Vec<String> = paths.iter().map(|p| server.url(p)).collect();
+    for (path, actor) in paths.iter().zip(&actors) {
+        let doc = serde_json::json!({
+            "id": actor, "type": "Person", "preferredUsername": "u",
+            "inbox": format!("{actor}/inbox"),
+            "publicKey": {"id": format!("{actor}#main-key"), "owner": actor, "publicKeyPem": ALICE_PUBLIC},
+        });
+        server.feed(path, doc.to_string().as_bytes(), AP);
+        server.set(
+            &format!("{path}/inbox"),
+            Route::Status {
+                status: 202,
+                headers: vec![],
+            },
+        );
+        let follow = serde_json::json!({"id": format!("{actor}/follows/1"), "type": "Follow", "actor": actor, "object": site.url("/actor")}).to_string();
+        let key_id = format!("{actor}#main-key");
+        take(
+            &site,
+            "/inbox",
+            &follow,
+            Sign::Cavage {
+                key: ALICE_KEY,
+                key_id: &key_id,
+                at: now(),
+            },
+        );
+    }
+    let delivered = |kind: &str| -> usize {
+        paths
+            .iter()
+            .map(|path| {
+                let seen = server.requests(&format!("{path}/inbox"));
+                let of_kind = seen
+                    .iter()
+                    .filter(|s| serde_json::from_slice::<Value>(&s.body).unwrap()["type"] == kind)
+                    .count();
+                assert!(of_kind <= 1, "{path} got {of_kind} {kind}s");
+                of_kind
+            })
+            .sum()
+    };
+    cron(&site);
+    assert_eq!(delivered("Accept"), PER_HOST_PER_RUN);
+    cron(&site);
+    assert_eq!(delivered("Accept"), followers);
+    post(&site, "To all of you");
+    cron(&site);
+    assert_eq!(delivered("Create"), PER_HOST_PER_RUN);
+    cron(&site);
+    assert_eq!(delivered("Create"), followers);
+    assert_eq!(
+        json(&site.get("/followers", &[("Accept", AP)]))["totalItems"],
+        followers
+    );
+}
+
+/// A follower's `Move` counts only when the new account's `alsoKnownAs`
+/// names the old: unproven, it is counted and the follower stays; proven,
+/// the follower becomes the new account.
+#[test]
+fn a_followers_move_is_taken_only_when_the_new_account_names_the_old() {
+    let site = site("ap-move");
+    let remote = Remote::start();
+    let old = remote.actor("alice");
+    let mallory = remote.actor("mallory");
+    let key_id = remote.key_id("alice");
+    let follow = serde_json::json!({"id": format!("{old}/follows/3"), "type": "Follow", "actor": old, "object": site.url("/actor")}).to_string();
+    take(&site, "/inbox", &follow, alice(&remote, &key_id));
+    cron(&site);
+    let moving = |n: u32| {
+        serde_json::json!({"id": format!("{old}/moves/{n}"), "type": "Move", "actor": old, "object": old, "target": mallory}).to_string()
+    };
+    let login = site.submit_login(&site.get("/login", &[]));
+    let cookie = format!("roost_session={}", login.cookie("roost_session").unwrap());
+    let followers = |site: &Site| {
+        let page = site.get("/settings", &[("Cookie", &cookie)]).text();
+        (
+            page.contains("alice &lt;b&gt;Remote"),
+            page.contains("mallory &lt;b&gt;Remote"),
+        )
+    };
+    assert_eq!(followers(&site), (true, false));
+    take(&site, "/inbox", &moving(1), alice(&remote, &key_id));
+    cron(&site);
+    assert!(
+        inbox_counts(&site).contains("move unproven"),
+        "{}",
+        inbox_counts(&site)
+    );
+    assert_eq!(followers(&site), (true, false));
+    // mallory names alice as her old account: the move is proven.
+    let doc = serde_json::json!({
+        "id": mallory, "type": "Person", "preferredUsername": "mallory",
+        "name": "mallory <b>Remote</b>", "alsoKnownAs": [old],
+        "inbox": format!("{mallory}/inbox"),
+        "publicKey": {"id": remote.key_id("mallory"), "owner": mallory, "publicKeyPem": OTHER_PUBLIC},
+    });
+    remote
+        .server
+        .feed("/users/mallory", doc.to_string().as_bytes(), AP);
+    take(&site, "/inbox", &moving(2), alice(&remote, &key_id));
+    cron(&site);
+    assert_eq!(followers(&site), (false, true));
+    assert_eq!(
+        json(&site.get("/followers", &[("Accept", AP)]))["totalItems"],
+        1
+    );
+}
+
+/// The owner names their old fediverse accounts (`also_known_as`): the
+/// actor lists them in `alsoKnownAs`, which a Move from one of them to
+/// here needs; anything but http(s) addresses is refused, saying so.
+#[test]
+fn the_owners_old_accounts_are_named_in_the_actors_also_known_as() {
+    let site = site("ap-aka");
+    let actor = json(&site.get("/actor", &[("Accept", AP)]));
+    assert!(actor.get("alsoKnownAs").is_none(), "{actor}");
+    let old = ["https://old.example/users/me", "https://other.example/@me"];
+    site.cli_ok(&["config", "also_known_as", &old.join(" ")]);
+    let actor = json(&site.get("/actor", &[("Accept", AP)]));
+    assert_eq!(actor["alsoKnownAs"], serde_json::json!(old), "{actor}");
+    let refused = site.cli(&["config", "also_known_as", "ftp://old.example/me"], None);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("http or https"), "{said}");
+}

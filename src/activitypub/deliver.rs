@@ -2,13 +2,15 @@
 //! `Update` or `Delete` once per follower's server (its shared inbox, else
 //! the follower's own), in the change's own transaction; the job
 //! [`DELIVER`] signs each (draft-cavage with `Digest`, as Mastodon expects;
-//! Fedify takes it on its second knock) and POSTs it through the guarded
-//! client. 2xx: done; 404 or 410: counted against the followers there,
+//! RFC 9421 again at once for a host that answers a 401 with an
+//! `Accept-Signature` challenge, remembered when taken) and POSTs it
+//! through the guarded client, at most [`PER_HOST_PER_RUN`] to a host in
+//! one cron run. 2xx: done; 404 or 410: counted against the followers there,
 //! dropped after [`GONE_LIMIT`] such answers; another 4xx: given up; 5xx,
 //! 429 or no answer: retried with the job list's backoff, over days.
 
 use super::{keys, objects, signature};
-use crate::jobs::{Kind, Outcome};
+use crate::jobs::{Kind, Outcome, PerHost};
 use crate::net::send;
 use crate::node::Node;
 use crate::settings::Settings;
@@ -100,6 +102,7 @@ pub const PROFILE: Kind = Kind {
     name: "activitypub.profile",
     run: profile,
     max_attempts: 8,
+    per_host: None,
 };
 
 fn profile(node: &mut Node, _job: &Job) -> Result<Outcome> {
@@ -134,12 +137,39 @@ fn profile(node: &mut Node, _job: &Job) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// Deliveries to one host in one cron run, at most: a server with many
+/// followers and no shared inbox is not flooded, and the rest wait for
+/// the next run (a minute later), none lost.
+pub const PER_HOST_PER_RUN: usize = 20;
+
+/// How a delivery is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Cavage,
+    Rfc9421,
+}
+
 /// Signs and sends one activity to one inbox.
 pub const DELIVER: Kind = Kind {
     name: "activitypub.deliver",
     run: deliver,
     max_attempts: 16,
+    per_host: Some(PerHost {
+        host: inbox_host,
+        cap: PER_HOST_PER_RUN,
+    }),
 };
+
+/// The host (and port) of a delivery's inbox: its job's key starts with it.
+fn inbox_host(job: &Job) -> Option<String> {
+    let inbox = job.key.split(' ').next()?;
+    let url = url::Url::parse(inbox).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
 
 fn deliver(node: &mut Node, job: &Job) -> Result<Outcome> {
     let payload: Value = serde_json::from_str(&job.payload).context("reading a delivery job")?;
@@ -154,24 +184,43 @@ fn deliver(node: &mut Node, job: &Job) -> Result<Outcome> {
     let key = keys::private_key(&key_pair.private_pem)?;
     let now = chrono::Utc::now().timestamp();
     let content_type = super::ACTIVITY_JSON;
-    let signed = signature::sign_cavage(
-        &key,
-        &super::key_id(&settings.url()),
-        &url,
-        content_type,
-        body.as_bytes(),
-        now,
-    );
-    // ureq writes Host itself, from the URL: the same value as signed.
-    let headers: Vec<(&str, &str)> = signed
-        .iter()
-        .filter(|(name, _)| *name != "Host")
-        .map(|(name, value)| (*name, value.as_str()))
-        .collect();
-    let reply = match settings
-        .sender()
-        .post(url.as_str(), content_type, &headers, body.as_bytes())
-    {
+    let key_id = super::key_id(&settings.url());
+    let sender = settings.sender();
+    let host_key = format!("rfc9421:{}", inbox_host(job).unwrap_or_default());
+    let post = |scheme: Scheme| {
+        let sign = match scheme {
+            Scheme::Cavage => signature::sign_cavage,
+            Scheme::Rfc9421 => signature::sign_rfc9421,
+        };
+        let signed = sign(&key, &key_id, &url, content_type, body.as_bytes(), now);
+        // ureq writes Host itself, from the URL: the same value as signed.
+        let headers: Vec<(&str, &str)> = signed
+            .iter()
+            .filter(|(name, _)| *name != "Host")
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        sender.post(url.as_str(), content_type, &headers, body.as_bytes())
+    };
+    // draft-cavage, as Mastodon expects, unless the host asked for RFC 9421
+    // before: a 401 with an `Accept-Signature` challenge (RFC 9421 5.1,
+    // Fedify's way of saying so) is answered at once, signed that way, and
+    // the host remembered when that is taken.
+    let remembered = ap::state(node.conn, &host_key)?.is_some();
+    let first = if remembered {
+        Scheme::Rfc9421
+    } else {
+        Scheme::Cavage
+    };
+    let mut reply = post(first);
+    let challenged =
+        matches!(&reply, Ok(r) if r.status == 401 && r.header("accept-signature").is_some());
+    if first == Scheme::Cavage && challenged {
+        reply = post(Scheme::Rfc9421);
+        if matches!(&reply, Ok(r) if (200..300).contains(&r.status)) {
+            node.write_unseen(|tx| ap::set_state(tx, &host_key, "1", false))?;
+        }
+    }
+    let reply = match reply {
         Ok(reply) => reply,
         Err(error) if send::is_final(&error) => return Ok(Outcome::GiveUp(format!("{error:#}"))),
         Err(error) => return Ok(Outcome::Retry(format!("{error:#}"))),

@@ -2,7 +2,9 @@
 //! WebFinger finds its actor, the actor its inbox; the account becomes a
 //! follow (a `follows` row, never polled: its server delivers its posts to
 //! the inbox, where `inbox` makes them entries) and a `Follow` is queued for
-//! cron to deliver. Unfollowing queues the `Undo`.
+//! cron to deliver. Unfollowing queues the `Undo`; a proven Move of the
+//! account moves the follow (`moved`); `roost move` moves the owner away
+//! (`move_to`).
 
 use super::{actor_id, deliver};
 use crate::net::send::Sender;
@@ -63,15 +65,7 @@ pub fn follow(node: &mut Node, text: &str, nick: Option<&str>, now: i64) -> Resu
         .filter(|u| crate::sanitize::is_web_url(u))
         .unwrap_or(&actor)
         .to_string();
-    let me = actor_id(&settings.url());
-    let digest = crate::web::auth::sha256_hex(format!("{actor} {now}").as_bytes());
-    let activity = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": format!("{me}#follows/{}", &digest[..16]),
-        "type": "Follow",
-        "actor": me,
-        "object": actor,
-    });
+    let activity = follow_activity(&settings.url(), &actor, now);
     let nick = nick.map(str::to_string).unwrap_or_else(|| handle.clone());
     node.write_entries(|tx| {
         if store::follows::find(tx, &actor)?.is_some() {
@@ -108,6 +102,101 @@ pub fn follow(node: &mut Node, text: &str, nick: Option<&str>, now: i64) -> Resu
         actor,
         name,
     })
+}
+
+/// The owner moves to the account `target` (`roost move`): its document
+/// must name this node's actor in `alsoKnownAs` (the followers' servers
+/// check it too); the actor then says `movedTo`, and a `Move` is queued
+/// for every follower's server. Returns how many servers.
+pub fn move_to(node: &mut Node, target: &str, now: i64) -> Result<usize> {
+    let settings = Settings::load(node.conn)?;
+    let me = actor_id(&settings.url());
+    crate::net::send::check_url(target)
+        .map_err(|e| anyhow::anyhow!("{target:?} is no account address to move to: {e:#}"))?;
+    let fetcher = super::Fetcher::new(node.conn, &settings)?;
+    let doc = json_at(&fetcher, target).with_context(|| format!("reading {target}"))?;
+    let named = |v: &Value| v.as_str() == Some(me.as_str()) || v["id"] == me.as_str();
+    let names_me = match &doc["alsoKnownAs"] {
+        Value::Array(list) => list.iter().any(named),
+        one => named(one),
+    };
+    if !names_me {
+        bail!(
+            "{target} does not name this site's actor {me} in alsoKnownAs: add it there              (Mastodon: Settings > Account > Moving from a different account), then run this again"
+        );
+    }
+    let activity = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{me}#moves/{now}"),
+        "type": "Move",
+        "actor": me,
+        "object": me,
+        "target": target,
+    });
+    node.write(|tx| {
+        store::settings::set(tx, "moved_to", target)?;
+        let inboxes = ap::delivery_inboxes(tx)?;
+        for inbox in &inboxes {
+            deliver::queue(tx, inbox, &activity, now)?;
+        }
+        Ok(inboxes.len())
+    })
+}
+
+/// The node's `Follow` of `actor`, with an id of its own.
+fn follow_activity(site_url: &str, actor: &str, now: i64) -> Value {
+    let me = actor_id(site_url);
+    let digest = crate::web::auth::sha256_hex(format!("{actor} {now}").as_bytes());
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{me}#follows/{}", &digest[..16]),
+        "type": "Follow",
+        "actor": me,
+        "object": actor,
+    })
+}
+
+/// The account the owner follows as `old` moved to `new` (its document
+/// `doc`, which the caller checked names `old` in `alsoKnownAs`): the
+/// follow names `new` from now on, `new` is sent a Follow and `old` an
+/// Undo of the node's. Returns whether `old` was followed.
+pub fn moved(tx: &Connection, old: &str, new: &str, doc: &Value, now: i64) -> Result<bool> {
+    let Some(following) = ap::following(tx, old, -1)? else {
+        return Ok(false);
+    };
+    let Some(inbox) = doc["inbox"]
+        .as_str()
+        .filter(|i| crate::net::send::check_url(i).is_ok())
+    else {
+        return Ok(false);
+    };
+    let site_url = Settings::load(tx)?.url();
+    let follow = follow_activity(&site_url, new, now);
+    let home = doc["url"]
+        .as_str()
+        .filter(|u| crate::sanitize::is_web_url(u))
+        .unwrap_or(new);
+    // The Undo first, while the old Follow is still on record.
+    on_unfollow(tx, following.follow_id, now)?;
+    if store::follows::find(tx, new)?.is_some() {
+        // Followed there already: the old follow just ends.
+        store::follows::delete(tx, store::follows::FollowId(following.follow_id))?;
+        return Ok(true);
+    }
+    store::follows::moved(tx, store::follows::FollowId(following.follow_id), new, home)?;
+    ap::move_following(
+        tx,
+        old,
+        &ap::Following {
+            actor: new.to_string(),
+            follow_id: following.follow_id,
+            inbox: inbox.to_string(),
+            activity: follow["id"].as_str().unwrap_or_default().to_string(),
+            accepted: false,
+        },
+    )?;
+    deliver::queue(tx, inbox, &follow, now)?;
+    Ok(true)
 }
 
 /// Before follow `follow_id` is removed: its account is sent an `Undo` of
@@ -182,25 +271,35 @@ fn json_at(fetcher: &super::Fetcher, url: &str) -> Result<Value> {
     serde_json::from_slice(&doc.body).with_context(|| format!("{url} answered no JSON"))
 }
 
-/// A Note from an account the owner follows by ActivityPub, as a timeline
-/// entry of its follow. Returns whether it was one.
+/// An account the owner follows boosted another's post: the `Announce`'s
+/// id (the entry's identity, so its Undo removes it) and when.
+pub struct Boost<'a> {
+    pub id: &'a str,
+    pub at: i64,
+}
+
+/// A Note from an account the owner follows by ActivityPub (`actor`), or
+/// one it boosted (`boost`; `author` is then the note's author), as a
+/// timeline entry of its follow. Returns whether it was one.
 pub fn store_note(
     tx: &Connection,
     actor: &str,
     note: &Value,
     author: &str,
+    boost: Option<Boost>,
     now: i64,
 ) -> Result<bool> {
     let Some(following) = ap::following(tx, actor, -1)? else {
         return Ok(false);
     };
-    let Some(id) = note["id"].as_str() else {
+    let Some(note_id) = note["id"].as_str() else {
         return Ok(false);
     };
+    let id = boost.as_ref().map_or(note_id, |b| b.id);
     let link = note["url"]
         .as_str()
         .filter(|u| crate::sanitize::is_web_url(u))
-        .unwrap_or(id);
+        .unwrap_or(note_id);
     let content = crate::sanitize::sanitize(note["content"].as_str().unwrap_or_default(), link);
     let time = |field: &str| {
         note[field]
@@ -220,11 +319,13 @@ pub fn store_note(
             title: None,
             content: Some(&content),
             author: Some(author),
-            published: time("published"),
+            // A boost is on the timeline when it was boosted.
+            published: boost.as_ref().map(|b| b.at).or_else(|| time("published")),
             updated: time("updated"),
             in_reply_to,
             in_reply_to_ref: None,
             enclosures: &[],
+            boosted: boost.is_some(),
         },
         now,
     )?;

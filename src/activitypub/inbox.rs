@@ -6,8 +6,11 @@
 //! once when it fails), the key's owner the activity's actor, no replay;
 //! only then it acts: Follow (accepted at once: a follower, an Accept
 //! queued, a notification), Undo (a Follow, a Like, an Announce), Create of
-//! a Note replying to a post or mentioning the owner, Like, Announce,
-//! Update and Delete (by the object's own actor only). Anything unsigned or
+//! a Note replying to a post or mentioning the owner, Like, Announce (of
+//! a post here; or by an account followed: the boosted post, fetched when
+//! only its id came, on the timeline), Move (proven by the new account's
+//! `alsoKnownAs`: the follow and the follower move), Update and Delete
+//! (by the object's own actor only). Anything unsigned or
 //! badly signed is dropped and counted (`roost doctor` shows the counts).
 
 use super::signature::{self, Claim, Incoming, Refusal};
@@ -141,6 +144,7 @@ pub const INBOX: Kind = Kind {
     name: "activitypub.inbox",
     run: inbox,
     max_attempts: 6,
+    per_host: None,
 };
 
 fn inbox(node: &mut Node, job: &Job) -> Result<Outcome> {
@@ -363,17 +367,9 @@ fn act(
                 return Ok(Outcome::Done);
             }
             let who = actor_doc(&mut doc);
-            let Some(inbox) = who
-                .get("inbox")
-                .and_then(Value::as_str)
-                .filter(|i| send::check_url(i).is_ok())
-            else {
+            let Some(mut follower) = follower_of(&who, &actor) else {
                 return Ok(Outcome::Done);
             };
-            let shared = who["endpoints"]["sharedInbox"]
-                .as_str()
-                .filter(|i| send::check_url(i).is_ok())
-                .unwrap_or_default();
             // Moderation's rules first (a blocked author is not followed),
             // then the owner's choice: at once, or after approval.
             let rule = owner_rule(node.conn, &actor)?;
@@ -381,19 +377,10 @@ fn act(
                 return Ok(Outcome::Done);
             }
             let pending = rule != mentions::state::APPROVED && settings.follows_need_approval();
-            let follower = ap::Follower {
-                pending,
-                actor: actor.clone(),
-                inbox: inbox.to_string(),
-                shared_inbox: shared.to_string(),
-                name: author_name(&who, &actor),
-                handle: who["preferredUsername"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                follow_id: id_of(Some(activity)).unwrap_or_default().to_string(),
-                since: now,
-            };
+            follower.pending = pending;
+            follower.follow_id = id_of(Some(activity)).unwrap_or_default().to_string();
+            follower.since = now;
+            let inbox = follower.inbox.as_str();
             let accept = super::objects::accept(&site_url, activity);
             let notice = Notice::from_actor(&who, &actor);
             node.write_entries(|tx| {
@@ -436,6 +423,8 @@ fn act(
                 if unfollow {
                     ap::remove_follower(tx, &actor)?;
                 }
+                // A boost undone leaves the timeline.
+                super::follow::remove_note(tx, &actor, &undone)?;
                 withdraw(tx, &undone, &actor, "undone by its author")
             })?;
         }
@@ -455,7 +444,9 @@ fn act(
             }) else {
                 // Not to the owner: a post of an account the owner follows?
                 let author = author_name(&actor_doc(&mut doc), &actor);
-                node.write_entries(|tx| super::follow::store_note(tx, &actor, note, &author, now))?;
+                node.write_entries(|tx| {
+                    super::follow::store_note(tx, &actor, note, &author, None, now)
+                })?;
                 return Ok(Outcome::Done);
             };
             if kind_is_update(activity) && earlier.is_empty() {
@@ -511,6 +502,9 @@ fn act(
             let Some(Ok(receive::Target::Post(post_id))) =
                 receive::target_on_site(&site_url, liked)
             else {
+                if kind == "Announce" {
+                    boosted(node, &fetcher, activity, &actor, now)?;
+                }
                 return Ok(Outcome::Done);
             };
             let Some(activity_id) = id_of(Some(activity)).map(str::to_string) else {
@@ -537,6 +531,7 @@ fn act(
                 )
             })?;
         }
+        "Move" => moved(node, &fetcher, activity, &actor, now)?,
         "Delete" => {
             let deleted = id_of(object).unwrap_or_default().to_string();
             node.write_entries(|tx| {
@@ -551,6 +546,130 @@ fn act(
         _ => {}
     }
     Ok(Outcome::Done)
+}
+
+/// `actor` moved to another account (a `Move` of itself to `target`),
+/// proven by the target's `alsoKnownAs` naming `actor` (its document
+/// fetched now, signed): the owner's follow of `actor` moves to the target
+/// (`follow::moved`), and a follower `actor` becomes the target. An
+/// unproven Move is counted and changes nothing.
+fn moved(
+    node: &mut Node,
+    fetcher: &super::Fetcher,
+    activity: &Value,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    let (Some(old), Some(target)) = (id_of(activity.get("object")), id_of(activity.get("target")))
+    else {
+        return Ok(());
+    };
+    let follower = ap::follower_by_actor(node.conn, actor)?;
+    if old != actor || (follower.is_none() && ap::following(node.conn, actor, -1)?.is_none()) {
+        return Ok(());
+    }
+    let doc = fetch_json(fetcher, target).ok().flatten();
+    let proven = doc.as_ref().is_some_and(|doc| {
+        let names_old = match doc.get("alsoKnownAs") {
+            Some(Value::Array(list)) => list.iter().any(|a| id_of(Some(a)) == Some(actor)),
+            one => id_of(one) == Some(actor),
+        };
+        id_of(Some(doc)) == Some(target) && names_old
+    });
+    let (Some(doc), true) = (doc, proven) else {
+        return node.write_unseen(|tx| ap::count(tx, "move unproven"));
+    };
+    let renamed = follower.and_then(|f| {
+        follower_of(&doc, target).map(|new| ap::Follower {
+            pending: f.pending,
+            follow_id: f.follow_id,
+            since: f.since,
+            ..new
+        })
+    });
+    node.write_entries(|tx| {
+        super::follow::moved(tx, actor, target, &doc, now)?;
+        if let Some(new) = &renamed {
+            ap::move_follower(tx, actor, new)?;
+        }
+        Ok(())
+    })
+}
+
+/// `actor` as a follower, from its document: its inboxes (`None` without
+/// one roost may send to), name and handle; the follow's own fields empty.
+fn follower_of(doc: &Value, actor: &str) -> Option<ap::Follower> {
+    let inbox = doc["inbox"]
+        .as_str()
+        .filter(|i| send::check_url(i).is_ok())?;
+    let shared = doc["endpoints"]["sharedInbox"]
+        .as_str()
+        .filter(|i| send::check_url(i).is_ok())
+        .unwrap_or_default();
+    Some(ap::Follower {
+        actor: actor.to_string(),
+        inbox: inbox.to_string(),
+        shared_inbox: shared.to_string(),
+        name: author_name(doc, actor),
+        handle: doc["preferredUsername"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        ..Default::default()
+    })
+}
+
+/// The kinds of object a boost shows on the timeline.
+const BOOSTABLE: &[&str] = &["Note", "Article", "Page", "Question"];
+
+/// `actor` boosted another's post (`activity`, an `Announce`): when the
+/// owner follows `actor`, the post becomes an entry of that follow. The
+/// post is trusted as carried only when it comes from the booster's own
+/// server; else it is fetched by its id (a signed GET), and kept only if
+/// it names itself so and its author is on its server. One that cannot be
+/// read is counted and let go: the boost is not worth a retry.
+fn boosted(
+    node: &mut Node,
+    fetcher: &super::Fetcher,
+    activity: &Value,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    if ap::following(node.conn, actor, -1)?.is_none() {
+        return Ok(());
+    }
+    let (Some(announce_id), Some(object_id)) =
+        (id_of(Some(activity)), id_of(activity.get("object")))
+    else {
+        return Ok(());
+    };
+    let carried = activity
+        .get("object")
+        .filter(|o| o.is_object() && same_origin(object_id, actor));
+    let note = match carried {
+        Some(note) => Some(note.clone()),
+        None => fetch_json(fetcher, object_id).ok().flatten(),
+    };
+    let author = note.as_ref().and_then(|n| id_of(n.get("attributedTo")));
+    let readable = note.as_ref().is_some_and(|n| {
+        id_of(Some(n)) == Some(object_id)
+            && n["type"].as_str().is_some_and(|t| BOOSTABLE.contains(&t))
+    }) && author.is_some_and(|a| same_origin(a, object_id));
+    let (Some(note), Some(author), true) = (note.as_ref(), author, readable) else {
+        return node.write_unseen(|tx| ap::count(tx, "boost unreadable"));
+    };
+    let author_doc = fetch_json(fetcher, author).ok().flatten();
+    let name = author_name(&author_doc.unwrap_or(Value::Null), author);
+    let at = activity["published"]
+        .as_str()
+        .and_then(|p| chrono::DateTime::parse_from_rfc3339(p).ok())
+        .map_or(now, |p| p.timestamp());
+    let boost = super::follow::Boost {
+        id: announce_id,
+        at,
+    };
+    node.write_entries(|tx| super::follow::store_note(tx, actor, note, &name, Some(boost), now))?;
+    Ok(())
 }
 
 /// What `actor` sent as `object_id` is shown no more (an Undo, a Delete):

@@ -44,7 +44,7 @@ pub fn actor(settings: &Settings, public_key_pem: &str) -> Value {
         "" => settings.handle(),
         name => name.to_string(),
     };
-    json!({
+    let mut actor = json!({
         "@context": [CONTEXT, SECURITY_CONTEXT],
         "id": id,
         "type": "Person",
@@ -64,7 +64,16 @@ pub fn actor(settings: &Settings, public_key_pem: &str) -> Value {
             "owner": id,
             "publicKeyPem": public_key_pem,
         },
-    })
+    });
+    // The owner's old accounts, so that one can move its followers here.
+    let also = settings.also_known_as();
+    if !also.is_empty() {
+        actor["alsoKnownAs"] = json!(also);
+    }
+    if let Some(moved_to) = settings.moved_to() {
+        actor["movedTo"] = json!(moved_to);
+    }
+    actor
 }
 
 pub fn followers_id(site_url: &str) -> String {

@@ -126,11 +126,17 @@ pub fn followers(ctx: &mut Ctx) -> Result<Response> {
 }
 
 /// `GET /following` asked for ActivityStreams JSON: the accounts the
-/// node follows by ActivityPub (none yet: feeds are followed by polling).
+/// node follows by ActivityPub whose servers accepted (feeds followed by
+/// polling are no actors, so not listed).
 pub fn following(ctx: &mut Ctx) -> Result<Response> {
     let url = ctx.settings.url();
+    let items: Vec<Value> = store::activitypub::followings(ctx.conn)?
+        .into_iter()
+        .filter(|f| f.accepted)
+        .map(|f| Value::String(f.actor))
+        .collect();
     Ok(activity(
         200,
-        &objects::collection(&format!("{url}following"), 0, Some(Vec::new())),
+        &objects::collection(&format!("{url}following"), items.len() as i64, Some(items)),
     ))
 }

@@ -542,6 +542,42 @@ pub fn sign_cavage(
     headers
 }
 
+/// The headers that sign a delivery the RFC 9421 way, for a server that
+/// asked for it (`Accept-Signature`): `Content-Digest` (sha-256) and
+/// `Signature-Input` / `Signature` (label `sig1`) over `@method`,
+/// `@target-uri`, `@authority`, `content-type` and `content-digest`,
+/// `created` and `keyid`, `alg="rsa-v1_5-sha256"`.
+pub fn sign_rfc9421(
+    key: &RsaPrivateKey,
+    key_id: &str,
+    url: &url::Url,
+    content_type: &str,
+    body: &[u8],
+    now: i64,
+) -> Vec<(&'static str, String)> {
+    let digest = format!("sha-256=:{}:", BASE64.encode(Sha256::digest(body)));
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    };
+    let params = format!(
+        "(\"@method\" \"@target-uri\" \"@authority\" \"content-type\" \"content-digest\");\
+         created={now};keyid=\"{key_id}\";alg=\"rsa-v1_5-sha256\""
+    );
+    let base = format!(
+        "\"@method\": POST\n\"@target-uri\": {url}\n\"@authority\": {authority}\n\
+         \"content-type\": {content_type}\n\"content-digest\": {digest}\n\
+         \"@signature-params\": {params}"
+    );
+    let signature = BASE64.encode(keys::sign_pkcs1_sha256(key, base.as_bytes()));
+    vec![
+        ("Content-Digest", digest),
+        ("Signature-Input", format!("sig1={params}")),
+        ("Signature", format!("sig1=:{signature}:")),
+    ]
+}
+
 /// The headers that sign a GET of `url` (Mastodon's secure mode, "authorized
 /// fetch"): `Date` and a draft-cavage `Signature` over
 /// `(request-target) host date`, rsa-sha256.
@@ -696,6 +732,57 @@ mod tests {
     const RFC_NOW: i64 = 1618884480;
     const RFC_BODY: &[u8] = b"{\"hello\": \"world\"}";
 
+    type Sign =
+        fn(&RsaPrivateKey, &str, &url::Url, &str, &[u8], i64) -> Vec<(&'static str, String)>;
+
+    /// A delivery signed by `sign` at `now`, read back as its receiver
+    /// does: its claim, and the claim of the same headers over another body.
+    fn signed_claim(
+        private: &RsaPrivateKey,
+        sign: Sign,
+        now: i64,
+    ) -> (Result<Claim, Refusal>, Result<Claim, Refusal>) {
+        let url = url::Url::parse("https://peer.example:8443/inbox").unwrap();
+        let body = br#"{"type":"Create"}"#;
+        let key_id = "https://me.example/actor#main-key";
+        let signed = sign(
+            private,
+            key_id,
+            &url,
+            "application/activity+json",
+            body,
+            now,
+        );
+        let mut headers: Vec<(String, String)> = signed
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+            .collect();
+        headers.push(("content-type".into(), "application/activity+json".into()));
+        let req = Incoming {
+            method: "POST",
+            target_uri: url.as_str(),
+            headers: &headers,
+            body,
+        };
+        let changed = Incoming {
+            body: br#"{"type":"Delete"}"#,
+            ..req
+        };
+        (claim(&req, now), claim(&changed, now))
+    }
+
+    #[test]
+    fn a_delivery_signed_rfc9421_is_one_this_module_takes() {
+        let private = keys::private_key(RFC9421_RSA_PRIVATE_KEY).unwrap();
+        let public = keys::public_key(RFC9421_RSA_PUBLIC_KEY).unwrap();
+        let (claim, changed) = signed_claim(&private, sign_rfc9421, RFC_NOW);
+        let claim = claim.unwrap();
+        assert!(claim.rfc9421);
+        assert_eq!(claim.key_id, "https://me.example/actor#main-key");
+        assert!(claim.verify(&public));
+        assert!(changed.is_err());
+    }
+
     #[test]
     fn rfc9421_appendix_b_rsa_pss_signatures_verify() {
         let key = keys::public_key(RFC9421_PSS_PUBLIC_KEY).unwrap();
@@ -768,29 +855,9 @@ mod tests {
     fn our_cavage_signature_is_read_back_by_the_verifier() {
         let private = keys::private_key(RFC9421_RSA_PRIVATE_KEY).unwrap();
         let public = keys::public_key(RFC9421_RSA_PUBLIC_KEY).unwrap();
-        let url = url::Url::parse("https://peer.example:8443/inbox").unwrap();
-        let body = br#"{"type":"Create"}"#;
-        let now = 1_800_000_000;
-        let signed = sign_cavage(
-            &private,
-            "https://me.example/actor#main-key",
-            &url,
-            "application/activity+json",
-            body,
-            now,
-        );
-        let mut h: Vec<(String, String)> = signed
-            .iter()
-            .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
-            .collect();
-        h.push(("content-type".into(), "application/activity+json".into()));
-        let req = Incoming {
-            method: "POST",
-            target_uri: url.as_str(),
-            headers: &h,
-            body,
-        };
-        let claim = claim(&req, now).unwrap();
+        let claim = signed_claim(&private, sign_cavage, 1_800_000_000)
+            .0
+            .unwrap();
         assert_eq!(claim.key_id, "https://me.example/actor#main-key");
         assert!(claim.verify(&public));
     }

@@ -158,6 +158,7 @@ pub fn store(
             updated: e.updated,
             in_reply_to: e.in_reply_to.as_deref(),
             in_reply_to_ref: e.in_reply_to_ref.as_deref(),
+            boosted: false,
             enclosures: &e.enclosures,
         };
         match entries::upsert(conn, follow, &new, now)? {

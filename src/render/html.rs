@@ -107,9 +107,20 @@ impl Reply {
 /// The parents this node has, by the address or id a reply names.
 pub type Parents = std::collections::HashMap<String, ReplyParent>;
 
-/// GET /: the owner's profile, the compose box for the owner, posts newest first.
+/// What the profile counts: own posts, everything followed (feeds and
+/// accounts) and the fediverse followers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub posts: i64,
+    pub following: i64,
+    pub followers: i64,
+}
+
+/// GET /: the owner's profile (with its counts), the compose box for the
+/// owner, posts newest first.
 pub fn home(
     page: &Page,
+    counts: Counts,
     posts: &[Post],
     newer: Option<Newer<PostId>>,
     older: Option<PostId>,
@@ -121,6 +132,13 @@ pub fn home(
         div.h-card.profile {
             h1 { a.p-name.u-url.u-uid href=(site.absolute("")) { (site.name) } }
             @if !site.bio.is_empty() { p.p-note { (site.bio) } }
+            p.counts {
+                span.posts { (counts.posts) " posts" }
+                " · "
+                a.following href=(site.link("following")) { (counts.following) " following" }
+                " · "
+                span.followers { (counts.followers) " followers" }
+            }
         }
         @if let Some(session) = page.session {
             (compose_form(site, session, draft.unwrap_or(&Draft::default())))
@@ -322,17 +340,24 @@ fn followed_entry(
     parents: &Parents,
 ) -> Markup {
     let author = e.author.as_deref().unwrap_or(&e.source_name);
+    // A boosted post's author is not the follow: the follow's home is no link for them.
+    let home = e
+        .source_home
+        .as_deref()
+        .filter(|h| is_web_url(h) && !e.boosted);
     html! {
         article.h-entry.followed {
             div.meta {
                 span.p-author.h-card {
-                    @if let Some(home) = e.source_home.as_deref().filter(|h| is_web_url(h)) {
+                    @if let Some(home) = home {
                         a.p-name.u-url href=(home) rel="noopener noreferrer" { (author) }
                     } @else {
                         span.p-name { (author) }
                     }
                 }
-                @if e.author.is_some() && e.author.as_deref() != Some(e.source_name.as_str()) {
+                @if e.boosted {
+                    span.source.boost { (e.source_name) " boosted" }
+                } @else if e.author.is_some() && e.author.as_deref() != Some(e.source_name.as_str()) {
                     span.source { "via " (e.source_name) }
                 }
             }
@@ -729,8 +754,16 @@ pub struct FollowForm<'a> {
     pub name: &'a str,
 }
 
-/// GET /following
-pub fn following(page: &Page, follows: &[Follow], form: &FollowForm, now: i64) -> String {
+/// GET /following: the feeds and the fediverse accounts followed
+/// (`accounts`: each account's follow and whether its server accepted the
+/// node's Follow), each with Unfollow for the owner.
+pub fn following(
+    page: &Page,
+    follows: &[Follow],
+    accounts: &[crate::store::activitypub::Following],
+    form: &FollowForm,
+    now: i64,
+) -> String {
     let site = page.site;
     let body = html! {
         h1 { "Following" }
@@ -753,10 +786,19 @@ pub fn following(page: &Page, follows: &[Follow], form: &FollowForm, now: i64) -
                 li.h-card {
                     a.p-name.u-url href=(f.home_url.as_deref().filter(|h| is_web_url(h)).unwrap_or(&f.url)) rel="noopener noreferrer" { (f.display_name()) }
                     " "
-                    a.feed href=(f.url) rel="noopener noreferrer" { "feed" }
+                    @let account = accounts.iter().find(|a| a.follow_id == f.id.0);
+                    @if account.is_some() {
+                        a.account href=(f.url) rel="noopener noreferrer" { "fediverse account" }
+                    } @else {
+                        a.feed href=(f.url) rel="noopener noreferrer" { "feed" }
+                    }
                     @if let Some(session) = page.session {
                         div.meta {
-                            span { (poll_state(f, now, &page.clock)) }
+                            @match account {
+                                Some(a) if a.accepted => span { "followed by ActivityPub · accepted" },
+                                Some(_) => span { "followed by ActivityPub · waiting for its server to accept" },
+                                None => span { (poll_state(f, now, &page.clock)) },
+                            }
                             form method="post" action=(site.link("unfollow")) {
                                 input type="hidden" name="csrf" value=(session.csrf);
                                 input type="hidden" name="url" value=(f.url);
@@ -829,6 +871,7 @@ mod tests {
             sort_time: 0,
             in_reply_to: Some(in_reply_to.into()),
             in_reply_to_ref: None,
+            boosted: false,
             enclosures: Vec::new(),
             source_name: "feed".into(),
             source_home: Some(source_home.into()),

@@ -53,6 +53,11 @@ pub const FIELDS: &[Field] = &[
         input: "checkbox",
         checkbox: true,
     },
+    field(
+        "also_known_as",
+        "My other fediverse accounts (actor addresses, one a line)",
+        "textarea",
+    ),
 ];
 
 /// What cron does for the node, shown under the form: who subscribed to

@@ -243,6 +243,35 @@ pub fn following(conn: &Connection, actor: &str, follow_id: i64) -> Result<Optio
     .context("reading an account followed")
 }
 
+/// The account followed as `old` moved: it is followed as `new` (same
+/// follow, a new Follow not yet accepted).
+pub fn move_following(conn: &Connection, old: &str, new: &Following) -> Result<()> {
+    conn.execute("DELETE FROM ap_following WHERE actor = ?1", [old])
+        .context("moving an account followed")?;
+    add_following(conn, new)
+}
+
+/// Follower `old` moved to `new` (its address, inboxes and names); it
+/// waits for approval as it did.
+pub fn move_follower(conn: &Connection, old: &str, new: &Follower) -> Result<bool> {
+    Ok(conn
+        .execute(
+            "UPDATE OR REPLACE ap_followers SET actor = ?2, inbox = ?3, shared_inbox = ?4,
+                 name = ?5, handle = ?6, failures = 0
+             WHERE actor = ?1",
+            params![
+                old,
+                new.actor,
+                new.inbox,
+                new.shared_inbox,
+                new.name,
+                new.handle
+            ],
+        )
+        .context("moving a follower")?
+        > 0)
+}
+
 /// `actor` accepted the node's Follow `activity`. Returns whether it was ours.
 pub fn accept_following(conn: &Connection, actor: &str, activity: &str) -> Result<bool> {
     Ok(conn
@@ -252,6 +281,43 @@ pub fn accept_following(conn: &Connection, actor: &str, activity: &str) -> Resul
         )
         .context("recording an accepted follow")?
         > 0)
+}
+
+/// How many accounts followed by ActivityPub accepted the node's Follow
+/// (the `following` collection's `totalItems`).
+pub fn following_count(conn: &Connection) -> Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM ap_following WHERE accepted",
+        [],
+        |r| r.get(0),
+    )
+    .context("counting the accounts followed")
+}
+
+/// Every account followed by ActivityPub, by actor.
+pub fn followings(conn: &Connection) -> Result<Vec<Following>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT actor, follow_id, inbox, activity, accepted FROM ap_following ORDER BY actor",
+        )
+        .context("listing the accounts followed")?;
+    let rows = stmt
+        .query_map([], following_row)
+        .context("listing the accounts followed")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .context("listing the accounts followed")
+}
+
+/// What the profile counts besides posts: everything followed (feeds and
+/// accounts) and the followers (not those waiting for approval).
+pub fn audience(conn: &Connection) -> Result<(i64, i64)> {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM follows),
+                (SELECT count(*) FROM ap_followers WHERE NOT pending)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .context("counting the follows and followers")
 }
 
 /// A request to the inbox, kept as received until cron verifies it.

@@ -39,6 +39,8 @@ pub struct Entry {
     /// The follow's nickname, else the feed's title, else its address.
     pub source_name: String,
     pub source_home: Option<String>,
+    /// Not the follow's own: its author's post, boosted by the follow.
+    pub boosted: bool,
 }
 
 /// An entry ready to store: its HTML has been through the sanitizer.
@@ -53,6 +55,8 @@ pub struct NewEntry<'a> {
     pub in_reply_to: Option<&'a str>,
     pub in_reply_to_ref: Option<&'a str>,
     pub enclosures: &'a [Enclosure],
+    /// Another's post the follow boosted (`author` is its author).
+    pub boosted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +68,7 @@ pub enum Upserted {
 
 const COLUMNS: &str = "e.id, e.follow_id, e.link, e.title, e.content_html, e.author, e.published, \
      e.sort_time, e.in_reply_to, e.enclosures, coalesce(f.name, f.title, f.url), f.home_url, e.updated, \
-     e.in_reply_to_ref";
+     e.in_reply_to_ref, e.boosted";
 
 fn from_row(r: &Row) -> rusqlite::Result<Entry> {
     let enclosures: String = r.get(9)?;
@@ -85,6 +89,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Entry> {
         source_home: r.get(11)?,
         updated: r.get(12)?,
         in_reply_to_ref: r.get(13)?,
+        boosted: r.get(14)?,
     })
 }
 
@@ -154,8 +159,8 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
             conn.prepare_cached(
                 "INSERT INTO entries (follow_id, identity, link, title, content_html, author, published,
                                       updated, sort_time, first_seen, content_hash, in_reply_to, enclosures,
-                                      in_reply_to_ref)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                                      in_reply_to_ref, boosted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -172,7 +177,8 @@ pub fn upsert(conn: &Connection, follow: FollowId, entry: &NewEntry, now: i64) -
                     hash,
                     entry.in_reply_to,
                     enclosures,
-                    entry.in_reply_to_ref
+                    entry.in_reply_to_ref,
+                    entry.boosted
                 ])
             })
             .context("saving an entry")?;

@@ -133,6 +133,17 @@ pub fn delete(conn: &Connection, id: FollowId) -> Result<()> {
 }
 
 /// How many feeds are followed.
+/// The account followed as follow `id` moved: the follow now names its
+/// new address (its entries stay).
+pub fn moved(conn: &Connection, id: FollowId, url: &str, home_url: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE follows SET url = ?2, home_url = ?3 WHERE id = ?1",
+        params![id.0, url, home_url],
+    )
+    .context("moving a follow to its new address")?;
+    Ok(())
+}
+
 pub fn count(conn: &Connection) -> Result<i64> {
     conn.query_row("SELECT COUNT(*) FROM follows", [], |r| r.get(0))
         .context("counting the followed feeds")

@@ -517,6 +517,12 @@ const STEPS: &[&str] = &[
     ALTER TABLE deleted_posts ADD COLUMN syndication TEXT;
     ALTER TABLE deleted_posts ADD COLUMN summary TEXT;
     "#,
+    // A boost (ActivityPub's Announce) by an account the owner follows: the
+    // boosted post is an entry of the booster's follow, shown as
+    // "NAME boosted".
+    r#"
+    ALTER TABLE entries ADD COLUMN boosted INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

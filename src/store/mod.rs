@@ -376,28 +376,58 @@ impl Change {
     }
 }
 
+/// What a transaction marked changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Marked {
+    /// Some page shows what changed: the page cache is renewed.
+    pub pages: bool,
+    /// The owner's own pages changed (posts, settings, or the profile's
+    /// counts of follows and followers): what is published is renewed.
+    pub own: bool,
+}
+
 /// Runs `f` in one `BEGIN IMMEDIATE` transaction (the write lock is taken
 /// up front, so a read-then-write never fails half way with SQLITE_BUSY);
 /// when `f` reports a change that pages show, bumps `site_state` in the same
-/// transaction, so ETags move. Returns whether it did. What must happen
+/// transaction, so ETags move. A change to the follows or followers (in an
+/// `Entries` write) also changes the profile's counts on the owner's
+/// pages, so it marks those too. Returns what it marked. What must happen
 /// after the commit (the page cache, publishing) is `node`'s job: the store
 /// knows nothing above itself.
 pub fn transaction<T>(
     conn: &mut Connection,
     change: Change,
     f: impl FnOnce(&Connection) -> Result<(T, bool)>,
-) -> Result<(T, bool)> {
+) -> Result<(T, Marked)> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .context("starting a write transaction")?;
+    let counts_before = match change {
+        Change::Entries => Some(activitypub::audience(&tx)?),
+        _ => None,
+    };
     let (value, changed) = f(&tx)?;
-    let mark = change.mark_changed().filter(|_| changed);
-    if let Some(mark) = mark {
-        tx.execute(mark, [chrono::Utc::now().timestamp()])
+    let now = chrono::Utc::now().timestamp();
+    let mut marked = Marked::default();
+    if let Some(mark) = change.mark_changed().filter(|_| changed) {
+        tx.execute(mark, [now])
             .context("marking the site changed")?;
+        marked.pages = true;
+        marked.own = change == Change::Own;
+    }
+    if let Some(before) = counts_before
+        && activitypub::audience(&tx)? != before
+    {
+        let own = Change::Own.mark_changed().unwrap_or_default();
+        tx.execute(own, [now])
+            .context("marking the profile changed")?;
+        marked = Marked {
+            pages: true,
+            own: true,
+        };
     }
     tx.commit().context("committing a write transaction")?;
-    Ok((value, mark.is_some()))
+    Ok((value, marked))
 }
 
 /// A transaction for bookkeeping no page shows (sessions, failed logins,

@@ -469,8 +469,9 @@ pub fn following_page(
     name: &str,
 ) -> Result<Response> {
     let follows = store::follows::all(ctx.conn)?;
+    let accounts = store::activitypub::followings(ctx.conn)?;
     let form = render::html::FollowForm { error, url, name };
-    let body = render::html::following(&ctx.page("Following"), &follows, &form, ctx.now);
+    let body = render::html::following(&ctx.page("Following"), &follows, &accounts, &form, ctx.now);
     let cache = if ctx.session.is_some() {
         "private, no-cache"
     } else {

@@ -78,6 +78,7 @@ pub const SEND: Kind = Kind {
     name: "webmention.send",
     run: send,
     max_attempts: 8,
+    per_host: None,
 };
 
 fn send(node: &mut Node, job: &Job) -> Result<Outcome> {

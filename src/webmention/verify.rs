@@ -20,6 +20,7 @@ pub const VERIFY: Kind = Kind {
     name: "webmention.verify",
     run: verify,
     max_attempts: 6,
+    per_host: None,
 };
 
 /// Author names longer than this are cut (with `…`).

@@ -137,6 +137,7 @@ pub const VERIFY: Kind = Kind {
     name: "websub.verify",
     run: verify,
     max_attempts: 3,
+    per_host: None,
 };
 
 fn verify(node: &mut Node, job: &Job) -> Result<Outcome> {
@@ -228,6 +229,7 @@ pub const DISTRIBUTE: Kind = Kind {
     name: "websub.distribute",
     run: distribute,
     max_attempts: 8,
+    per_host: None,
 };
 
 fn distribute(node: &mut Node, _job: &Job) -> Result<Outcome> {
@@ -269,6 +271,7 @@ pub const DELIVER: Kind = Kind {
     name: "websub.deliver",
     run: deliver,
     max_attempts: 8,
+    per_host: None,
 };
 
 fn deliver(node: &mut Node, job: &Job) -> Result<Outcome> {
@@ -328,6 +331,7 @@ pub const PING: Kind = Kind {
     name: "websub.ping",
     run: ping,
     max_attempts: 6,
+    per_host: None,
 };
 
 fn ping(node: &mut Node, job: &Job) -> Result<Outcome> {

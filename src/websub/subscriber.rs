@@ -75,6 +75,7 @@ pub const SUBSCRIBE: Kind = Kind {
     name: "websub.subscribe",
     run: subscribe,
     max_attempts: 6,
+    per_host: None,
 };
 
 fn subscribe(node: &mut Node, job: &Job) -> Result<Outcome> {
@@ -161,6 +162,7 @@ pub const UNSUBSCRIBE: Kind = Kind {
     name: "websub.unsubscribe",
     run: unsubscribe,
     max_attempts: 4,
+    per_host: None,
 };
 
 fn unsubscribe(node: &mut Node, job: &Job) -> Result<Outcome> {
