@@ -14,6 +14,7 @@ pub mod hint;
 pub mod home;
 pub mod indieauth;
 pub mod jobs;
+pub mod media;
 pub mod memcpy;
 pub mod micropub;
 pub mod net;

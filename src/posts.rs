@@ -104,6 +104,27 @@ pub fn create(
     reply_to: Option<&ReplyTo>,
     now: i64,
 ) -> Result<PostId> {
+    create_with_photos(node, text, reply_to, &[], now)
+}
+
+/// A photo to put in a new post: an upload's kept name (`media`) and the
+/// text that stands for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub alt: String,
+}
+
+pub use crate::store::media::MAX_ALT_CHARS;
+
+/// `create`, with photos uploaded before (in the order given).
+pub fn create_with_photos(
+    node: &mut Node,
+    text: &PostText,
+    reply_to: Option<&ReplyTo>,
+    photos: &[Attachment],
+    now: i64,
+) -> Result<PostId> {
     node.write(|tx| {
         let settings = crate::settings::Settings::load(tx)?;
         let prefix = settings.id_prefix();
@@ -114,6 +135,12 @@ pub fn create(
             reply_to.map(ReplyTo::as_str),
             now,
         )?;
+        for (position, photo) in photos.iter().enumerate() {
+            let alt: String = photo.alt.trim().chars().take(MAX_ALT_CHARS).collect();
+            if !store::media::attach(tx, id, &photo.name, &alt, position as i64)? {
+                anyhow::bail!("no upload is kept as {}", photo.name);
+            }
+        }
         follow_up(tx, id, None, now)?;
         Ok(id)
     })
@@ -134,15 +161,20 @@ pub fn edit(node: &mut Node, id: PostId, text: &PostText, now: i64) -> Result<bo
 
 /// Deletes a post; its address answers 410 Gone from then on, and every
 /// address it mentioned is told so by Webmention (spec 3.1.5).
+/// Its photos' files go too, once no other post or upload uses them.
 pub fn delete(node: &mut Node, id: PostId, now: i64) -> Result<bool> {
-    node.write(|tx| {
+    let (deleted, unused) = node.write(|tx| {
         let before = store::posts::get(tx, id)?;
+        let unused = store::media::detach_post(tx, id)?;
         let deleted = store::posts::delete(tx, id, now)?;
         if deleted {
             follow_up(tx, id, before.as_ref(), now)?;
         }
-        Ok(deleted)
-    })
+        Ok((deleted, unused))
+    })?;
+    // After the commit: a failed delete keeps the files its post shows.
+    crate::media::upload::remove_unused(node, &unused)?;
+    Ok(deleted)
 }
 
 /// Queues what post `id` owes after a change from `before`: its

@@ -3,17 +3,22 @@
 //!
 //! - `POST /micropub`: create an `h-entry` from a form (urlencoded) or JSON
 //!   (`content`, `in-reply-to`; `name` when there is no content;
-//!   `category`, `mp-slug`, `published` and other properties ignored) through
+//!   `category`, `mp-slug`, `published` and other properties ignored), or
+//!   multipart with photo files; `photo` (files, URLs of the media
+//!   endpoint's, `{value, alt}`) is `media`'s. Through
 //!   the same rules and write path as the compose form (`posts::create`),
 //!   answered 201 with the permalink in `Location`. What roost cannot keep
-//!   (photos, likes, reposts, bookmarks, drafts, HTML content) is refused
+//!   (likes, reposts, bookmarks, drafts, HTML content) is refused
 //!   with `invalid_request`, never silently dropped;
 //! - `action=update` (JSON, `replace` of `content` only) and `action=delete`
 //!   with the `update` / `delete` scopes, through `posts::edit` / `delete`.
-//! - `GET /micropub?q=config|source|syndicate-to`.
+//! - `GET /micropub?q=config|source|syndicate-to`; `POST /micropub/media`
+//!   (`media`).
 //!
 //! The token comes from `Authorization: Bearer` or `access_token` in the
 //! form body (`indieauth::bearer`). Errors are the spec's JSON.
+
+pub mod media;
 
 use crate::indieauth::{self, json, oauth_error};
 use crate::posts::{self, PostText, ReplyTo};
@@ -25,7 +30,6 @@ use serde_json::{Value, json as object};
 
 /// Properties that would be lost if a post were made without them.
 const CANNOT_KEEP: &[(&str, &str)] = &[
-    ("photo", "photos"),
     ("video", "videos"),
     ("audio", "audio"),
     ("like-of", "likes"),
@@ -62,12 +66,20 @@ impl Properties {
 
 /// The form-encoded request (`name[]` is `name`), and its `access_token`.
 pub fn from_form(body: &[u8]) -> (Properties, Option<String>) {
+    from_fields(http::parse_urlencoded(body))
+}
+
+/// A form's fields (urlencoded, or a multipart body's text parts) as
+/// properties, and its `access_token`.
+pub fn from_fields(
+    fields: impl IntoIterator<Item = (String, String)>,
+) -> (Properties, Option<String>) {
     let mut properties = Properties {
         kind: "entry".into(),
         ..Properties::default()
     };
     let mut token = None;
-    for (name, value) in http::parse_urlencoded(body) {
+    for (name, value) in fields {
         let name = name.strip_suffix("[]").unwrap_or(&name).to_string();
         match name.as_str() {
             "h" => properties.kind = value,
@@ -197,6 +209,7 @@ pub fn post(ctx: &mut Ctx) -> Result<Response> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
+    let mut photo_files = Vec::new();
     let (properties, body_token) = match mime.as_str() {
         "application/x-www-form-urlencoded" => {
             if !http::is_valid_urlencoded_utf8(&ctx.req.body) {
@@ -206,14 +219,13 @@ pub fn post(ctx: &mut Ctx) -> Result<Response> {
             (Ok(properties), token)
         }
         "application/json" => (from_json(&ctx.req.body), None),
-        "multipart/form-data" => {
-            return Ok(oauth_error(
-                415,
-                "invalid_request",
-                "This site takes no files yet: send the post as a form \
-                 (application/x-www-form-urlencoded) or JSON, without photos.",
-            ));
-        }
+        "multipart/form-data" => match media::from_multipart(&ctx.req.body, content_type) {
+            Ok((properties, token, files)) => {
+                photo_files = files;
+                (Ok(properties), token)
+            }
+            Err(why) => return Ok(invalid(&why)),
+        },
         _ => {
             return Ok(oauth_error(
                 415,
@@ -240,8 +252,12 @@ pub fn post(ctx: &mut Ctx) -> Result<Response> {
         Ok(entry) => entry,
         Err(why) => return Ok(invalid(&why)),
     };
+    let photos = match media::attachments(ctx, &properties, &photo_files)? {
+        Ok(photos) => photos,
+        Err(refusal) => return Ok(refusal),
+    };
     let now = ctx.now;
-    let id = posts::create(&mut ctx.node(), &text, reply_to.as_ref(), now)?;
+    let id = posts::create_with_photos(&mut ctx.node(), &text, reply_to.as_ref(), &photos, now)?;
     let permalink = ctx.site.absolute(&format!("posts/{}", id.0));
     Ok(
         Response::new(201, "text/plain; charset=utf-8", format!("{permalink}\n"))
@@ -344,6 +360,7 @@ pub fn query(ctx: &mut Ctx) -> Result<Response> {
             &object!({
                 "syndicate-to": [],
                 "q": ["config", "source", "syndicate-to"],
+                "media-endpoint": ctx.site.absolute("micropub/media"),
                 "post-types": [
                     {"type": "note", "name": "Note"},
                     {"type": "reply", "name": "Reply"},
@@ -378,6 +395,12 @@ fn source(ctx: &mut Ctx) -> Result<Response> {
     properties.insert("url".into(), object!([url]));
     if let Some(reply_to) = &post.reply_to {
         properties.insert("in-reply-to".into(), object!([reply_to]));
+    }
+    if !post.photos.is_empty() {
+        properties.insert(
+            "photo".into(),
+            media::source_photos(&ctx.site, &post.photos),
+        );
     }
     let wanted: Vec<String> = http::parse_urlencoded(ctx.req.query.as_bytes())
         .into_iter()
@@ -421,11 +444,7 @@ mod tests {
     #[test]
     fn what_roost_cannot_keep_is_refused_not_dropped() {
         for (body, says) in [
-            (
-                &b"h=entry&content=x&photo=https%3A%2F%2Fa.example%2Fp.jpg"[..],
-                "photos",
-            ),
-            (b"h=entry&like-of=https%3A%2F%2Fa.example%2F", "likes"),
+            (&b"h=entry&like-of=https%3A%2F%2Fa.example%2F"[..], "likes"),
             (b"h=entry&content=x&post-status=draft", "drafts"),
             (b"h=event&content=x", "h-event"),
             (b"h=entry", "empty"),

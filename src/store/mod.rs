@@ -9,6 +9,7 @@ pub mod follows;
 pub mod indieauth;
 pub mod jobs;
 pub mod lease;
+pub mod media;
 pub mod mentions;
 pub mod mentions_sent;
 pub mod migrations;

@@ -18,9 +18,18 @@ pub struct Post {
     pub reply_to: Option<String>,
     pub published: i64,
     pub updated: i64,
+    /// Its photos, in order (`store::media`).
+    pub photos: Vec<super::media::Photo>,
 }
 
-const COLUMNS: &str = "id, uid, body, reply_to, published, updated";
+/// The post's own columns, then its photos as one JSON array in order
+/// (`media::photos_from_json`): one query for a page of posts.
+const COLUMNS: &str = "id, uid, body, reply_to, published, updated,
+    (SELECT json_group_array(json_object(
+        'name', m.name, 'mime', m.mime, 'width', m.width, 'height', m.height,
+        'bytes', m.bytes, 'thumb', m.thumb, 'thumb_width', m.thumb_width,
+        'thumb_height', m.thumb_height, 'alt', m.alt) ORDER BY m.position, m.id)
+     FROM media m WHERE m.post_id = posts.id)";
 
 fn from_row(r: &Row) -> rusqlite::Result<Post> {
     Ok(Post {
@@ -30,6 +39,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Post> {
         reply_to: r.get(3)?,
         published: r.get(4)?,
         updated: r.get(5)?,
+        photos: super::media::photos_from_json(r.get(6)?),
     })
 }
 

@@ -7,6 +7,7 @@ pub mod fastcgi;
 pub mod gateway;
 pub mod http;
 pub mod intake;
+pub mod multipart;
 pub mod page_cache;
 pub mod pages;
 pub mod search_page;
