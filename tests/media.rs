@@ -442,6 +442,12 @@ fn hostile_files_are_refused_with_a_reason_and_nothing_is_kept() {
     assert_eq!(lying.status, 201, "{lying:?}");
     assert!(lying.header("Location").unwrap().ends_with(".png"));
 
+    // A form of text alone keeps the usual limit on the photo routes.
+    let long = format!("h=entry&content={}", "a".repeat(100 * 1024));
+    let answer = site.post_form("/micropub", &long, &[("Authorization", bearer.as_str())]);
+    assert_eq!(answer.status, 413, "{answer:?}");
+    assert_eq!(json(&answer)["error"], "invalid_request");
+
     // Over the size cap (1 MB here): 413 before any decoding.
     site.cli_ok(&["config", "media_max_mb", "1"]);
     let mut big = jpeg_with_exif();
