@@ -16,6 +16,7 @@ pub mod home;
 pub mod htaccess;
 pub mod indieauth;
 pub mod jobs;
+pub mod media;
 pub mod memcpy;
 pub mod micropub;
 pub mod net;

@@ -141,13 +141,16 @@ pub fn category_list<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec
 }
 
 /// What a post may carry besides its text (Micropub's `category` and
-/// `published`): nothing, for the compose form and the command line.
+/// `published`, photos from the compose form or an app): nothing, for the
+/// command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extras {
     /// From `category_list`.
     pub categories: Vec<String>,
     /// The time the post says it was published (unix seconds).
     pub published: Option<i64>,
+    /// Photos uploaded before, in the order given.
+    pub photos: Vec<Attachment>,
 }
 
 /// A post id as typed in a URL or on the command line.
@@ -167,7 +170,17 @@ pub fn create(
     create_with(node, text, reply_to, &Extras::default(), now)
 }
 
-/// `create` with categories and a given publication time.
+/// A photo to put in a new post: an upload's kept name (`media`) and the
+/// text that stands for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub alt: String,
+}
+
+pub use crate::store::media::MAX_ALT_CHARS;
+
+/// `create` with categories, a given publication time and photos.
 pub fn create_with(
     node: &mut Node,
     text: &PostText,
@@ -190,6 +203,12 @@ pub fn create_with(
         }
         if let Some(published) = extras.published {
             store::posts::set_published(tx, id, published)?;
+        }
+        for (position, photo) in extras.photos.iter().enumerate() {
+            let alt: String = photo.alt.trim().chars().take(MAX_ALT_CHARS).collect();
+            if !store::media::attach(tx, id, &photo.name, &alt, position as i64)? {
+                anyhow::bail!("no upload is kept as {}", photo.name);
+            }
         }
         follow_up(tx, id, None, now)?;
         Ok(id)
@@ -227,15 +246,20 @@ pub fn update(
 
 /// Deletes a post; its address answers 410 Gone from then on, and every
 /// address it mentioned is told so by Webmention (spec 3.1.5).
+/// Its photos' files go too, once no other post or upload uses them.
 pub fn delete(node: &mut Node, id: PostId, now: i64) -> Result<bool> {
-    node.write(|tx| {
+    let (deleted, unused) = node.write(|tx| {
         let before = store::posts::get(tx, id)?;
+        let unused = store::media::detach_post(tx, id)?;
         let deleted = store::posts::delete(tx, id, now)?;
         if deleted {
             follow_up(tx, id, before.as_ref(), now)?;
         }
-        Ok(deleted)
-    })
+        Ok((deleted, unused))
+    })?;
+    // After the commit: a failed delete keeps the files its post shows.
+    crate::media::upload::remove_unused(node, &unused)?;
+    Ok(deleted)
 }
 
 /// Brings a deleted post back at its address (Micropub's `undelete`); its

@@ -1,5 +1,5 @@
 //! Static publishing: the owner's three feeds and the first page of `/`,
-//! written as files into the document root (the `publish_dir` setting) after
+//! and the photos' folder (`media::files`), written as files into the document root (the `publish_dir` setting) after
 //! every change to what they show, so that Apache answers feed readers
 //! itself, with its own ETag and 304, without starting roost.
 //!
@@ -116,7 +116,9 @@ pub fn publish(conn: &mut Connection) -> Result<()> {
         manifest.add(&home, &target)?;
         write_if_changed(&target, &body)?;
     }
-    Ok(())
+    // Photos are published when uploaded; this catches up a directory
+    // named since, and removals that failed.
+    crate::media::files::sync(&home, &dir)
 }
 
 /// The published files that are missing or differ from what roost would
@@ -152,7 +154,7 @@ pub fn withdraw(conn: &Connection, dir: &Path) -> Result<()> {
             manifest.remove(&home, &target)?;
         }
     }
-    Ok(())
+    crate::media::files::withdraw(dir)
 }
 
 fn render(conn: &mut Connection, path: &str) -> Result<Vec<u8>> {

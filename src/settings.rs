@@ -43,6 +43,8 @@ pub enum Kind {
     Choice(&'static [&'static str]),
     /// A whole number of days, 0 to `max`.
     Days { max: u32 },
+    /// A whole number of megabytes (1,000,000 bytes), 1 to `max`.
+    Megabytes { max: u64 },
     /// Kept by roost itself, never set by `roost config` or the pages.
     Internal,
 }
@@ -191,6 +193,14 @@ pub const DECLARED: &[Declared] = &[
         help: "the fediverse account the owner moved to (`roost move`), named in the actor's movedTo",
     },
     Declared {
+        key: "media_max_mb",
+        kind: Kind::Megabytes {
+            max: crate::media::MAX_UPLOAD_MB,
+        },
+        default: "10",
+        help: "the largest photo taken, in MB (many hosts refuse larger requests than 10)",
+    },
+    Declared {
         key: "password_hash",
         kind: Kind::Internal,
         default: "",
@@ -326,6 +336,10 @@ pub fn validate(key: &str, value: &str) -> Result<String> {
         Kind::Choice(words) => match words.iter().find(|w| **w == clean) {
             Some(word) => Ok((*word).to_string()),
             None => bail!("{key} is one of {}, not {value:?}", words.join(", ")),
+        },
+        Kind::Megabytes { max } => match clean.parse::<u64>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n.to_string()),
+            _ => bail!("{key} is a whole number of megabytes from 1 to {max}, not {value:?}"),
         },
         Kind::Internal => unreachable!("check_key refuses internal settings"),
     }
@@ -464,6 +478,12 @@ impl Settings {
 
     pub fn name(&self) -> &str {
         self.raw("name")
+    }
+
+    /// The largest upload taken, in bytes (`media_max_mb`).
+    pub fn media_max_bytes(&self) -> u64 {
+        let mb = self.raw("media_max_mb").parse::<u64>().unwrap_or(10);
+        mb.clamp(1, crate::media::MAX_UPLOAD_MB) * 1_000_000
     }
 
     pub fn bio(&self) -> &str {

@@ -259,7 +259,7 @@ fn no_token_a_bad_one_or_the_wrong_scope_posts_nothing() {
         json(&photo)["error_description"]
             .as_str()
             .unwrap()
-            .contains("photos")
+            .contains("media endpoint")
     );
     let draft = create(
         &site,

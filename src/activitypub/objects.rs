@@ -97,6 +97,24 @@ pub fn note(site_url: &str, post: &Post) -> Value {
     if post.updated != post.published {
         note["updated"] = json!(crate::render::rfc3339(post.updated));
     }
+    if !post.photos.is_empty() {
+        // Mastodon and the others show an Image attachment as the photo,
+        // with `name` as its description.
+        note["attachment"] = post
+            .photos
+            .iter()
+            .map(|photo| {
+                json!({
+                    "type": "Image",
+                    "mediaType": photo.mime,
+                    "url": format!("{site_url}media/{}", photo.name),
+                    "name": photo.alt,
+                    "width": photo.width,
+                    "height": photo.height,
+                })
+            })
+            .collect();
+    }
     note
 }
 
@@ -191,6 +209,7 @@ mod tests {
             syndication: None,
             summary: None,
             categories: Vec::new(),
+            photos: Vec::new(),
         };
         let note = note("https://me.example/", &post);
         assert_eq!(note["id"], "https://me.example/posts/7");

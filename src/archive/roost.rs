@@ -223,6 +223,7 @@ fn read_posts(document: &Value) -> Result<Vec<Post>> {
                 .filter(|c| !c.is_empty() && !c.contains('\n'))
                 .map(str::to_string)
                 .collect(),
+            photos: Vec::new(),
         });
     }
     Ok(posts)

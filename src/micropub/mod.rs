@@ -4,20 +4,25 @@
 //! - `POST /micropub`: create an `h-entry` from a form (urlencoded) or JSON
 //!   (`content`, `in-reply-to`, `category`, `published`; `name` when there
 //!   is no content; a plain `mp-slug` accepted and unused, since addresses
-//!   are numbers, one that is a path refused) through the same rules and
-//!   write path as the compose form (`posts::create_with`), answered 201
-//!   with the permalink in `Location`. What roost cannot keep (photos,
-//!   likes, reposts, bookmarks, drafts, HTML content) is refused with
-//!   `invalid_request`, never silently dropped;
+//!   are numbers, one that is a path refused), or multipart with photo
+//!   files; `photo` (files, URLs of the media endpoint's, `{value, alt}`)
+//!   is `media`'s. Through the same rules and write path as the compose
+//!   form (`posts::create_with`), answered 201 with the permalink in
+//!   `Location`. What roost cannot keep (likes, reposts, bookmarks, drafts,
+//!   HTML content) is refused with `invalid_request`, never silently
+//!   dropped;
 //! - `action=update` (JSON: `replace` of `content`; `replace`, `add` and
 //!   `delete` of `category` values or the whole property) and
 //!   `action=delete` / `undelete` (the post back at its address), with the
 //!   `update` / `delete` scopes, through `posts::update` / `delete` /
 //!   `undelete`.
-//! - `GET /micropub?q=config|source|syndicate-to|category`.
+//! - `GET /micropub?q=config|source|syndicate-to|category`; `POST
+//!   /micropub/media` (`media`).
 //!
 //! The token comes from `Authorization: Bearer` or `access_token` in the
 //! form body (`indieauth::bearer`). Errors are the spec's JSON.
+
+pub mod media;
 
 use crate::indieauth::{self, json, oauth_error};
 use crate::posts::{self, Extras, PostText, ReplyTo};
@@ -29,7 +34,6 @@ use serde_json::{Value, json as object};
 
 /// Properties that would be lost if a post were made without them.
 const CANNOT_KEEP: &[(&str, &str)] = &[
-    ("photo", "photos"),
     ("video", "videos"),
     ("audio", "audio"),
     ("like-of", "likes"),
@@ -133,12 +137,20 @@ impl Properties {
 /// The form-encoded request (`name[]` and `name[N]` are `name`), and its
 /// `access_token`.
 pub fn from_form(body: &[u8]) -> (Properties, Option<String>) {
+    from_fields(http::parse_urlencoded(body))
+}
+
+/// A form's fields (urlencoded, or a multipart body's text parts) as
+/// properties, and its `access_token`.
+pub fn from_fields(
+    fields: impl IntoIterator<Item = (String, String)>,
+) -> (Properties, Option<String>) {
     let mut properties = Properties {
         kind: "entry".into(),
         ..Properties::default()
     };
     let mut token = None;
-    for (name, value) in http::parse_urlencoded(body) {
+    for (name, value) in fields {
         let name = list_name(&name).to_string();
         match name.as_str() {
             "h" => properties.kind = value,
@@ -291,6 +303,7 @@ pub fn entry(properties: &Properties) -> Result<Entry, String> {
         extras: Extras {
             categories,
             published,
+            photos: Vec::new(),
         },
     })
 }
@@ -328,6 +341,17 @@ pub fn post(ctx: &mut Ctx) -> Result<Response> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
+    // Large bodies are for files (multipart) only.
+    if mime != "multipart/form-data" && ctx.req.body.len() > http::MAX_BODY_BYTES {
+        return Ok(crate::web::app::json_error(
+            413,
+            &format!(
+                "Request bodies here are limited to {} bytes unless they carry files (multipart/form-data).",
+                http::MAX_BODY_BYTES
+            ),
+        ));
+    }
+    let mut photo_files = Vec::new();
     let (properties, body_token) = match mime.as_str() {
         "application/x-www-form-urlencoded" => {
             if !http::is_valid_urlencoded_utf8(&ctx.req.body) {
@@ -337,14 +361,13 @@ pub fn post(ctx: &mut Ctx) -> Result<Response> {
             (Ok(properties), token)
         }
         "application/json" => (from_json(&ctx.req.body), None),
-        "multipart/form-data" => {
-            return Ok(oauth_error(
-                415,
-                "invalid_request",
-                "This site takes no files yet: send the post as a form \
-                 (application/x-www-form-urlencoded) or JSON, without photos.",
-            ));
-        }
+        "multipart/form-data" => match media::from_multipart(&ctx.req.body, content_type) {
+            Ok((properties, token, files)) => {
+                photo_files = files;
+                (Ok(properties), token)
+            }
+            Err(why) => return Ok(invalid(&why)),
+        },
         _ => {
             return Ok(oauth_error(
                 415,
@@ -371,12 +394,20 @@ pub fn post(ctx: &mut Ctx) -> Result<Response> {
         Ok(entry) => entry,
         Err(why) => return Ok(invalid(&why)),
     };
+    let photos = match media::attachments(ctx, &properties, &photo_files)? {
+        Ok(photos) => photos,
+        Err(refusal) => return Ok(refusal),
+    };
     let now = ctx.now;
+    let extras = posts::Extras {
+        photos,
+        ..entry.extras
+    };
     let id = posts::create_with(
         &mut ctx.node(),
         &entry.text,
         entry.reply_to.as_ref(),
-        &entry.extras,
+        &extras,
         now,
     )?;
     let permalink = ctx.site.absolute(&format!("posts/{}", id.0));
@@ -556,6 +587,7 @@ pub fn query(ctx: &mut Ctx) -> Result<Response> {
             &object!({
                 "syndicate-to": [],
                 "q": ["config", "source", "syndicate-to", "category"],
+                "media-endpoint": ctx.site.absolute("micropub/media"),
                 "post-types": [
                     {"type": "note", "name": "Note"},
                     {"type": "reply", "name": "Reply"},
@@ -599,6 +631,12 @@ fn source(ctx: &mut Ctx) -> Result<Response> {
     }
     if !post.categories.is_empty() {
         properties.insert("category".into(), object!(post.categories));
+    }
+    if !post.photos.is_empty() {
+        properties.insert(
+            "photo".into(),
+            media::source_photos(&ctx.site, &post.photos),
+        );
     }
     let wanted: Vec<String> = http::parse_urlencoded(ctx.req.query.as_bytes())
         .into_iter()
@@ -661,6 +699,7 @@ mod tests {
             syndication: None,
             summary: None,
             categories: categories.iter().map(|c| c.to_string()).collect(),
+            photos: Vec::new(),
         }
     }
 
@@ -706,11 +745,7 @@ mod tests {
     #[test]
     fn what_roost_cannot_keep_is_refused_not_dropped() {
         for (body, says) in [
-            (
-                &b"h=entry&content=x&photo=https%3A%2F%2Fa.example%2Fp.jpg"[..],
-                "photos",
-            ),
-            (b"h=entry&like-of=https%3A%2F%2Fa.example%2F", "likes"),
+            (&b"h=entry&like-of=https%3A%2F%2Fa.example%2F"[..], "likes"),
             (b"h=entry&content=x&post-status=draft", "drafts"),
             (b"h=event&content=x", "h-event"),
             (b"h=entry", "empty"),

@@ -5,12 +5,15 @@
 
 use super::post_text;
 use super::{Site, rfc2822, rfc3339, xml};
+use crate::store::media::Photo;
 use crate::store::posts::{Post, Tombstone};
 
 /// How many of the newest posts a feed carries.
 pub const FEED_LENGTH: usize = 50;
 
 pub const THREADING_NS: &str = "http://purl.org/syndication/thread/1.0";
+/// Media RSS: every photo of an item (`media:content`).
+pub const MEDIA_RSS_NS: &str = "http://search.yahoo.com/mrss/";
 /// RFC 6721: `at:deleted-entry`, which tells a reader to drop an entry.
 pub const TOMBSTONES_NS: &str = "http://purl.org/atompub/tombstones/1.0";
 
@@ -19,6 +22,24 @@ const TITLE_CHARS: usize = 80;
 
 fn permalink(site: &Site, post: &Post) -> String {
     site.absolute(&format!("posts/{}", post.id.0))
+}
+
+/// A photo's display file, as an absolute URL.
+fn photo_url(site: &Site, photo: &Photo) -> String {
+    site.absolute(&format!("media/{}", photo.name))
+}
+
+/// A post's HTML in a feed: its text, then its photos (readers that ignore
+/// enclosures still show them).
+fn content_html(site: &Site, post: &Post) -> String {
+    let mut html = post_text::to_html(&post.body);
+    for photo in &post.photos {
+        let img = maud::html! {
+            p { img src=(photo_url(site, photo)) alt=(photo.alt) width=(photo.width) height=(photo.height); }
+        };
+        html.push_str(&img.into_string());
+    }
+    html
 }
 
 /// The feed's `updated`: the newest change among its posts, or the site's last change.
@@ -150,11 +171,20 @@ pub fn atom(head: &FeedHead, posts: &[Post], deleted: &[Tombstone]) -> String {
         for category in &post.categories {
             xml.empty("category", &[("term", category)]);
         }
-        xml.text(
-            "content",
-            &[("type", "html")],
-            &post_text::to_html(&post.body),
-        );
+        for photo in &post.photos {
+            let (url, length) = (photo_url(site, photo), photo.bytes.to_string());
+            let mut link = vec![
+                ("rel", "enclosure"),
+                ("type", photo.mime.as_str()),
+                ("href", url.as_str()),
+                ("length", length.as_str()),
+            ];
+            if !photo.alt.is_empty() {
+                link.push(("title", photo.alt.as_str()));
+            }
+            xml.empty("link", &link);
+        }
+        xml.text("content", &[("type", "html")], &content_html(site, post));
         xml.close("entry");
     }
     for tombstone in deleted {
@@ -178,7 +208,7 @@ pub fn json(head: &FeedHead, posts: &[Post]) -> String {
             let mut item = serde_json::json!({
                 "id": post.uid,
                 "url": permalink(site, post),
-                "content_html": post_text::to_html(&post.body),
+                "content_html": content_html(site, post),
                 "content_text": post.body,
                 "date_published": rfc3339(post.published),
                 "date_modified": rfc3339(post.updated),
@@ -191,6 +221,24 @@ pub fn json(head: &FeedHead, posts: &[Post]) -> String {
             }
             if !post.categories.is_empty() {
                 item["tags"] = post.categories.clone().into();
+            }
+            if let Some(first) = post.photos.first() {
+                item["image"] = photo_url(site, first).into();
+                item["attachments"] = post
+                    .photos
+                    .iter()
+                    .map(|photo| {
+                        let mut attachment = serde_json::json!({
+                            "url": photo_url(site, photo),
+                            "mime_type": photo.mime,
+                            "size_in_bytes": photo.bytes,
+                        });
+                        if !photo.alt.is_empty() {
+                            attachment["title"] = photo.alt.clone().into();
+                        }
+                        attachment
+                    })
+                    .collect();
             }
             item
         })
@@ -228,6 +276,7 @@ pub fn rss(head: &FeedHead, posts: &[Post]) -> String {
             ("version", "2.0"),
             ("xmlns:atom", "http://www.w3.org/2005/Atom"),
             ("xmlns:thr", THREADING_NS),
+            ("xmlns:media", MEDIA_RSS_NS),
         ],
     );
     xml.open("channel", &[]);
@@ -273,12 +322,38 @@ pub fn rss(head: &FeedHead, posts: &[Post]) -> String {
         // A tag: URI, not an address: not a permalink.
         xml.text("guid", &[("isPermaLink", "false")], &post.uid);
         xml.text("pubDate", &[], &rfc2822(post.published));
-        xml.text("description", &[], &post_text::to_html(&post.body));
+        xml.text("description", &[], &content_html(site, post));
         if let Some(reply_to) = &post.reply_to {
             xml.empty("thr:in-reply-to", &[("ref", reply_to), ("href", reply_to)]);
         }
         for category in &post.categories {
             xml.text("category", &[], category);
+        }
+        // RSS 2.0 has one enclosure an item; Media RSS carries them all.
+        for (index, photo) in post.photos.iter().enumerate() {
+            let (url, length) = (photo_url(site, photo), photo.bytes.to_string());
+            if index == 0 {
+                xml.empty(
+                    "enclosure",
+                    &[("url", &url), ("length", &length), ("type", &photo.mime)],
+                );
+            }
+            let (width, height) = (photo.width.to_string(), photo.height.to_string());
+            xml.open(
+                "media:content",
+                &[
+                    ("url", &url),
+                    ("type", &photo.mime),
+                    ("fileSize", &length),
+                    ("medium", "image"),
+                    ("width", &width),
+                    ("height", &height),
+                ],
+            );
+            if !photo.alt.is_empty() {
+                xml.text("media:description", &[("type", "plain")], &photo.alt);
+            }
+            xml.close("media:content");
         }
         xml.close("item");
     }
@@ -319,6 +394,7 @@ mod tests {
             syndication: None,
             summary: None,
             categories: vec!["a&b".into()],
+            photos: Vec::new(),
         }];
         for feed in [atom(&head, &posts, &[]), rss(&head, &posts)] {
             assert!(

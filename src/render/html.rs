@@ -627,7 +627,7 @@ pub fn compose_refused(page: &Page, session: &Session, draft: &Draft) -> String 
 
 fn compose_form(site: &Site, session: &Session, draft: &Draft) -> Markup {
     html! {
-        form.compose method="post" action=(site.link("posts")) {
+        form.compose method="post" action=(site.link("posts")) enctype="multipart/form-data" {
             @if let Some(error) = &draft.error { p.notice role="alert" { (error) } }
             input type="hidden" name="csrf" value=(session.csrf);
             @if let Some(parent) = draft.parent {
@@ -640,6 +640,7 @@ fn compose_form(site: &Site, session: &Session, draft: &Draft) -> Markup {
                 label.visually-hidden for="reply_to" { "Address of the post you reply to" }
                 input #reply_to type="url" name="reply_to" placeholder="https://example.org/posts/1" value=(draft.reply_to);
             }
+            (photo_fields())
             div.row { button type="submit" { "Post" } }
         }
     }
@@ -723,6 +724,7 @@ fn entry_with(
             } @else {
                 div.e-content.p-name { (PreEscaped(post_text::to_html(&post.body))) }
             }
+            (photos(site, &post.photos))
             div.meta {
                 a.u-url.u-uid href=(permalink) {
                     (time(clock, Some("dt-published"), post.published))
@@ -741,6 +743,47 @@ fn entry_with(
                     a href=(format!("{permalink}/edit")) { "Edit" }
                     // Asks first, on a page of its own: no script needed.
                     a href=(format!("{permalink}/delete")) { "Delete" }
+                }
+            }
+        }
+    }
+}
+
+/// An own post's photos (`u-photo`): the thumbnail or the display size,
+/// whichever the screen needs, each linking to the display size.
+fn photos(site: &Site, photos: &[crate::store::media::Photo]) -> Markup {
+    html! {
+        @if !photos.is_empty() {
+            div.photos {
+                @for photo in photos {
+                    @let display = site.link(&format!("media/{}", photo.name));
+                    @let thumb = site.link(&format!("media/{}", photo.thumb));
+                    a href=(display) {
+                        img.u-photo src=(display) alt=(photo.alt) width=(photo.width) height=(photo.height)
+                            srcset=(format!("{thumb} {}w, {display} {}w", photo.thumb_width, photo.width))
+                            sizes="(max-width: 42rem) 100vw, 40rem" loading="lazy" decoding="async";
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How many photos the compose form takes (a file and its alt text each).
+pub const PHOTO_SLOTS: usize = 4;
+
+/// The compose form's photo fields: plain file inputs, no script needed.
+fn photo_fields() -> Markup {
+    html! {
+        details.photos {
+            summary { "Add photos" }
+            @for slot in 1..=PHOTO_SLOTS {
+                fieldset {
+                    legend { "Photo " (slot) }
+                    label for=(format!("photo_{slot}")) { "Image (JPEG, PNG, GIF or WebP)" }
+                    input id=(format!("photo_{slot}")) type="file" name=(format!("photo_{slot}")) accept="image/jpeg,image/png,image/gif,image/webp";
+                    label for=(format!("alt_{slot}")) { "Description for people who cannot see it" }
+                    input id=(format!("alt_{slot}")) type="text" name=(format!("alt_{slot}")) maxlength=(crate::store::media::MAX_ALT_CHARS);
                 }
             }
         }

@@ -37,7 +37,9 @@ form.search input { width: 8rem; font: inherit; padding: .15rem .4rem; border: 1
 .empty { color: var(--muted); padding: 1rem 0; }
 footer.site { padding: 1.5rem 1rem 2rem; font-size: .85rem; color: var(--muted); }
 article.followed h2.p-name { font-size: 1.05rem; margin: .2rem 0 .4rem; }
-.e-content :is(img, svg, video), .enclosure img, .enclosure video { max-width: 100%; height: auto; }
+.e-content :is(img, svg, video), .enclosure img, .enclosure video, .photos img { max-width: 100%; height: auto; }
+.photos img { display: block; margin: .5rem 0; border-radius: 6px; }
+details.photos fieldset { border: 1px solid var(--line); border-radius: 6px; margin: .5rem 0; }
 .e-content pre { overflow-x: auto; }
 .e-content table { display: block; max-width: 100%; overflow-x: auto; }
 .e-content :is(td, th) pre { white-space: pre-wrap; }

@@ -523,6 +523,30 @@ const STEPS: &[&str] = &[
     r#"
     ALTER TABLE entries ADD COLUMN boosted INTEGER NOT NULL DEFAULT 0;
     "#,
+    // Photos (src/media/, src/store/media.rs): what each upload became, two
+    // files in DATA/media/ named by their bytes' hash (published into
+    // publish_dir/media/). A row without a post is an upload not used yet
+    // (the Micropub media endpoint's); a post's rows are its photos in
+    // order, forgotten with it (its files removed when no row uses them).
+    r#"
+    CREATE TABLE media (
+        id           INTEGER PRIMARY KEY,
+        post_id      INTEGER REFERENCES posts (id) ON DELETE CASCADE,
+        position     INTEGER NOT NULL DEFAULT 0,
+        name         TEXT NOT NULL,     -- the display file
+        mime         TEXT NOT NULL,     -- image/jpeg, image/png or image/gif
+        width        INTEGER NOT NULL,
+        height       INTEGER NOT NULL,
+        bytes        INTEGER NOT NULL,  -- the display file's length
+        thumb        TEXT NOT NULL,     -- the thumbnail file
+        thumb_width  INTEGER NOT NULL,
+        thumb_height INTEGER NOT NULL,
+        alt          TEXT NOT NULL DEFAULT '',
+        created      INTEGER NOT NULL
+    );
+    CREATE INDEX media_post ON media (post_id, position);
+    CREATE INDEX media_name ON media (name);
+    "#,
 ];
 
 pub fn latest_version() -> i64 {

@@ -10,6 +10,7 @@ pub mod imported;
 pub mod indieauth;
 pub mod jobs;
 pub mod lease;
+pub mod media;
 pub mod mentions;
 pub mod mentions_sent;
 pub mod migrations;

@@ -25,10 +25,23 @@ pub struct Post {
     pub summary: Option<String>,
     /// Its categories (tags), in the order given.
     pub categories: Vec<String>,
+    /// Its photos, in order (`store::media`).
+    pub photos: Vec<super::media::Photo>,
 }
 
-const COLUMNS: &str =
+/// A post row's own columns, as written.
+const OWN_COLUMNS: &str =
     "id, uid, body, reply_to, published, updated, syndication, summary, categories";
+
+/// The post's own columns, then its photos as one JSON array in order
+/// (`media::photos_from_json`): one query for a page of posts.
+const COLUMNS: &str = "id, uid, body, reply_to, published, updated, syndication, summary,
+    categories,
+    (SELECT json_group_array(json_object(
+        'name', m.name, 'mime', m.mime, 'width', m.width, 'height', m.height,
+        'bytes', m.bytes, 'thumb', m.thumb, 'thumb_width', m.thumb_width,
+        'thumb_height', m.thumb_height, 'alt', m.alt) ORDER BY m.position, m.id)
+     FROM media m WHERE m.post_id = posts.id)";
 
 fn from_row(r: &Row) -> rusqlite::Result<Post> {
     Ok(Post {
@@ -46,6 +59,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Post> {
             .filter(|c| !c.is_empty())
             .map(str::to_owned)
             .collect(),
+        photos: super::media::photos_from_json(r.get(9)?),
     })
 }
 
@@ -114,7 +128,7 @@ pub fn insert_imported(conn: &Connection, uid_prefix: &str, post: &Imported) -> 
 /// feed id, dates and text.
 pub fn restore(conn: &Connection, post: &Post) -> Result<()> {
     conn.execute(
-        &format!("INSERT INTO posts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+        &format!("INSERT INTO posts ({OWN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             post.id.0,
             post.uid,

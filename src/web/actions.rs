@@ -13,8 +13,9 @@ use crate::render::{self, html::Draft};
 use crate::store;
 use anyhow::Result;
 
-/// A submitted urlencoded form, each field at most once.
-pub struct Form(Vec<(String, String)>);
+/// A submitted form, each field at most once: its text fields, and the
+/// files a multipart one carried (where in the body each lies).
+pub struct Form(Vec<(String, String)>, Vec<(String, std::ops::Range<usize>)>);
 
 impl Form {
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -23,22 +24,56 @@ impl Form {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+
+    /// The file sent in the field `name` (none when it was left empty).
+    pub fn file<'b>(&self, body: &'b [u8], name: &str) -> Option<&'b [u8]> {
+        self.1
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, range)| &body[range.clone()])
+    }
 }
 
-/// Parses the body as `application/x-www-form-urlencoded`, refusing anything else.
+/// Parses the body as `application/x-www-form-urlencoded` (or, for forms
+/// with files, `multipart/form-data`), refusing anything else.
 pub(crate) fn form(ctx: &Ctx) -> Result<Form, Response> {
     let content_type = ctx.req.header("content-type").unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim();
-    if !mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+    let body = &ctx.req.body;
+    let mut files = Vec::new();
+    let fields = if let Some(boundary) = super::multipart::boundary(content_type) {
+        let parts = super::multipart::parse(body, &boundary).map_err(|why| ctx.error(400, &why))?;
+        let mut fields = Vec::new();
+        for part in parts {
+            if part.filename.is_some() {
+                if part.is_file() {
+                    let start = part.data.as_ptr() as usize - body.as_ptr() as usize;
+                    files.push((part.name, start..start + part.data.len()));
+                }
+                continue;
+            }
+            let Ok(value) = String::from_utf8(part.data.to_vec()) else {
+                return Err(ctx.error(400, "The form is not valid UTF-8 text."));
+            };
+            fields.push((part.name, value));
+        }
+        fields
+    } else if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        // The photo routes take large bodies, but only as files: a form of
+        // text alone stays within the limit every other form has.
+        if body.len() > http::MAX_BODY_BYTES {
+            return Err(http::payload_too_large(http::MAX_BODY_BYTES));
+        }
+        if !http::is_valid_urlencoded_utf8(body) {
+            return Err(ctx.error(400, "The form is not valid UTF-8 text."));
+        }
+        http::parse_urlencoded(body)
+    } else {
         return Err(ctx.error(
             415,
             "This address takes a web form (application/x-www-form-urlencoded).",
         ));
-    }
-    if !http::is_valid_urlencoded_utf8(&ctx.req.body) {
-        return Err(ctx.error(400, "The form is not valid UTF-8 text."));
-    }
-    let fields = http::parse_urlencoded(&ctx.req.body);
+    };
     // Our forms never repeat a field. Taking the first (or the last) of two
     // would let whatever appends to a form override it: `csrf=ours&csrf=x`.
     let mut seen = std::collections::HashSet::with_capacity(fields.len());
@@ -52,7 +87,7 @@ pub(crate) fn form(ctx: &Ctx) -> Result<Form, Response> {
             ),
         ));
     }
-    Ok(Form(fields))
+    Ok(Form(fields, files))
 }
 
 /// Redirect to the login page (an owner-only address asked without a session).
@@ -190,19 +225,23 @@ pub fn create_post(ctx: &mut Ctx) -> Result<Response> {
     let (text, reply_to) = match parsed {
         Ok(ok) => ok,
         Err(invalid) => {
-            let parent = crate::site::parent_of(ctx.conn, &ctx.site, raw_reply)?;
-            let draft = Draft {
-                text: raw_text,
-                reply_to: raw_reply,
-                error: Some(capitalise(&invalid.to_string())),
-                parent: parent.as_ref(),
-            };
-            let body = render::html::compose_refused(&ctx.page("Not posted"), &session, &draft);
-            return Ok(Response::html(400, body));
+            let why = capitalise(&invalid.to_string());
+            return compose_refused(ctx, &session, (raw_text, raw_reply), 400, why);
+        }
+    };
+    let photos = match attached_photos(ctx, &form)? {
+        Ok(photos) => photos,
+        Err(refusal) => {
+            let why = format!("Nothing was posted: {}", refusal.message);
+            return compose_refused(ctx, &session, (raw_text, raw_reply), refusal.status, why);
         }
     };
     let now = ctx.now;
-    let id = posts::create(&mut ctx.node(), &text, reply_to.as_ref(), now)?;
+    let extras = posts::Extras {
+        photos,
+        ..posts::Extras::default()
+    };
+    let id = posts::create_with(&mut ctx.node(), &text, reply_to.as_ref(), &extras, now)?;
     let posted = Response::see_other(&ctx.site.redirect_target(&format!("#post-{}", id.0)));
     // A draft kept while signed out (and shown in this form) is sent now.
     match ctx.cookies.get(ctx.req, auth::DRAFT_COOKIE) {
@@ -213,6 +252,54 @@ pub fn create_post(ctx: &mut Ctx) -> Result<Response> {
         }
         None => Ok(posted),
     }
+}
+
+/// The compose form again with what was typed (`text`, `reply_to`) and
+/// why nothing was posted.
+fn compose_refused(
+    ctx: &mut Ctx,
+    session: &Session,
+    (text, reply_to): (&str, &str),
+    status: u16,
+    why: String,
+) -> Result<Response> {
+    let parent = crate::site::parent_of(ctx.conn, &ctx.site, reply_to)?;
+    let draft = Draft {
+        text,
+        reply_to,
+        error: Some(why),
+        parent: parent.as_ref(),
+    };
+    let body = render::html::compose_refused(&ctx.page("Not posted"), session, &draft);
+    Ok(Response::html(status, body))
+}
+
+/// The compose form's photos (`photo_N` files with their `alt_N` texts,
+/// `render::html::PHOTO_SLOTS` of them), each uploaded; the first file
+/// refused stops the post.
+fn attached_photos(
+    ctx: &mut Ctx,
+    form: &Form,
+) -> Result<Result<Vec<posts::Attachment>, crate::media::Refusal>> {
+    let mut photos = Vec::new();
+    for slot in 1..=render::html::PHOTO_SLOTS {
+        // The request outlives `ctx`'s borrow: its body is read while the
+        // write path holds the connection.
+        let req = ctx.req;
+        let Some(bytes) = form.file(&req.body, &format!("photo_{slot}")) else {
+            continue;
+        };
+        let alt = form.get(&format!("alt_{slot}")).unwrap_or("").to_string();
+        let now = ctx.now;
+        match crate::media::upload(&mut ctx.node(), bytes, now)? {
+            Ok(photo) => photos.push(posts::Attachment {
+                name: photo.name,
+                alt,
+            }),
+            Err(refusal) => return Ok(Err(refusal)),
+        }
+    }
+    Ok(Ok(photos))
 }
 
 /// POST /posts after the session ended (it expired while the owner typed):

@@ -8,6 +8,7 @@ pub mod first_run;
 pub mod gateway;
 pub mod http;
 pub mod intake;
+pub mod multipart;
 pub mod page_cache;
 pub mod pages;
 pub mod search_page;

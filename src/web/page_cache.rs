@@ -33,6 +33,14 @@ pub fn key(req: &Request) -> Option<Key> {
     if !matches!(req.method.as_str(), "GET" | "HEAD") || super::auth::has_session_cookie(req) {
         return None;
     }
+    // A photo is read from its own file (`pages::media`): a kept copy
+    // would only double it on disk.
+    if req
+        .path
+        .starts_with(&format!("/{}/", crate::media::files::FOLDER))
+    {
+        return None;
+    }
     // An ActivityPub client gets JSON for the same address (`/`, a post):
     // never a kept page, and never kept as one.
     if req

@@ -291,6 +291,26 @@ pub fn post(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     Ok(with_validators(Response::html(200, body), &v).with_header("Vary", "Accept"))
 }
 
+/// GET /media/NAME: a photo, when publishing is off (with it on, Apache
+/// serves the published copy). Its name is its content's hash, so it may
+/// be kept for a year.
+pub fn media(ctx: &mut Ctx, name: &str) -> Result<Response> {
+    let Some(bytes) = crate::media::files::read(ctx.home, name) else {
+        return Ok(ctx.not_found());
+    };
+    let mime = match name.rsplit('.').next() {
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        _ => "image/jpeg",
+    };
+    Ok(Response::new(200, mime, bytes)
+        .with_header("Cache-Control", "public, max-age=31536000, immutable")
+        .with_header(
+            "ETag",
+            &format!("\"{}\"", name.split('.').next().unwrap_or("")),
+        ))
+}
+
 /// GET /posts/ID/edit: the owner's edit form.
 pub fn edit(ctx: &mut Ctx, raw_id: &str) -> Result<Response> {
     owner_post_page(ctx, raw_id, |ctx, post, session| {

@@ -3,18 +3,21 @@
 beautifulsoup4 only (tests/micropub.rs runs it; indieweb-utils 0.10.0 was
 the first choice, but importing it pulls granary and 110 packages, 315 MB).
 
-    micropub_client.py ME COOKIE TEXT
+    micropub_client.py ME COOKIE TEXT [PHOTO]
     micropub_client.py --sign-in ME COOKIE
 
 
 ME is the roost's URL, COOKIE the owner's session cookie ("name=value"),
 which the consent page is shown and submitted with, as the owner's browser
 would. Prints one JSON object: what was discovered, the token response and
-the answers to a form and a JSON create. With --sign-in it is instead
-another IndieWeb site the owner signs in to with their roost URL
-(IndieAuth 5.3.3, profile only): the code is redeemed at the authorization
-endpoint, and the answer's me and profile are printed. Exits non-zero,
-saying why, on any step that breaks the specs."""
+the answers to a form and a JSON create. With PHOTO (a JPEG file) the app
+also asks for the media scope, uploads the photo to the media endpoint that
+q=config names, posts it with alt text by JSON and as a file of a
+multipart create (Micropub 3.6-3.7), and reads both posts back with mf2py.
+With --sign-in it is instead another IndieWeb site the owner signs in to
+with their roost URL (IndieAuth 5.3.3, profile only): the code is redeemed
+at the authorization endpoint, and the answer's me and profile are printed.
+Exits non-zero, saying why, on any step that breaks the specs."""
 
 import base64
 import hashlib
@@ -126,8 +129,10 @@ def main():
     if sys.argv[1] == "--sign-in":
         return sign_in(sys.argv[2], sys.argv[3])
     me, cookie, text = sys.argv[1], sys.argv[2], sys.argv[3]
+    photo = sys.argv[4] if len(sys.argv) > 4 else None
     metadata, micropub, auth_rel, token_rel = discover(me)
-    code, verifier = authorize(metadata, me, cookie)
+    scope = "create media profile" if photo else "create profile"
+    code, verifier = authorize(metadata, me, cookie, scope)
     token = exchange(metadata["token_endpoint"], code, verifier)
     if token.get("me") != me:
         fail(f"the token is for {token.get('me')}, not {me}")
@@ -137,7 +142,7 @@ def main():
     in_body = requests.post(micropub, data={"h": "entry", "content": text + " (token in body)", "access_token": token["access_token"]}, timeout=10)
     config = requests.get(micropub, headers=bearer, params={"q": "config"}, timeout=10)
     source = requests.get(micropub, headers=bearer, params={"q": "source", "url": form.headers.get("Location", "")}, timeout=10)
-    print(json.dumps({
+    report = {
         "issuer": metadata["issuer"],
         "authorization_endpoint_rel": auth_rel,
         "token_endpoint_rel": token_rel,
@@ -147,7 +152,42 @@ def main():
                     for r in (form, as_json, in_body)],
         "config": config.json(),
         "source": source.json(),
-    }))
+    }
+    if photo:
+        report["photos"] = post_photos(micropub, bearer, config.json(), text, photo)
+    print(json.dumps(report))
+
+
+def mf2_photos(url):
+    """The h-entry's photo property as mf2py reads the post's page."""
+    page = requests.get(url, timeout=10)
+    items = mf2py.parse(doc=page.text, url=page.url)["items"]
+    entries = [i for i in items if "h-entry" in i["type"]]
+    return entries[0]["properties"].get("photo", []) if entries else []
+
+
+def post_photos(micropub, bearer, config, text, path):
+    """Micropub 3.6.1-3.7: the media endpoint from q=config, a file uploaded
+    there (201 + Location), that URL posted with alt text, and the same file
+    sent as a multipart create."""
+    endpoint = config.get("media-endpoint")
+    if not endpoint:
+        fail(f"no media-endpoint in q=config: {config}")
+    with open(path, "rb") as f:
+        data = f.read()
+    upload = requests.post(endpoint, headers=bearer, files={"file": ("photo.jpg", data, "image/jpeg")}, timeout=30)
+    if upload.status_code != 201 or "Location" not in upload.headers:
+        fail(f"media endpoint: {upload.status_code} {upload.text}")
+    alt = "A photo posted by an independent client"
+    with_alt = requests.post(micropub, headers=bearer, json={"type": ["h-entry"], "properties": {
+        "content": [text + " (photo)"], "photo": [{"value": upload.headers["Location"], "alt": alt}]}}, timeout=30)
+    multipart = requests.post(micropub, headers=bearer, data={"h": "entry", "content": text + " (multipart)"},
+                              files={"photo": ("photo.jpg", data, "image/jpeg")}, timeout=30)
+    return {
+        "upload": {"status": upload.status_code, "location": upload.headers["Location"]},
+        "with_alt": {"status": with_alt.status_code, "mf2": mf2_photos(with_alt.headers.get("Location", ""))},
+        "multipart": {"status": multipart.status_code, "mf2": mf2_photos(multipart.headers.get("Location", ""))},
+    }
 
 
 main()
