@@ -5,7 +5,10 @@
 //! prefork + mod_cgi Apache as the virtual host `NAME.home.test`. Then
 //! visited: the setup page everywhere, the code from the file, the form,
 //! the cron line; and each refusal. Chromium goes the whole way and takes
-//! the screenshots in `docs/screenshots/` (phone and desktop).
+//! screenshots (phone and desktop) into `screenshots/setup/` in cargo's
+//! target directory; with `ROOST_UPDATE_SCREENSHOTS=1` into
+//! `docs/screenshots/`, the README's pictures (a run's random paths show in
+//! them, so a test run leaves the committed ones alone).
 
 mod common;
 
@@ -184,15 +187,25 @@ fn setup_refuses_a_home_roost_cannot_write() {
     assert_nothing_set_up(&home);
 }
 
-/// Where the screenshots of the setup pages are kept.
+/// Where the screenshots of the setup pages go: the README's own with
+/// `ROOST_UPDATE_SCREENSHOTS=1`, else beside the build.
 fn screenshots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = if std::env::var_os("ROOST_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        root.join("docs/screenshots")
+    } else {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        root.join(target).join("screenshots/setup")
+    };
     fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 /// The page in hand, full length, at phone and desktop widths, as
-/// `docs/screenshots/setup-NAME-{phone,desktop}.png`; the desktop's screen
+/// `setup-NAME-{phone,desktop}.png` in [`screenshots`]; the desktop's screen
 /// is left on.
 fn shoot(browser: &mut Browser, name: &str) {
     for viewport in [PHONE, DESKTOP] {
