@@ -4,7 +4,9 @@
 
 pub mod fetch;
 pub mod ingest;
-pub mod parse;
 pub mod run;
 pub mod schedule;
-pub mod stream;
+
+// The feed parser and its lexer are their own crate (crates/feed-parse),
+// compiled for speed; these paths stay roost's.
+pub use roost_feed_parse::{parse, stream};

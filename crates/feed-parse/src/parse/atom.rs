@@ -212,7 +212,7 @@ impl Mapper<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     #[test]
     fn atom_1_0() {

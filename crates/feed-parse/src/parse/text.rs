@@ -335,7 +335,7 @@ pub(super) fn skip_raw_text(b: &[u8], from: usize, name: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     #[test]
     fn titles_keep_text_and_the_text_inside_markup() {

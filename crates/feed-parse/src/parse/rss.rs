@@ -235,7 +235,7 @@ impl Mapper<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     #[test]
     fn rss_2_0() {

@@ -182,7 +182,7 @@ pub(super) fn html_tags(text: &str) -> Vec<(String, Vec<(String, String)>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     #[test]
     fn discovery() {

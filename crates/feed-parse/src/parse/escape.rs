@@ -184,7 +184,7 @@ const HTML_ENTITIES: &[(&str, char)] = &[
 
 #[cfg(test)]
 mod tests {
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     #[test]
     fn utf8_written_out_byte_by_byte_in_references_is_read_as_utf8() {

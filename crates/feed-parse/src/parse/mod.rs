@@ -40,9 +40,9 @@
 //! ## Limits: a document is read as a stream
 //!
 //! [`parse_source`] never holds a document whole. Its bytes are decoded a
-//! buffer at a time (`poll::stream::Utf8Reader`; the charset is chosen from
+//! buffer at a time (`stream::Utf8Reader`; the charset is chosen from
 //! the first 64 KiB and one pass over the bytes) and cut into XML events of
-//! bounded size (`poll::stream::BoundedXml`). An entry where a feed puts it
+//! bounded size (`stream::BoundedXml`). An entry where a feed puts it
 //! (Atom `entry` in `feed`, RSS `item` in `channel`, `rss` or `rdf:RDF`) is
 //! mapped as soon as it closes and its subtree dropped, so the tree holds the
 //! feed's own elements and one entry. Each limit leaves a line in
@@ -431,7 +431,7 @@ mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     #[test]
     fn documents_read_whole_are_refused_past_their_limits() {

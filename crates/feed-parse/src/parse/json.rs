@@ -218,7 +218,7 @@ fn escape_json_controls(body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     #[test]
     fn json_feed() {

@@ -309,7 +309,7 @@ fn content_hash(e: &IncomingEntry) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     #[test]
     fn identity_rules() {

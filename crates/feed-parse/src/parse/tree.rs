@@ -1,6 +1,6 @@
 //! The bounded element tree of one XML document ([`Doc`], [`Element`],
 //! [`Ns`]): quick-xml's events read into it, entry by entry, within the
-//! limits in `poll::parse`'s docs (*Limits*); each entry mapped as it
+//! limits in `parse`'s docs (*Limits*); each entry mapped as it
 //! closes (by `atom` and `rss`) and its subtree dropped. Does not map fields.
 //!
 //! ## Broken markup
@@ -13,7 +13,7 @@
 //! that starts no name is text; and a syntax error (a quote, CDATA section,
 //! comment or PI never closed) inside or between entries resumes after the
 //! next `</entry>` or `</item>` with a fresh reader given the open scopes
-//! (what the broken markup swallowed is read again: `poll::stream::Replay`).
+//! (what the broken markup swallowed is read again: `stream::Replay`).
 //!
 //! ## XML attacks
 //!
@@ -44,7 +44,7 @@ use super::{
     MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS, MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_FEED_CONTENT_BYTES,
     MAX_TREE_BYTES,
 };
-use crate::poll::stream::{self, Replay};
+use crate::stream::{self, Replay};
 
 /// What one element costs in the tree besides its names, attributes and text.
 const ELEMENT_BYTES: usize = 128;
@@ -270,7 +270,7 @@ impl Doc {
     /// Builds the tree from UTF-8 XML, a buffered event at a time. Entries
     /// where a feed puts them (Atom `entry` in `feed`, RSS `item` in
     /// `channel`, `rss` or `rdf:RDF`) are mapped when they close and their
-    /// subtrees dropped, within the limits in `poll::parse`'s module docs. A root in an
+    /// subtrees dropped, within the limits in `parse`'s module docs. A root in an
     /// unknown namespace named like a feed (a made-up RSS namespace) has its
     /// namespace read as none.
     pub(super) fn build(input: impl BufRead, doc_base: Option<&Url>, feed_url: &str) -> Doc {
@@ -1139,8 +1139,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poll::parse::testing::*;
-    use crate::poll::parse::xml::MAX_ENCLOSURES;
+    use crate::parse::testing::*;
+    use crate::parse::xml::MAX_ENCLOSURES;
 
     /// Each broken entry sits between two good ones; the good ones must survive.
     #[test]

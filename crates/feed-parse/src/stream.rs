@@ -1,7 +1,7 @@
 //! Reading a fetched document as a stream, in bounded memory: its bytes
 //! decoded to UTF-8 a buffer at a time ([`Utf8Reader`]), and XML cut into
 //! events of bounded size ([`BoundedXml`]) for quick-xml's buffered reader.
-//! Does not parse: `poll::parse` does, from these.
+//! Does not parse: `parse` does, from these.
 //!
 //! quick-xml's buffered reader holds one whole event (a text run, a CDATA
 //! section, a tag, a comment, a DOCTYPE) in its buffer before it returns it,
@@ -714,7 +714,7 @@ mod tests {
             "rss-parser/test/input/feedburner.atom",
         ] {
             let path = format!(
-                "{}/tests/corpus/realworld/{name}",
+                "{}/../../tests/corpus/realworld/{name}",
                 env!("CARGO_MANIFEST_DIR")
             );
             let xml = std::fs::read(&path).unwrap();

@@ -292,7 +292,7 @@ fn parse_loose(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     #[test]
     fn dates() {

@@ -434,7 +434,7 @@ pub(super) fn base64_decode(s: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     #[test]
     fn media_group_descriptions_and_titles_are_used() {

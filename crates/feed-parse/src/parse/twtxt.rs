@@ -119,7 +119,7 @@ fn twtxt_html(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     #[test]
     fn twtxt() {

@@ -35,7 +35,7 @@ use std::io::{self, Read};
 
 use encoding_rs::Encoding;
 
-use crate::poll::stream::Decoding;
+use crate::stream::Decoding;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Charset {
@@ -331,7 +331,7 @@ fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::poll::parse::testing::*;
+    use crate::parse::testing::*;
 
     /// One feed, in many encodings and labellings.
     #[test]
