@@ -308,6 +308,9 @@ pub enum Handler {
 }
 
 const FORM: usize = super::http::MAX_BODY_BYTES;
+/// The photo routes' limit, for files only: a body there that is not
+/// multipart/form-data keeps the form limit, refused before it is read.
+const FILES: usize = crate::media::BODY_LIMIT;
 
 /// A row: `route!` for a handler given `Ctx`, `intake!` for an intake.
 macro_rules! route {
@@ -360,7 +363,7 @@ pub const ROUTES: &[Route] = &[
     route!("GET", ["install"], Owner, 0, Html, |c, _| first_run::cron(c)),
     route!("POST", ["install"], Public, FORM, Html, |c, _| first_run::already_set_up(c)),
     route!("POST", ["logout"], Owner, FORM, Html, |c, _| actions::logout(c)),
-    route!("POST", ["posts"], Owner, crate::media::BODY_LIMIT, Html, |c, _| actions::create_post(c)),
+    route!("POST", ["posts"], Owner, FILES, Html, |c, _| actions::create_post(c)),
     route!("GET", ["media", "*"], Public, 0, Html, |c, a| pages::media(c, a[0])),
     route!("POST", ["posts", "*", "edit"], Owner, FORM, Html, |c, a| actions::edit_post(c, a[0])),
     route!("POST", ["posts", "*", "delete"], Owner, FORM, Html, |c, a| actions::delete_post(c, a[0])),
@@ -379,8 +382,8 @@ pub const ROUTES: &[Route] = &[
     route!("POST", ["introspect"], Remote, FORM, Json, |c, _| indieauth::introspect(c)),
     route!("GET", ["apps"], Owner, 0, Html, |c, _| indieauth::apps(c)),
     route!("POST", ["apps"], Owner, FORM, Html, |c, _| indieauth::sign_out_app(c)),
-    route!("POST", ["micropub"], Remote, crate::media::BODY_LIMIT, Json, |c, _| micropub::post(c)),
-    route!("POST", ["micropub", "media"], Remote, crate::media::BODY_LIMIT, Json, |c, _| micropub::media::endpoint(c)),
+    route!("POST", ["micropub"], Remote, FILES, Json, |c, _| micropub::post(c)),
+    route!("POST", ["micropub", "media"], Remote, FILES, Json, |c, _| micropub::media::endpoint(c)),
     route!("GET", ["micropub"], Remote, 0, Json, |c, _| micropub::query(c)),
     route!("GET", [".well-known", "webfinger"], Public, 0, Json, |c, _| activitypub::serve::webfinger(c)),
     route!("GET", ["actor"], Public, 0, Json, |c, _| activitypub::serve::actor(c)),
@@ -419,11 +422,18 @@ fn method_of(method: &str) -> &str {
     }
 }
 
-/// The body limit of the route `method path` reaches, never below the form
-/// limit (what every request could send before routes had limits): the
-/// gateways refuse a larger body before reading it.
-pub fn body_limit(method: &str, path: &str) -> usize {
-    row_for(method, &segments(path)).map_or(FORM, |(r, _)| r.body_limit.max(FORM))
+/// The body limit of the route `method path` reaches for a body of
+/// `content_type`, never below the form limit (what every request could
+/// send before routes had limits; the photo routes' larger one is for
+/// multipart bodies only): the gateways refuse a larger body before
+/// reading it.
+pub fn body_limit(method: &str, path: &str, content_type: &str) -> usize {
+    let limit = row_for(method, &segments(path)).map_or(FORM, |(r, _)| r.body_limit.max(FORM));
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if limit == FILES && !mime.eq_ignore_ascii_case("multipart/form-data") {
+        return FORM;
+    }
+    limit
 }
 
 /// The row `method` (HEAD as GET) and the path's `segments` reach, with
@@ -438,8 +448,8 @@ fn row_for<'p>(method: &str, segments: &[&'p str]) -> Option<(&'static Route, Ve
 
 /// 413 for a body over the limit of the route `method path` reaches, in
 /// the route's error format (JSON for the protocols that speak it).
-pub fn payload_too_large(method: &str, path: &str) -> Response {
-    let limit = body_limit(method, path);
+pub fn payload_too_large(method: &str, path: &str, content_type: &str) -> Response {
+    let limit = body_limit(method, path, content_type);
     let json = row_for(method, &segments(path)).is_some_and(|(r, _)| r.errors == ErrorFormat::Json);
     if !json {
         return super::http::payload_too_large(limit);

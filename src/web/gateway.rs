@@ -277,9 +277,14 @@ fn http_request(
         let raw_path = url.split_once('?').map_or(url, |(path, _)| path);
         let path = String::from_utf8_lossy(&percent_decode(raw_path.as_bytes())).into_owned();
         let method = incoming.method().as_str();
+        let content_type = incoming
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Content-Type"))
+            .map_or(String::new(), |h| h.value.as_str().to_owned());
         (
-            super::app::body_limit(method, &path),
-            super::app::payload_too_large(method, &path),
+            super::app::body_limit(method, &path, &content_type),
+            super::app::payload_too_large(method, &path, &content_type),
         )
     };
     let body = match incoming.body_length() {

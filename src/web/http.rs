@@ -56,6 +56,7 @@ impl Params {
         crate::web::app::body_limit(
             &self.get_str("REQUEST_METHOD").unwrap_or_default(),
             &self.get_str("PATH_INFO").unwrap_or_default(),
+            &self.get_str("CONTENT_TYPE").unwrap_or_default(),
         )
     }
 
@@ -73,6 +74,7 @@ impl Params {
         crate::web::app::payload_too_large(
             &self.get_str("REQUEST_METHOD").unwrap_or_default(),
             &self.get_str("PATH_INFO").unwrap_or_default(),
+            &self.get_str("CONTENT_TYPE").unwrap_or_default(),
         )
     }
 }
