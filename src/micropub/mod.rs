@@ -341,6 +341,16 @@ pub fn post(ctx: &mut Ctx) -> Result<Response> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
+    // Large bodies are for files (multipart) only.
+    if mime != "multipart/form-data" && ctx.req.body.len() > http::MAX_BODY_BYTES {
+        return Ok(crate::web::app::json_error(
+            413,
+            &format!(
+                "Request bodies here are limited to {} bytes unless they carry files (multipart/form-data).",
+                http::MAX_BODY_BYTES
+            ),
+        ));
+    }
     let mut photo_files = Vec::new();
     let (properties, body_token) = match mime.as_str() {
         "application/x-www-form-urlencoded" => {
